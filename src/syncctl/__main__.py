@@ -1,0 +1,3 @@
+from syncctl.cli import main
+
+main()

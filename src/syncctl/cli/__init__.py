@@ -1,0 +1,36 @@
+"""The `syncctl` command line."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from syncctl.cli.broker import broker_command
+from syncctl.errors import SyncctlError
+
+app = typer.Typer(
+    name="syncctl",
+    help="Stop long-running data-sync jobs over Apache Kafka, exactly once.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Stop long-running data-sync jobs over Apache Kafka, exactly once."""
+app.command("broker")(broker_command)
+
+
+def main() -> None:
+    """Entry point of the `syncctl` script: user errors become one line and exit code 2."""
+    try:
+        app()
+    except SyncctlError as error:
+        typer.secho(f"syncctl: {error}", fg=typer.colors.RED, err=True)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)

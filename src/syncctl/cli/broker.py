@@ -1,0 +1,70 @@
+"""`syncctl broker`: run a local single-node Kafka 4 in the foreground."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from syncctl.kafka.local_broker import LocalKafka
+from syncctl.settings import load_settings
+
+
+def broker_command(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where the broker keeps its data.", show_default=".local/kafka/data"),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            help="Client port on 127.0.0.1; the controller takes the next free one.",
+            show_default="9092",
+        ),
+    ] = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Wipe the data dir before starting.")] = False,
+    heap: Annotated[str | None, typer.Option(help="JVM maximum heap (-Xmx).", show_default="512m")] = None,
+    lib_dir: Annotated[
+        Path | None,
+        typer.Option(help="Cache of the Kafka jars from Maven Central.", show_default=".local/kafka/lib"),
+    ] = None,
+) -> None:
+    """Start a real Apache Kafka 4 (KRaft, one node) on 127.0.0.1 in the foreground.
+
+    The first start fetches the jars from Maven Central once (needs `mvn`); storage is formatted
+    once. Ctrl-C or SIGTERM stops it cleanly; its data survives a restart. Settings also come
+    from SYNCCTL_BROKER__* variables and the [broker] table of config/syncctl.toml.
+    """
+    settings = load_settings(
+        broker={"data_dir": data_dir, "port": port, "heap": heap, "lib_dir": lib_dir}
+    ).broker
+    kafka = LocalKafka(
+        data_dir=settings.data_dir,
+        port=settings.port,
+        lib_dir=settings.lib_dir,
+        heap=settings.heap,
+        fresh=fresh,
+    )
+
+    kafka.start()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        typer.echo("Stopping Kafka...", err=True)
+        kafka.terminate()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    typer.echo(
+        f"Kafka {kafka.version} ready on {kafka.bootstrap_servers} "
+        f"(data: {kafka.data_dir}, log: {kafka.log_file})"
+    )
+    sys.stdout.flush()
+    code = kafka.wait()
+    kafka.stop()
+    typer.echo(f"Kafka stopped (data kept in {kafka.data_dir}).", err=True)
+    if code not in (0, -signal.SIGTERM, 143):
+        raise typer.Exit(code=1)

@@ -1,0 +1,15 @@
+"""Exceptions that end a command with a message meant for a person, not a traceback."""
+
+
+class SyncctlError(Exception):
+    """An error whose message tells the user what went wrong and what to do about it."""
+
+    exit_code = 2
+
+
+class BrokerError(SyncctlError):
+    """The local Kafka broker could not be prepared, started or stopped."""
+
+
+class ConfigError(SyncctlError):
+    """Settings or topics are not as syncctl needs them."""

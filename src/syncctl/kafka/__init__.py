@@ -1,0 +1,1 @@
+"""Kafka plumbing shared by every part of syncctl: client configs, topics, the local broker."""

@@ -1,0 +1,39 @@
+"""docker-compose.yml gives a user a Kafka 4 broker with a healthcheck and the syncctl worker."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def compose() -> dict:
+    return yaml.safe_load((REPO / "docker-compose.yml").read_text())
+
+
+def test_compose_runs_a_kafka_4_kraft_broker_with_a_healthcheck() -> None:
+    kafka = compose()["services"]["kafka"]
+    image, _, tag = kafka["image"].partition(":")
+    assert image == "apache/kafka" and tag.startswith("4.")
+    assert kafka["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert kafka["healthcheck"]["test"]
+
+
+def test_compose_worker_is_built_from_the_repo_and_waits_for_a_healthy_broker() -> None:
+    worker = compose()["services"]["worker"]
+    assert (REPO / worker["build"]["context"] / worker["build"].get("dockerfile", "Dockerfile")).is_file()
+    assert worker["depends_on"]["kafka"]["condition"] == "service_healthy"
+    assert worker["environment"]["SYNCCTL_KAFKA__BOOTSTRAP_SERVERS"] == "kafka:9092"
+
+
+def test_compose_file_is_valid_for_docker_compose() -> None:
+    docker = shutil.which("docker")
+    if docker is None or subprocess.run([docker, "compose", "version"], capture_output=True).returncode:
+        pytest.skip("the docker compose plugin is not installed")
+    result = subprocess.run([docker, "compose", "config", "--quiet"], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
