@@ -1,0 +1,52 @@
+"""Events on the events topic: status changes and rejections (key = job id)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from syncctl.contract.messages import Stats
+from syncctl.contract.records import Stages
+from syncctl.contract.statuses import RejectionCode, Stage, Status
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: str
+    job_id: str
+    occurred_at: AwareDatetime
+    command_id: str | None = None
+    status: Status | None = Field(
+        description="The job's status after the event; null only when the job does not exist."
+    )
+    status_label: str | None
+
+
+class StatusChanged(_Event):
+    type: Literal["status_changed"] = "status_changed"
+    status: Status
+    status_label: str
+    previous_status: Status | None = Field(description="null when the event creates the job.")
+    stage: Stage
+    stages: Stages
+    forced: bool = False
+    stats: Stats
+    reason: str | None = None
+    completes_command_id: str | None = Field(
+        None,
+        description="syncctl addition: on the event that ends a stop, the command_id of that "
+        "terminate or complete_cdc (also when a runner report caused it).",
+    )
+    requested_by: str | None = Field(None, description="syncctl addition: who sent the cause.")
+
+
+class CommandRejected(_Event):
+    type: Literal["command_rejected"] = "command_rejected"
+    command_type: str
+    code: RejectionCode
+    reason: str
+
+
+Event = Annotated[StatusChanged | CommandRejected, Field(discriminator="type")]

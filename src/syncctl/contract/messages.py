@@ -1,0 +1,86 @@
+"""Messages on the control topic: operators' commands and runners' reports."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeInt, StringConstraints
+
+from syncctl.contract.statuses import Mode
+
+JobId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,128}$")]
+CommandId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+MAX_MESSAGE_BYTES = 64 * 1024
+
+
+class Stats(BaseModel):
+    """A job's latest progress, as the runner reported it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tables_total: NonNegativeInt | None = None
+    tables_done: NonNegativeInt | None = None
+    rows_migrated: NonNegativeInt | None = None
+    events_seen: NonNegativeInt | None = None
+
+    def merged(self, update: Stats) -> Stats:
+        """These stats with every field that `update` reports replaced."""
+        return self.model_copy(update=update.model_dump(exclude_none=True))
+
+
+class _ControlMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    command_id: CommandId
+    job_id: JobId
+    issued_at: AwareDatetime
+    requested_by: Annotated[str, StringConstraints(max_length=256)] | None = None
+
+
+class Create(_ControlMessage):
+    type: Literal["create"] = "create"
+    mode: Mode
+    drop_destination: bool = False
+
+
+class Terminate(_ControlMessage):
+    type: Literal["terminate"] = "terminate"
+
+
+class CompleteCdc(_ControlMessage):
+    type: Literal["complete_cdc"] = "complete_cdc"
+
+
+class SnapshotStarted(_ControlMessage):
+    type: Literal["snapshot_started"] = "snapshot_started"
+
+
+class Progress(_ControlMessage):
+    type: Literal["progress"] = "progress"
+    stats: Stats
+
+
+class SnapshotCompleted(_ControlMessage):
+    type: Literal["snapshot_completed"] = "snapshot_completed"
+
+
+class Stopped(_ControlMessage):
+    type: Literal["stopped"] = "stopped"
+    temp_data_cleaned: bool | None = None
+
+
+class Failed(_ControlMessage):
+    type: Literal["failed"] = "failed"
+    error: Annotated[str, StringConstraints(max_length=8192)]
+
+
+OperatorCommand = Create | Terminate | CompleteCdc
+RunnerReport = SnapshotStarted | Progress | SnapshotCompleted | Stopped | Failed
+ControlMessage = Annotated[
+    Create | Terminate | CompleteCdc | SnapshotStarted | Progress | SnapshotCompleted | Stopped | Failed,
+    Field(discriminator="type"),
+]
+OPERATOR_COMMAND_TYPES = frozenset({"create", "terminate", "complete_cdc"})
+MESSAGE_TYPES = (
+    Create, Terminate, CompleteCdc, SnapshotStarted, Progress, SnapshotCompleted, Stopped, Failed,
+)  # fmt: skip

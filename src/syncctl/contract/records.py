@@ -1,0 +1,66 @@
+"""The job record: what the state topic holds for each job (key = job id)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from syncctl.contract.messages import CommandId, JobId, Stats
+from syncctl.contract.statuses import Mode, Stage, StageState, Status
+
+
+class Stages(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    snapshot: StageState = StageState.NOT_STARTED
+    cdc: StageState = StageState.NOT_STARTED
+
+
+class PendingStop(BaseModel):
+    """A stop the engine has been asked for and has not yet confirmed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    command_id: CommandId
+    command_type: Literal["terminate", "complete_cdc"]
+    requested_at: AwareDatetime
+    requested_by: str | None = None
+    deadline_at: AwareDatetime
+    snapshot_completed_meanwhile: bool = False
+
+
+class TempData(BaseModel):
+    """Working data syncctl keeps while a job's CDC stage runs; removed on CDC Completed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cdc_started_at: AwareDatetime
+    events_seen_at_cdc_start: int | None = None
+    last_report_at: AwareDatetime | None = None
+
+
+class JobRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    job_id: JobId
+    mode: Mode
+    drop_destination: bool = False
+    status: Status
+    stages: Stages = Stages()
+    stats: Stats = Stats()
+    reason: str | None = None
+    created_at: AwareDatetime
+    created_by: str | None = None
+    updated_at: AwareDatetime
+    last_requested_by: str | None = None
+    stop: PendingStop | None = None
+    temp_data: TempData | None = None
+    engine_temp_data_cleaned: bool | None = None
+    applied_command_ids: tuple[CommandId, ...] = ()
+    version: int = 1
+
+    @property
+    def stage(self) -> Stage:
+        """The stage the job is in, or ended in."""
+        return Stage.CDC if self.stages.cdc != StageState.NOT_STARTED else Stage.SNAPSHOT

@@ -1,0 +1,93 @@
+"""Job statuses, their exact labels and stages, as fixed by the wire contract."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import NamedTuple
+
+
+class Mode(StrEnum):
+    SNAPSHOT = "snapshot"
+    CONTINUOUS = "continuous"
+
+
+class Stage(StrEnum):
+    SNAPSHOT = "snapshot"
+    CDC = "cdc"
+
+
+class StageState(StrEnum):
+    NOT_STARTED = "NOT_STARTED"
+    RUNNING = "RUNNING"
+    CANCELLED = "CANCELLED"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+
+class Status(StrEnum):
+    NOT_STARTED = "NOT_STARTED"
+    SNAPSHOT_RUNNING = "SNAPSHOT_RUNNING"
+    CANCELLING = "CANCELLING"
+    SNAPSHOT_CANCELLED = "SNAPSHOT_CANCELLED"
+    COMPLETED = "COMPLETED"
+    CDC_RUNNING = "CDC_RUNNING"
+    CDC_COMPLETING = "CDC_COMPLETING"
+    CDC_COMPLETED = "CDC_COMPLETED"
+    FAILED = "FAILED"
+
+    @property
+    def label(self) -> str:
+        return _INFO[self].label
+
+    @property
+    def terminal(self) -> bool:
+        return _INFO[self].terminal
+
+    @property
+    def stopping(self) -> bool:
+        """A stop was requested and the engine has not confirmed it yet."""
+        return self in (Status.CANCELLING, Status.CDC_COMPLETING)
+
+
+class _StatusInfo(NamedTuple):
+    label: str
+    terminal: bool
+
+
+_INFO = {
+    Status.NOT_STARTED: _StatusInfo("Not started", False),
+    Status.SNAPSHOT_RUNNING: _StatusInfo("Snapshot running", False),
+    Status.CANCELLING: _StatusInfo("Cancelling", False),
+    Status.SNAPSHOT_CANCELLED: _StatusInfo("Snapshot cancelled", True),
+    Status.COMPLETED: _StatusInfo("Completed", True),
+    Status.CDC_RUNNING: _StatusInfo("CDC running", False),
+    Status.CDC_COMPLETING: _StatusInfo("Completing CDC", False),
+    Status.CDC_COMPLETED: _StatusInfo("CDC Completed", True),
+    Status.FAILED: _StatusInfo("Failed", True),
+}
+
+
+class RejectionCode(StrEnum):
+    """Why an operator command was not applied; where several apply, the first listed wins."""
+
+    UNKNOWN_JOB = "unknown_job"
+    JOB_EXISTS = "job_exists"
+    ALREADY_STOPPED = "already_stopped"
+    STOP_IN_PROGRESS = "stop_in_progress"
+    WRONG_STAGE = "wrong_stage"
+
+
+class InvalidCode(StrEnum):
+    """Why a control message went to the dead-letter topic (header `syncctl.error.code`)."""
+
+    TOO_LARGE = "too_large"
+    MISSING_KEY = "missing_key"
+    MISSING_VALUE = "missing_value"
+    NOT_UTF8 = "not_utf8"
+    INVALID_JSON = "invalid_json"
+    NOT_AN_OBJECT = "not_an_object"
+    UNKNOWN_TYPE = "unknown_type"
+    MISSING_FIELD = "missing_field"
+    INVALID_FIELD = "invalid_field"
+    UNKNOWN_FIELD = "unknown_field"
+    KEY_MISMATCH = "key_mismatch"

@@ -1,0 +1,6 @@
+"""The pure job state machine: no I/O, no clock, no randomness."""
+
+from syncctl.machine.core import DEFAULT_RULES, apply
+from syncctl.machine.model import DeadlineReached, MachineInput, Outcome, Rules, Transition
+
+__all__ = ["DEFAULT_RULES", "DeadlineReached", "MachineInput", "Outcome", "Rules", "Transition", "apply"]

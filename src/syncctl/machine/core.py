@@ -1,0 +1,299 @@
+"""The job state machine: `apply(record, input, now) -> Transition`, pure and deterministic.
+
+Every (status, input) pair has exactly one outcome; docs/state-table.md lists them all and
+tests/unit/machine/test_state_table.py checks this module against that table row by row.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from syncctl.contract import (
+    CommandRejected,
+    CompleteCdc,
+    ControlMessage,
+    Create,
+    Event,
+    Failed,
+    JobRecord,
+    Mode,
+    PendingStop,
+    Progress,
+    RejectionCode,
+    SnapshotCompleted,
+    SnapshotStarted,
+    StageState,
+    Stages,
+    StatusChanged,
+    Status,
+    Stopped,
+    TempData,
+    Terminate,
+)
+from syncctl.machine import reasons
+from syncctl.machine.model import DeadlineReached, MachineInput, Outcome, Rules, Transition
+
+_EVENT_NAMESPACE = uuid.UUID("6f1c1d1e-7d43-4a53-9a4e-2b7f3d0c5a11")
+DEFAULT_RULES = Rules()
+
+
+def apply(
+    record: JobRecord | None, message: MachineInput, now: datetime, rules: Rules = DEFAULT_RULES
+) -> Transition:
+    """Apply one input to a job's record; return the new record, its events and the outcome."""
+    if isinstance(message, DeadlineReached):
+        return _deadline(record, now)
+    if record is not None and message.command_id in record.applied_command_ids:
+        return Transition(record, (), Outcome.DUPLICATE, "command_id already applied to this job")
+    match message:
+        case Create():
+            return _create(record, message, now, rules)
+        case Terminate() | CompleteCdc():
+            return _stop(record, message, now, rules)
+        case _:
+            return _report(record, message, now, rules)
+
+
+# -- operator commands -------------------------------------------------------------------------
+def _create(record: JobRecord | None, message: Create, now: datetime, rules: Rules) -> Transition:
+    if record is not None:
+        return _reject(record, message, now, rules, RejectionCode.JOB_EXISTS, reasons.job_exists(record))
+    created = JobRecord(
+        job_id=message.job_id,
+        mode=message.mode,
+        drop_destination=message.drop_destination,
+        status=Status.NOT_STARTED,
+        created_at=now,
+        created_by=message.requested_by,
+        updated_at=now,
+        last_requested_by=message.requested_by,
+        applied_command_ids=(message.command_id,),
+    )
+    return Transition(created, (_status_changed(None, created, message, now),), Outcome.ACCEPTED)
+
+
+def _stop(
+    record: JobRecord | None, message: Terminate | CompleteCdc, now: datetime, rules: Rules
+) -> Transition:
+    if record is None:
+        return _reject_unknown(message, now)
+    rejection = _stop_rejection(record, message)
+    if rejection is not None:
+        return _reject(record, message, now, rules, *rejection)
+    changes: dict[str, Any] = {"last_requested_by": message.requested_by}
+    if record.status is Status.NOT_STARTED:
+        # Nothing runs yet, so nothing needs to confirm: the job is cancelled at once.
+        changes.update(status=Status.SNAPSHOT_CANCELLED, stages=Stages(snapshot=StageState.CANCELLED))
+    else:
+        changes.update(
+            status=Status.CANCELLING if isinstance(message, Terminate) else Status.CDC_COMPLETING,
+            stop=PendingStop(
+                command_id=message.command_id,
+                command_type=message.type,
+                requested_at=now,
+                requested_by=message.requested_by,
+                deadline_at=now + rules.stop_deadline,
+            ),
+        )
+    updated = _updated(record, message, now, rules, **changes)
+    return Transition(updated, (_status_changed(record, updated, message, now),), Outcome.ACCEPTED)
+
+
+def _stop_rejection(
+    record: JobRecord, message: Terminate | CompleteCdc
+) -> tuple[RejectionCode, str] | None:
+    """The first rejection code that applies, in the contract's order (unknown_job is checked before)."""
+    if record.status.terminal:
+        return RejectionCode.ALREADY_STOPPED, reasons.already_stopped(record)
+    if record.status.stopping:
+        return RejectionCode.STOP_IN_PROGRESS, reasons.stop_in_progress(record)
+    if isinstance(message, Terminate) and record.status is Status.CDC_RUNNING:
+        return RejectionCode.WRONG_STAGE, reasons.terminate_in_cdc(record)
+    if isinstance(message, CompleteCdc) and record.mode is Mode.SNAPSHOT:
+        return RejectionCode.WRONG_STAGE, reasons.complete_cdc_on_snapshot_job(record)
+    if isinstance(message, CompleteCdc) and record.status is not Status.CDC_RUNNING:
+        return RejectionCode.WRONG_STAGE, reasons.complete_cdc_in_snapshot_stage(record)
+    return None
+
+
+# -- runner reports ----------------------------------------------------------------------------
+def _report(record: JobRecord | None, message: ControlMessage, now: datetime, rules: Rules) -> Transition:
+    if record is None:
+        return Transition(None, (), Outcome.IGNORED, "report for a job that does not exist")
+    if record.status.terminal:
+        return Transition(record, (), Outcome.IGNORED, f"report for a job that has ended ({record.status})")
+    match message:
+        case Progress():
+            return _progress(record, message, now)
+        case SnapshotStarted() if record.status is Status.NOT_STARTED:
+            return _changed(
+                record, message, now, rules,
+                status=Status.SNAPSHOT_RUNNING, stages=Stages(snapshot=StageState.RUNNING),
+            )  # fmt: skip
+        case SnapshotCompleted() if record.status is Status.SNAPSHOT_RUNNING:
+            return _snapshot_completed(record, message, now, rules)
+        case SnapshotCompleted() if record.status is Status.CANCELLING and record.stop:
+            # The snapshot finished before the engine saw the terminate: the stop still wins,
+            # and the engine's `stopped` (or the deadline) ends the job as Snapshot cancelled.
+            stop = record.stop.model_copy(update={"snapshot_completed_meanwhile": True})
+            updated = _updated(record, message, now, rules, stop=stop)
+            return Transition(updated, (), Outcome.RECORDED, "snapshot completed during a stop")
+        case Stopped() if record.stop is not None:
+            return _finish_stop(record, message, now, rules, forced=False)
+        case Failed():
+            return _failed(record, message, now, rules)
+    return Transition(record, (), Outcome.IGNORED, f"{message.type} does not apply in {record.status}")
+
+
+def _progress(record: JobRecord, message: Progress, now: datetime) -> Transition:
+    # Progress is not remembered by command_id: replaying it sets the same stats again.
+    changes: dict[str, Any] = {"stats": record.stats.merged(message.stats), "updated_at": now}
+    if record.temp_data is not None:
+        changes["temp_data"] = record.temp_data.model_copy(update={"last_report_at": now})
+    updated = record.model_copy(update={**changes, "version": record.version + 1})
+    return Transition(updated, (), Outcome.RECORDED)
+
+
+def _snapshot_completed(
+    record: JobRecord, message: SnapshotCompleted, now: datetime, rules: Rules
+) -> Transition:
+    if record.mode is Mode.SNAPSHOT:
+        return _changed(
+            record, message, now, rules,
+            status=Status.COMPLETED, stages=Stages(snapshot=StageState.COMPLETED),
+        )  # fmt: skip
+    return _changed(
+        record, message, now, rules,
+        status=Status.CDC_RUNNING,
+        stages=Stages(snapshot=StageState.COMPLETED, cdc=StageState.RUNNING),
+        temp_data=TempData(cdc_started_at=now, events_seen_at_cdc_start=record.stats.events_seen),
+    )  # fmt: skip
+
+
+def _failed(record: JobRecord, message: Failed, now: datetime, rules: Rules) -> Transition:
+    stages = record.stages.model_copy(update={record.stage.value: StageState.FAILED})
+    completes = record.stop.command_id if record.stop else None
+    return _changed(
+        record, message, now, rules,
+        status=Status.FAILED, stages=stages, reason=message.error, stop=None, temp_data=None,
+        completes=completes,
+    )  # fmt: skip
+
+
+# -- stops -------------------------------------------------------------------------------------
+def _deadline(record: JobRecord | None, now: datetime) -> Transition:
+    if record is None or record.stop is None or now < record.stop.deadline_at:
+        return Transition(record, (), Outcome.NOT_DUE)
+    return _finish_stop(record, None, now, DEFAULT_RULES, forced=True)
+
+
+def _finish_stop(
+    record: JobRecord, message: Stopped | None, now: datetime, rules: Rules, *, forced: bool
+) -> Transition:
+    stop = record.stop
+    assert stop is not None
+    if record.status is Status.CANCELLING:
+        changes: dict[str, Any] = {
+            "status": Status.SNAPSHOT_CANCELLED,
+            "stages": record.stages.model_copy(update={"snapshot": StageState.CANCELLED}),
+        }
+    else:
+        changes = {
+            "status": Status.CDC_COMPLETED,
+            "stages": Stages(snapshot=StageState.COMPLETED, cdc=StageState.COMPLETED),
+            "temp_data": None,
+            "engine_temp_data_cleaned": message.temp_data_cleaned if message else None,
+        }
+    if forced:
+        reason: str | None = reasons.forced_stop(record)
+    elif stop.snapshot_completed_meanwhile:
+        reason = reasons.snapshot_finished_during_stop()
+    else:
+        reason = None
+    fields = {**changes, "stop": None, "reason": reason}
+    if message is not None:
+        return _changed(record, message, now, rules, completes=stop.command_id, **fields)
+    updated = record.model_copy(update={**fields, "updated_at": now, "version": record.version + 1})
+    event = _status_changed(
+        record, updated, None, now, command_id=stop.command_id, forced=True,
+        completes=stop.command_id, kind="deadline",
+    )  # fmt: skip
+    return Transition(updated, (event,), Outcome.CHANGED)
+
+
+# -- building blocks ---------------------------------------------------------------------------
+def _updated(record: JobRecord, message: ControlMessage, now: datetime, rules: Rules, **changes: Any) -> JobRecord:
+    history = (*record.applied_command_ids, message.command_id)[-rules.history_limit :]
+    return record.model_copy(
+        update={**changes, "updated_at": now, "applied_command_ids": history, "version": record.version + 1}
+    )
+
+
+def _changed(
+    record: JobRecord, message: ControlMessage, now: datetime, rules: Rules,
+    completes: str | None = None, **changes: Any,
+) -> Transition:  # fmt: skip
+    updated = _updated(record, message, now, rules, **changes)
+    event = _status_changed(record, updated, message, now, completes=completes)
+    return Transition(updated, (event,), Outcome.CHANGED)
+
+
+def _reject(
+    record: JobRecord, message: ControlMessage, now: datetime, rules: Rules, code: RejectionCode, reason: str
+) -> Transition:
+    # Remembering the rejected command_id keeps a redelivered copy from being answered twice.
+    updated = _updated(record, message, now, rules)
+    event = CommandRejected(
+        event_id=_event_id(record.job_id, message.command_id, message.type),
+        job_id=record.job_id, occurred_at=now, command_id=message.command_id,
+        status=record.status, status_label=record.status.label,
+        command_type=message.type, code=code, reason=reason,
+    )  # fmt: skip
+    return Transition(updated, (event,), Outcome.REJECTED)
+
+
+def _reject_unknown(message: ControlMessage, now: datetime) -> Transition:
+    event = CommandRejected(
+        event_id=_event_id(message.job_id, message.command_id, message.type),
+        job_id=message.job_id, occurred_at=now, command_id=message.command_id,
+        status=None, status_label=None, command_type=message.type,
+        code=RejectionCode.UNKNOWN_JOB, reason=reasons.unknown_job(message.job_id),
+    )  # fmt: skip
+    return Transition(None, (event,), Outcome.REJECTED)
+
+
+def _status_changed(
+    previous: JobRecord | None,
+    record: JobRecord,
+    message: ControlMessage | None,
+    now: datetime,
+    *,
+    command_id: str | None = None,
+    forced: bool = False,
+    completes: str | None = None,
+    kind: str | None = None,
+) -> Event:
+    command_id = command_id or (message.command_id if message else None)
+    return StatusChanged(
+        event_id=_event_id(record.job_id, command_id, kind or (message.type if message else "")),
+        job_id=record.job_id,
+        occurred_at=now,
+        command_id=command_id,
+        status=record.status,
+        status_label=record.status.label,
+        previous_status=previous.status if previous else None,
+        stage=record.stage,
+        stages=record.stages,
+        forced=forced,
+        stats=record.stats,
+        reason=record.reason,
+        completes_command_id=completes,
+        requested_by=message.requested_by if message else None,
+    )
+
+
+def _event_id(job_id: str, command_id: str | None, kind: str) -> str:
+    # Derived, not random: replaying the same input yields the same event, byte for byte.
+    return str(uuid.uuid5(_EVENT_NAMESPACE, f"{job_id}\x00{command_id}\x00{kind}"))

@@ -1,0 +1,47 @@
+"""Inputs, outputs and rules of the job state machine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Literal, NamedTuple
+
+from syncctl.contract import ControlMessage, Event, JobRecord
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineReached:
+    """The timer's input: the job's pending stop may have passed its deadline."""
+
+    job_id: str
+    type: Literal["deadline"] = "deadline"
+
+
+MachineInput = ControlMessage | DeadlineReached
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    stop_deadline: timedelta = timedelta(seconds=60)
+    # Operator commands and status-changing reports remembered per job for idempotency.
+    history_limit: int = 256
+
+
+class Outcome(StrEnum):
+    """What an input did; events say it to users, this says it to logs and metrics."""
+
+    ACCEPTED = "accepted"  # an operator command changed the status
+    REJECTED = "rejected"  # an operator command was not allowed
+    CHANGED = "changed"  # a runner report or a deadline changed the status
+    RECORDED = "recorded"  # the record changed, the status did not (e.g. progress)
+    IGNORED = "ignored"  # a runner report that does not apply in this status
+    DUPLICATE = "duplicate"  # the command_id was already applied to this job
+    NOT_DUE = "not_due"  # a deadline input with no stop past its deadline
+
+
+class Transition(NamedTuple):
+    record: JobRecord | None
+    events: tuple[Event, ...]
+    outcome: Outcome
+    note: str | None = None

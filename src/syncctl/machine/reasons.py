@@ -1,0 +1,62 @@
+"""The sentences users read: why a command was rejected, and what to do instead."""
+
+from __future__ import annotations
+
+from syncctl.contract import JobRecord, Status
+
+_START_OVER = "to migrate again, create a new job with drop_destination=true"
+
+
+def unknown_job(job_id: str) -> str:
+    return f"job {job_id} does not exist; check the job id, or create the job first"
+
+
+def job_exists(record: JobRecord) -> str:
+    return (
+        f"job {record.job_id} already exists ({record.status.label}); choose another job id, "
+        f"or, {_START_OVER}"
+    )
+
+
+def already_stopped(record: JobRecord) -> str:
+    return (
+        f"job {record.job_id} has already ended ({record.status.label}) and a stopped job cannot "
+        f"be resumed; {_START_OVER}"
+    )
+
+
+def stop_in_progress(record: JobRecord) -> str:
+    stop = record.stop
+    detail = f", requested by {stop.requested_by}" if stop and stop.requested_by else ""
+    deadline = f"; it ends by {stop.deadline_at.isoformat()} at the latest" if stop else ""
+    return (
+        f"job {record.job_id} is already stopping ({record.status.label}{detail}); "
+        f"wait for it to finish{deadline}"
+    )
+
+
+def terminate_in_cdc(record: JobRecord) -> str:
+    return (
+        f"job {record.job_id} is in its CDC stage ({record.status.label}); "
+        "use complete_cdc to end it gracefully"
+    )
+
+
+def complete_cdc_on_snapshot_job(record: JobRecord) -> str:
+    return f"job {record.job_id} is a snapshot job with no CDC stage; use terminate to stop it"
+
+
+def complete_cdc_in_snapshot_stage(record: JobRecord) -> str:
+    return (
+        f"job {record.job_id} is still in its snapshot stage ({record.status.label}); use "
+        "terminate to cancel it now, or send complete_cdc once it is CDC running"
+    )
+
+
+def forced_stop(record: JobRecord) -> str:
+    stopping = "cancel" if record.status is Status.CANCELLING else "complete CDC"
+    return f"the engine did not confirm the {stopping} before the stop deadline; syncctl ended the job"
+
+
+def snapshot_finished_during_stop() -> str:
+    return "the snapshot finished while the stop was in flight; the data copied so far stays"

@@ -1,0 +1,77 @@
+"""Records in every reachable status, built by driving real inputs through `apply`."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+from syncctl.contract import (
+    CompleteCdc,
+    ControlMessage,
+    Create,
+    Failed,
+    JobRecord,
+    Mode,
+    Progress,
+    SnapshotCompleted,
+    SnapshotStarted,
+    Stats,
+    Status,
+    Stopped,
+    Terminate,
+)
+from syncctl.machine import DeadlineReached, MachineInput, apply
+
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+JOB = "job-1"
+_ids = itertools.count()
+
+# The shortest path from no record to each status, per mode.
+PATHS: dict[Status, list[str]] = {
+    Status.NOT_STARTED: [],
+    Status.SNAPSHOT_RUNNING: ["snapshot_started"],
+    Status.CANCELLING: ["snapshot_started", "terminate"],
+    Status.SNAPSHOT_CANCELLED: ["snapshot_started", "terminate", "stopped"],
+    Status.COMPLETED: ["snapshot_started", "snapshot_completed"],
+    Status.CDC_RUNNING: ["snapshot_started", "snapshot_completed"],
+    Status.CDC_COMPLETING: ["snapshot_started", "snapshot_completed", "complete_cdc"],
+    Status.CDC_COMPLETED: ["snapshot_started", "snapshot_completed", "complete_cdc", "stopped"],
+    Status.FAILED: ["snapshot_started", "failed"],
+}
+REACHABLE: dict[Status, tuple[Mode, ...]] = {
+    status: (Mode.SNAPSHOT, Mode.CONTINUOUS) for status in PATHS
+} | {
+    Status.COMPLETED: (Mode.SNAPSHOT,),
+    Status.CDC_RUNNING: (Mode.CONTINUOUS,),
+    Status.CDC_COMPLETING: (Mode.CONTINUOUS,),
+    Status.CDC_COMPLETED: (Mode.CONTINUOUS,),
+}
+
+
+def message(kind: str, job_id: str = JOB, mode: Mode = Mode.SNAPSHOT) -> MachineInput:
+    """A fresh input of `kind` (a contract type, or "deadline") with a new command_id."""
+    common = {"command_id": f"cmd-{next(_ids)}", "job_id": job_id, "issued_at": T0}
+    builders: dict[str, ControlMessage] = {
+        "create": lambda: Create(**common, mode=mode),
+        "terminate": lambda: Terminate(**common, requested_by="ops"),
+        "complete_cdc": lambda: CompleteCdc(**common, requested_by="ops"),
+        "snapshot_started": lambda: SnapshotStarted(**common),
+        "progress": lambda: Progress(**common, stats=Stats(tables_done=3, rows_migrated=1200)),
+        "snapshot_completed": lambda: SnapshotCompleted(**common),
+        "stopped": lambda: Stopped(**common, temp_data_cleaned=True),
+        "failed": lambda: Failed(**common, error="connection to source lost"),
+    }
+    if kind == "deadline":
+        return DeadlineReached(job_id)
+    return builders[kind]()
+
+
+def record_in(status: Status, mode: Mode) -> JobRecord:
+    record, *_ = apply(None, message("create", mode=mode), T0)
+    for kind in PATHS[status]:
+        record, *_ = apply(record, message(kind), T0)
+    assert record is not None and record.status is status, (status, mode, record)
+    return record
+
+
+AFTER_DEADLINE = T0 + timedelta(hours=1)

@@ -1,0 +1,135 @@
+"""Properties of `apply` over random input sequences (hypothesis)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from syncctl.contract import (
+    CommandRejected,
+    JobRecord,
+    Mode,
+    StageState,
+    Status,
+    StatusChanged,
+)
+from syncctl.machine import DeadlineReached, MachineInput, Transition, apply
+from tests.unit.machine.journeys import T0, message
+
+KINDS = (
+    "create", "terminate", "complete_cdc", "snapshot_started", "progress", "snapshot_completed",
+    "stopped", "failed", "deadline",
+)  # fmt: skip
+OPERATOR = {"create", "terminate", "complete_cdc"}
+
+steps = st.lists(
+    st.tuples(
+        st.sampled_from(KINDS),
+        st.sampled_from(list(Mode)),
+        st.integers(min_value=0, max_value=90),  # seconds that pass before this input
+        st.booleans() | st.just(False),  # resend an earlier message instead (a duplicate)
+    ),
+    max_size=40,
+)
+
+
+Step = tuple[MachineInput, Transition, JobRecord | None, datetime]
+
+
+def run(sequence: list[tuple[str, Mode, int, bool]]) -> list[Step]:
+    """Apply the inputs in order; each step is (input, its transition, record before, time)."""
+    record: JobRecord | None = None
+    now = T0
+    sent: list[MachineInput] = []
+    trace = []
+    for kind, mode, seconds, resend in sequence:
+        now += timedelta(seconds=seconds)
+        earlier = [m for m in sent if not isinstance(m, DeadlineReached)]
+        current = earlier[len(sent) % len(earlier)] if resend and earlier else message(kind, mode=mode)
+        sent.append(current)
+        transition = apply(record, current, now)
+        trace.append((current, transition, record, now))
+        record = transition.record
+    return trace
+
+
+@settings(max_examples=1500)
+@given(steps)
+def test_a_terminal_status_is_forever(sequence: list[tuple[str, Mode, int, bool]]) -> None:
+    ended: Status | None = None
+    for _, transition, _, _ in run(sequence):
+        if ended is not None:
+            assert transition.record is not None and transition.record.status is ended
+        if transition.record is not None and transition.record.status.terminal:
+            ended = transition.record.status
+
+
+@settings(max_examples=1500)
+@given(steps)
+def test_every_operator_command_gets_exactly_one_outcome_and_duplicates_get_none(
+    sequence: list[tuple[str, Mode, int, bool]],
+) -> None:
+    remembered: set[str] = set()
+    for current, transition, before, _ in run(sequence):
+        if isinstance(current, DeadlineReached) or current.type not in OPERATOR:
+            continue
+        naming = [e for e in transition.events if e.command_id == current.command_id]
+        if current.command_id in remembered:
+            assert naming == []
+        else:
+            assert len(naming) == 1
+            assert isinstance(naming[0], StatusChanged | CommandRejected)
+        # A command for a job that does not exist has no record to be remembered in
+        # (docs/state-table.md says so); every other one is remembered.
+        if transition.record is not None:
+            remembered.add(current.command_id)
+
+
+@settings(max_examples=1000)
+@given(steps)
+def test_replaying_the_same_inputs_gives_the_same_records_and_events(
+    sequence: list[tuple[str, Mode, int, bool]],
+) -> None:
+    record: JobRecord | None = None
+    for current, transition, _, now in run(sequence):
+        replayed = apply(record, current, now)
+        assert replayed == transition
+        record = replayed.record
+
+
+EXPECTED_STAGES = {
+    Status.NOT_STARTED: (StageState.NOT_STARTED, StageState.NOT_STARTED),
+    Status.SNAPSHOT_RUNNING: (StageState.RUNNING, StageState.NOT_STARTED),
+    Status.CANCELLING: (StageState.RUNNING, StageState.NOT_STARTED),
+    Status.SNAPSHOT_CANCELLED: (StageState.CANCELLED, StageState.NOT_STARTED),
+    Status.COMPLETED: (StageState.COMPLETED, StageState.NOT_STARTED),
+    Status.CDC_RUNNING: (StageState.COMPLETED, StageState.RUNNING),
+    Status.CDC_COMPLETING: (StageState.COMPLETED, StageState.RUNNING),
+    Status.CDC_COMPLETED: (StageState.COMPLETED, StageState.COMPLETED),
+}
+
+
+@settings(max_examples=1500)
+@given(steps)
+def test_records_and_events_always_agree_with_the_status(sequence: list[tuple[str, Mode, int, bool]]) -> None:
+    for _, transition, before, _ in run(sequence):
+        record = transition.record
+        if record is None:
+            continue
+        stages = (record.stages.snapshot, record.stages.cdc)
+        if record.status is Status.FAILED:
+            assert StageState.FAILED in stages
+        else:
+            assert stages == EXPECTED_STAGES[record.status]
+        assert (record.stop is not None) == record.status.stopping
+        assert (record.temp_data is not None) == (record.status in (Status.CDC_RUNNING, Status.CDC_COMPLETING))
+        for event in transition.events:
+            assert event.status is record.status and event.status_label == record.status.label
+            if isinstance(event, StatusChanged):
+                assert event.previous_status == (before.status if before else None)
+                assert event.stats == record.stats
+        if before is not None and before.stop is not None and record.stop is None:
+            # The event that ends a stop names the stop it completes.
+            assert [e.completes_command_id for e in transition.events] == [before.stop.command_id]
