@@ -8,8 +8,9 @@ names another one.
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import (
@@ -33,6 +34,56 @@ class BrokerSettings(BaseModel):
     heap: str = Field("512m", pattern=r"^\d+[kKmMgG]$", description="JVM maximum heap (-Xmx).")
 
 
+class KafkaSettings(BaseModel):
+    """How every syncctl client reaches Kafka."""
+
+    bootstrap_servers: str = Field("127.0.0.1:9092", description="host:port[,host:port...]")
+    client_config: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra librdkafka properties for every client, e.g. security.protocol.",
+    )
+
+
+class TopicSettings(BaseModel):
+    """Topic names, and how to create them when missing."""
+
+    control: str = "syncjobs.control"
+    state: str = "syncjobs.state"
+    events: str = "syncjobs.events"
+    dlq: str = "syncjobs.control.dlq"
+    partitions: int = Field(12, ge=1, description="Partitions of control and state when created.")
+    replication_factor: int = Field(1, ge=1, description="Replication factor when created.")
+
+
+class WorkerSettings(BaseModel):
+    """The exactly-once stop worker."""
+
+    group_id: str = Field("syncctl-worker", description="Consumer group shared by all workers.")
+    instance_id: str = Field(
+        default_factory=socket.gethostname,
+        description="Stable name of this worker; its transactional.id is <group_id>-<instance_id>. "
+        "Must differ between workers and stay the same across restarts of one worker.",
+    )
+    stop_deadline: float = Field(
+        60.0, gt=0, description="Seconds an engine has to confirm a stop before it is forced."
+    )
+    batch_max: int = Field(500, ge=1, description="Commit a transaction after this many messages.")
+    commit_interval_ms: int = Field(100, ge=1, description="Commit at least this often.")
+    transaction_timeout_ms: int = Field(
+        10_000, ge=1000, description="Broker aborts a transaction left open this long."
+    )
+    session_timeout_ms: int = Field(10_000, ge=6000)
+    deadline_check_interval_ms: int = Field(250, ge=10)
+    history_limit: int = Field(256, ge=1, description="Command ids remembered per job.")
+
+
+class LogSettings(BaseModel):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["auto", "json", "console"] = Field(
+        "auto", description="auto: readable on a terminal, JSON otherwise."
+    )
+
+
 def config_file() -> Path:
     return Path(os.environ.get("SYNCCTL_CONFIG", DEFAULT_CONFIG_FILE))
 
@@ -47,6 +98,10 @@ class Settings(BaseSettings):
     )
 
     broker: BrokerSettings = BrokerSettings()
+    kafka: KafkaSettings = KafkaSettings()
+    topics: TopicSettings = TopicSettings()
+    worker: WorkerSettings = WorkerSettings()
+    log: LogSettings = LogSettings()
 
     @classmethod
     def settings_customise_sources(

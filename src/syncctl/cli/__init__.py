@@ -7,6 +7,8 @@ import sys
 import typer
 
 from syncctl.cli.broker import broker_command
+from syncctl.cli.schema import schema_command
+from syncctl.cli.worker import worker_command
 from syncctl.errors import SyncctlError
 
 app = typer.Typer(
@@ -23,6 +25,8 @@ app = typer.Typer(
 def _root() -> None:
     """Stop long-running data-sync jobs over Apache Kafka, exactly once."""
 app.command("broker")(broker_command)
+app.command("worker")(worker_command)
+app.command("schema")(schema_command)
 
 
 def main() -> None:

@@ -1,0 +1,64 @@
+"""Create syncctl's topics when missing, and refuse to run on topics that would lose data."""
+
+from __future__ import annotations
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+
+from syncctl.errors import ConfigError
+from syncctl.settings import TopicSettings
+
+
+def ensure_topics(admin: AdminClient, topics: TopicSettings, timeout: float = 30.0) -> int:
+    """Create missing topics; return the partition count of the control and state topics."""
+    existing = _partition_counts(admin, timeout)
+    control, state = existing.get(topics.control), existing.get(topics.state)
+    if control is not None and state is not None and control != state:
+        raise ConfigError(
+            f"topic {topics.control} has {control} partitions but {topics.state} has {state}: they "
+            "must have the same count, since a job's state lives on the partition number of its "
+            "control messages. Add partitions to the smaller one (kafka-topics --alter "
+            "--partitions N) or point syncctl at a matching pair of topics."
+        )
+    partitions = control or state or topics.partitions
+    wanted = {
+        topics.control: {},
+        topics.state: {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1"},
+        topics.events: {},
+        topics.dlq: {},
+    }
+    missing = [
+        NewTopic(name, partitions, topics.replication_factor, config=config)
+        for name, config in wanted.items()
+        if name not in existing
+    ]
+    if missing:
+        for name, future in admin.create_topics(missing, operation_timeout=timeout).items():
+            try:
+                future.result(timeout)
+            except KafkaException as error:
+                # Another worker starting at the same moment may have created it first.
+                if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    raise ConfigError(f"could not create topic {name}: {error.args[0].str()}") from error
+    _require_compaction(admin, topics.state, timeout)
+    return partitions
+
+
+def _partition_counts(admin: AdminClient, timeout: float) -> dict[str, int]:
+    try:
+        metadata = admin.list_topics(timeout=timeout)
+    except KafkaException as error:
+        raise ConfigError(f"cannot reach Kafka: {error.args[0].str()}") from error
+    return {name: len(topic.partitions) for name, topic in metadata.topics.items() if not topic.error}
+
+
+def _require_compaction(admin: AdminClient, state_topic: str, timeout: float) -> None:
+    resource = ConfigResource(ConfigResource.Type.TOPIC, state_topic)
+    configs = admin.describe_configs([resource])[resource].result(timeout)
+    policy = configs["cleanup.policy"].value or ""
+    if "compact" not in policy:
+        raise ConfigError(
+            f"topic {state_topic} has cleanup.policy={policy}; the state store needs compaction "
+            "or job records would be deleted by retention. Run: kafka-configs --alter --entity-type "
+            f"topics --entity-name {state_topic} --add-config cleanup.policy=compact"
+        )

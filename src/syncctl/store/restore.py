@@ -1,0 +1,110 @@
+"""Rebuild the state of newly assigned partitions from the compacted changelog."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+
+from syncctl.logging import get_logger
+from syncctl.store.partition import PartitionState
+
+log = get_logger(__name__)
+
+
+@dataclass
+class _Restoring:
+    state: PartitionState
+    end_offset: int
+    started: float = field(default_factory=time.monotonic)
+    records: int = 0
+
+
+class Restorer:
+    """Reads state partitions from the beginning to the end offset taken when they were assigned.
+
+    Done is decided by the consumer's *position*, never by seeing the record at `end - 1`: in a
+    changelog written in transactions the last offsets are commit markers, not records.
+    """
+
+    def __init__(self, consumer_config: dict[str, Any], state_topic: str) -> None:
+        self._consumer = Consumer(consumer_config)
+        self._topic = state_topic
+        self._restoring: dict[int, _Restoring] = {}
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._restoring)
+
+    def start(self, states: list[PartitionState], timeout: float = 30.0) -> list[int]:
+        """Begin restoring; return the partitions that were empty and are ready at once."""
+        ready, assign = [], []
+        for state in states:
+            low, high = self._watermarks(state.partition, timeout)
+            if high <= low:
+                ready.append(state.partition)
+                continue
+            self._restoring[state.partition] = _Restoring(state, high)
+            assign.append(TopicPartition(self._topic, state.partition, OFFSET_BEGINNING))
+        if assign:
+            self._consumer.incremental_assign(assign)
+        return ready
+
+    def _watermarks(self, partition: int, timeout: float) -> tuple[int, int]:
+        # Right after topics are created, or while leadership moves, the broker answers
+        # "not leader" for a moment: that is a reason to ask again, not to fail.
+        tp = TopicPartition(self._topic, partition)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                low, high = self._consumer.get_watermark_offsets(tp, timeout=max(1.0, timeout / 10), cached=False)
+                return int(low), int(high)
+            except (KafkaException, KafkaError) as error:
+                if time.monotonic() >= deadline:
+                    raise
+                log.debug("end offset not available yet", partition=partition, error=str(error))
+                time.sleep(0.1)
+
+    def cancel(self, partitions: list[int]) -> None:
+        stopping = [p for p in partitions if self._restoring.pop(p, None) is not None]
+        if stopping:
+            self._consumer.incremental_unassign([TopicPartition(self._topic, p) for p in stopping])
+
+    def step(self, max_messages: int = 10_000, timeout: float = 0.05) -> list[int]:
+        """Read what is available; return the partitions whose restore finished."""
+        if not self._restoring:
+            return []
+        for message in self._consumer.consume(max_messages, timeout):
+            error = message.error()
+            if error is not None:
+                if error.code() == KafkaError._PARTITION_EOF:
+                    continue
+                raise KafkaException(error)
+            restoring = self._restoring.get(message.partition())
+            if restoring is not None:
+                restoring.state.restore(message.key(), message.value())
+                restoring.records += 1
+        return self._finished()
+
+    def _finished(self) -> list[int]:
+        positions = self._consumer.position(
+            [TopicPartition(self._topic, partition) for partition in self._restoring]
+        )
+        done = [tp.partition for tp in positions if tp.offset >= self._restoring[tp.partition].end_offset]
+        for partition in done:
+            restoring = self._restoring[partition]
+            log.info(
+                "partition restored",
+                partition=partition,
+                jobs=len(restoring.state),
+                changelog_records=restoring.records,
+                end_offset=restoring.end_offset,
+                seconds=round(time.monotonic() - restoring.started, 3),
+            )
+        self.cancel(done)
+        return done
+
+    def close(self) -> None:
+        self._consumer.close()

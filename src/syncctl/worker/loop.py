@@ -1,0 +1,251 @@
+"""The worker's loop: consume commands, apply them, commit state, events and offsets together."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+from syncctl.contract import CommandRejected, Invalid, parse_control_message
+from syncctl.kafka import config
+from syncctl.kafka.topics import ensure_topics
+from syncctl.logging import get_logger
+from syncctl.machine import DeadlineReached, MachineInput, Outcome, Rules, Transition, apply
+from syncctl.settings import Settings
+from syncctl.store import Restorer, StateStore
+from syncctl.worker.dead_letters import dead_letter_headers
+from syncctl.worker.transaction import CommitResult, FatalKafkaError, Transaction
+
+log = get_logger("syncctl.worker")
+_QUIET_OUTCOMES = {Outcome.RECORDED, Outcome.DUPLICATE, Outcome.NOT_DUE}
+
+
+class Worker:
+    """One member of the worker group. `run()` blocks until `stop()` or a fatal error."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        worker = settings.worker
+        self._rules = Rules(
+            stop_deadline=timedelta(seconds=worker.stop_deadline), history_limit=worker.history_limit
+        )
+        self._topics = settings.topics
+        self._store = StateStore()
+        self._ready: set[int] = set()
+        self._running = False
+        self._stopping = False
+        self._next_deadline_check = 0.0
+        self._consumer: Consumer | None = None
+        self._producer: Producer | None = None
+        self._restorer: Restorer | None = None
+        self._transaction: Transaction | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Ask the loop to finish the open transaction, leave the group and return."""
+        self._stopping = True
+
+    def run(self) -> None:
+        kafka, worker = self.settings.kafka, self.settings.worker
+        partitions = ensure_topics(AdminClient(config.common(kafka)), self._topics)
+        self._producer = Producer(config.transactional_producer(kafka, worker))
+        self._consumer = Consumer(config.worker_consumer(kafka, worker))
+        self._restorer = Restorer(config.restore_consumer(kafka, worker), self._topics.state)
+        timeout = worker.transaction_timeout_ms / 1000
+        self._transaction = Transaction(self._producer, self._consumer, self._topics, timeout)
+        try:
+            # Fences any earlier incarnation with our transactional.id and aborts what it left open.
+            self._producer.init_transactions(timeout * 3)
+        except Exception as error:
+            raise FatalKafkaError(f"could not initialise transactions: {error}") from error
+        self._consumer.subscribe(
+            [self._topics.control],
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_lost,
+        )
+        log.info(
+            "worker started",
+            group_id=worker.group_id,
+            transactional_id=f"{worker.group_id}-{worker.instance_id}",
+            partitions=partitions,
+            control_topic=self._topics.control,
+        )
+        self._running = True
+        try:
+            while not self._stopping:
+                self._iterate()
+            self._commit()
+        except FatalKafkaError as error:
+            log.error("worker stopping: this worker can no longer write to Kafka", error=str(error))
+            raise
+        finally:
+            self._running = False
+            self._consumer.close()
+            self._restorer.close()
+            self._producer.flush(5)
+            log.info("worker stopped")
+
+    # -- one turn of the loop ----------------------------------------------------------------
+    def _iterate(self) -> None:
+        assert self._consumer and self._restorer and self._transaction
+        if self._restorer.busy:
+            self._mark_ready(self._restorer.step(timeout=0.01))
+        wait = 0.0 if self._transaction.open or self._restorer.busy else self._idle_wait()
+        first = self._consumer.poll(wait)
+        batch = [first] if first is not None else []
+        if first is not None:
+            batch += self._consumer.consume(self.settings.worker.batch_max - 1, 0)
+        now = datetime.now(UTC)
+        self._process(batch, now)
+        self._fire_deadlines(now)
+        worker = self.settings.worker
+        transaction = self._transaction
+        if transaction.open and (
+            transaction.inputs >= worker.batch_max
+            or len(batch) < worker.batch_max  # the input ran dry
+            or time.monotonic() - transaction.opened_at >= worker.commit_interval_ms / 1000
+        ):
+            self._commit()
+
+    def _idle_wait(self) -> float:
+        return self.settings.worker.deadline_check_interval_ms / 1000
+
+    def _process(self, batch: list[Message], now: datetime) -> None:
+        assert self._consumer and self._transaction
+        held: set[int] = set()
+        for message in batch:
+            error = message.error()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:
+                    log.warning("consumer error", error=error.str(), partition=message.partition())
+                continue
+            partition = message.partition()
+            if partition in held:
+                continue
+            if partition not in self._ready:
+                # Fetched before the partition was paused for restore: read it again later.
+                self._consumer.seek(TopicPartition(message.topic(), partition, message.offset()))
+                held.add(partition)
+                continue
+            self._handle(message, partition, now)
+
+    def _handle(self, message: Message, partition: int, now: datetime) -> None:
+        assert self._transaction
+        parsed = parse_control_message(message.key(), message.value())
+        if isinstance(parsed, Invalid):
+            self._transaction.write_dead_letter(
+                message.key(), message.value(), dead_letter_headers(message, parsed)
+            )
+            log.warning(
+                "invalid control message sent to the dead-letter topic",
+                partition=partition, offset=message.offset(), code=parsed.code.value, reason=parsed.message,
+            )  # fmt: skip
+        else:
+            self._apply(partition, parsed, now)
+        self._transaction.consumed(partition, message.offset())
+
+    def _apply(self, partition: int, message: MachineInput, now: datetime) -> None:
+        assert self._transaction
+        job_id = message.job_id
+        before = self._store.get(partition, job_id)
+        transition = apply(before, message, now, self._rules)
+        if transition.record is not before:
+            self._store.put(partition, job_id, transition.record)
+            value = transition.record.model_dump_json().encode() if transition.record else None
+            self._transaction.write_state(partition, job_id, value)
+        for event in transition.events:
+            self._transaction.write_event(job_id, event.model_dump_json().encode())
+        self._log(partition, message, transition)
+
+    def _log(self, partition: int, message: MachineInput, transition: Transition) -> None:
+        emit = log.debug if transition.outcome in _QUIET_OUTCOMES else log.info
+        command_id = getattr(message, "command_id", None)
+        if command_id is None and transition.events:
+            command_id = transition.events[0].command_id  # a deadline names the stop it ends
+        emit(
+            f"{message.type} {transition.outcome.value}",
+            job_id=message.job_id,
+            command_id=command_id,
+            partition=partition,
+            status=transition.record.status.value if transition.record else None,
+            note=transition.note,
+            rejected=next((e.code.value for e in transition.events if isinstance(e, CommandRejected)), None),
+        )
+
+    def _fire_deadlines(self, now: datetime) -> None:
+        if time.monotonic() < self._next_deadline_check:
+            return
+        self._next_deadline_check = time.monotonic() + self._idle_wait()
+        for partition, job_id in self._store.due(now, self._ready):
+            self._apply(partition, DeadlineReached(job_id), now)
+
+    # -- transactions ------------------------------------------------------------------------
+    def _commit(self) -> None:
+        assert self._transaction
+        if self._transaction.commit() is CommitResult.COMMITTED:
+            self._store.commit()
+        else:
+            self._rewind()
+
+    def _rewind(self) -> None:
+        """After an abort: the store forgets the transaction, the consumer rereads its input."""
+        assert self._consumer
+        self._store.rollback()
+        ready = [TopicPartition(self._topics.control, p) for p in sorted(self._ready)]
+        if not ready:
+            return
+        for tp in self._consumer.committed(ready, timeout=30):
+            offset = tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
+            self._consumer.seek(TopicPartition(tp.topic, tp.partition, offset))
+        log.warning("transaction aborted; rewound to the committed offsets", partitions=sorted(self._ready))
+
+    # -- rebalance callbacks (run inside poll) -----------------------------------------------
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        assert self._restorer
+        consumer.incremental_assign(partitions)
+        if not partitions:
+            return
+        # Nothing of a partition is processed before its state is back.
+        consumer.pause(partitions)
+        numbers = [tp.partition for tp in partitions]
+        states = [self._store.add_partition(n) for n in numbers]
+        log.info("partitions assigned; restoring state", partitions=numbers)
+        self._mark_ready(self._restorer.start(states))
+
+    def _mark_ready(self, numbers: list[int]) -> None:
+        if not numbers or self._consumer is None:
+            return
+        self._ready.update(numbers)
+        self._consumer.resume([TopicPartition(self._topics.control, n) for n in numbers])
+        log.info("partitions ready", partitions=sorted(numbers))
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Finish what was read from these partitions before they go to another worker.
+        if self._transaction and self._transaction.open:
+            self._commit()
+        self._forget(consumer, partitions)
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Another worker may own these already: nothing of ours may be committed for them.
+        if self._transaction and self._transaction.open:
+            self._transaction.abort()
+            self._forget(consumer, partitions)
+            self._rewind()
+        else:
+            self._forget(consumer, partitions)
+
+    def _forget(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        assert self._restorer
+        numbers = [tp.partition for tp in partitions]
+        self._restorer.cancel(numbers)
+        for number in numbers:
+            self._ready.discard(number)
+            self._store.drop_partition(number)
+        consumer.incremental_unassign(partitions)
+        if numbers:
+            log.info("partitions revoked", partitions=numbers)
+
+

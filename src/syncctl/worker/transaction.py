@@ -1,0 +1,126 @@
+"""One Kafka transaction at a time: state records, events, dead letters and consumed offsets."""
+
+from __future__ import annotations
+
+import time
+from enum import Enum
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+
+from syncctl.settings import TopicSettings
+
+
+class CommitResult(Enum):
+    COMMITTED = "committed"
+    ABORTED = "aborted"
+
+
+class FatalKafkaError(Exception):
+    """This worker can no longer write: it was fenced by a newer instance, or the client failed."""
+
+
+class Transaction:
+    """Everything one transaction writes; `commit()` makes all of it visible, or none of it."""
+
+    def __init__(self, producer: Producer, consumer: Consumer, topics: TopicSettings, timeout: float) -> None:
+        self._producer = producer
+        self._consumer = consumer
+        self._topics = topics
+        self._timeout = timeout
+        self.open = False
+        self.opened_at = 0.0
+        self.inputs = 0
+        self._offsets: dict[int, int] = {}
+
+    def _begin(self) -> None:
+        if not self.open:
+            self._guard(self._producer.begin_transaction)
+            self.open = True
+            self.opened_at = time.monotonic()
+
+    def write_state(self, partition: int, job_id: str, value: bytes | None) -> None:
+        self._produce(self._topics.state, job_id.encode(), value, partition=partition)
+
+    def write_event(self, job_id: str, value: bytes) -> None:
+        self._produce(self._topics.events, job_id.encode(), value)
+
+    def write_dead_letter(self, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]) -> None:
+        self._produce(self._topics.dlq, key, value, headers=headers)
+
+    def consumed(self, partition: int, offset: int) -> None:
+        """Mark a control message as processed by this transaction."""
+        self._begin()
+        self._offsets[partition] = offset + 1
+        self.inputs += 1
+
+    def _produce(self, topic: str, key: bytes | None, value: bytes | None, **kwargs: object) -> None:
+        self._begin()
+        while True:
+            try:
+                self._producer.produce(topic, value=value, key=key, **kwargs)
+                return
+            except BufferError:
+                # The local queue is full: let the producer deliver some, then try again.
+                self._producer.poll(0.05)
+            except KafkaException as error:
+                self._raise(error)
+
+    def commit(self) -> CommitResult:
+        """Commit offsets and writes; on an abortable error abort instead and say so."""
+        if not self.open:
+            return CommitResult.COMMITTED
+        try:
+            if self._offsets:
+                offsets = [TopicPartition(self._topics.control, p, o) for p, o in self._offsets.items()]
+                self._retrying(
+                    lambda: self._producer.send_offsets_to_transaction(
+                        offsets, self._consumer.consumer_group_metadata(), self._timeout
+                    )
+                )
+            self._retrying(lambda: self._producer.commit_transaction(self._timeout))
+        except _Abortable:
+            self.abort()
+            return CommitResult.ABORTED
+        self._reset()
+        return CommitResult.COMMITTED
+
+    def abort(self) -> None:
+        if self.open:
+            try:
+                self._producer.abort_transaction(self._timeout)
+            except KafkaException as error:
+                self._raise(error)
+        self._reset()
+
+    def _reset(self) -> None:
+        self.open = False
+        self.inputs = 0
+        self._offsets.clear()
+
+    def _retrying(self, call: object) -> None:
+        for attempt in range(5):
+            try:
+                call()  # type: ignore[operator]
+                return
+            except KafkaException as error:
+                kafka_error: KafkaError = error.args[0]
+                if kafka_error.retriable() and attempt < 4:
+                    continue
+                self._raise(error)
+
+    def _guard(self, call: object) -> None:
+        try:
+            call()  # type: ignore[operator]
+        except KafkaException as error:
+            self._raise(error)
+
+    @staticmethod
+    def _raise(error: KafkaException) -> None:
+        kafka_error: KafkaError = error.args[0]
+        if kafka_error.fatal() or not kafka_error.txn_requires_abort():
+            raise FatalKafkaError(kafka_error.str()) from error
+        raise _Abortable(kafka_error.str()) from error
+
+
+class _Abortable(Exception):
+    """The transaction failed in a way that abort-and-retry fixes."""

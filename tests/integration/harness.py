@@ -1,0 +1,212 @@
+"""Drive a real `syncctl worker` process and read what users of the topics would read."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+from syncctl.contract import JobRecord
+
+
+@dataclass(frozen=True)
+class Topics:
+    control: str
+    state: str
+    events: str
+    dlq: str
+
+    @classmethod
+    def unique(cls, make_name: Callable[[str], str]) -> Topics:
+        base = make_name("syncjobs")
+        return cls(f"{base}.control", f"{base}.state", f"{base}.events", f"{base}.control.dlq")
+
+    def env(self) -> dict[str, str]:
+        return {
+            "SYNCCTL_TOPICS__CONTROL": self.control,
+            "SYNCCTL_TOPICS__STATE": self.state,
+            "SYNCCTL_TOPICS__EVENTS": self.events,
+            "SYNCCTL_TOPICS__DLQ": self.dlq,
+        }
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class WorkerProcess:
+    """`python -m syncctl worker` as a child process, with its JSON log lines collected."""
+
+    def __init__(
+        self, bootstrap: str, topics: Topics, group_id: str, instance_id: str = "w1", **settings: Any
+    ) -> None:
+        self.env = {
+            **os.environ,
+            **topics.env(),
+            "SYNCCTL_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
+            "SYNCCTL_WORKER__GROUP_ID": group_id,
+            "SYNCCTL_WORKER__INSTANCE_ID": instance_id,
+            "SYNCCTL_WORKER__SESSION_TIMEOUT_MS": "6000",
+            "SYNCCTL_WORKER__TRANSACTION_TIMEOUT_MS": "5000",
+            "SYNCCTL_LOG__FORMAT": "json",
+            "SYNCCTL_LOG__LEVEL": "DEBUG",
+            **{f"SYNCCTL_WORKER__{key.upper()}": str(value) for key, value in settings.items()},
+        }
+        self.logs: list[dict[str, Any]] = []
+        self.raw_stderr: list[str] = []
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self, wait_ready: bool = True) -> WorkerProcess:
+        self.logs.clear()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "syncctl", "worker"],
+            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        threading.Thread(target=self._collect, args=(self.process,), daemon=True).start()
+        if wait_ready:
+            self.wait_for_log("partitions ready")
+        return self
+
+    def _collect(self, process: subprocess.Popen[str]) -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            self.raw_stderr.append(line)
+            if line.startswith("{"):
+                self.logs.append(json.loads(line))
+
+    def wait_for_log(self, event: str, timeout: float = 60) -> dict[str, Any]:
+        found: list[dict[str, Any]] = []
+
+        def seen() -> bool:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"worker exited ({self.process.returncode}): {''.join(self.raw_stderr[-20:])}")
+            found[:] = [entry for entry in list(self.logs) if entry.get("event") == event]
+            return bool(found)
+
+        wait_until(seen, timeout, f"worker log {event!r}")
+        return found[0]
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        assert self.process is not None
+        self.process.send_signal(sig)
+        self.process.wait(30)
+
+    def stop(self) -> int:
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else 0
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(30)
+
+
+class ControlProducer:
+    """What an operator's tool or a runner does: JSON commands keyed by job id."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.topic = topic
+        self._producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 1})
+
+    def send(self, job_id: str, type_: str, command_id: str | None = None, **fields: Any) -> str:
+        command_id = command_id or uuid.uuid4().hex
+        message = {
+            "command_id": command_id, "type": type_, "job_id": job_id,
+            "issued_at": datetime.now(UTC).isoformat(), **fields,
+        }  # fmt: skip
+        self.send_raw(job_id.encode(), json.dumps(message).encode())
+        return command_id
+
+    def send_raw(self, key: bytes | None, value: bytes | None, partition: int | None = None) -> None:
+        kwargs = {} if partition is None else {"partition": partition}
+        self._producer.produce(self.topic, key=key, value=value, **kwargs)
+
+    def flush(self) -> None:
+        assert self._producer.flush(30) == 0
+
+
+class TopicReader:
+    """A read_committed reader of every partition of a topic from the beginning."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.topic = topic
+        self._bootstrap = bootstrap
+        self._consumer: Consumer | None = None
+        self.records: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]] = []
+
+    def _ensure(self) -> Consumer:
+        if self._consumer is None:
+            wait_until(lambda: self._partitions() > 0, 30, f"topic {self.topic}")
+            self._consumer = Consumer(
+                {"bootstrap.servers": self._bootstrap, "group.id": f"reader-{uuid.uuid4().hex}",
+                 "isolation.level": "read_committed", "enable.auto.commit": False}
+            )  # fmt: skip
+            self._consumer.assign(
+                [TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in range(self._partitions())]
+            )
+        return self._consumer
+
+    def _partitions(self) -> int:
+        metadata = AdminClient({"bootstrap.servers": self._bootstrap}).list_topics(self.topic, timeout=10)
+        topic = metadata.topics.get(self.topic)
+        return 0 if topic is None or topic.error else len(topic.partitions)
+
+    def read_available(self, timeout: float = 0.2) -> None:
+        consumer = self._ensure()
+        for message in consumer.consume(10_000, timeout):
+            if message.error():
+                raise KafkaException(message.error())
+            self.records.append((message.key(), message.value(), list(message.headers() or [])))
+
+    def read_until(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
+        def done() -> bool:
+            self.read_available()
+            return condition()
+
+        wait_until(done, timeout, what, interval=0)
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close()
+
+
+class EventReader(TopicReader):
+    """The events topic as a user's read_committed consumer sees it."""
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return [json.loads(value) for _, value, _ in self.records if value is not None]
+
+    def for_command(self, command_id: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e.get("command_id") == command_id]
+
+    def for_job(self, job_id: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["job_id"] == job_id]
+
+    def wait_for_command(self, command_id: str, timeout: float = 30, count: int = 1) -> list[dict[str, Any]]:
+        self.read_until(lambda: len(self.for_command(command_id)) >= count, timeout, f"events of {command_id}")
+        return self.for_command(command_id)
+
+
+def latest_records(reader: TopicReader) -> dict[str, JobRecord | None]:
+    """The state store as the compacted changelog says it is: the last value per key."""
+    latest: dict[str, JobRecord | None] = {}
+    for key, value, _ in reader.records:
+        assert key is not None
+        latest[key.decode()] = JobRecord.model_validate_json(value) if value is not None else None
+    return latest
