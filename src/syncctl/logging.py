@@ -32,3 +32,19 @@ def configure_logging(
 
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
     return structlog.get_logger(name)  # type: ignore[no-any-return]
+
+
+class _ForwardToStructlog(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        get_logger("librdkafka").log(record.levelno, record.getMessage(), client=record.name)
+
+
+def kafka_client_logger() -> logging.Logger:
+    """A stdlib logger for librdkafka's messages (config key `logger`), forwarded to structlog
+    so that they come out in the same format as everything else."""
+    logger = logging.getLogger("syncctl.librdkafka")
+    if not logger.handlers:
+        logger.addHandler(_ForwardToStructlog())
+        logger.propagate = False
+        logger.setLevel(logging.INFO)
+    return logger

@@ -12,13 +12,15 @@ import socket
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from syncctl.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = Path("config/syncctl.toml")
 
@@ -121,10 +123,15 @@ def load_settings(**overrides: Any) -> Settings:
     Overrides are nested dicts, e.g. `{"broker": {"port": 9093}}`; `None` values are ignored so
     that CLI options left unset do not hide the environment.
     """
-    base = Settings()
-    merged = base.model_dump()
-    _merge(merged, overrides)
-    return Settings(**merged)
+    try:
+        merged = Settings().model_dump()
+        _merge(merged, overrides)
+        return Settings(**merged)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors(include_url=False)
+        )
+        raise ConfigError(f"invalid setting ({problems}); see config/syncctl.toml or SYNCCTL_* variables") from None
 
 
 def _merge(target: dict[str, Any], overrides: dict[str, Any]) -> None:

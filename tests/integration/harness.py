@@ -166,7 +166,7 @@ class TopicReader:
         topic = metadata.topics.get(self.topic)
         return 0 if topic is None or topic.error else len(topic.partitions)
 
-    def read_available(self, timeout: float = 0.2) -> None:
+    def read_available(self, timeout: float = 0.05) -> None:
         consumer = self._ensure()
         for message in consumer.consume(10_000, timeout):
             if message.error():

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from syncctl.logging import kafka_client_logger
 from syncctl.settings import KafkaSettings, WorkerSettings
 
 
 def common(kafka: KafkaSettings) -> dict[str, Any]:
-    return {"bootstrap.servers": kafka.bootstrap_servers, **kafka.client_config}
+    return {
+        "bootstrap.servers": kafka.bootstrap_servers,
+        "logger": kafka_client_logger(),
+        **kafka.client_config,
+    }
 
 
 def transactional_producer(kafka: KafkaSettings, worker: WorkerSettings) -> dict[str, Any]:
