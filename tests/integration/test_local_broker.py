@@ -176,3 +176,15 @@ def test_broker_cli_without_java_says_what_to_install(tmp_path: Path, java_home:
     assert result.returncode == 2
     assert "no `java` found" in result.stderr and "openjdk-17" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_cluster_id_that_starts_with_a_dash_still_formats(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Random ids are URL-safe base64, so one in 32 starts with "-"; the formatter must not
+    # take it for an option.
+    from syncctl.kafka import local_broker
+
+    monkeypatch.setattr(local_broker, "_new_cluster_id", lambda: "-dashFirstClusterId00w")
+    with local_broker.LocalKafka(data_dir=tmp_path / "data", lib_dir=LIB_DIR) as kafka:
+        assert AdminClient({"bootstrap.servers": kafka.bootstrap_servers}).list_topics(timeout=10).brokers

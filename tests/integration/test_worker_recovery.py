@@ -150,3 +150,25 @@ def test_a_control_and_state_topic_with_different_partition_counts_stop_the_work
     stderr = "".join(worker.raw_stderr)
     assert f"topic {topics.control} has 3 partitions but {topics.state} has 2" in stderr
     assert "Traceback" not in stderr
+
+
+def test_a_worker_fenced_by_a_newer_one_with_its_instance_id_stops_with_a_clear_line(
+    start_worker: Callable[..., WorkerProcess],
+    control: ControlProducer,
+    events: EventReader,
+) -> None:
+    older = start_worker("same-id")
+    start_worker("same-id")  # its init_transactions fences the older one's producer
+    jobs = [f"job-{n}" for n in range(60)]
+    for job in jobs:
+        send_life(control, job, LIFE)
+    control.flush()
+
+    assert older.process is not None
+    assert older.process.wait(60) == 1
+    assert any(
+        entry.get("event") == "worker stopping: this worker can no longer write to Kafka"
+        for entry in older.logs
+    )
+    events.read_until(finished(events, jobs), 90, "the newer worker to finish every job")
+    assert_each_job_saw_its_life_exactly_once(events, jobs)

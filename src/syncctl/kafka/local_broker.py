@@ -246,7 +246,7 @@ class LocalKafka:
         cluster_id = _new_cluster_id()
         result = subprocess.run(
             [java, "-cp", f"{lib}/*", "kafka.tools.StorageTool", "format",
-             "-t", cluster_id, "-c", str(properties), "--standalone"],
+             f"--cluster-id={cluster_id}", "-c", str(properties), "--standalone"],
             capture_output=True, text=True,
         )  # fmt: skip
         if result.returncode != 0:

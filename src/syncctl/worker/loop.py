@@ -34,8 +34,8 @@ class Worker:
         self._topics = settings.topics
         self._store = StateStore()
         self._ready: set[int] = set()
-        self._running = False
         self._stopping = False
+        self._fatal = False
         self._next_deadline_check = 0.0
         self._consumer: Consumer | None = None
         self._producer: Producer | None = None
@@ -73,16 +73,15 @@ class Worker:
             partitions=partitions,
             control_topic=self._topics.control,
         )
-        self._running = True
         try:
             while not self._stopping:
                 self._iterate()
             self._commit()
         except FatalKafkaError as error:
+            self._fatal = True
             log.error("worker stopping: this worker can no longer write to Kafka", error=str(error))
             raise
         finally:
-            self._running = False
             self._consumer.close()
             self._restorer.close()
             self._producer.flush(5)
@@ -126,9 +125,11 @@ class Worker:
             if partition in held:
                 continue
             if partition not in self._ready:
-                # Fetched before the partition was paused for restore: read it again later.
-                self._consumer.seek(TopicPartition(message.topic(), partition, message.offset()))
                 held.add(partition)
+                if partition in self._store.partitions():
+                    # Fetched before the partition was paused for restore: read it again later.
+                    self._consumer.seek(TopicPartition(message.topic(), partition, message.offset()))
+                # else: revoked while this batch was read; its new owner processes it.
                 continue
             self._handle(message, partition, now)
 
@@ -224,13 +225,13 @@ class Worker:
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Finish what was read from these partitions before they go to another worker.
-        if self._transaction and self._transaction.open:
+        if self._transaction and self._transaction.open and not self._fatal:
             self._commit()
         self._forget(consumer, partitions)
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Another worker may own these already: nothing of ours may be committed for them.
-        if self._transaction and self._transaction.open:
+        if self._transaction and self._transaction.open and not self._fatal:
             self._transaction.abort()
             self._forget(consumer, partitions)
             self._rewind()
