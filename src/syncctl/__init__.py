@@ -1,3 +1,6 @@
 """syncctl: stop long-running data-sync jobs over Apache Kafka, exactly once."""
 
+from syncctl.client import SyncJobsClient
+
+__all__ = ["SyncJobsClient"]
 __version__ = "0.1.0"

@@ -13,3 +13,15 @@ class BrokerError(SyncctlError):
 
 class ConfigError(SyncctlError):
     """Settings or topics are not as syncctl needs them."""
+
+
+class KafkaUnavailable(SyncctlError):
+    """No Kafka broker answered at the configured address."""
+
+
+class InvalidCommand(SyncctlError):
+    """A command the client refuses to send because the worker could only dead-letter it."""
+
+
+class OutcomeTimeout(SyncctlError):
+    """The worker did not answer a command within the time the caller allowed."""

@@ -79,6 +79,23 @@ class WorkerSettings(BaseModel):
     history_limit: int = Field(256, ge=1, description="Command ids remembered per job.")
 
 
+class RunnerSettings(BaseModel):
+    """The reference runner: a stand-in migration engine for demos and tests."""
+
+    group_id: str = Field("syncctl-runner", description="Consumer group of the runners.")
+    runner_id: str = Field("reference-runner", description="Sent as requested_by on reports.")
+    rows_per_second: int = Field(5000, ge=1, description="Snapshot speed of each job.")
+    tables_min: int = Field(3, ge=1)
+    tables_max: int = Field(12, ge=1)
+    rows_per_table_min: int = Field(2_000, ge=1)
+    rows_per_table_max: int = Field(40_000, ge=1)
+    cdc_events_per_second: int = Field(40, ge=0, description="Change events per second in CDC.")
+    progress_interval: float = Field(1.0, gt=0, description="Seconds between progress reports.")
+    start_delay: float = Field(0.5, ge=0, description="Seconds from creation to snapshot_started.")
+    stop_delay: float = Field(2.0, ge=0, description="Seconds the engine takes to stop a job.")
+    seed: int | None = Field(None, description="Seed for table sizes; random when unset.")
+
+
 class LogSettings(BaseModel):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["auto", "json", "console"] = Field(
@@ -103,6 +120,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     topics: TopicSettings = TopicSettings()
     worker: WorkerSettings = WorkerSettings()
+    runner: RunnerSettings = RunnerSettings()
     log: LogSettings = LogSettings()
 
     @classmethod

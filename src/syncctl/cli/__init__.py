@@ -7,6 +7,9 @@ import sys
 import typer
 
 from syncctl.cli.broker import broker_command
+from syncctl.cli.commands import complete_cdc_command, create_command, terminate_command
+from syncctl.cli.views import jobs_command, watch_command
+from syncctl.cli.runner import runner_command
 from syncctl.cli.schema import schema_command
 from syncctl.cli.worker import worker_command
 from syncctl.errors import SyncctlError
@@ -24,6 +27,12 @@ app = typer.Typer(
 @app.callback()
 def _root() -> None:
     """Stop long-running data-sync jobs over Apache Kafka, exactly once."""
+app.command("create")(create_command)
+app.command("terminate")(terminate_command)
+app.command("complete-cdc")(complete_cdc_command)
+app.command("jobs")(jobs_command)
+app.command("watch")(watch_command)
+app.command("runner")(runner_command)
 app.command("broker")(broker_command)
 app.command("worker")(worker_command)
 app.command("schema")(schema_command)

@@ -8,7 +8,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from syncctl.contract.messages import Stats
 from syncctl.contract.records import Stages
-from syncctl.contract.statuses import RejectionCode, Stage, Status
+from syncctl.contract.statuses import Mode, RejectionCode, Stage, Status
 
 
 class _Event(BaseModel):
@@ -40,6 +40,7 @@ class StatusChanged(_Event):
         "terminate or complete_cdc (also when a runner report caused it).",
     )
     requested_by: str | None = Field(None, description="syncctl addition: who sent the cause.")
+    mode: Mode | None = Field(None, description="syncctl addition: the job's mode.")
 
 
 class CommandRejected(_Event):

@@ -291,6 +291,7 @@ def _status_changed(
         reason=record.reason,
         completes_command_id=completes,
         requested_by=message.requested_by if message else None,
+        mode=record.mode,
     )
 
 

@@ -1,0 +1,102 @@
+"""Operator commands: `create`, `terminate`, `complete-cdc`."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+
+from syncctl.cli.options import BootstrapOption, make_client
+from syncctl.cli.render import event_line
+from syncctl.client import SyncJobsClient
+from syncctl.contract import CommandRejected, Mode
+
+JobArgument = Annotated[str, typer.Argument(help="Job id (letters, digits and '-').", show_default=False)]
+WaitOption = Annotated[
+    bool, typer.Option("--wait", help="Print each status change until the stop has finished.")
+]
+TimeoutOption = Annotated[
+    float, typer.Option(help="Seconds to wait with --wait; the worker's stop deadline is 60 s.")
+]
+ByOption = Annotated[str | None, typer.Option("--by", help="Who asks; defaults to your user name.")]
+
+
+def create_command(
+    job: JobArgument,
+    mode: Annotated[Mode, typer.Option(help="snapshot: one copy; continuous: a snapshot, then CDC.")],
+    drop_destination: Annotated[
+        bool, typer.Option("--drop-destination", help="Drop the destination data before copying.")
+    ] = False,
+    bootstrap_servers: BootstrapOption = None,
+    by: ByOption = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait for the worker to accept or reject it.")] = False,
+    timeout: TimeoutOption = 30.0,
+) -> None:
+    """Register a new sync job (status Not started)."""
+    client = make_client(bootstrap_servers, by)
+    command_id = client.create(job, mode, drop_destination=drop_destination)
+    typer.echo(f"create sent for {job} (command {command_id})")
+    if wait:
+        _follow(client, command_id, timeout, until_final=False)
+
+
+def terminate_command(
+    job: JobArgument,
+    bootstrap_servers: BootstrapOption = None,
+    by: ByOption = None,
+    wait: WaitOption = False,
+    timeout: TimeoutOption = 90.0,
+) -> None:
+    """Stop a job in its snapshot stage: it ends as Snapshot cancelled; copied data stays.
+
+    A stopped job cannot be resumed. With --wait: exit 0 when the job is Snapshot cancelled,
+    1 when the command was rejected (the reason is printed), 2 on timeout or no broker.
+    """
+    client = make_client(bootstrap_servers, by)
+    command_id = client.terminate(job)
+    typer.echo(f"terminate sent for {job} (command {command_id})")
+    if wait:
+        _follow(client, command_id, timeout)
+
+
+def complete_cdc_command(
+    job: JobArgument,
+    bootstrap_servers: BootstrapOption = None,
+    by: ByOption = None,
+    wait: WaitOption = False,
+    timeout: TimeoutOption = 90.0,
+) -> None:
+    """End a continuous job's CDC stage gracefully: CDC Completed, temporary data cleaned up.
+
+    A stopped job cannot be resumed. With --wait: exit 0 when the job is CDC Completed,
+    1 when the command was rejected (the reason is printed), 2 on timeout or no broker.
+    """
+    client = make_client(bootstrap_servers, by)
+    command_id = client.complete_cdc(job)
+    typer.echo(f"complete_cdc sent for {job} (command {command_id})")
+    if wait:
+        _follow(client, command_id, timeout)
+
+
+def _follow(client: SyncJobsClient, command_id: str, timeout: float, until_final: bool = True) -> None:
+    started = time.monotonic()
+    final = False
+    def still_waiting(seconds: float) -> None:
+        typer.echo(f"  ... still waiting after {seconds:.0f} s")
+
+    for event in client.follow(command_id, timeout=timeout, on_wait=still_waiting):
+        typer.echo(event_line(event))
+        if isinstance(event, CommandRejected):
+            raise typer.Exit(code=1)
+        final = event.status.terminal
+        if not until_final or final:
+            return
+        typer.echo("waiting for the engine to confirm the stop (at most the stop deadline)...")
+    waited = time.monotonic() - started
+    typer.secho(
+        f"syncctl: no {'final status' if not final else 'outcome'} within {waited:.0f} s; the stop may "
+        "still finish: follow it with `syncctl watch`",
+        err=True, fg=typer.colors.RED,
+    )  # fmt: skip
+    raise typer.Exit(code=2)

@@ -1,0 +1,46 @@
+"""`syncctl runner`: the reference runner, a stand-in migration engine for demos and tests."""
+
+from __future__ import annotations
+
+import signal
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from syncctl.cli.options import BootstrapOption
+from syncctl.logging import configure_logging
+from syncctl.runner import Runner
+from syncctl.settings import load_settings
+
+
+def runner_command(
+    bootstrap_servers: BootstrapOption = None,
+    rows_per_second: Annotated[int | None, typer.Option(help="Snapshot speed per job.", show_default="5000")] = None,
+    stop_delay: Annotated[
+        float | None, typer.Option(help="Seconds the engine takes to confirm a stop.", show_default="2")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for random table sizes.")] = None,
+    log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, WARNING or ERROR.", show_default="INFO")] = None,
+) -> None:
+    """Run jobs for real-looking demos: start each created job, report progress, stop on request.
+
+    For every job created it sends snapshot_started, progress, snapshot_completed and, for
+    continuous jobs, CDC progress; when the worker says Cancelling or Completing CDC it waits
+    --stop-delay seconds and sends stopped. See docs/runner-protocol.md. Settings also come
+    from SYNCCTL_RUNNER__* variables and the [runner] table of config/syncctl.toml.
+    """
+    settings = load_settings(
+        kafka={"bootstrap_servers": bootstrap_servers},
+        runner={"rows_per_second": rows_per_second, "stop_delay": stop_delay, "seed": seed},
+        log={"level": log_level.upper() if log_level else None},
+    )
+    configure_logging(settings.log.level, settings.log.format)
+    runner = Runner(settings)
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        runner.stop()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    runner.run()

@@ -1,0 +1,265 @@
+"""`SyncJobsClient`: send commands, wait for their outcome, watch events, list jobs.
+
+    from syncctl import SyncJobsClient
+
+    client = SyncJobsClient("127.0.0.1:9092")
+    command_id = client.terminate("orders", requested_by="alice")
+    outcome = client.wait_for_outcome(command_id, timeout=30)
+    print(outcome.status_label if outcome.type == "status_changed" else outcome.reason)
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
+from pydantic import TypeAdapter, ValidationError
+
+from syncctl.contract import (
+    CompleteCdc,
+    ControlMessage,
+    Create,
+    Event,
+    JobRecord,
+    Mode,
+    Terminate,
+)
+from syncctl.errors import InvalidCommand, KafkaUnavailable, OutcomeTimeout
+from syncctl.kafka import config
+from syncctl.settings import KafkaSettings, TopicSettings
+
+_EVENT: TypeAdapter[Any] = TypeAdapter(Event)
+# Events are written after the command they answer; this much clock skew between the client's
+# host and the worker's is tolerated when looking for an outcome.
+_CLOCK_SKEW = timedelta(seconds=30)
+_WAIT_NOTICE_SECONDS = 10.0
+
+
+class SyncJobsClient:
+    """A producer of control messages and a reader of the events and state topics."""
+
+    def __init__(
+        self,
+        bootstrap_servers: str | None = None,
+        *,
+        kafka: KafkaSettings | None = None,
+        topics: TopicSettings | None = None,
+        requested_by: str | None = None,
+    ) -> None:
+        kafka = kafka or KafkaSettings()
+        if bootstrap_servers is not None:
+            kafka = kafka.model_copy(update={"bootstrap_servers": bootstrap_servers})
+        self.kafka = kafka
+        self.topics = topics or TopicSettings()
+        self.requested_by = requested_by
+        self._producer: Producer | None = None
+        self._sent_at: dict[str, datetime] = {}
+
+    # -- sending -------------------------------------------------------------------------------
+    def create(
+        self, job_id: str, mode: Mode | str, *, drop_destination: bool = False, requested_by: str | None = None
+    ) -> str:
+        return self._send(Create, job_id, requested_by, mode=Mode(mode), drop_destination=drop_destination)
+
+    def terminate(self, job_id: str, *, requested_by: str | None = None) -> str:
+        return self._send(Terminate, job_id, requested_by)
+
+    def complete_cdc(self, job_id: str, *, requested_by: str | None = None) -> str:
+        return self._send(CompleteCdc, job_id, requested_by)
+
+    def send(self, message: ControlMessage) -> str:
+        """Send any control message (runners use this for their reports); return its command_id.
+
+        Returns once the broker has confirmed the write."""
+        self.send_many([message])
+        return message.command_id
+
+    def send_many(self, messages: list[ControlMessage]) -> None:
+        """Send several messages (each keyed by its job id) and wait for all to be confirmed."""
+        if not messages:
+            return
+        producer = self._ensure_producer()
+        failures: list[str] = []
+
+        def delivered(error: Any, _message: Any) -> None:
+            if error is not None:
+                failures.append(error.str())
+
+        for message in messages:
+            producer.produce(
+                self.topics.control,
+                key=message.job_id.encode(),
+                value=message.model_dump_json(exclude_none=True).encode(),
+                on_delivery=delivered,
+            )
+            self._sent_at[message.command_id] = datetime.now(UTC)
+        remaining = producer.flush(15)
+        if remaining or failures:
+            raise KafkaUnavailable(
+                f"could not deliver {len(messages)} message(s) to {self.topics.control} at "
+                f"{self.kafka.bootstrap_servers}: {failures[0] if failures else 'timed out'}"
+            )
+
+    def _send(self, kind: type[ControlMessage], job_id: str, requested_by: str | None, **fields: Any) -> str:
+        try:
+            message = kind(
+                command_id=str(uuid.uuid4()),
+                job_id=job_id,
+                issued_at=datetime.now(UTC),
+                requested_by=requested_by or self.requested_by,
+                **fields,
+            )
+        except ValidationError as error:
+            problem = error.errors(include_url=False)[0]
+            if problem["loc"] == ("job_id",):
+                raise InvalidCommand(
+                    f"job id {job_id!r} is not valid: use 1 to 128 letters, digits or '-'"
+                ) from None
+            raise InvalidCommand(f"{'.'.join(map(str, problem['loc']))}: {problem['msg']}") from None
+        return self.send(message)
+
+    def _ensure_producer(self) -> Producer:
+        if self._producer is None:
+            self.check_connection()
+            self._producer = Producer(
+                {**config.common(self.kafka), "enable.idempotence": True, "message.timeout.ms": 15_000}
+            )
+        return self._producer
+
+    def check_connection(self, timeout: float = 5.0) -> None:
+        """Raise KafkaUnavailable unless a broker answers within `timeout` seconds."""
+        admin = AdminClient({**config.common(self.kafka), "log_level": 0})
+        try:
+            if admin.list_topics(timeout=timeout).brokers:
+                return
+        except KafkaException:
+            pass
+        raise KafkaUnavailable(
+            f"no Kafka broker answered at {self.kafka.bootstrap_servers}; is it running? "
+            "(start a local one with `syncctl broker`, or set --bootstrap-servers)"
+        )
+
+    # -- reading -------------------------------------------------------------------------------
+    def wait_for_outcome(self, command_id: str, timeout: float = 30.0) -> Event:
+        """The event that answers an operator command: `StatusChanged` or `CommandRejected`."""
+        for event in self.follow(command_id, timeout=timeout):
+            return event
+        raise OutcomeTimeout(f"no outcome for command {command_id} within {timeout:.0f} s; is a worker running?")
+
+    def follow(
+        self, command_id: str, timeout: float = 90.0, on_wait: Callable[[float], None] | None = None
+    ) -> Iterator[Event]:
+        """The command's outcome, then every later event of its job until the job ends.
+
+        Ends early when the command was rejected; stops silently after `timeout` seconds.
+        `on_wait(seconds)` is called every few seconds while nothing happens."""
+        sent_at = self._sent_at.get(command_id, datetime.now(UTC) - timedelta(minutes=5))
+        outcome: Event | None = None
+        for event in self._events(since=sent_at - _CLOCK_SKEW, timeout=timeout, on_wait=on_wait):
+            if outcome is None:
+                if event.command_id != command_id:
+                    continue
+                outcome = event
+                yield event
+                if event.type == "command_rejected":
+                    return
+            elif event.job_id == outcome.job_id and event.type == "status_changed":
+                yield event
+            else:
+                continue
+            if event.status is not None and event.status.terminal:
+                return
+
+    def watch(
+        self, job_id: str | None = None, *, since: datetime | None = None, timeout: float | None = None
+    ) -> Iterator[Event]:
+        """Events as they are committed, for one job or all; from `since`, else from now on.
+
+        Stops after `timeout` seconds when one is given."""
+        for event in self._events(since=since, timeout=timeout):
+            if job_id is None or event.job_id == job_id:
+                yield event
+
+    def _events(
+        self, since: datetime | None, timeout: float | None, on_wait: Callable[[float], None] | None = None
+    ) -> Iterator[Event]:
+        self.check_connection()
+        consumer = Consumer(config.reader_consumer(self.kafka, f"syncctl-client-{uuid.uuid4()}"))
+        try:
+            consumer.assign(self._start_positions(consumer, since))
+            started = last_news = time.monotonic()
+            stop_at = None if timeout is None else started + timeout
+            while stop_at is None or time.monotonic() < stop_at:
+                messages = consumer.consume(500, 0.2)
+                if messages:
+                    last_news = time.monotonic()
+                elif on_wait is not None and time.monotonic() - last_news >= _WAIT_NOTICE_SECONDS:
+                    last_news = time.monotonic()
+                    on_wait(last_news - started)
+                for message in messages:
+                    if message.error() or message.value() is None:
+                        continue
+                    try:
+                        yield _EVENT.validate_json(message.value())
+                    except ValidationError:
+                        continue  # not an event of this contract version; not ours to judge
+        finally:
+            consumer.close()
+
+    def _start_positions(self, consumer: Consumer, since: datetime | None) -> list[TopicPartition]:
+        partitions = self._partitions(self.topics.events)
+        if since is None:
+            return [TopicPartition(self.topics.events, p, OFFSET_END) for p in partitions]
+        millis = int(since.timestamp() * 1000)
+        wanted = [TopicPartition(self.topics.events, p, millis) for p in partitions]
+        found = consumer.offsets_for_times(wanted, timeout=10)
+        # No event at or after `since` in a partition: start at its end.
+        return [TopicPartition(tp.topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_END) for tp in found]
+
+    def _partitions(self, topic: str) -> list[int]:
+        metadata = AdminClient(config.common(self.kafka)).list_topics(topic, timeout=10)
+        described = metadata.topics.get(topic)
+        if described is None or described.error is not None:
+            raise KafkaUnavailable(f"topic {topic} does not exist at {self.kafka.bootstrap_servers}; has a worker run?")
+        return sorted(described.partitions)
+
+    def jobs(self) -> list[JobRecord]:
+        """The current record of every job, read from the state topic to its end."""
+        self.check_connection()
+        consumer = Consumer(config.reader_consumer(self.kafka, f"syncctl-client-{uuid.uuid4()}"))
+        latest: dict[str, bytes | None] = {}
+        try:
+            partitions = self._partitions(self.topics.state)
+            ends = {}
+            for p in partitions:
+                low, high = consumer.get_watermark_offsets(TopicPartition(self.topics.state, p), timeout=10)
+                if high > low:
+                    ends[p] = high
+            consumer.assign([TopicPartition(self.topics.state, p, OFFSET_BEGINNING) for p in ends])
+            while ends:
+                for message in consumer.consume(5000, 0.2):
+                    if not message.error() and message.key() is not None:
+                        latest[message.key().decode()] = message.value()
+                positions = consumer.position([TopicPartition(self.topics.state, p) for p in ends])
+                for tp in positions:
+                    if tp.offset >= ends[tp.partition]:
+                        del ends[tp.partition]
+        finally:
+            consumer.close()
+        records = [JobRecord.model_validate_json(value) for value in latest.values() if value is not None]
+        return sorted(records, key=lambda record: record.created_at)
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.flush(15)
+
+    def __enter__(self) -> SyncJobsClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
