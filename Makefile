@@ -1,4 +1,4 @@
-# make run   - the local demo on a real Kafka broker (no Docker needed)
+# make run   - the local demo: a real Kafka broker, a worker, the reference runner, demo jobs
 # make test  - install everything, then unit and integration tests against a real broker
 # make clean - remove the virtualenv, the broker's data and jar cache, and test caches
 SHELL := /bin/bash
@@ -24,7 +24,7 @@ $(JARS): config/kafka/pom.xml | $(STAMP)
 	$(BIN)/python -c "from pathlib import Path; from syncctl.kafka.jars import ensure_jars; ensure_jars(Path('.local/kafka/lib'))"
 
 run: $(STAMP)
-	$(BIN)/syncctl broker
+	$(BIN)/syncctl demo
 
 test: $(STAMP) $(JARS)
 	$(BIN)/pytest tests $(PYTEST_ARGS)

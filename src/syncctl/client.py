@@ -31,6 +31,7 @@ from syncctl.contract import (
 )
 from syncctl.errors import InvalidCommand, KafkaUnavailable, OutcomeTimeout
 from syncctl.kafka import config
+from syncctl.kafka.retry import retry_while_not_yet
 from syncctl.settings import KafkaSettings, TopicSettings
 
 _EVENT: TypeAdapter[Any] = TypeAdapter(Event)
@@ -217,9 +218,14 @@ class SyncJobsClient:
             return [TopicPartition(self.topics.events, p, OFFSET_END) for p in partitions]
         millis = int(since.timestamp() * 1000)
         wanted = [TopicPartition(self.topics.events, p, millis) for p in partitions]
-        found = consumer.offsets_for_times(wanted, timeout=10)
+        found = retry_while_not_yet(lambda: consumer.offsets_for_times(wanted, timeout=10))
         # No event at or after `since` in a partition: start at its end.
         return [TopicPartition(tp.topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_END) for tp in found]
+
+    def _topic_exists(self, topic: str) -> bool:
+        metadata = AdminClient(config.common(self.kafka)).list_topics(topic, timeout=10)
+        described = metadata.topics.get(topic)
+        return described is not None and described.error is None
 
     def _partitions(self, topic: str) -> list[int]:
         metadata = AdminClient(config.common(self.kafka)).list_topics(topic, timeout=10)
@@ -234,10 +240,13 @@ class SyncJobsClient:
         consumer = Consumer(config.reader_consumer(self.kafka, f"syncctl-client-{uuid.uuid4()}"))
         latest: dict[str, bytes | None] = {}
         try:
+            if not self._topic_exists(self.topics.state):
+                return []  # no worker has run yet, so no job was ever created
             partitions = self._partitions(self.topics.state)
             ends = {}
             for p in partitions:
-                low, high = consumer.get_watermark_offsets(TopicPartition(self.topics.state, p), timeout=10)
+                tp = TopicPartition(self.topics.state, p)
+                low, high = retry_while_not_yet(lambda tp=tp: consumer.get_watermark_offsets(tp, timeout=10))
                 if high > low:
                     ends[p] = high
             consumer.assign([TopicPartition(self.topics.state, p, OFFSET_BEGINNING) for p in ends])
@@ -263,3 +272,4 @@ class SyncJobsClient:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+

@@ -9,6 +9,7 @@ import typer
 from syncctl.cli.broker import broker_command
 from syncctl.cli.commands import complete_cdc_command, create_command, terminate_command
 from syncctl.cli.views import jobs_command, watch_command
+from syncctl.cli.demo import demo_command
 from syncctl.cli.runner import runner_command
 from syncctl.cli.schema import schema_command
 from syncctl.cli.worker import worker_command
@@ -33,6 +34,7 @@ app.command("complete-cdc")(complete_cdc_command)
 app.command("jobs")(jobs_command)
 app.command("watch")(watch_command)
 app.command("runner")(runner_command)
+app.command("demo")(demo_command)
 app.command("broker")(broker_command)
 app.command("worker")(worker_command)
 app.command("schema")(schema_command)

@@ -32,7 +32,7 @@ def jobs_table(records: list[JobRecord]) -> str:
     rows = [
         (
             r.job_id, r.mode.value, r.status.label, r.stage.value, progress(r.stats),
-            when(r.updated_at), r.last_requested_by or r.created_by or "—",
+            when(r.status_changed_at or r.updated_at), r.last_requested_by or r.created_by or "—",
         )
         for r in records
     ]  # fmt: skip

@@ -53,6 +53,7 @@ class JobRecord(BaseModel):
     created_at: AwareDatetime
     created_by: str | None = None
     updated_at: AwareDatetime
+    status_changed_at: AwareDatetime | None = None
     last_requested_by: str | None = None
     stop: PendingStop | None = None
     temp_data: TempData | None = None

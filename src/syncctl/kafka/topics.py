@@ -6,6 +6,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
 from syncctl.errors import ConfigError
+from syncctl.kafka.retry import retry_while_not_yet
 from syncctl.settings import TopicSettings
 
 
@@ -54,7 +55,8 @@ def _partition_counts(admin: AdminClient, timeout: float) -> dict[str, int]:
 
 def _require_compaction(admin: AdminClient, state_topic: str, timeout: float) -> None:
     resource = ConfigResource(ConfigResource.Type.TOPIC, state_topic)
-    configs = admin.describe_configs([resource])[resource].result(timeout)
+    # A topic created a moment ago may not be known to every part of the broker yet.
+    configs = retry_while_not_yet(lambda: admin.describe_configs([resource])[resource].result(timeout), timeout)
     policy = configs["cleanup.policy"].value or ""
     if "compact" not in policy:
         raise ConfigError(

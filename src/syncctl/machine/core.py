@@ -68,6 +68,7 @@ def _create(record: JobRecord | None, message: Create, now: datetime, rules: Rul
         created_at=now,
         created_by=message.requested_by,
         updated_at=now,
+        status_changed_at=now,
         last_requested_by=message.requested_by,
         applied_command_ids=(message.command_id,),
     )
@@ -215,7 +216,9 @@ def _finish_stop(
     fields = {**changes, "stop": None, "reason": reason}
     if message is not None:
         return _changed(record, message, now, rules, completes=stop.command_id, **fields)
-    updated = record.model_copy(update={**fields, "updated_at": now, "version": record.version + 1})
+    updated = record.model_copy(
+        update={**fields, "updated_at": now, "status_changed_at": now, "version": record.version + 1}
+    )
     event = _status_changed(
         record, updated, None, now, command_id=stop.command_id, forced=True,
         completes=stop.command_id, kind="deadline",
@@ -226,6 +229,8 @@ def _finish_stop(
 # -- building blocks ---------------------------------------------------------------------------
 def _updated(record: JobRecord, message: ControlMessage, now: datetime, rules: Rules, **changes: Any) -> JobRecord:
     history = (*record.applied_command_ids, message.command_id)[-rules.history_limit :]
+    if changes.get("status", record.status) is not record.status:
+        changes["status_changed_at"] = now
     return record.model_copy(
         update={**changes, "updated_at": now, "applied_command_ids": history, "version": record.version + 1}
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
+from syncctl.kafka.retry import retry_while_not_yet
 from syncctl.logging import get_logger
 from syncctl.store.partition import PartitionState
 
@@ -56,16 +57,11 @@ class Restorer:
         # Right after topics are created, or while leadership moves, the broker answers
         # "not leader" for a moment: that is a reason to ask again, not to fail.
         tp = TopicPartition(self._topic, partition)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                low, high = self._consumer.get_watermark_offsets(tp, timeout=max(1.0, timeout / 10), cached=False)
-                return int(low), int(high)
-            except (KafkaException, KafkaError) as error:
-                if time.monotonic() >= deadline:
-                    raise
-                log.debug("end offset not available yet", partition=partition, error=str(error))
-                time.sleep(0.1)
+        low, high = retry_while_not_yet(
+            lambda: self._consumer.get_watermark_offsets(tp, timeout=max(1.0, timeout / 10), cached=False),
+            timeout=timeout,
+        )
+        return int(low), int(high)
 
     def cancel(self, partitions: list[int]) -> None:
         stopping = [p for p in partitions if self._restoring.pop(p, None) is not None]

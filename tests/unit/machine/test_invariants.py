@@ -133,3 +133,16 @@ def test_records_and_events_always_agree_with_the_status(sequence: list[tuple[st
         if before is not None and before.stop is not None and record.stop is None:
             # The event that ends a stop names the stop it completes.
             assert [e.completes_command_id for e in transition.events] == [before.stop.command_id]
+
+
+@settings(max_examples=500)
+@given(steps)
+def test_status_changed_at_moves_exactly_when_the_status_does(sequence: list[tuple[str, Mode, int, bool]]) -> None:
+    for _, transition, before, now in run(sequence):
+        record = transition.record
+        if record is None or before is None:
+            continue
+        if record.status is not before.status:
+            assert record.status_changed_at == now
+        else:
+            assert record.status_changed_at == before.status_changed_at

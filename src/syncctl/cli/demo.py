@@ -1,0 +1,138 @@
+"""`syncctl demo` (what `make run` runs): broker, worker, reference runner and a few jobs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from syncctl.cli.options import BootstrapOption
+from syncctl.client import SyncJobsClient
+from syncctl.errors import SyncctlError
+from syncctl.kafka.local_broker import LocalKafka
+from syncctl.settings import load_settings
+
+DEMO_JOBS = (("orders", "snapshot"), ("invoices", "snapshot"), ("customers", "continuous"), ("inventory", "continuous"))
+
+
+def demo_command(
+    port: Annotated[int | None, typer.Option(help="Broker client port.", show_default="9092")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Broker data.", show_default=".local/kafka/data")] = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Wipe the broker's data first.")] = False,
+    rows_per_second: Annotated[int, typer.Option(help="Snapshot speed of the demo engine.")] = 2000,
+    create_jobs_only: Annotated[
+        bool, typer.Option("--create-jobs-only", help="Only create the demo jobs (for docker compose).")
+    ] = False,
+    bootstrap_servers: BootstrapOption = None,
+) -> None:
+    """Run the whole demo locally: Kafka, a worker, the reference runner, and four jobs.
+
+    Prints what to try next; Ctrl-C stops everything (the broker's data is kept).
+    """
+    if create_jobs_only:
+        settings = load_settings(kafka={"bootstrap_servers": bootstrap_servers})
+        _create_jobs(SyncJobsClient(kafka=settings.kafka, topics=settings.topics, requested_by="demo"))
+        return
+    settings = load_settings(broker={"port": port, "data_dir": data_dir})
+    kafka = LocalKafka(
+        data_dir=settings.broker.data_dir, port=settings.broker.port, lib_dir=settings.broker.lib_dir,
+        heap=settings.broker.heap, fresh=fresh,
+    )  # fmt: skip
+    kafka.start()
+    logs = kafka.data_dir.parent / "demo-logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "SYNCCTL_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+        "SYNCCTL_LOG__FORMAT": "json",
+        "SYNCCTL_RUNNER__ROWS_PER_SECOND": str(rows_per_second),
+    }
+    children = {
+        "worker": _spawn(["worker", "--instance-id", "demo-worker"], env, logs / "worker.log"),
+        "runner": _spawn(["runner"], env, logs / "runner.log"),
+    }
+    stopping = False
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        _wait_for_log(logs / "worker.log", "partitions ready", children["worker"])
+        client = SyncJobsClient(kafka.bootstrap_servers, requested_by="demo")
+        names = _create_jobs(client)
+        _banner(kafka, names, logs)
+        while not stopping and all(child.poll() is None for child in children.values()):
+            time.sleep(0.2)
+        for name, child in children.items():
+            if child.poll() is not None and not stopping:
+                typer.secho(f"the {name} exited ({child.returncode}); see {logs / (name + '.log')}", err=True)
+    finally:
+        typer.echo("Stopping the demo...", err=True)
+        for child in children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children.values():
+            try:
+                child.wait(30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        kafka.stop()
+        typer.echo(f"Demo stopped; Kafka's data is kept in {kafka.data_dir}.", err=True)
+
+
+def _spawn(arguments: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "ab") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "syncctl", *arguments], env=env, stdout=output, stderr=output,
+            start_new_session=True,
+        )  # fmt: skip
+
+
+def _wait_for_log(log: Path, text: str, child: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and child.poll() is None:
+        if text in log.read_text(errors="replace"):
+            return
+        time.sleep(0.2)
+    raise SyncctlError(f"the demo's worker did not get ready; see {log}")
+
+
+def _create_jobs(client: SyncJobsClient) -> list[tuple[str, str]]:
+    suffix = datetime.now().strftime("%H%M%S")
+    created = []
+    for name, mode in DEMO_JOBS:
+        job_id = f"{name}-{suffix}"
+        client.wait_for_outcome(client.create(job_id, mode), timeout=60)
+        created.append((job_id, mode))
+    return created
+
+
+def _banner(kafka: LocalKafka, jobs: list[tuple[str, str]], logs: Path) -> None:
+    snapshot = next(job for job, mode in jobs if mode == "snapshot")
+    continuous = next(job for job, mode in jobs if mode == "continuous")
+    bootstrap = "" if kafka.port == 9092 else f" -b {kafka.bootstrap_servers}"
+    lines = [
+        f"syncctl demo is running: Kafka {kafka.version} on {kafka.bootstrap_servers}, one worker, the reference runner.",
+        "Demo jobs: " + ", ".join(f"{job} ({mode})" for job, mode in jobs),
+        "",
+        "In another terminal (from this directory):",
+        f"  .venv/bin/syncctl jobs{bootstrap}                           # the History table",
+        f"  .venv/bin/syncctl watch{bootstrap}                          # follow every status change",
+        f"  .venv/bin/syncctl terminate {snapshot} --wait{bootstrap}    # -> Snapshot cancelled",
+        f"  .venv/bin/syncctl complete-cdc {continuous} --wait{bootstrap}  # once it is CDC running (about a minute)",
+        "",
+        f"Logs: {logs}/worker.log, {logs}/runner.log, {kafka.log_file}",
+        "Ctrl-C stops everything.",
+    ]
+    typer.echo("\n".join(lines))
