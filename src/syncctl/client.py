@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from pydantic import TypeAdapter, ValidationError
 
@@ -177,22 +177,34 @@ class SyncJobsClient:
                 return
 
     def watch(
-        self, job_id: str | None = None, *, since: datetime | None = None, timeout: float | None = None
+        self,
+        job_id: str | None = None,
+        *,
+        since: datetime | None = None,
+        timeout: float | None = None,
+        on_ready: Callable[[], None] | None = None,
     ) -> Iterator[Event]:
         """Events as they are committed, for one job or all; from `since`, else from now on.
 
-        Stops after `timeout` seconds when one is given."""
-        for event in self._events(since=since, timeout=timeout):
+        Stops after `timeout` seconds when one is given. `on_ready()` is called once the
+        starting positions are fixed: every event committed after that call is seen."""
+        for event in self._events(since=since, timeout=timeout, on_ready=on_ready):
             if job_id is None or event.job_id == job_id:
                 yield event
 
     def _events(
-        self, since: datetime | None, timeout: float | None, on_wait: Callable[[float], None] | None = None
+        self,
+        since: datetime | None,
+        timeout: float | None,
+        on_wait: Callable[[float], None] | None = None,
+        on_ready: Callable[[], None] | None = None,
     ) -> Iterator[Event]:
         self.check_connection()
         consumer = Consumer(config.reader_consumer(self.kafka, f"syncctl-client-{uuid.uuid4()}"))
         try:
             consumer.assign(self._start_positions(consumer, since))
+            if on_ready is not None:
+                on_ready()
             started = last_news = time.monotonic()
             stop_at = None if timeout is None else started + timeout
             while stop_at is None or time.monotonic() < stop_at:
@@ -213,14 +225,23 @@ class SyncJobsClient:
             consumer.close()
 
     def _start_positions(self, consumer: Consumer, since: datetime | None) -> list[TopicPartition]:
-        partitions = self._partitions(self.topics.events)
+        """Where to start reading each events partition: at `since`, or at the end.
+
+        Ends are explicit offsets taken now (never OFFSET_END, which is resolved only at the
+        first fetch), so nothing committed after this call can be skipped."""
+        topic = self.topics.events
+        partitions = self._partitions(topic)
+        ends = {
+            p: retry_while_not_yet(lambda p=p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10))[1]
+            for p in partitions
+        }
         if since is None:
-            return [TopicPartition(self.topics.events, p, OFFSET_END) for p in partitions]
+            return [TopicPartition(topic, p, end) for p, end in ends.items()]
         millis = int(since.timestamp() * 1000)
-        wanted = [TopicPartition(self.topics.events, p, millis) for p in partitions]
+        wanted = [TopicPartition(topic, p, millis) for p in partitions]
         found = retry_while_not_yet(lambda: consumer.offsets_for_times(wanted, timeout=10))
         # No event at or after `since` in a partition: start at its end.
-        return [TopicPartition(tp.topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_END) for tp in found]
+        return [TopicPartition(topic, tp.partition, tp.offset if tp.offset >= 0 else ends[tp.partition]) for tp in found]
 
     def _topic_exists(self, topic: str) -> bool:
         metadata = AdminClient(config.common(self.kafka)).list_topics(topic, timeout=10)

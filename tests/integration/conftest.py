@@ -4,7 +4,18 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.integration.harness import ControlProducer, EventReader, Topics, TopicReader, WorkerProcess
+import subprocess
+import sys
+
+from tests.integration.harness import (
+    ControlProducer,
+    EventReader,
+    SyncctlProcess,
+    TopicReader,
+    Topics,
+    WorkerProcess,
+    syncctl_env,
+)
 
 
 @pytest.fixture
@@ -47,3 +58,42 @@ def start_worker(
     yield start
     for worker in started:
         worker.stop()
+
+
+@pytest.fixture
+def start_runner(
+    kafka_bootstrap: str, topics: Topics, unique_name: Callable[[str], str]
+) -> Iterator[Callable[..., SyncctlProcess]]:
+    """Start the reference runner on this test's topics, with fast timings unless told otherwise."""
+    started: list[SyncctlProcess] = []
+
+    def start(**settings: object) -> SyncctlProcess:
+        chosen = {"start_delay": 0.1, "progress_interval": 0.3, "stop_delay": 0.5, **settings}
+        env = {
+            **syncctl_env(kafka_bootstrap, topics),
+            "SYNCCTL_RUNNER__GROUP_ID": unique_name("runner"),
+            **{f"SYNCCTL_RUNNER__{key.upper()}": str(value) for key, value in chosen.items()},
+        }
+        runner = SyncctlProcess(["runner"], env)
+        started.append(runner)
+        return runner.start(ready_log="runner started")
+
+    yield start
+    for runner in started:
+        runner.stop()
+
+
+@pytest.fixture
+def syncctl(kafka_bootstrap: str, topics: Topics) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the `syncctl` CLI as a user would, against this test's topics."""
+
+    def run(*arguments: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        import os
+
+        env = {**os.environ, **syncctl_env(kafka_bootstrap, topics), "USER": "tester"}
+        return subprocess.run(
+            [sys.executable, "-m", "syncctl", *arguments],
+            env=env, capture_output=True, text=True, timeout=timeout,
+        )  # fmt: skip
+
+    return run

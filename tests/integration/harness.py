@@ -51,37 +51,25 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str, interva
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-class WorkerProcess:
-    """`python -m syncctl worker` as a child process, with its JSON log lines collected."""
+class SyncctlProcess:
+    """`python -m syncctl ARGS` as a child process, with its JSON log lines collected."""
 
-    def __init__(
-        self, bootstrap: str, topics: Topics, group_id: str, instance_id: str = "w1", **settings: Any
-    ) -> None:
-        self.env = {
-            **os.environ,
-            **topics.env(),
-            "SYNCCTL_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
-            "SYNCCTL_WORKER__GROUP_ID": group_id,
-            "SYNCCTL_WORKER__INSTANCE_ID": instance_id,
-            "SYNCCTL_WORKER__SESSION_TIMEOUT_MS": "6000",
-            "SYNCCTL_WORKER__TRANSACTION_TIMEOUT_MS": "5000",
-            "SYNCCTL_LOG__FORMAT": "json",
-            "SYNCCTL_LOG__LEVEL": "DEBUG",
-            **{f"SYNCCTL_WORKER__{key.upper()}": str(value) for key, value in settings.items()},
-        }
+    def __init__(self, arguments: list[str], env: dict[str, str]) -> None:
+        self.arguments = arguments
+        self.env = {**os.environ, "SYNCCTL_LOG__FORMAT": "json", "SYNCCTL_LOG__LEVEL": "DEBUG", **env}
         self.logs: list[dict[str, Any]] = []
         self.raw_stderr: list[str] = []
         self.process: subprocess.Popen[str] | None = None
 
-    def start(self, wait_ready: bool = True) -> WorkerProcess:
+    def start(self, ready_log: str | None = None) -> SyncctlProcess:
         self.logs.clear()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "syncctl", "worker"],
+            [sys.executable, "-m", "syncctl", *self.arguments],
             env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         threading.Thread(target=self._collect, args=(self.process,), daemon=True).start()
-        if wait_ready:
-            self.wait_for_log("partitions ready")
+        if ready_log:
+            self.wait_for_log(ready_log)
         return self
 
     def _collect(self, process: subprocess.Popen[str]) -> None:
@@ -97,11 +85,11 @@ class WorkerProcess:
         def seen() -> bool:
             assert self.process is not None
             if self.process.poll() is not None:
-                raise AssertionError(f"worker exited ({self.process.returncode}): {''.join(self.raw_stderr[-20:])}")
+                raise AssertionError(f"{self.arguments[0]} exited ({self.process.returncode}): {''.join(self.raw_stderr[-20:])}")
             found[:] = [entry for entry in list(self.logs) if entry.get("event") == event]
             return bool(found)
 
-        wait_until(seen, timeout, f"worker log {event!r}")
+        wait_until(seen, timeout, f"{self.arguments[0]} log {event!r}")
         return found[0]
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
@@ -114,6 +102,33 @@ class WorkerProcess:
             return self.process.returncode if self.process else 0
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(30)
+
+
+def syncctl_env(bootstrap: str, topics: Topics) -> dict[str, str]:
+    return {**topics.env(), "SYNCCTL_KAFKA__BOOTSTRAP_SERVERS": bootstrap}
+
+
+class WorkerProcess(SyncctlProcess):
+    """`syncctl worker` with test-friendly timeouts."""
+
+    def __init__(
+        self, bootstrap: str, topics: Topics, group_id: str, instance_id: str = "w1", **settings: Any
+    ) -> None:
+        super().__init__(
+            ["worker"],
+            {
+                **syncctl_env(bootstrap, topics),
+                "SYNCCTL_WORKER__GROUP_ID": group_id,
+                "SYNCCTL_WORKER__INSTANCE_ID": instance_id,
+                "SYNCCTL_WORKER__SESSION_TIMEOUT_MS": "6000",
+                "SYNCCTL_WORKER__TRANSACTION_TIMEOUT_MS": "5000",
+                **{f"SYNCCTL_WORKER__{key.upper()}": str(value) for key, value in settings.items()},
+            },
+        )
+
+    def start(self, ready_log: str | None = "partitions ready", wait_ready: bool = True) -> WorkerProcess:
+        super().start(ready_log if wait_ready else None)
+        return self
 
 
 class ControlProducer:

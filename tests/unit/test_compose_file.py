@@ -31,6 +31,14 @@ def test_compose_worker_is_built_from_the_repo_and_waits_for_a_healthy_broker() 
     assert worker["environment"]["SYNCCTL_KAFKA__BOOTSTRAP_SERVERS"] == "kafka:9092"
 
 
+def test_compose_runs_the_same_demo_as_make_run() -> None:
+    services = compose()["services"]
+    assert services["runner"]["command"][0] == "runner"
+    assert services["demo-jobs"]["command"] == ["demo", "--create-jobs-only"]
+    for name in ("worker", "runner", "demo-jobs"):
+        assert services[name]["environment"]["SYNCCTL_KAFKA__BOOTSTRAP_SERVERS"] == "kafka:9092"
+
+
 def test_compose_file_is_valid_for_docker_compose() -> None:
     docker = shutil.which("docker")
     if docker is None or subprocess.run([docker, "compose", "version"], capture_output=True).returncode:

@@ -36,5 +36,8 @@ def watch_command(
 
     client = make_client(bootstrap_servers)
     since = datetime.fromtimestamp(0, UTC) if from_beginning else None
-    for event in client.watch(job, since=since):
+    def ready() -> None:
+        typer.echo(f"watching {'events of ' + job if job else 'all events'} (Ctrl-C to stop)", err=True)
+
+    for event in client.watch(job, since=since, on_ready=ready):
         typer.echo(json.dumps(event.model_dump(mode="json")) if as_json else event_line(event), nl=True)

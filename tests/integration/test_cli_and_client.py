@@ -1,0 +1,208 @@
+"""The user's side, end to end: CLI and client against a real broker, worker and runner."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+
+import pytest
+
+from syncctl import SyncJobsClient
+from syncctl.contract import CommandRejected, JobRecord, RejectionCode, Status, StatusChanged
+from syncctl.errors import KafkaUnavailable
+from syncctl.settings import TopicSettings
+from syncctl.testing import free_port
+from tests.integration.harness import SyncctlProcess, Topics, WorkerProcess, syncctl_env, wait_until
+
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def client(kafka_bootstrap: str, topics: Topics) -> SyncJobsClient:
+    return SyncJobsClient(
+        kafka_bootstrap,
+        topics=TopicSettings(control=topics.control, state=topics.state, events=topics.events, dlq=topics.dlq),
+        requested_by="tester",
+    )
+
+
+def wait_for_status(client: SyncJobsClient, job_id: str, status: Status, timeout: float = 60) -> JobRecord:
+    found: list[JobRecord] = []
+
+    def reached() -> bool:
+        found[:] = [r for r in client.jobs() if r.job_id == job_id and r.status is status]
+        return bool(found)
+
+    wait_until(reached, timeout, f"{job_id} to be {status.label}", interval=0.3)
+    return found[0]
+
+
+def test_terminate_wait_follows_the_job_to_snapshot_cancelled_and_exits_0(
+    start_worker: Callable[..., WorkerProcess], start_runner: Callable[..., SyncctlProcess],
+    syncctl: Cli, client: SyncJobsClient,
+) -> None:  # fmt: skip
+    start_worker()
+    start_runner(rows_per_second=50)  # slow enough to still be in the snapshot stage
+    created = syncctl("create", "orders", "--mode", "snapshot", "--wait")
+    assert created.returncode == 0, created.stderr
+    assert "created → Not started" in created.stdout
+    wait_for_status(client, "orders", Status.SNAPSHOT_RUNNING)
+
+    result = syncctl("terminate", "orders", "--wait")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("terminate sent for orders (command ")
+    assert "Snapshot running → Cancelling" in lines[1] and "by tester" in lines[1]
+    assert "Cancelling → Snapshot cancelled" in lines[-1] and "by reference-runner" in lines[-1]
+    assert "forced" not in result.stdout
+
+
+def test_complete_cdc_wait_ends_in_cdc_completed_and_exits_0(
+    start_worker: Callable[..., WorkerProcess], start_runner: Callable[..., SyncctlProcess],
+    syncctl: Cli, client: SyncJobsClient,
+) -> None:  # fmt: skip
+    start_worker()
+    start_runner(rows_per_second=1_000_000)  # reaches CDC at once
+    client.create("customers", "continuous")
+    wait_for_status(client, "customers", Status.CDC_RUNNING)
+
+    result = syncctl("complete-cdc", "customers", "--wait")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "CDC running → Completing CDC" in result.stdout
+    assert "Completing CDC → CDC Completed" in result.stdout.splitlines()[-1]
+    record = wait_for_status(client, "customers", Status.CDC_COMPLETED)
+    assert record.temp_data is None and record.engine_temp_data_cleaned is True
+
+
+def test_a_rejected_stop_prints_the_reason_and_exits_1(
+    start_worker: Callable[..., WorkerProcess], syncctl: Cli, client: SyncJobsClient
+) -> None:
+    start_worker()
+    client.wait_for_outcome(client.create("snap-only", "snapshot"))
+
+    result = syncctl("complete-cdc", "snap-only", "--wait")
+
+    assert result.returncode == 1
+    assert "complete_cdc rejected (wrong_stage)" in result.stdout
+    assert "use terminate to stop it" in result.stdout
+
+
+def test_a_stop_that_does_not_finish_in_time_exits_2_after_showing_cancelling(
+    start_worker: Callable[..., WorkerProcess], syncctl: Cli, client: SyncJobsClient
+) -> None:
+    start_worker()  # no runner: nobody confirms the stop, and the deadline is 60 s away
+    client.create("stuck", "snapshot")
+    from datetime import UTC, datetime
+
+    from syncctl.contract import SnapshotStarted
+
+    client.send(SnapshotStarted(command_id="started-1", job_id="stuck", issued_at=datetime.now(UTC)))
+    wait_for_status(client, "stuck", Status.SNAPSHOT_RUNNING)
+
+    result = syncctl("terminate", "stuck", "--wait", "--timeout", "3")
+
+    assert result.returncode == 2
+    assert "Snapshot running → Cancelling" in result.stdout
+    assert "no final status within" in result.stderr and "syncctl watch" in result.stderr
+
+
+def test_no_broker_and_a_bad_job_id_are_one_line_and_exit_2(syncctl: Cli) -> None:
+    closed_port = free_port()
+    no_broker = syncctl("jobs", "--bootstrap-servers", f"127.0.0.1:{closed_port}")
+    bad_id = syncctl("terminate", "orders 2026")
+
+    assert no_broker.returncode == 2
+    assert no_broker.stderr.strip().splitlines()[-1].startswith(f"syncctl: no Kafka broker answered at 127.0.0.1:{closed_port}")
+    assert bad_id.returncode == 2
+    assert "job id 'orders 2026' is not valid" in bad_id.stderr
+    assert "Traceback" not in no_broker.stderr + bad_id.stderr
+
+
+def test_jobs_lists_every_job_as_a_table_and_as_json(
+    start_worker: Callable[..., WorkerProcess], syncctl: Cli, client: SyncJobsClient
+) -> None:
+    start_worker()
+    client.wait_for_outcome(client.create("alpha", "snapshot"))
+    client.wait_for_outcome(client.create("beta", "continuous"))
+    client.wait_for_outcome(client.terminate("alpha"))
+
+    table = syncctl("jobs")
+    as_json = syncctl("jobs", "--json")
+
+    assert table.returncode == 0, table.stderr
+    header, *rows = table.stdout.splitlines()
+    assert header.split() == ["JOB", "MODE", "STATUS", "STAGE", "PROGRESS", "LAST", "CHANGE", "ASKED", "BY"]
+    assert rows[0].split()[:5] == ["alpha", "snapshot", "Snapshot", "cancelled", "snapshot"]
+    assert rows[0].split()[-1] == "tester"
+    assert rows[1].split()[:5] == ["beta", "continuous", "Not", "started", "snapshot"]
+    records = [JobRecord.model_validate_json(line) for line in as_json.stdout.splitlines()]
+    assert {r.job_id: r.status for r in records} == {"alpha": Status.SNAPSHOT_CANCELLED, "beta": Status.NOT_STARTED}
+
+
+def test_watch_prints_one_readable_line_per_event_as_it_happens(
+    kafka_bootstrap: str, topics: Topics, start_worker: Callable[..., WorkerProcess], client: SyncJobsClient
+) -> None:
+    start_worker()
+    client.wait_for_outcome(client.create("other", "snapshot"))  # makes the events topic
+    import os
+
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "syncctl", "watch", "watched"],
+        env={**os.environ, **syncctl_env(kafka_bootstrap, topics)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert watch.stderr is not None
+        assert watch.stderr.readline().startswith("watching events of watched")
+        client.create("watched", "snapshot")
+        client.terminate("other")
+        client.terminate("watched")
+        assert watch.stdout is not None
+        first, second = watch.stdout.readline(), watch.stdout.readline()
+    finally:
+        watch.terminate()
+        watch.wait(10)
+    assert "watched  created → Not started  (by tester)" in first
+    assert "watched  Not started → Snapshot cancelled  (by tester)" in second
+
+
+def test_client_wait_for_outcome_returns_typed_accepts_and_rejects(
+    start_worker: Callable[..., WorkerProcess], client: SyncJobsClient
+) -> None:
+    start_worker()
+    accepted = client.wait_for_outcome(client.create("typed", "snapshot"), timeout=30)
+    rejected = client.wait_for_outcome(client.create("typed", "continuous"), timeout=30)
+
+    assert isinstance(accepted, StatusChanged) and accepted.status is Status.NOT_STARTED
+    assert isinstance(rejected, CommandRejected) and rejected.code is RejectionCode.JOB_EXISTS
+    assert "choose another job id" in rejected.reason
+
+
+def test_the_client_says_clearly_when_no_broker_answers() -> None:
+    client = SyncJobsClient(f"127.0.0.1:{free_port()}")
+    with pytest.raises(KafkaUnavailable, match="no Kafka broker answered"):
+        client.terminate("orders")
+
+
+def test_watch_json_lines_are_events(
+    kafka_bootstrap: str, topics: Topics, start_worker: Callable[..., WorkerProcess], client: SyncJobsClient, syncctl: Cli
+) -> None:
+    start_worker()
+    client.wait_for_outcome(client.create("json-job", "snapshot"))
+    import os
+
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "syncctl", "watch", "--json", "--from-beginning"],
+        env={**os.environ, **syncctl_env(kafka_bootstrap, topics)}, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert watch.stdout is not None
+        event = json.loads(watch.stdout.readline())
+    finally:
+        watch.terminate()
+        watch.wait(10)
+    assert (event["type"], event["job_id"], event["status"]) == ("status_changed", "json-job", "NOT_STARTED")

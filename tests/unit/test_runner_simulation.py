@@ -1,0 +1,52 @@
+"""The reference runner's engine simulation reports what docs/runner-protocol.md promises."""
+
+from __future__ import annotations
+
+import random
+
+from syncctl.contract import Mode
+from syncctl.runner.simulation import Phase, SimulatedJob
+from syncctl.settings import RunnerSettings
+
+FAST = RunnerSettings(
+    rows_per_second=1000, tables_min=2, tables_max=2, rows_per_table_min=500, rows_per_table_max=500,
+    cdc_events_per_second=10, progress_interval=0.5, start_delay=0.1, stop_delay=2.0,
+)  # fmt: skip
+
+
+def run(job: SimulatedJob, until: float, step: float = 0.1) -> list[str]:
+    kinds, now = [], job.last_tick
+    while now < until:
+        now = round(now + step, 6)
+        kinds += [report.type for report in job.advance(now)]
+    return kinds
+
+
+def test_a_snapshot_job_starts_reports_progress_and_completes() -> None:
+    job = SimulatedJob.new("j", Mode.SNAPSHOT, 0.0, FAST, random.Random(1))
+    kinds = run(job, until=2.0)
+    assert kinds[0] == "snapshot_started"
+    assert kinds[-2:] == ["progress", "snapshot_completed"]
+    assert "progress" in kinds[1:-2]
+    assert job.phase is Phase.DONE and job.stats.tables_done == 2 and job.stats.rows_migrated == 1000
+
+
+def test_a_continuous_job_keeps_reporting_cdc_events_until_asked_to_stop() -> None:
+    job = SimulatedJob.new("j", Mode.CONTINUOUS, 0.0, FAST, random.Random(1))
+    run(job, until=5.0)
+    assert job.phase is Phase.CDC and (job.stats.events_seen or 0) > 0
+    job.request_stop(5.0)
+    assert run(job, until=6.9) == []  # the engine takes stop_delay to wind down
+    kinds = [(r.type, r.fields) for r in job.advance(7.0)]
+    assert kinds[-1] == ("stopped", {"temp_data_cleaned": True})
+    assert job.phase is Phase.DONE
+
+
+def test_a_stop_during_the_snapshot_freezes_progress_and_confirms() -> None:
+    job = SimulatedJob.new("j", Mode.SNAPSHOT, 0.0, FAST, random.Random(1))
+    run(job, until=0.5)
+    rows = job.stats.rows_migrated
+    job.request_stop(0.5)
+    reports = job.advance(2.5)
+    assert [r.type for r in reports] == ["progress", "stopped"]
+    assert reports[1].fields == {} and job.stats.rows_migrated == rows
