@@ -118,21 +118,32 @@ def _create_jobs(client: SyncJobsClient) -> list[tuple[str, str]]:
     return created
 
 
+def _short(path: Path) -> Path:
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
 def _banner(kafka: LocalKafka, jobs: list[tuple[str, str]], logs: Path) -> None:
     snapshot = next(job for job, mode in jobs if mode == "snapshot")
     continuous = next(job for job, mode in jobs if mode == "continuous")
     bootstrap = "" if kafka.port == 9092 else f" -b {kafka.bootstrap_servers}"
+    tries = [
+        (f".venv/bin/syncctl jobs{bootstrap}", "the History table"),
+        (f".venv/bin/syncctl watch{bootstrap}", "follow every status change"),
+        (f".venv/bin/syncctl terminate {snapshot} --wait{bootstrap}", "-> Snapshot cancelled"),
+        (f".venv/bin/syncctl complete-cdc {continuous} --wait{bootstrap}", "once it is CDC running"),
+    ]
+    width = max(len(command) for command, _ in tries)
     lines = [
         f"syncctl demo is running: Kafka {kafka.version} on {kafka.bootstrap_servers}, one worker, the reference runner.",
         "Demo jobs: " + ", ".join(f"{job} ({mode})" for job, mode in jobs),
         "",
         "In another terminal (from this directory):",
-        f"  .venv/bin/syncctl jobs{bootstrap}                           # the History table",
-        f"  .venv/bin/syncctl watch{bootstrap}                          # follow every status change",
-        f"  .venv/bin/syncctl terminate {snapshot} --wait{bootstrap}    # -> Snapshot cancelled",
-        f"  .venv/bin/syncctl complete-cdc {continuous} --wait{bootstrap}  # once it is CDC running (about a minute)",
+        *(f"  {command.ljust(width)}  # {what}" for command, what in tries),
         "",
-        f"Logs: {logs}/worker.log, {logs}/runner.log, {kafka.log_file}",
+        f"Logs: {_short(logs / 'worker.log')}, {_short(logs / 'runner.log')}, {_short(kafka.log_file)}",
         "Ctrl-C stops everything.",
     ]
     typer.echo("\n".join(lines))
