@@ -1,5 +1,6 @@
 """Helpers for tests and benchmarks that need a real Kafka broker."""
 
 from syncctl.kafka.local_broker import LocalKafka, free_port, wait_for_broker
+from syncctl.kafka.local_cluster import ClusterNode, LocalKafkaCluster
 
-__all__ = ["LocalKafka", "free_port", "wait_for_broker"]
+__all__ = ["ClusterNode", "LocalKafka", "LocalKafkaCluster", "free_port", "wait_for_broker"]

@@ -185,6 +185,6 @@ def test_a_cluster_id_that_starts_with_a_dash_still_formats(
     # take it for an option.
     from syncctl.kafka import local_broker
 
-    monkeypatch.setattr(local_broker, "_new_cluster_id", lambda: "-dashFirstClusterId00w")
+    monkeypatch.setattr(local_broker, "new_cluster_id", lambda: "-dashFirstClusterId00w")
     with local_broker.LocalKafka(data_dir=tmp_path / "data", lib_dir=LIB_DIR) as kafka:
         assert AdminClient({"bootstrap.servers": kafka.bootstrap_servers}).list_topics(timeout=10).brokers

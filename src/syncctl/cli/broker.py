@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import time
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -11,7 +12,8 @@ from typing import Annotated
 import typer
 
 from syncctl.kafka.local_broker import LocalKafka
-from syncctl.settings import load_settings
+from syncctl.kafka.local_cluster import LocalKafkaCluster
+from syncctl.settings import BrokerSettings, load_settings
 
 
 def broker_command(
@@ -28,6 +30,14 @@ def broker_command(
     ] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Wipe the data dir before starting.")] = False,
     heap: Annotated[str | None, typer.Option(help="JVM maximum heap (-Xmx).", show_default="512m")] = None,
+    nodes: Annotated[
+        int,
+        typer.Option(
+            help="Nodes in the cluster: 1, or 3 for failure tests (replication factor 3, "
+            "min.insync.replicas 2; node N listens on PORT+2(N-1)).",
+            min=1,
+        ),
+    ] = 1,
     lib_dir: Annotated[
         Path | None,
         typer.Option(help="Cache of the Kafka jars from Maven Central.", show_default=".local/kafka/lib"),
@@ -42,6 +52,9 @@ def broker_command(
     settings = load_settings(
         broker={"data_dir": data_dir, "port": port, "heap": heap, "lib_dir": lib_dir}
     ).broker
+    if nodes > 1:
+        _run_cluster(nodes, settings, fresh)
+        return
     kafka = LocalKafka(
         data_dir=settings.data_dir,
         port=settings.port,
@@ -68,3 +81,29 @@ def broker_command(
     typer.echo(f"Kafka stopped (data kept in {kafka.data_dir}).", err=True)
     if code not in (0, -signal.SIGTERM, 143):
         raise typer.Exit(code=1)
+
+
+def _run_cluster(nodes: int, settings: BrokerSettings, fresh: bool) -> None:
+    cluster = LocalKafkaCluster(
+        nodes, data_dir=settings.data_dir, port=settings.port, lib_dir=settings.lib_dir,
+        heap=settings.heap if settings.heap != "512m" else "384m", fresh=fresh,
+    )  # fmt: skip
+    cluster.start()
+    stopping = False
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    typer.echo(
+        f"Kafka {cluster.version} ready on {cluster.bootstrap_servers} ({nodes} nodes, "
+        f"data: {cluster.data_dir}, logs: {cluster.data_dir}/node-N/logs/server.log)"
+    )
+    sys.stdout.flush()
+    while not stopping and all(node.running() for node in cluster.nodes):
+        time.sleep(0.2)
+    typer.echo("Stopping Kafka...", err=True)
+    cluster.stop()
+    typer.echo(f"Kafka stopped (data kept in {cluster.data_dir}).", err=True)

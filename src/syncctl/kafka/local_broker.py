@@ -71,7 +71,30 @@ def port_is_free(port: int) -> bool:
         return True
 
 
-def _new_cluster_id() -> str:
+def render_properties(node_dir: Path, **values: object) -> Path:
+    """Write `node_dir/server.properties` from the template in config/kafka."""
+    template = Template((kafka_config_dir() / "server.properties.template").read_text())
+    node_dir.mkdir(parents=True, exist_ok=True)
+    path = node_dir / "server.properties"
+    path.write_text(template.substitute(log_dirs=node_dir / "kraft", **values))
+    return path
+
+
+def spawn_broker(java: str, lib: Path, heap: str, properties: Path, log_dir: Path) -> subprocess.Popen[bytes]:
+    """Start one Kafka node (a JVM) in its own session, its output in `log_dir`."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    command = [
+        java, f"-Xmx{heap}", "-Xms64m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+        "-Djava.awt.headless=true",
+        f"-Dkafka.logs.dir={log_dir}",
+        f"-Dlog4j2.configurationFile={kafka_config_dir() / 'log4j2.properties'}",
+        "-cp", f"{lib}/*", "kafka.Kafka", str(properties),
+    ]  # fmt: skip
+    with open(log_dir / "stdout.log", "ab") as stdout:
+        return subprocess.Popen(command, stdout=stdout, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def new_cluster_id() -> str:
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
@@ -155,18 +178,7 @@ class LocalKafka:
         properties = self._render_properties(controller_port)
         self._format_once(java, lib, properties, controller_port)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        command = [
-            java, f"-Xmx{self.heap}", "-Xms64m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
-            "-Djava.awt.headless=true",
-            f"-Dkafka.logs.dir={self.log_file.parent}",
-            f"-Dlog4j2.configurationFile={kafka_config_dir() / 'log4j2.properties'}",
-            "-cp", f"{lib}/*", "kafka.Kafka", str(properties),
-        ]  # fmt: skip
-        stdout = open(self.log_file.parent / "stdout.log", "ab")  # noqa: SIM115 - owned by the child
-        self._process = subprocess.Popen(
-            command, stdout=stdout, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        stdout.close()
+        self._process = spawn_broker(java, lib, self.heap, properties, self.log_file.parent)
         try:
             self._wait_ready(timeout)
         except BaseException:
@@ -220,14 +232,10 @@ class LocalKafka:
         return self.port + 1 if port_is_free(self.port + 1) else free_port()
 
     def _render_properties(self, controller_port: int) -> Path:
-        template = Template((kafka_config_dir() / "server.properties.template").read_text())
-        text = template.substitute(
-            port=self.port, controller_port=controller_port, log_dirs=self.data_dir / "kraft"
-        )
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        path = self.data_dir / "server.properties"
-        path.write_text(text)
-        return path
+        return render_properties(
+            self.data_dir, node_id=1, port=self.port, controller_port=controller_port,
+            quorum=f"127.0.0.1:{controller_port}", replication_factor=1, min_isr=1,
+        )  # fmt: skip
 
     def _format_once(self, java: str, lib: Path, properties: Path, controller_port: int) -> None:
         marker = self._marker()
@@ -243,7 +251,7 @@ class LocalKafka:
                 )
         if marker is not None:
             return
-        cluster_id = _new_cluster_id()
+        cluster_id = new_cluster_id()
         result = subprocess.run(
             [java, "-cp", f"{lib}/*", "kafka.tools.StorageTool", "format",
              f"--cluster-id={cluster_id}", "-c", str(properties), "--standalone"],

@@ -1,0 +1,137 @@
+"""Command → outcome latency at a fixed offered rate, open loop.
+
+A sender sends `create` commands for new jobs on a fixed schedule (command i is due at
+start + i / rate) and never waits for replies; when it falls behind it sends whatever is due at
+once. A reader thread (read_committed, like every user of the events topic) notes when each
+outcome becomes visible. Latency = visible − SCHEDULED send time, so a stall of the sender,
+worker or broker shows up in the figures instead of slowing the offered load down. Outcomes are
+matched to commands by command_id.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, Producer, TopicPartition
+
+from bench.common import (
+    PARTITIONS, PROBE, STATE_CONFIG, Topics, attach_profiler, command, create_topics, delete_topics, percentile, probe_partitions,
+    produce, read_committed_consumer, start_worker, unique, wait_for_group,
+)  # fmt: skip
+
+
+class _Reader(threading.Thread):
+    """Keeps (monotonic arrival, value) of every non-probe event; parsing waits until the end."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        super().__init__(name="latency-reader", daemon=True)
+        # A reader that wants outcomes promptly: do not let an idle fetch wait 500 ms.
+        self._consumer = read_committed_consumer(bootstrap, **{"fetch.wait.max.ms": 10})
+        self._consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(PARTITIONS)])
+        self.seen: list[tuple[float, bytes]] = []
+        self.live = threading.Event()  # set once the probes' events were read: it is fetching
+        self.stop_at = float("inf")
+        self._probes = 0
+
+    def run(self) -> None:
+        try:
+            while time.monotonic() < self.stop_at:
+                messages = self._consumer.consume(1000, 0.005)
+                arrived = time.monotonic()
+                for message in messages:
+                    if message.error() is not None:
+                        continue
+                    key = message.key() or b""
+                    if key.startswith(PROBE):
+                        self._probes += 1
+                        if self._probes >= PARTITIONS:
+                            self.live.set()
+                    else:
+                        self.seen.append((arrived, message.value()))
+        finally:
+            self._consumer.close()
+
+
+def measure(
+    bootstrap: str, rate: int, seconds: float, drain_timeout: float = 30.0, profile_dir: Path | None = None
+) -> dict[str, Any]:
+    prefix = unique(f"lat{rate}")
+    topics = Topics.named(prefix)
+    create_topics(bootstrap, {topics.control: {}, topics.state: STATE_CONFIG, topics.events: {}, topics.dlq: {}})
+    worker = start_worker(bootstrap, topics, prefix, "w1")
+    spy = None
+    reader = _Reader(bootstrap, topics.events)
+    try:
+        wait_for_group(bootstrap, prefix, 1)
+        probe_partitions(bootstrap, topics.control, topics.events)
+        if profile_dir is not None:
+            spy = attach_profiler(worker, profile_dir / f"{prefix}-worker.txt")
+        reader.start()
+        if not reader.live.wait(30):
+            raise TimeoutError("the latency reader did not see the probes' events")
+        count = int(rate * seconds)
+        ids = [f"{prefix}-{i}" for i in range(count)]
+        payloads = [command(f"lat-{i}-{prefix[-8:]}", "create", ids[i], mode="snapshot") for i in range(count)]
+        keys = [f"lat-{i}-{prefix[-8:]}" for i in range(count)]
+        # Like SyncJobsClient's producer: idempotent, librdkafka's default linger.
+        producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+        start = time.monotonic() + 0.05
+        sent, max_lag = 0, 0.0
+        give_up = start + seconds + drain_timeout
+        while sent < count and time.monotonic() < give_up:
+            now = time.monotonic()
+            due = min(count, int((now - start) * rate) + 1)
+            if due > sent:
+                max_lag = max(max_lag, now - (start + sent / rate))
+                for i in range(sent, due):
+                    produce(producer, topics.control, keys[i], payloads[i])
+                sent = due
+            producer.poll(0)
+            pause = start + sent / rate - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+        send_seconds = time.monotonic() - start
+        producer.flush(30)
+        reader.stop_at = time.monotonic() + drain_timeout
+        while len(reader.seen) < sent and time.monotonic() < reader.stop_at:
+            time.sleep(0.05)
+        reader.stop_at = 0.0
+        reader.join(10)
+        peak_rss = worker.peak_rss()
+    finally:
+        reader.stop_at = 0.0
+        worker.stop()
+        if spy is not None:
+            spy.wait(60)
+    index = {command_id: i for i, command_id in enumerate(ids)}
+    latencies: list[float] = []
+    for arrived, value in reader.seen:
+        i = index.get(json.loads(value).get("command_id"))
+        if i is not None:
+            latencies.append(arrived - (start + i / rate))
+    latencies.sort()
+    delete_topics(bootstrap, [topics.control, topics.state, topics.events, topics.dlq])
+
+    def ms(value: float) -> float:
+        return round(value * 1000, 1)
+
+    return {
+        "rate": rate,
+        "seconds": seconds,
+        "commands": count,
+        "sent": sent,
+        "outcomes": len(latencies),
+        "missing": count - len(latencies),
+        "achieved_send_rate": round(sent / send_seconds, 1) if send_seconds > 0 else None,
+        "max_sender_lag_ms": ms(max_lag),
+        "p50_ms": ms(percentile(latencies, 50)),
+        "p95_ms": ms(percentile(latencies, 95)),
+        "p99_ms": ms(percentile(latencies, 99)),
+        "max_ms": ms(latencies[-1]) if latencies else None,
+        "mean_ms": ms(sum(latencies) / len(latencies)) if latencies else None,
+        "worker_peak_rss_mib": round(peak_rss / 2**20, 1),
+    }

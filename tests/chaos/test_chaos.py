@@ -1,0 +1,186 @@
+"""Chaos: workers SIGKILLed and restarted, a broker paused and killed, while 1000s of jobs live.
+
+At the end a read_committed reader of the events and state topics must see exactly what a
+replay of the control topic through the pure state machine says: no outcome lost, none
+doubled, each job's events in order, every final record equal.
+
+Sizes: SYNCCTL_CHAOS=full (`make chaos`: 2,000 jobs, 12 worker kills) or the short run that
+`make test` includes (300 jobs, 4 kills). SYNCCTL_CHAOS_SEED=N reproduces a run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+
+from syncctl.machine import Rules
+from syncctl.testing import LocalKafkaCluster
+from tests.chaos.lives import traffic
+from tests.chaos.replay import replay, timeless
+from tests.integration.harness import Topics, WorkerProcess, wait_until
+
+REPO = Path(__file__).resolve().parents[2]
+FULL = os.environ.get("SYNCCTL_CHAOS") == "full"
+
+
+@dataclass(frozen=True)
+class Plan:
+    jobs: int
+    worker_kills: int
+    send_seconds: float
+
+
+PLAN = Plan(jobs=2000, worker_kills=12, send_seconds=90) if FULL else Plan(jobs=300, worker_kills=4, send_seconds=25)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[LocalKafkaCluster]:
+    with LocalKafkaCluster(3, lib_dir=REPO / ".local" / "kafka" / "lib") as kafka:
+        yield kafka
+
+
+def read_all(bootstrap: str, topic: str) -> list[tuple[int, bytes | None, bytes | None]]:
+    """Every committed record of a topic, partition by partition, in offset order."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"chaos-reader-{uuid.uuid4()}",
+                         "isolation.level": "read_committed", "enable.auto.commit": False,
+                         "enable.partition.eof": True})  # fmt: skip
+    partitions = sorted(consumer.list_topics(topic, timeout=30).topics[topic].partitions)
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+    ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1] for p in partitions}
+    found: dict[int, list[tuple[int, bytes | None, bytes | None]]] = defaultdict(list)
+    deadline = time.monotonic() + 120
+    pending = {p for p, end in ends.items() if end > 0}
+    while pending and time.monotonic() < deadline:
+        for message in consumer.consume(10_000, 0.5):
+            if message.error() is None:
+                found[message.partition()].append((message.partition(), message.key(), message.value()))
+        for tp in consumer.position([TopicPartition(topic, p) for p in pending]):
+            if tp.offset >= ends[tp.partition]:
+                pending.discard(tp.partition)
+    consumer.close()
+    assert not pending, f"could not read {topic} to its end"
+    return [record for p in partitions for record in found[p]]
+
+
+def test_chaos_no_outcome_lost_or_doubled_and_state_equals_replay(cluster: LocalKafkaCluster) -> None:
+    seed = int(os.environ.get("SYNCCTL_CHAOS_SEED", random.randrange(1, 10**6)))
+    rng = random.Random(seed)
+    about = f"(seed {seed}: rerun with SYNCCTL_CHAOS_SEED={seed})"
+    print(f"chaos seed {seed}, {PLAN}")
+    bootstrap = cluster.bootstrap_servers
+    topics = Topics(*(f"chaos-{seed}.{name}" for name in ("control", "state", "events", "control.dlq")))
+    group = f"chaos-{seed}-{uuid.uuid4().hex[:6]}"
+    settings = {"stop_deadline": 3600}  # no forced stops: every stop is confirmed by a report
+    env_extra = {"SYNCCTL_TOPICS__REPLICATION_FACTOR": "3"}
+
+    def new_worker(name: str) -> WorkerProcess:
+        worker = WorkerProcess(bootstrap, topics, group, name, **settings)
+        worker.env.update(env_extra)
+        worker.env["SYNCCTL_LOG__LEVEL"] = "INFO"
+        return worker
+
+    workers = {name: new_worker(name) for name in ("w1", "w2", "w3")}
+    for worker in workers.values():
+        worker.start()
+
+    plan = traffic(seed, PLAN.jobs)
+    sent = threading.Event()
+
+    def send() -> None:
+        producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5})
+        pause = PLAN.send_seconds / max(1, len(plan.records) / 100)
+        for start in range(0, len(plan.records), 100):
+            for key, value in plan.records[start : start + 100]:
+                producer.produce(topics.control, key=key, value=value)
+            producer.poll(0)
+            time.sleep(pause)
+        assert producer.flush(120) == 0
+        sent.set()
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+
+    # The controller: on a seeded schedule, kill and restart workers, pause and kill brokers.
+    actions = ["kill_worker"] * PLAN.worker_kills + ["pause_broker", "kill_broker"]
+    rng.shuffle(actions)
+    gap = PLAN.send_seconds / (len(actions) + 1)
+    counts: dict[str, int] = defaultdict(int)
+    for action in actions:
+        time.sleep(gap * rng.uniform(0.5, 1.5))
+        if action == "kill_worker":
+            name = rng.choice(sorted(workers))
+            workers[name].kill()
+            workers[name].start(wait_ready=False)  # same instance id: fences the dead one at once
+        elif action == "pause_broker":
+            node = cluster.node(rng.randint(1, 3))
+            node.pause()
+            time.sleep(rng.uniform(2, 5))
+            node.resume()
+        else:
+            node = cluster.node(rng.randint(1, 3))
+            node.kill()
+            time.sleep(rng.uniform(2, 5))
+            node.start()
+        counts[action] += 1
+        for worker in workers.values():  # a supervisor restarts workers that gave up
+            if worker.process is not None and worker.process.poll() is not None:
+                counts["worker_exits"] += 1
+                worker.start(wait_ready=False)
+
+    assert sent.wait(300), f"the sender did not finish {about}"
+    cluster.wait_until_complete()
+
+    control = read_all(bootstrap, topics.control)
+    expected_events, expected_records, expected_dead = replay(
+        [(key, value) for _, key, value in control], Rules(stop_deadline=timedelta(seconds=3600))
+    )
+    expected_total = sum(len(e) for e in expected_events.values())
+
+    def events_complete() -> bool:
+        for worker in workers.values():
+            if worker.process is not None and worker.process.poll() is not None:
+                counts["worker_exits"] += 1
+                worker.start(wait_ready=False)
+        return len(read_all(bootstrap, topics.events)) >= expected_total
+
+    wait_until(events_complete, 240, f"every expected event {about}", interval=2)
+    events = read_all(bootstrap, topics.events)
+    state = read_all(bootstrap, topics.state)
+    dead = read_all(bootstrap, topics.dlq)
+    for worker in workers.values():
+        worker.stop()
+
+    seen: dict[str, list[dict[str, object]]] = defaultdict(list)
+    ids = []
+    for _, key, value in events:
+        event = json.loads(value)
+        ids.append(event["event_id"])
+        seen[event["job_id"]].append(timeless(event))
+    assert len(ids) == len(set(ids)), f"an event was published twice {about}"
+    assert len(ids) == expected_total, f"{len(ids)} events, expected {expected_total} {about}"
+    for job, expected in expected_events.items():
+        assert seen[job] == expected, f"events of {job} differ from the replay {about}"
+    latest = {key.decode(): value for _, key, value in state}
+    final = {job: timeless(json.loads(v)) for job, v in latest.items() if v is not None}
+    assert final == expected_records, f"final state differs from the replay {about}"
+    assert len(dead) == expected_dead == plan.bad, f"dead letters: {len(dead)} {about}"
+
+    outcomes = sum(1 for job_events in expected_events.values() for e in job_events if e["command_id"])
+    print(
+        f"chaos seed {seed}: {len(control)} control messages ({plan.duplicates} duplicates, {plan.bad} bad), "
+        f"{PLAN.jobs} jobs, {len(ids)} events ({outcomes} naming a command), {len(dead)} dead letters, "
+        f"actions {dict(counts)}"
+    )
+    assert counts["kill_worker"] >= PLAN.worker_kills
