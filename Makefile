@@ -1,5 +1,6 @@
 # make run   - the local demo: a real Kafka broker, a worker, the reference runner, demo jobs
 # make test  - install everything, then unit and integration tests against a real broker
+# make chaos - the full chaos suite; make bench - the benchmark suite
 # make clean - remove the virtualenv, the broker's data and jar cache, and test caches
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -9,7 +10,7 @@ STAMP := $(VENV)/.installed
 JARS := .local/kafka/lib/.complete
 PYTEST_ARGS ?=
 
-.PHONY: run test unit integration clean
+.PHONY: run test unit chaos bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +29,15 @@ run: $(STAMP)
 
 test: $(STAMP) $(JARS)
 	$(BIN)/pytest tests $(PYTEST_ARGS)
+
+# The full chaos run: 2,000 jobs, 12 worker kills, a paused and a killed broker (<= 5 min).
+# SYNCCTL_CHAOS_SEED=N reproduces a run; `make test` includes a shorter one.
+chaos: $(STAMP) $(JARS)
+	SYNCCTL_CHAOS=full $(BIN)/pytest tests/chaos -s $(PYTEST_ARGS)
+
+# Benchmarks: bench/results/<date>.json and .png (see docs/performance.md).
+bench: $(STAMP) $(JARS)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)

@@ -17,13 +17,14 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
 
 from syncctl.machine import Rules
 from syncctl.testing import LocalKafkaCluster
@@ -32,6 +33,7 @@ from tests.chaos.replay import replay, timeless
 from tests.integration.harness import Topics, WorkerProcess, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
 FULL = os.environ.get("SYNCCTL_CHAOS") == "full"
 
 
@@ -51,14 +53,29 @@ def cluster() -> Iterator[LocalKafkaCluster]:
         yield kafka
 
 
+def patiently(call: Callable[[], T]) -> T:
+    """A reader's request during broker trouble: ask again until the cluster answers."""
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            return call()
+        except KafkaException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def read_all(bootstrap: str, topic: str) -> list[tuple[int, bytes | None, bytes | None]]:
     """Every committed record of a topic, partition by partition, in offset order."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"chaos-reader-{uuid.uuid4()}",
                          "isolation.level": "read_committed", "enable.auto.commit": False,
                          "enable.partition.eof": True})  # fmt: skip
-    partitions = sorted(consumer.list_topics(topic, timeout=30).topics[topic].partitions)
+    partitions = sorted(patiently(lambda: consumer.list_topics(topic, timeout=30)).topics[topic].partitions)
     consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-    ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1] for p in partitions}
+    ends = {
+        p: patiently(lambda p=p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30))[1]
+        for p in partitions
+    }
     found: dict[int, list[tuple[int, bytes | None, bytes | None]]] = defaultdict(list)
     deadline = time.monotonic() + 120
     pending = {p for p, end in ends.items() if end > 0}
@@ -72,6 +89,16 @@ def read_all(bootstrap: str, topic: str) -> list[tuple[int, bytes | None, bytes 
     consumer.close()
     assert not pending, f"could not read {topic} to its end"
     return [record for p in partitions for record in found[p]]
+
+
+def restart_exited(workers: dict[str, WorkerProcess], counts: dict[str, int], exits: list[str]) -> None:
+    """What a supervisor (systemd, Kubernetes) does: restart a worker that exited on its own."""
+    for name, worker in workers.items():
+        if worker.process is not None and worker.process.poll() is not None:
+            errors = [e.get("error") for e in worker.logs if e.get("level") == "error"]
+            exits.append(f"{name} exit {worker.process.returncode}: {errors[-1] if errors else 'no error logged'}")
+            counts["worker_exits"] += 1
+            worker.start(wait_ready=False)
 
 
 def test_chaos_no_outcome_lost_or_doubled_and_state_equals_replay(cluster: LocalKafkaCluster) -> None:
@@ -117,6 +144,7 @@ def test_chaos_no_outcome_lost_or_doubled_and_state_equals_replay(cluster: Local
     rng.shuffle(actions)
     gap = PLAN.send_seconds / (len(actions) + 1)
     counts: dict[str, int] = defaultdict(int)
+    exits: list[str] = []
     for action in actions:
         time.sleep(gap * rng.uniform(0.5, 1.5))
         if action == "kill_worker":
@@ -134,10 +162,7 @@ def test_chaos_no_outcome_lost_or_doubled_and_state_equals_replay(cluster: Local
             time.sleep(rng.uniform(2, 5))
             node.start()
         counts[action] += 1
-        for worker in workers.values():  # a supervisor restarts workers that gave up
-            if worker.process is not None and worker.process.poll() is not None:
-                counts["worker_exits"] += 1
-                worker.start(wait_ready=False)
+        restart_exited(workers, counts, exits)
 
     assert sent.wait(300), f"the sender did not finish {about}"
     cluster.wait_until_complete()
@@ -149,10 +174,7 @@ def test_chaos_no_outcome_lost_or_doubled_and_state_equals_replay(cluster: Local
     expected_total = sum(len(e) for e in expected_events.values())
 
     def events_complete() -> bool:
-        for worker in workers.values():
-            if worker.process is not None and worker.process.poll() is not None:
-                counts["worker_exits"] += 1
-                worker.start(wait_ready=False)
+        restart_exited(workers, counts, exits)
         return len(read_all(bootstrap, topics.events)) >= expected_total
 
     wait_until(events_complete, 240, f"every expected event {about}", interval=2)
@@ -181,6 +203,6 @@ def test_chaos_no_outcome_lost_or_doubled_and_state_equals_replay(cluster: Local
     print(
         f"chaos seed {seed}: {len(control)} control messages ({plan.duplicates} duplicates, {plan.bad} bad), "
         f"{PLAN.jobs} jobs, {len(ids)} events ({outcomes} naming a command), {len(dead)} dead letters, "
-        f"actions {dict(counts)}"
+        f"actions {dict(counts)}; workers that gave up on their own: {exits or 'none'}"
     )
     assert counts["kill_worker"] >= PLAN.worker_kills

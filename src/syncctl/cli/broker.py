@@ -6,11 +6,11 @@ import signal
 import sys
 import time
 from pathlib import Path
-from types import FrameType
 from typing import Annotated
 
 import typer
 
+from syncctl.cli.signals import StopFlag, on_stop_request
 from syncctl.kafka.local_broker import LocalKafka
 from syncctl.kafka.local_cluster import LocalKafkaCluster
 from syncctl.settings import BrokerSettings, load_settings
@@ -65,12 +65,11 @@ def broker_command(
 
     kafka.start()
 
-    def request_stop(signum: int, frame: FrameType | None) -> None:
+    def request_stop() -> None:
         typer.echo("Stopping Kafka...", err=True)
         kafka.terminate()
 
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    on_stop_request(request_stop)
     typer.echo(
         f"Kafka {kafka.version} ready on {kafka.bootstrap_servers} "
         f"(data: {kafka.data_dir}, log: {kafka.log_file})"
@@ -89,20 +88,13 @@ def _run_cluster(nodes: int, settings: BrokerSettings, fresh: bool) -> None:
         heap=settings.heap if settings.heap != "512m" else "384m", fresh=fresh,
     )  # fmt: skip
     cluster.start()
-    stopping = False
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    stop = StopFlag()
     typer.echo(
         f"Kafka {cluster.version} ready on {cluster.bootstrap_servers} ({nodes} nodes, "
         f"data: {cluster.data_dir}, logs: {cluster.data_dir}/node-N/logs/server.log)"
     )
     sys.stdout.flush()
-    while not stopping and all(node.running() for node in cluster.nodes):
+    while not stop.raised and all(node.running() for node in cluster.nodes):
         time.sleep(0.2)
     typer.echo("Stopping Kafka...", err=True)
     cluster.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -53,11 +54,7 @@ def terminate_command(
     A stopped job cannot be resumed. With --wait: exit 0 when the job is Snapshot cancelled,
     1 when the command was rejected (the reason is printed), 2 on timeout or no broker.
     """
-    client = make_client(bootstrap_servers, by)
-    command_id = client.terminate(job)
-    typer.echo(f"terminate sent for {job} (command {command_id})")
-    if wait:
-        _follow(client, command_id, timeout)
+    _stop(SyncJobsClient.terminate, job, bootstrap_servers, by, wait, timeout)
 
 
 def complete_cdc_command(
@@ -72,9 +69,15 @@ def complete_cdc_command(
     A stopped job cannot be resumed. With --wait: exit 0 when the job is CDC Completed,
     1 when the command was rejected (the reason is printed), 2 on timeout or no broker.
     """
+    _stop(SyncJobsClient.complete_cdc, job, bootstrap_servers, by, wait, timeout)
+
+
+def _stop(
+    send: Callable[..., str], job: str, bootstrap_servers: str | None, by: str | None, wait: bool, timeout: float
+) -> None:
     client = make_client(bootstrap_servers, by)
-    command_id = client.complete_cdc(job)
-    typer.echo(f"complete_cdc sent for {job} (command {command_id})")
+    command_id = send(client, job)
+    typer.echo(f"{send.__name__} sent for {job} (command {command_id})")
     if wait:
         _follow(client, command_id, timeout)
 

@@ -9,12 +9,12 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
-from types import FrameType
 from typing import Annotated
 
 import typer
 
 from syncctl.cli.options import BootstrapOption
+from syncctl.cli.signals import StopFlag
 from syncctl.client import SyncJobsClient
 from syncctl.errors import SyncctlError
 from syncctl.kafka.local_broker import LocalKafka
@@ -59,23 +59,16 @@ def demo_command(
         "worker": _spawn(["worker", "--instance-id", "demo-worker"], env, logs / "worker.log"),
         "runner": _spawn(["runner"], env, logs / "runner.log"),
     }
-    stopping = False
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    stop = StopFlag()
     try:
         _wait_for_log(logs / "worker.log", "partitions ready", children["worker"])
         client = SyncJobsClient(kafka.bootstrap_servers, requested_by="demo")
         names = _create_jobs(client)
         _banner(kafka, names, logs)
-        while not stopping and all(child.poll() is None for child in children.values()):
+        while not stop.raised and all(child.poll() is None for child in children.values()):
             time.sleep(0.2)
         for name, child in children.items():
-            if child.poll() is not None and not stopping:
+            if child.poll() is not None and not stop.raised:
                 typer.secho(f"the {name} exited ({child.returncode}); see {logs / (name + '.log')}", err=True)
     finally:
         typer.echo("Stopping the demo...", err=True)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import signal
-from types import FrameType
 from typing import Annotated
 
 import typer
 
 from syncctl.cli.options import BootstrapOption
+from syncctl.cli.signals import on_stop_request
 from syncctl.logging import configure_logging
 from syncctl.runner import Runner
 from syncctl.settings import load_settings
@@ -38,9 +37,5 @@ def runner_command(
     configure_logging(settings.log.level, settings.log.format)
     runner = Runner(settings)
 
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        runner.stop()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    on_stop_request(runner.stop)
     runner.run()

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import signal
-from types import FrameType
 from typing import Annotated
 
 import typer
 
+from syncctl.cli.signals import on_stop_request
 from syncctl.logging import configure_logging
 from syncctl.settings import load_settings
 from syncctl.worker import Worker
@@ -61,11 +60,7 @@ def worker_command(
     configure_logging(settings.log.level, settings.log.format)
     worker = Worker(settings)
 
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        worker.stop()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    on_stop_request(worker.stop)
     try:
         worker.run()
     except FatalKafkaError:

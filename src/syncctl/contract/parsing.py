@@ -62,6 +62,8 @@ def _describe(error: ValidationError, value: bytes) -> Invalid:
             return Invalid(InvalidCode.NOT_UTF8, f"the value is not UTF-8: {decode_error}")
         return Invalid(InvalidCode.INVALID_JSON, f"the value is not valid JSON: {first['msg']}")
     code = _ERROR_CODES.get(first["type"], InvalidCode.INVALID_FIELD)
+    if code is InvalidCode.NOT_AN_OBJECT and len(first["loc"]) > 1:
+        code = InvalidCode.INVALID_FIELD  # a field (e.g. stats) that should be an object is not
     if first["type"] == "union_tag_not_found":
         return Invalid(code, "field 'type' is missing; it names the command, e.g. \"terminate\"")
     # The first element of a location inside a tagged union is the tag itself.
