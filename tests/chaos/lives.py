@@ -46,7 +46,7 @@ def life(rng: random.Random, job: str) -> list[dict[str, object]]:
     if ending < 0.1:
         kinds += ["terminate"]  # cancelled before it started
     else:
-        kinds += ["snapshot_started", *progress(3)]
+        kinds += ["snapshot_started", *progress(10)]
         if mode == "snapshot":
             kinds += rng.choice([
                 ["snapshot_completed"],
@@ -57,7 +57,7 @@ def life(rng: random.Random, job: str) -> list[dict[str, object]]:
             ])  # fmt: skip
         else:
             kinds += rng.choice([
-                ["snapshot_completed", *progress(4), "complete_cdc", *progress(1), "stopped"],
+                ["snapshot_completed", *progress(10), "complete_cdc", *progress(2), "stopped"],
                 ["snapshot_completed", "terminate", "complete_cdc", "complete_cdc", "stopped"],
                 ["terminate", "stopped"],
                 ["snapshot_completed", *progress(2), "failed"],

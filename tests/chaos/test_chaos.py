@@ -4,7 +4,7 @@ At the end a read_committed reader of the events and state topics must see exact
 replay of the control topic through the pure state machine says: no outcome lost, none
 doubled, each job's events in order, every final record equal.
 
-Sizes: SYNCCTL_CHAOS=full (`make chaos`: 2,000 jobs, 12 worker kills) or the short run that
+Sizes: SYNCCTL_CHAOS=full (`make chaos`: 2,000 jobs, 21,000+ messages, 12 worker kills) or the short run that
 `make test` includes (300 jobs, 4 kills). SYNCCTL_CHAOS_SEED=N reproduces a run.
 """
 
