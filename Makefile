@@ -37,6 +37,7 @@ chaos: $(STAMP) $(JARS)
 
 # Benchmarks: bench/results/<date>.json and .png (see docs/performance.md).
 bench: $(STAMP) $(JARS)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 unit: $(STAMP)

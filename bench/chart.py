@@ -8,8 +8,8 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
-from matplotlib.axes import Axes  # noqa: E402
+import matplotlib.pyplot as plt  # the backend must be chosen before pyplot is imported
+from matplotlib.axes import Axes
 
 
 def draw(results: dict[str, Any], path: Path) -> None:
@@ -39,7 +39,7 @@ def _label_bars(ax: Axes, bars: Any, texts: list[str]) -> None:
 def _throughput(ax: Axes, results: dict[str, Any]) -> None:
     throughput, scaling = results["throughput"], results["scaling"]
     bare = throughput["bare_pipe"]["commands_per_second"] or 0
-    names = ["bare pipe\n(1 consumer)"] + [f"syncctl\n{run['workers']} worker(s)" for run in scaling["runs"]]
+    names = ["bare pipe\n(1 consumer)"] + [f"syncctl\n{run['workers']} worker{'s' if run['workers'] > 1 else ''}" for run in scaling["runs"]]
     values = [bare] + [run["commands_per_second"] or 0 for run in scaling["runs"]]
     colors = ["#999999"] + ["#1f77b4"] * len(scaling["runs"])
     bars = ax.bar(names, values, color=colors)
@@ -59,6 +59,11 @@ def _latency(ax: Axes, latency: dict[str, Any]) -> None:
         xs = [i + (n - 1) * width for i in range(len(runs))]
         bars = ax.bar(xs, [max(run[key], 0.1) for run in runs], width, label=key.removesuffix("_ms"), color=color)
         _label_bars(ax, bars, [f"{run[key]:,.0f}" for run in runs])
+    bare = latency.get("bare_pipe_runs", [])
+    if bare:
+        xs = list(range(len(bare)))
+        ax.plot([x - width for x in xs], [max(r["p50_ms"], 0.1) for r in bare], "ko", markersize=5, label="bare pipe p50")
+        ax.plot([x + width for x in xs], [max(r["p99_ms"], 0.1) for r in bare], "kx", markersize=7, label="bare pipe p99")
     for i, run in enumerate(runs):
         target = latency["targets_p99_ms"].get(str(run["rate"]))
         if target is not None:
@@ -68,7 +73,9 @@ def _latency(ax: Axes, latency: dict[str, Any]) -> None:
     ax.set_xticks(range(len(runs)), [f"{run['rate']:,}/s offered" for run in runs])
     ax.set_yscale("log")
     ax.set_ylabel("command → visible outcome, ms (from scheduled send)")
-    ax.set_title(f"Latency, open loop, one worker, {runs[0]['seconds']:g} s per rate")
+    ax.set_title(f"Latency, open loop, {runs[0]['seconds']:g} s per rate: 1 worker (bars), bare pipe (black)")
+    highest = max([run["max_ms"] or 1 for run in runs] + [run["p99_ms"] for run in bare])
+    ax.set_ylim(top=highest * 2.5)
     ax.legend(fontsize=8, loc="upper left")
 
 

@@ -1,28 +1,30 @@
-"""What every measurement shares: topics, child processes, readiness probes, preloads, percentiles."""
+"""What every measurement shares: topics, commands, readiness checks and probes, percentiles."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
-import re
-import signal
-import subprocess
-import sys
-import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, ConsumerGroupState, KafkaError, Producer, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    ConsumerGroupState,
+    Producer,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient, NewTopic
 
 PARTITIONS = 12
 REPO = Path(__file__).resolve().parents[1]
 PROBE = b"probe-"
+_QUIET = 5  # librdkafka log level for admin clients: warnings, not their info lines at exit
 # One job's life in the throughput stream: create → NOT_STARTED; terminate of a job not started
 # → SNAPSHOT_CANCELLED at once; the runner's late `stopped` is then ignored (no event).
 LIFE: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -59,7 +61,7 @@ STATE_CONFIG = {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1"}
 
 
 def create_topics(bootstrap: str, topics: dict[str, dict[str, str]], partitions: int = PARTITIONS) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": _QUIET})
     new = [NewTopic(name, partitions, 1, config=config) for name, config in topics.items()]
     for future in admin.create_topics(new, operation_timeout=30).values():
         future.result(30)
@@ -78,12 +80,11 @@ def create_topics(bootstrap: str, topics: dict[str, dict[str, str]], partitions:
 
 
 def delete_topics(bootstrap: str, names: Sequence[str]) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": _QUIET})
     for future in admin.delete_topics(list(names), operation_timeout=30).values():
-        try:
+        # Cleanup only (some of the names may not exist); the broker's temp dir goes at the end.
+        with contextlib.suppress(Exception):
             future.result(30)
-        except Exception:  # noqa: BLE001 - cleanup only; the broker's temp dir goes at the end
-            pass
 
 
 def command(job_id: str, kind: str, command_id: str | None = None, **fields: Any) -> bytes:
@@ -103,6 +104,15 @@ def produce(producer: Producer, topic: str, key: bytes | str, value: bytes, **kw
             producer.poll(0.05)
 
 
+def close_producer(producer: Producer) -> None:
+    """Deliver what is queued and release the client now, not whenever it is garbage-collected
+    (a producer left open after the broker stops logs connection errors)."""
+    producer.flush(30)
+    close = getattr(producer, "close", None)  # confluent-kafka >= 2.13
+    if close is not None:
+        close()
+
+
 def percentile(sorted_values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile of an ascending sequence (q in 0..100)."""
     if not sorted_values:
@@ -111,108 +121,10 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
     return sorted_values[rank - 1]
 
 
-# -- child processes ------------------------------------------------------------------------
-class Child:
-    """A subprocess whose stderr lines are kept with the monotonic time each arrived."""
-
-    def __init__(self, argv: list[str], env: dict[str, str], name: str) -> None:
-        self.name = name
-        self.started = time.monotonic()
-        self.process = subprocess.Popen(
-            argv, env={**os.environ, **env}, cwd=REPO,
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )  # fmt: skip
-        self.lines: list[tuple[float, dict[str, Any]]] = []
-        self._changed = threading.Condition()
-        self._reader = threading.Thread(target=self._read, name=f"{name}-stderr", daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for raw in self.process.stderr:
-            arrived = time.monotonic()
-            text = raw.decode(errors="replace").rstrip()
-            try:
-                entry = json.loads(text)
-                if not isinstance(entry, dict):
-                    entry = {"event": text}
-            except ValueError:
-                entry = {"event": text}
-            with self._changed:
-                self.lines.append((arrived, entry))
-                self._changed.notify_all()
-        with self._changed:
-            self._changed.notify_all()
-
-    def wait_for(self, found: Callable[[list[tuple[float, dict[str, Any]]]], float | None], timeout: float) -> float:
-        """Block until `found(lines)` returns a time; raise if the child exits or time runs out."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                when = found(self.lines)
-                if when is not None:
-                    return when
-                if self.process.poll() is not None and not self._reader.is_alive():
-                    raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.tail()}")
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(f"{self.name}: nothing after {timeout:.0f} s:\n{self.tail()}")
-                self._changed.wait(min(left, 0.5))
-
-    def tail(self, count: int = 15) -> str:
-        return "\n".join(json.dumps(entry) for _, entry in self.lines[-count:])
-
-    def peak_rss(self) -> int:
-        """VmHWM (peak resident set) of the process, in bytes."""
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        match = re.search(r"VmHWM:\s+(\d+) kB", status)
-        return int(match.group(1)) * 1024 if match else 0
-
-    def stop(self, timeout: float = 30.0) -> int | None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self._reader.join(5)
-        return self.process.returncode
-
-
-def start_worker(
-    bootstrap: str, topics: Topics, group_id: str, instance_id: str,
-    log_level: str = "WARNING",
-) -> Child:  # fmt: skip
-    """`python -m syncctl worker` configured only through SYNCCTL_* variables, JSON logs on stderr."""
-    env = {
-        "SYNCCTL_KAFKA__BOOTSTRAP_SERVERS": bootstrap, "SYNCCTL_WORKER__GROUP_ID": group_id,
-        "SYNCCTL_WORKER__INSTANCE_ID": instance_id, "SYNCCTL_LOG__LEVEL": log_level,
-        "SYNCCTL_LOG__FORMAT": "json", **topics.env(),
-    }  # fmt: skip
-    argv = [sys.executable, "-m", "syncctl", "worker"]
-    return Child(argv, env, f"worker {instance_id}")
-
-
-def ready_partitions(lines: list[tuple[float, dict[str, Any]]], count: int) -> float | None:
-    """Arrival time of the "partitions ready" line that makes `count` partitions ready."""
-    ready: set[int] = set()
-    for arrived, entry in lines:
-        if entry.get("event") == "partitions ready":
-            ready.update(entry.get("partitions", []))
-            if len(ready) >= count:
-                return arrived
-    return None
-
-
-def first_event(lines: list[tuple[float, dict[str, Any]]], event: str) -> float | None:
-    return next((arrived for arrived, entry in lines if entry.get("event") == event), None)
-
-
 # -- readiness ------------------------------------------------------------------------------
 def wait_for_group(bootstrap: str, group_id: str, members: int, timeout: float = 60.0) -> None:
     """Until the group is stable with `members` members that own every control partition."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": _QUIET})
     deadline = time.monotonic() + timeout
     state = "unknown"
     while time.monotonic() < deadline:
@@ -228,18 +140,25 @@ def wait_for_group(bootstrap: str, group_id: str, members: int, timeout: float =
     raise TimeoutError(f"group {group_id} not stable with {members} members after {timeout:.0f} s ({state})")
 
 
-def probe_partitions(bootstrap: str, control: str, output: str, timeout: float = 60.0) -> None:
+def probe_partitions(
+    bootstrap: str, control: str, output: str, producer: Producer | None = None, timeout: float = 60.0
+) -> None:
     """Send one `create` to every control partition and wait for an output keyed by each.
 
     Proves that every partition is owned, restored and processed end to end before a
-    measurement starts. Outputs are keyed `probe-…`, which every measurement skips.
+    measurement starts. Outputs are keyed `probe-…`, which every measurement skips. Passing the
+    measurement's own producer also warms it up: a new idempotent producer holds its first
+    message for up to half a second while it gets its producer id.
     """
     tag = uuid.uuid4().hex[:6]
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+    sender = producer or Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
     for partition in range(PARTITIONS):
         job = f"probe-{tag}-{partition}"
-        produce(producer, control, job, command(job, "create", mode="snapshot"), partition=partition)
-    producer.flush(30)
+        produce(sender, control, job, command(job, "create", mode="snapshot"), partition=partition)
+    if producer is None:
+        close_producer(sender)
+    else:
+        sender.flush(30)
     reader = read_committed_consumer(bootstrap)
     reader.assign([TopicPartition(output, p, OFFSET_BEGINNING) for p in range(PARTITIONS)])
     wanted = f"probe-{tag}-".encode()
@@ -262,103 +181,3 @@ def read_committed_consumer(bootstrap: str, **extra: Any) -> Consumer:
         "bootstrap.servers": bootstrap, "group.id": unique("reader"), "isolation.level": "read_committed",
         "enable.auto.commit": False, "auto.offset.reset": "earliest", **extra,
     })  # fmt: skip
-
-
-# -- the throughput input --------------------------------------------------------------------
-def preload_lifecycles(bootstrap: str, topic: str, jobs: int) -> dict[int, int]:
-    """Write each job's create → terminate → stopped in ONE producer transaction.
-
-    Nothing of it is visible to a read_committed consumer until the commit, so every consumer
-    of the group sees the whole input at the same moment. Returns, per partition, the offset
-    just after its last message (what the group has committed once it consumed everything).
-    """
-    producer = Producer({
-        "bootstrap.servers": bootstrap, "transactional.id": unique("preload"),
-        "transaction.timeout.ms": 300_000, "linger.ms": 20, "batch.size": 1_000_000,
-    })  # fmt: skip
-    ends: dict[int, int] = {}
-
-    def delivered(error: KafkaError | None, message: Any) -> None:
-        if error is None:
-            ends[message.partition()] = max(ends.get(message.partition(), 0), message.offset() + 1)
-
-    producer.init_transactions(30)
-    producer.begin_transaction()
-    issued = datetime.now(UTC).isoformat()
-    for n in range(jobs):
-        job = f"job-{n}"
-        for kind, fields in LIFE:
-            value = {"command_id": uuid.uuid4().hex, "type": kind, "job_id": job, "issued_at": issued, **fields}
-            produce(producer, topic, job, json.dumps(value, separators=(",", ":")).encode(), on_delivery=delivered)
-        if n % 1000 == 0:
-            producer.poll(0)
-    producer.flush(120)
-    producer.commit_transaction(120)
-    return ends
-
-
-def wait_consumed(bootstrap: str, group_id: str, topic: str, ends: dict[int, int], timeout: float) -> float | None:
-    """Monotonic time at which the group had committed every preloaded offset (None: timed out)."""
-    # Reads the group's committed offsets; it never subscribes, so it never joins the group.
-    watcher = Consumer({"bootstrap.servers": bootstrap, "group.id": group_id, "enable.auto.commit": False})
-    wanted = [TopicPartition(topic, p) for p in ends]
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            committed = watcher.committed(wanted, timeout=10)
-            if all(tp.offset >= ends[tp.partition] for tp in committed):
-                return time.monotonic()
-            time.sleep(0.25)
-        return None
-    finally:
-        watcher.close()
-
-
-@dataclass
-class Span:
-    outputs: int
-    first: float  # seconds since the epoch, output-record timestamps
-    last: float
-
-    @property
-    def seconds(self) -> float:
-        return self.last - self.first
-
-
-def output_span(bootstrap: str, topic: str, timeout: float = 120.0) -> Span:
-    """Count a topic's committed records (probes left out) and their first and last timestamp.
-
-    Timestamps are CreateTime, set by the writer's producer when it produced the record.
-    """
-    reader = read_committed_consumer(bootstrap, **{"enable.partition.eof": True})
-    reader.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(PARTITIONS)])
-    at_end: set[int] = set()
-    count, first, last = 0, float("inf"), float("-inf")
-    deadline = time.monotonic() + timeout
-    try:
-        while len(at_end) < PARTITIONS and time.monotonic() < deadline:
-            for message in reader.consume(10_000, 0.2):
-                error = message.error()
-                if error is not None:
-                    if error.code() == KafkaError._PARTITION_EOF:
-                        at_end.add(message.partition())
-                    continue
-                key = message.key()
-                if key is not None and key.startswith(PROBE):
-                    continue
-                count += 1
-                stamp = message.timestamp()[1] / 1000
-                first, last = min(first, stamp), max(last, stamp)
-    finally:
-        reader.close()
-    return Span(count, first, last)
-
-
-def attach_profiler(child: Child, output: Path) -> subprocess.Popen[bytes]:
-    """Sample `child` with py-spy (collapsed stacks) until it exits; only for --profile runs."""
-    spy = Path(sys.executable).with_name("py-spy")
-    return subprocess.Popen(
-        [str(spy), "record", "--pid", str(child.process.pid), "--format", "raw", "--nonblocking",
-         "--rate", "200", "--output", str(output)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip

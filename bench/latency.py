@@ -6,22 +6,39 @@ once. A reader thread (read_committed, like every user of the events topic) note
 outcome becomes visible. Latency = visible − SCHEDULED send time, so a stall of the sender,
 worker or broker shows up in the figures instead of slowing the offered load down. Outcomes are
 matched to commands by command_id.
+
+`kind="pipe"` measures the same against the bare transactional pipe (bench/pipe.py), whose
+outputs are the commands themselves: the floor that Kafka transactions alone set on this machine.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from confluent_kafka import OFFSET_BEGINNING, Producer, TopicPartition
 
+from bench.children import Child, attach_profiler, start_worker
 from bench.common import (
-    PARTITIONS, PROBE, STATE_CONFIG, Topics, attach_profiler, command, create_topics, delete_topics, percentile, probe_partitions,
-    produce, read_committed_consumer, start_worker, unique, wait_for_group,
-)  # fmt: skip
+    PARTITIONS,
+    PROBE,
+    STATE_CONFIG,
+    Topics,
+    close_producer,
+    command,
+    create_topics,
+    delete_topics,
+    percentile,
+    probe_partitions,
+    produce,
+    read_committed_consumer,
+    unique,
+    wait_for_group,
+)
 
 
 class _Reader(threading.Thread):
@@ -51,23 +68,31 @@ class _Reader(threading.Thread):
                         if self._probes >= PARTITIONS:
                             self.live.set()
                     else:
-                        self.seen.append((arrived, message.value()))
+                        self.seen.append((arrived, message.value() or b"{}"))
         finally:
             self._consumer.close()
 
 
 def measure(
-    bootstrap: str, rate: int, seconds: float, drain_timeout: float = 30.0, profile_dir: Path | None = None
-) -> dict[str, Any]:
-    prefix = unique(f"lat{rate}")
+    bootstrap: str, rate: int, seconds: float, kind: Literal["worker", "pipe"] = "worker",
+    drain_timeout: float = 30.0, profile_dir: Path | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    prefix = unique(f"lat{rate}-{kind}")
     topics = Topics.named(prefix)
-    create_topics(bootstrap, {topics.control: {}, topics.state: STATE_CONFIG, topics.events: {}, topics.dlq: {}})
-    worker = start_worker(bootstrap, topics, prefix, "w1")
+    if kind == "worker":
+        create_topics(bootstrap, {topics.control: {}, topics.state: STATE_CONFIG, topics.events: {}, topics.dlq: {}})
+        worker = start_worker(bootstrap, topics, prefix, "w1")
+    else:
+        create_topics(bootstrap, {topics.control: {}, topics.events: {}})
+        argv = [sys.executable, "-m", "bench.pipe", bootstrap, topics.control, topics.events, prefix, "p1"]
+        worker = Child(argv, {}, "pipe p1")
     spy = None
     reader = _Reader(bootstrap, topics.events)
+    # Like SyncJobsClient's producer: idempotent, librdkafka's default linger (5 ms).
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
     try:
         wait_for_group(bootstrap, prefix, 1)
-        probe_partitions(bootstrap, topics.control, topics.events)
+        probe_partitions(bootstrap, topics.control, topics.events, producer)
         if profile_dir is not None:
             spy = attach_profiler(worker, profile_dir / f"{prefix}-worker.txt")
         reader.start()
@@ -77,8 +102,6 @@ def measure(
         ids = [f"{prefix}-{i}" for i in range(count)]
         payloads = [command(f"lat-{i}-{prefix[-8:]}", "create", ids[i], mode="snapshot") for i in range(count)]
         keys = [f"lat-{i}-{prefix[-8:]}" for i in range(count)]
-        # Like SyncJobsClient's producer: idempotent, librdkafka's default linger.
-        producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
         start = time.monotonic() + 0.05
         sent, max_lag = 0, 0.0
         give_up = start + seconds + drain_timeout
@@ -104,15 +127,16 @@ def measure(
         peak_rss = worker.peak_rss()
     finally:
         reader.stop_at = 0.0
+        close_producer(producer)
         worker.stop()
         if spy is not None:
             spy.wait(60)
     index = {command_id: i for i, command_id in enumerate(ids)}
     latencies: list[float] = []
     for arrived, value in reader.seen:
-        i = index.get(json.loads(value).get("command_id"))
-        if i is not None:
-            latencies.append(arrived - (start + i / rate))
+        number = index.get(json.loads(value).get("command_id"))
+        if number is not None:
+            latencies.append(arrived - (start + number / rate))
     latencies.sort()
     delete_topics(bootstrap, [topics.control, topics.state, topics.events, topics.dlq])
 
@@ -120,6 +144,7 @@ def measure(
         return round(value * 1000, 1)
 
     return {
+        "kind": kind,
         "rate": rate,
         "seconds": seconds,
         "commands": count,
@@ -133,5 +158,5 @@ def measure(
         "p99_ms": ms(percentile(latencies, 99)),
         "max_ms": ms(latencies[-1]) if latencies else None,
         "mean_ms": ms(sum(latencies) / len(latencies)) if latencies else None,
-        "worker_peak_rss_mib": round(peak_rss / 2**20, 1),
+        "peak_rss_mib": round(peak_rss / 2**20, 1),
     }

@@ -75,7 +75,9 @@ class Pipe:
                 break
             except BufferError:
                 self.producer.poll(0.05)
-        self.offsets[message.partition()] = message.offset() + 1
+        partition, offset = message.partition(), message.offset()
+        assert partition is not None and offset is not None  # a consumed record has both
+        self.offsets[partition] = offset + 1
         self.inputs += 1
 
     def _commit(self, timeout: float) -> None:

@@ -16,10 +16,17 @@ from typing import Any
 
 from confluent_kafka import Producer
 
+from bench.children import first_event, ready_partitions, start_worker
 from bench.common import (
-    PARTITIONS, STATE_CONFIG, Topics, create_topics, delete_topics, first_event, produce, ready_partitions,
-    start_worker, unique,
-)  # fmt: skip
+    PARTITIONS,
+    STATE_CONFIG,
+    Topics,
+    close_producer,
+    create_topics,
+    delete_topics,
+    produce,
+    unique,
+)
 from syncctl.contract import JobRecord, PendingStop, Stages, StageState, Status
 
 _PLACEHOLDER = "JOBIDPLACEHOLDER"
@@ -65,6 +72,7 @@ def write_records(bootstrap: str, topic: str, count: int) -> int:
             producer.poll(0)
     if producer.flush(300) != 0:
         raise TimeoutError(f"records for {topic} not delivered within 300 s")
+    close_producer(producer)
     return written
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -162,7 +163,10 @@ class Worker:
         self._log(partition, message, transition)
 
     def _log(self, partition: int, message: MachineInput, transition: Transition) -> None:
-        emit = log.debug if transition.outcome in _QUIET_OUTCOMES else log.info
+        level = logging.DEBUG if transition.outcome in _QUIET_OUTCOMES else logging.INFO
+        if not log.is_enabled_for(level):
+            return  # building the line costs more than applying the command
+        emit = log.debug if level == logging.DEBUG else log.info
         command_id = getattr(message, "command_id", None)
         if command_id is None and transition.events:
             command_id = transition.events[0].command_id  # a deadline names the stop it ends

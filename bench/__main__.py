@@ -1,0 +1,292 @@
+"""Run every benchmark on one local Kafka broker; write results/<date>.json and .png.
+
+    python -m bench [--quick] [--out bench/results] [--profile DIR] [--bootstrap-servers HOST:PORT]
+
+--quick runs small sizes (a smoke run of 1.5-3 minutes on 2 cores) and writes
+<date>-quick.json/png so that it never overwrites a full run of the same day. See
+docs/performance.md for what each figure means and how it is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import confluent_kafka
+
+from bench import chart, latency, restore, throughput
+from bench.common import REPO
+from syncctl.testing import LocalKafka
+
+RATES = (100, 1_000, 5_000)
+TARGET_RATIO = 0.60
+TARGETS_P99_MS = {100: 50, 5_000: 250}
+TARGET_RESTORE_RECORDS, TARGET_RESTORE_SECONDS, TARGET_RSS_MIB = 1_000_000, 10.0, 1536
+TWO_CORES_NOTE = (
+    "the machine has {cores} cores, shared by the broker, every worker and the load generator: "
+    "more workers than cores cannot add CPU, they only add partitions-in-flight and transactions"
+)
+
+
+@dataclass(frozen=True)
+class Sizes:
+    jobs: int  # throughput: 3 commands per job
+    latency_seconds: float
+    restore_records: tuple[int, ...]
+    rounds: int = 1  # bare pipe / worker pairs, alternating; the medians are reported
+    workers: tuple[int, ...] = (1, 2, 4)
+    pipe_latency: bool = True  # also measure the bare pipe's latency (the floor) at every rate
+
+
+FULL = Sizes(jobs=20_000, latency_seconds=10, restore_records=(100_000, 1_000_000), rounds=3)
+QUICK = Sizes(jobs=1_000, latency_seconds=3, restore_records=(10_000, 50_000), pipe_latency=False)
+
+
+def log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def timed(name: str, measure: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Run one measurement; add the machine's load when it began and how long it took."""
+    load = os.getloadavg()[0]
+    began = time.monotonic()
+    result = measure(*args, **kwargs)
+    # Kafka clients left in reference cycles (admin clients and their futures) keep their threads
+    # and connections until collected: free them now, not during the next measurement or after
+    # the broker has stopped.
+    gc.collect()
+    result["load_average_1m_at_start"] = round(load, 2)
+    result["bench_seconds"] = round(time.monotonic() - began, 1)
+    log(f"  {name}: {json.dumps(result)}")
+    return result
+
+
+@contextlib.contextmanager
+def broker(address: str | None) -> Iterator[tuple[str, str]]:
+    if address:
+        yield address, "external broker"
+        return
+    with LocalKafka(lib_dir=REPO / ".local" / "kafka" / "lib") as kafka:
+        yield kafka.bootstrap_servers, kafka.version
+
+
+def run_all(bootstrap: str, sizes: Sizes, profile: Path | None) -> dict[str, Any]:
+    log(f"throughput: bare transactional pipe and one syncctl worker, {sizes.rounds} round(s), alternating")
+    bares: list[dict[str, Any]] = []
+    workers: list[dict[str, Any]] = []
+    for n in range(1, sizes.rounds + 1):
+        # Alternate which goes first, so that a drift in the machine's load hits both alike.
+        for kind in ("pipe", "worker") if n % 2 else ("worker", "pipe"):
+            if kind == "pipe":
+                bares.append(timed(f"bare pipe, round {n}", throughput.measure, bootstrap, "pipe", sizes.jobs))
+            else:
+                workers.append(timed(
+                    f"worker x1, round {n}", throughput.measure, bootstrap, "worker", sizes.jobs, profile_dir=profile
+                ))  # fmt: skip
+    bare, worker = _median_run(bares), _median_run(workers)
+    ratio = _ratio(worker["commands_per_second"], bare["commands_per_second"])
+    log(f"scaling: {', '.join(map(str, sizes.workers[1:]))} workers in one group (1 worker: the median run above)")
+    scaling = [worker] + [
+        timed(f"worker x{n}", throughput.measure, bootstrap, "worker", sizes.jobs, workers=n) for n in sizes.workers[1:]
+    ]
+    then = ", then the bare pipe" if sizes.pipe_latency else ""
+    log(f"latency: open loop at {', '.join(map(str, RATES))} commands/s, one worker{then}")
+    latencies = [
+        timed(f"worker {rate}/s", latency.measure, bootstrap, rate, sizes.latency_seconds, profile_dir=profile)
+        for rate in RATES
+    ]
+    pipe_latencies = [
+        timed(f"bare pipe {rate}/s", latency.measure, bootstrap, rate, sizes.latency_seconds, "pipe")
+        for rate in (RATES if sizes.pipe_latency else ())
+    ]
+    log(f"restore: {', '.join(f'{n:,}' for n in sizes.restore_records)} job records")
+    restores = [timed(f"{n:,} records", restore.measure, bootstrap, n) for n in sizes.restore_records]
+    cores = os.cpu_count() or 0
+    return {
+        "throughput": {
+            "bare_pipe": bare,
+            "worker": worker,
+            "ratio_worker_to_bare": ratio,
+            "ratio_per_round": [
+                _ratio(w["commands_per_second"], b["commands_per_second"]) for b, w in zip(bares, workers, strict=True)
+            ],
+            "bare_pipe_runs": bares,
+            "worker_runs": workers,
+            "note": "bare_pipe and worker are the median runs (by commands/s) of the rounds; the ratio is of those",
+            "target_ratio": TARGET_RATIO,
+            "met": ratio is not None and ratio >= TARGET_RATIO,
+        },
+        "scaling": {
+            "runs": scaling,
+            "speedup_vs_1_worker": {
+                str(run["workers"]): _ratio(run["commands_per_second"], worker["commands_per_second"]) for run in scaling
+            },
+            "ratio_to_bare_pipe": {
+                str(run["workers"]): _ratio(run["commands_per_second"], bare["commands_per_second"]) for run in scaling
+            },
+            "note": TWO_CORES_NOTE.format(cores=cores),
+        },
+        "latency": {
+            "runs": latencies,
+            "bare_pipe_runs": pipe_latencies,
+            "ratio_worker_to_bare_p99": {
+                str(w["rate"]): _ratio(w["p99_ms"], b["p99_ms"]) for w, b in zip(latencies, pipe_latencies, strict=False)
+            },
+            "targets_p99_ms": {str(rate): ms for rate, ms in TARGETS_P99_MS.items()},
+            "met": {
+                str(run["rate"]): run["p99_ms"] <= TARGETS_P99_MS[run["rate"]] and run["missing"] == 0
+                for run in latencies
+                if run["rate"] in TARGETS_P99_MS
+            },
+        },
+        "restore": {
+            "runs": restores,
+            "target_records": TARGET_RESTORE_RECORDS,
+            "target_seconds": TARGET_RESTORE_SECONDS,
+            "target_rss_mib": TARGET_RSS_MIB,
+            "met": _restore_met(restores),
+        },
+    }
+
+
+def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    ordered = sorted(runs, key=lambda run: run["commands_per_second"] or 0)
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def _ratio(value: float | None, base: float | None) -> float | None:
+    return round(value / base, 3) if value and base else None
+
+
+def _restore_met(runs: list[dict[str, Any]]) -> dict[str, bool] | None:
+    run = next((r for r in runs if r["records"] == TARGET_RESTORE_RECORDS), None)
+    if run is None:
+        return None  # --quick does not restore the target size
+    return {
+        "seconds_from_process_start": run["seconds_from_process_start"] <= TARGET_RESTORE_SECONDS,
+        "seconds_from_assigned": (run["seconds_from_assigned"] or 0) <= TARGET_RESTORE_SECONDS,
+        "peak_rss": run["peak_rss_mib"] <= TARGET_RSS_MIB,
+    }
+
+
+def summary(results: dict[str, Any]) -> str:
+    machine, tp, sc, lat, rs = (results[k] for k in ("machine", "throughput", "scaling", "latency", "restore"))
+
+    def mark(ok: bool | None) -> str:
+        return "n/a" if ok is None else ("met" if ok else "MISSED")
+
+    bare = tp["bare_pipe"]
+    lines = [
+        (
+            f"syncctl benchmarks {results['date']} ({results['mode']}), Kafka {results['kafka_version']}, "
+            f"{machine['cores']} cores shared by broker, workers and load generator, "
+            f"load average {machine['load_average_start']:.1f} at start; {results['duration_seconds']:.0f} s"
+        ),
+        "",
+        f"Throughput, {tp['worker']['commands']:,} preloaded commands, 12 partitions   commands/s  vs bare  vs 1 worker",
+        f"  bare transactional pipe                                    {bare['commands_per_second'] or 0:>10,.0f}     1.00",
+    ]
+    for run in sc["runs"]:
+        n = str(run["workers"])
+        lines.append(
+            f"  syncctl, {n} worker{'s' if run['workers'] > 1 else ' '}                                        "
+            f"{run['commands_per_second'] or 0:>10,.0f}  {sc['ratio_to_bare_pipe'][n] or 0:>7.2f}  "
+            f"{sc['speedup_vs_1_worker'][n] or 0:>10.2f}" + ("" if run["complete"] else "  INCOMPLETE")
+        )
+    lines += [
+        (
+            f"  worker/bare = {tp['ratio_worker_to_bare']} (median runs of {len(tp['worker_runs'])} alternating "
+            f"round(s); per round {', '.join(str(r) for r in tp['ratio_per_round'])}), "
+            f"target >= {tp['target_ratio']:.2f}: {mark(tp['met'])}"
+        ),
+        f"  note: {sc['note']}",
+        "",
+        "Latency, open loop, one worker vs the bare pipe (ms from scheduled send to visible outcome)",
+        "  offered        sent/s     p50     p95     p99     max  missing  p99 target",
+    ]
+    bare_runs = {run["rate"]: run for run in lat["bare_pipe_runs"]}  # none with --quick
+    for run in lat["runs"]:
+        target = lat["targets_p99_ms"].get(str(run["rate"]))
+        verdict = f"<= {target}: {mark(lat['met'][str(run['rate'])])}" if target else "-"
+        pair = [("worker", run)] + ([("bare  ", bare_runs[run["rate"]])] if run["rate"] in bare_runs else [])
+        for name, r in pair:
+            lines.append(
+                f"  {r['rate']:>5,}/s {name} {r['achieved_send_rate'] or 0:>6,.0f}  {r['p50_ms']:>6,.0f}  "
+                f"{r['p95_ms']:>6,.0f}  {r['p99_ms']:>6,.0f}  {r['max_ms'] or 0:>6,.0f}  {r['missing']:>7}  "
+                + (verdict if name == "worker" else f"(worker p99 = {lat['ratio_worker_to_bare_p99'][str(r['rate'])]}x bare)")
+            )
+    lines += ["", "Restore (seconds until all 12 partitions are ready)", "  records     from start  from assigned  peak RSS MiB"]
+    for run in rs["runs"]:
+        lines.append(
+            f"  {run['records']:>9,}  {run['seconds_from_process_start']:>10.2f}  {run['seconds_from_assigned'] or 0:>13.2f}  "
+            f"{run['peak_rss_mib']:>12,.0f}"
+        )
+    met = rs["met"]
+    lines.append(
+        f"  target at {rs['target_records']:,}: <= {rs['target_seconds']:g} s and <= {rs['target_rss_mib']} MiB: "
+        + (
+            "n/a (not measured in --quick)"
+            if met is None
+            else f"time from start {mark(met['seconds_from_process_start'])}, from assigned "
+            f"{mark(met['seconds_from_assigned'])}, memory {mark(met['peak_rss'])}"
+        )
+    )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results", help="where results go")
+    parser.add_argument("--profile", type=Path, help="also sample the worker(s) with py-spy into this directory")
+    parser.add_argument("--bootstrap-servers", help="use this broker instead of starting a local one")
+    args = parser.parse_args()
+    sizes = QUICK if args.quick else FULL
+    mode = "quick" if args.quick else "full"
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    began, started_at = time.monotonic(), datetime.now(UTC)
+    load_start = os.getloadavg()[0]
+    with broker(args.bootstrap_servers) as (bootstrap, version):
+        log(f"benchmarks ({mode}) on Kafka {version} at {bootstrap}")
+        measured = run_all(bootstrap, sizes, args.profile)
+    date = started_at.astimezone().date().isoformat()
+    results = {
+        "date": date,
+        "mode": mode,
+        "started_at": started_at.isoformat(),
+        "duration_seconds": round(time.monotonic() - began, 1),
+        "kafka_version": version,
+        "machine": {
+            "cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+            "confluent_kafka": metadata.version("confluent-kafka"), "librdkafka": confluent_kafka.libversion()[0],
+            "load_average_start": round(load_start, 2), "load_average_end": round(os.getloadavg()[0], 2),
+        },
+        "parameters": {
+            **asdict(sizes), "commands": sizes.jobs * 3, "rates": list(RATES), "partitions": 12,
+            "batch_max": 500, "commit_interval_ms": 100, "worker_log_level": "WARNING (INFO for restore)",
+        },
+        **measured,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = date if mode == "full" else f"{date}-quick"
+    (args.out / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
+    chart.draw(results, args.out / f"{stem}.png")
+    print(summary(results))
+    print(f"\nwrote {args.out / f'{stem}.json'} and {args.out / f'{stem}.png'}")
+
+
+if __name__ == "__main__":
+    main()
