@@ -32,6 +32,10 @@ class Restorer:
 
     def __init__(self, consumer_config: dict[str, Any], state_topic: str) -> None:
         self._consumer = Consumer(consumer_config)
+        # Asked for the end offsets only. A read_committed consumer would answer with the last
+        # stable offset, which a dead worker's still-open transaction holds back: records that
+        # other transactions committed after it would then be left out of the restore.
+        self._watermarks_reader = Consumer({**consumer_config, "isolation.level": "read_uncommitted"})
         self._topic = state_topic
         self._restoring: dict[int, _Restoring] = {}
 
@@ -58,7 +62,7 @@ class Restorer:
         # "not leader" for a moment: that is a reason to ask again, not to fail.
         tp = TopicPartition(self._topic, partition)
         low, high = retry_while_not_yet(
-            lambda: self._consumer.get_watermark_offsets(tp, timeout=max(1.0, timeout / 10), cached=False),
+            lambda: self._watermarks_reader.get_watermark_offsets(tp, timeout=max(1.0, timeout / 10), cached=False),
             timeout=timeout,
         )
         return int(low), int(high)
@@ -104,3 +108,4 @@ class Restorer:
 
     def close(self) -> None:
         self._consumer.close()
+        self._watermarks_reader.close()
