@@ -26,7 +26,8 @@ def configure_logging(
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
+        # Not cached: `worker` and `runner` reconfigure after the CLI's default.
+        cache_logger_on_first_use=False,
     )
 
 

@@ -14,6 +14,7 @@ from syncctl.cli.runner import runner_command
 from syncctl.cli.schema import schema_command
 from syncctl.cli.worker import worker_command
 from syncctl.errors import SyncctlError
+from syncctl.logging import configure_logging
 
 app = typer.Typer(
     name="syncctl",
@@ -42,6 +43,9 @@ app.command("schema")(schema_command)
 
 def main() -> None:
     """Entry point of the `syncctl` script: user errors become one line and exit code 2."""
+    # Until a command configures its own logging, log lines (librdkafka's warnings among them)
+    # go to stderr, never into output that scripts read (`jobs --json`, `watch --json`).
+    configure_logging("WARNING", "auto")
     try:
         app()
     except SyncctlError as error:

@@ -8,13 +8,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, TopicPartition
 from pydantic import TypeAdapter, ValidationError
 
 from syncctl.client import SyncJobsClient
 from syncctl.contract import Event, Mode, Status, StatusChanged
 from syncctl.contract.messages import MESSAGE_TYPES
 from syncctl.kafka import config
+from syncctl.kafka.retry import retry_while_not_yet
 from syncctl.logging import get_logger
 from syncctl.runner.simulation import Phase, Report, SimulatedJob
 from syncctl.settings import Settings
@@ -32,7 +33,7 @@ class Runner:
         self._client = SyncJobsClient(kafka=settings.kafka, topics=settings.topics, requested_by=self.settings.runner_id)
         self._consumer_config = {
             **config.reader_consumer(settings.kafka, self.settings.group_id),
-            "auto.offset.reset": "latest",
+            "partition.assignment.strategy": "range",  # eager: on_assign sets positions
             "enable.auto.commit": True,
         }
         self._events_topic = settings.topics.events
@@ -45,7 +46,28 @@ class Runner:
 
     def run(self) -> None:
         consumer = Consumer(self._consumer_config)
-        consumer.subscribe([self._events_topic])
+        assigned: list[bool] = []
+
+        def start_at_committed_or_end(consumer: Consumer, partitions: list[TopicPartition]) -> None:
+            # A partition this group never read starts at an end offset taken now (not
+            # "latest", which is fixed only at the first fetch): every job created after this
+            # point is seen as an event, every job created before it is in `jobs()` below.
+            committed = retry_while_not_yet(lambda: consumer.committed(partitions, timeout=30), 60)
+            for tp in committed:
+                if tp.offset < 0:
+                    end = retry_while_not_yet(
+                        lambda tp=tp: consumer.get_watermark_offsets(tp, timeout=30, cached=False), 60
+                    )
+                    tp.offset = end[1]
+            consumer.assign(committed)
+            assigned.append(True)
+
+        consumer.subscribe([self._events_topic], on_assign=start_at_committed_or_end)
+        deadline = time.monotonic() + 60
+        while not assigned and not self._stopping and time.monotonic() < deadline:
+            for message in consumer.consume(500, 0.2):
+                if not message.error() and message.value() is not None:
+                    self._on_event(message.value())
         self._resume_unfinished_jobs()
         log.info("runner started", jobs=len(self._jobs), runner_id=self.settings.runner_id)
         tick = min(0.2, self.settings.progress_interval)
