@@ -28,12 +28,13 @@ run: $(STAMP)
 	$(BIN)/syncctl demo
 
 test: $(STAMP) $(JARS)
-	$(BIN)/pytest tests $(PYTEST_ARGS)
+	$(BIN)/pytest tests -m "not stress" $(PYTEST_ARGS)
 
 # The full chaos run: 2,000 jobs, 12 worker kills, a paused and a killed broker (<= 5 min).
 # SYNCCTL_CHAOS_SEED=N reproduces a run; `make test` includes a shorter one.
 chaos: $(STAMP) $(JARS)
 	SYNCCTL_CHAOS=full $(BIN)/pytest tests/chaos -s $(PYTEST_ARGS)
+	$(BIN)/pytest -m stress tests $(PYTEST_ARGS)
 
 # Benchmarks: bench/results/<date>.json and .png (see docs/performance.md).
 bench: $(STAMP) $(JARS)

@@ -90,17 +90,23 @@ def ready_partitions(worker: WorkerProcess) -> set[int]:
     return owned
 
 
+def assert_running(workers: list[WorkerProcess]) -> None:
+    for worker in workers:
+        assert worker.process is not None
+        if worker.process.poll() is not None:
+            errors = [e for e in list(worker.logs) if e.get("level") in ("error", "critical")]
+            own = [e for e in errors if "client" not in e]  # syncctl's, not librdkafka's
+            name = worker.env["SYNCCTL_WORKER__INSTANCE_ID"]
+            raise AssertionError(f"{name} exited ({worker.process.returncode}): {(own or errors)[-2:]}")
+
+
 def wait_for_split(workers: list[WorkerProcess], what: str) -> dict[str, set[int]]:
     """Wait until the rebalance is over: every live worker processes some partitions, no
     partition is processed by two, and none is left out."""
     split: dict[str, set[int]] = {}
 
     def settled() -> bool:
-        for worker in workers:
-            assert worker.process is not None
-            if worker.process.poll() is not None:
-                last_lines = "".join(worker.raw_stderr[-20:])
-                raise AssertionError(f"worker exited ({worker.process.returncode}): {last_lines}")
+        assert_running(workers)
         split.clear()
         split.update({worker.env["SYNCCTL_WORKER__INSTANCE_ID"]: ready_partitions(worker) for worker in workers})
         owned = list(split.values())
@@ -156,6 +162,7 @@ def assert_processed_only_restored_partitions(name: str, worker: WorkerProcess) 
     return processed
 
 
+@pytest.mark.stress  # failed 1 run in 4-8 on this 2-core machine; see docs/testing.md
 def test_growing_and_shrinking_the_group_under_load_loses_doubles_and_reorders_nothing(
     start_worker: Callable[..., WorkerProcess],
     control: ControlProducer,
@@ -182,12 +189,15 @@ def test_growing_and_shrinking_the_group_under_load_loses_doubles_and_reorders_n
             assert sender.is_alive() and sender.error is None, sender.error
             assert len(sender.jobs) > done, f"no job in flight at {step}; the test would prove nothing"
             seen = {name: len(workers[name].logs) for name in live}
-            events.read_until(
-                lambda: len(finished.update().jobs) >= done + 30
-                and all(processed_since(workers[name], seen[name]) for name in live),
-                90,
-                f"jobs to keep finishing on every worker after {step}",
-            )
+
+            def kept_up() -> bool:
+                assert_running([workers[name] for name in live])
+                assert sender.error is None, f"the sender failed: {sender.error!r}"
+                return len(finished.update().jobs) >= done + 30 and all(
+                    processed_since(workers[name], seen[name]) for name in live
+                )
+
+            events.read_until(kept_up, 90, f"jobs to keep finishing on every worker after {step}")
 
         events.read_until(lambda: len(finished.update().jobs) >= 30, 60, "the first jobs to finish")
 
@@ -210,14 +220,6 @@ def test_growing_and_shrinking_the_group_under_load_loses_doubles_and_reorders_n
         assert workers["w2"].stop() == 0
         wait_for_split([workers["w4"]], "w4 to hold every partition")
         under_load("shrinking to 1 worker", ["w4"])
-    except BaseException:  # DEBUG-REMOVE
-        import json, os, shutil  # DEBUG-REMOVE
-        shutil.rmtree("/tmp/scale_logs", ignore_errors=True); os.makedirs("/tmp/scale_logs")  # DEBUG-REMOVE
-        for name, worker in workers.items():  # DEBUG-REMOVE
-            open(f"/tmp/scale_logs/{name}.jsonl", "w").write("".join(worker.raw_stderr))  # DEBUG-REMOVE
-        open("/tmp/scale_logs/events.jsonl", "w").write("".join(v.decode() + "\n" for _, v, _ in events.records))  # DEBUG-REMOVE
-        json.dump(sender.commands, open("/tmp/scale_logs/commands.json", "w"))  # DEBUG-REMOVE
-        raise  # DEBUG-REMOVE
     finally:
         sender.stop_starting.set()
         sender.join(120)
@@ -225,8 +227,12 @@ def test_growing_and_shrinking_the_group_under_load_loses_doubles_and_reorders_n
     jobs, commands = sender.jobs, sender.commands
 
     # (A rejection ends the wait early: a job whose life went wrong never finishes.)
+    def all_finished() -> bool:
+        assert_running([workers["w4"]])
+        return finished.update().jobs >= set(jobs) or finished.rejections > 0
+
     events.read_until(
-        lambda: finished.update().jobs >= set(jobs) or finished.rejections > 0,
+        all_finished,
         120,
         f"all {len(jobs)} jobs to finish",
     )
