@@ -17,7 +17,7 @@ from syncctl.machine import DeadlineReached, MachineInput, Outcome, Rules, Trans
 from syncctl.settings import Settings
 from syncctl.store import Restorer, StateStore
 from syncctl.worker.dead_letters import dead_letter_headers
-from syncctl.worker.transaction import AbortableKafkaError, CommitResult, FatalKafkaError, Transaction
+from syncctl.worker.transaction import CommitResult, FatalKafkaError, Transaction
 
 log = get_logger("syncctl.worker")
 _QUIET_OUTCOMES = {Outcome.RECORDED, Outcome.DUPLICATE, Outcome.NOT_DUE}
@@ -99,15 +99,8 @@ class Worker:
         if first is not None:
             batch += self._consumer.consume(self.settings.worker.batch_max - 1, 0)
         now = datetime.now(UTC)
-        try:
-            self._process(batch, now)
-            self._fire_deadlines(now)
-        except AbortableKafkaError as error:
-            # A write of this transaction failed: none of it may count, so all of it is redone.
-            log.warning("transaction failed; aborting it", error=str(error))
-            self._transaction.abort()
-            self._rewind()
-            return
+        self._process(batch, now)
+        self._fire_deadlines(now)
         worker = self.settings.worker
         transaction = self._transaction
         if transaction.open and (

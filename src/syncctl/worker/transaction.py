@@ -78,7 +78,7 @@ class Transaction:
                     )
                 )
             self._retrying(lambda: self._producer.commit_transaction(self._timeout))
-        except AbortableKafkaError:
+        except _Abortable:
             self.abort()
             return CommitResult.ABORTED
         self._reset()
@@ -117,15 +117,10 @@ class Transaction:
     @staticmethod
     def _raise(error: KafkaException) -> None:
         kafka_error: KafkaError = error.args[0]
-        if kafka_error.fatal():
+        if kafka_error.fatal() or not kafka_error.txn_requires_abort():
             raise FatalKafkaError(kafka_error.str()) from error
-        # After an abortable failure (e.g. ILLEGAL_GENERATION during a rebalance) librdkafka
-        # answers further calls with _STATE, flagged neither fatal nor abortable: aborting is
-        # still what recovers, and abort_transaction() itself says so if it cannot.
-        if kafka_error.txn_requires_abort() or kafka_error.code() == KafkaError._STATE:
-            raise AbortableKafkaError(kafka_error.str()) from error
-        raise FatalKafkaError(kafka_error.str()) from error
+        raise _Abortable(kafka_error.str()) from error
 
 
-class AbortableKafkaError(Exception):
+class _Abortable(Exception):
     """The transaction failed in a way that abort-and-retry fixes."""
