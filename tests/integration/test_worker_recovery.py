@@ -56,9 +56,14 @@ def test_a_worker_killed_mid_stream_and_restarted_loses_and_doubles_nothing(
     worker = start_worker("w1")
     jobs = [f"job-{n}" for n in range(400)]
 
+    killed = threading.Event()
+
     def keep_sending() -> None:
-        # A steady stream, so that the kill lands while transactions are open.
+        # A steady stream, so that the kill lands while transactions are open; the second half
+        # waits for the kill, so the stream always goes on across it.
         for start in range(0, len(jobs), 10):
+            if start == len(jobs) // 2:
+                killed.wait(60)
             for job in jobs[start : start + 10]:
                 send_life(control, job, LIFE)
             control.flush()
@@ -66,8 +71,9 @@ def test_a_worker_killed_mid_stream_and_restarted_loses_and_doubles_nothing(
 
     sender = threading.Thread(target=keep_sending)
     sender.start()
-    events.read_until(lambda: len(events.events) >= 200, 30, "the worker to be mid-stream")
+    events.read_until(lambda: len(events.events) >= 100, 30, "the worker to be mid-stream")
     worker.kill(signal.SIGKILL)
+    killed.set()
     assert sender.is_alive(), "the stream ended before the kill; the test proves nothing"
     worker.start()  # same instance id: fences the dead incarnation and aborts its transaction
     sender.join()
