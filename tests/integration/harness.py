@@ -126,7 +126,7 @@ class WorkerProcess(SyncctlProcess):
             },
         )
 
-    def start(self, ready_log: str | None = "partitions ready", wait_ready: bool = True) -> WorkerProcess:
+    def start(self, ready_log: str | None = "all assigned partitions ready", wait_ready: bool = True) -> WorkerProcess:
         super().start(ready_log if wait_ready else None)
         return self
 

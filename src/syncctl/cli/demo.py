@@ -61,7 +61,7 @@ def demo_command(
     }
     stop = StopFlag()
     try:
-        _wait_for_log(logs / "worker.log", "partitions ready", children["worker"])
+        _wait_for_log(logs / "worker.log", "all assigned partitions ready", children["worker"])
         client = SyncJobsClient(kafka.bootstrap_servers, requested_by="demo")
         names = _create_jobs(client)
         _banner(kafka, names, logs)

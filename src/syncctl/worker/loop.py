@@ -17,10 +17,12 @@ from syncctl.machine import DeadlineReached, MachineInput, Outcome, Rules, Trans
 from syncctl.settings import Settings
 from syncctl.store import Restorer, StateStore
 from syncctl.worker.dead_letters import dead_letter_headers
-from syncctl.worker.transaction import CommitResult, FatalKafkaError, Transaction
+from syncctl.worker.transaction import AbortableKafkaError, CommitResult, FatalKafkaError, Transaction
 
 log = get_logger("syncctl.worker")
 _QUIET_OUTCOMES = {Outcome.RECORDED, Outcome.DUPLICATE, Outcome.NOT_DUE}
+# Aborts in a row, with no commit between, after which the producer is taken to be broken.
+_ABORTS_BEFORE_GIVING_UP = 10
 
 
 class Worker:
@@ -38,6 +40,7 @@ class Worker:
         self._stopping = False
         self._fatal = False
         self._next_deadline_check = 0.0
+        self._aborts_in_a_row = 0
         self._consumer: Consumer | None = None
         self._producer: Producer | None = None
         self._restorer: Restorer | None = None
@@ -99,8 +102,15 @@ class Worker:
         if first is not None:
             batch += self._consumer.consume(self.settings.worker.batch_max - 1, 0)
         now = datetime.now(UTC)
-        self._process(batch, now)
-        self._fire_deadlines(now)
+        try:
+            self._process(batch, now)
+            self._fire_deadlines(now)
+        except AbortableKafkaError as error:
+            # A write of this transaction failed: none of it may count, so all of it is redone.
+            log.warning("transaction failed; aborting it", error=str(error))
+            self._transaction.abort()
+            self._aborted()
+            return
         worker = self.settings.worker
         transaction = self._transaction
         if transaction.open and (
@@ -156,8 +166,7 @@ class Worker:
         transition = apply(before, message, now, self._rules)
         if transition.record is not before:
             self._store.put(partition, job_id, transition.record)
-            value = transition.record.model_dump_json().encode() if transition.record else None
-            self._transaction.write_state(partition, job_id, value)
+            self._transaction.write_state(partition, job_id, transition.record)
         for event in transition.events:
             self._transaction.write_event(job_id, event.model_dump_json().encode())
         self._log(partition, message, transition)
@@ -192,8 +201,15 @@ class Worker:
         assert self._transaction
         if self._transaction.commit() is CommitResult.COMMITTED:
             self._store.commit()
+            self._aborts_in_a_row = 0
         else:
-            self._rewind()
+            self._aborted()
+
+    def _aborted(self) -> None:
+        self._aborts_in_a_row += 1
+        if self._aborts_in_a_row >= _ABORTS_BEFORE_GIVING_UP:
+            raise FatalKafkaError(f"{self._aborts_in_a_row} transactions in a row were aborted")
+        self._rewind()
 
     def _rewind(self) -> None:
         """After an abort: the store forgets the transaction, the consumer rereads its input."""
@@ -226,6 +242,8 @@ class Worker:
         self._ready.update(numbers)
         self._consumer.resume([TopicPartition(self._topics.control, n) for n in numbers])
         log.info("partitions ready", partitions=sorted(numbers))
+        if self._restorer is not None and not self._restorer.busy:
+            log.info("all assigned partitions ready", partitions=sorted(self._ready))
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Finish what was read from these partitions before they go to another worker.

@@ -7,6 +7,7 @@ from enum import Enum
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
+from syncctl.contract import JobRecord
 from syncctl.settings import TopicSettings
 
 
@@ -31,6 +32,7 @@ class Transaction:
         self.opened_at = 0.0
         self.inputs = 0
         self._offsets: dict[int, int] = {}
+        self._states: dict[tuple[int, str], JobRecord | None] = {}
 
     def _begin(self) -> None:
         if not self.open:
@@ -38,8 +40,14 @@ class Transaction:
             self.open = True
             self.opened_at = time.monotonic()
 
-    def write_state(self, partition: int, job_id: str, value: bytes | None) -> None:
-        self._produce(self._topics.state, job_id.encode(), value, partition=partition)
+    def write_state(self, partition: int, job_id: str, record: JobRecord | None) -> None:
+        """Set the job's changelog record; only the last one a transaction sets is written.
+
+        A compacted changelog needs no intermediate values, and a job's commands often share a
+        transaction: serializing and producing its record once, at commit, saves both.
+        """
+        self._begin()
+        self._states[(partition, job_id)] = record
 
     def write_event(self, job_id: str, value: bytes) -> None:
         self._produce(self._topics.events, job_id.encode(), value)
@@ -70,6 +78,9 @@ class Transaction:
         if not self.open:
             return CommitResult.COMMITTED
         try:
+            for (partition, job_id), record in self._states.items():
+                value = record.model_dump_json().encode() if record is not None else None
+                self._produce(self._topics.state, job_id.encode(), value, partition=partition)
             if self._offsets:
                 offsets = [TopicPartition(self._topics.control, p, o) for p, o in self._offsets.items()]
                 self._retrying(
@@ -78,7 +89,7 @@ class Transaction:
                     )
                 )
             self._retrying(lambda: self._producer.commit_transaction(self._timeout))
-        except _Abortable:
+        except AbortableKafkaError:
             self.abort()
             return CommitResult.ABORTED
         self._reset()
@@ -89,13 +100,15 @@ class Transaction:
             try:
                 self._producer.abort_transaction(self._timeout)
             except KafkaException as error:
-                self._raise(error)
+                # An abort that fails leaves nothing to fall back on.
+                raise FatalKafkaError(f"could not abort the transaction: {error.args[0].str()}") from error
         self._reset()
 
     def _reset(self) -> None:
         self.open = False
         self.inputs = 0
         self._offsets.clear()
+        self._states.clear()
 
     def _retrying(self, call: object) -> None:
         for attempt in range(5):
@@ -117,10 +130,15 @@ class Transaction:
     @staticmethod
     def _raise(error: KafkaException) -> None:
         kafka_error: KafkaError = error.args[0]
-        if kafka_error.fatal() or not kafka_error.txn_requires_abort():
+        if kafka_error.fatal():
             raise FatalKafkaError(kafka_error.str()) from error
-        raise _Abortable(kafka_error.str()) from error
+        # After an abortable failure (e.g. ILLEGAL_GENERATION during a rebalance) librdkafka
+        # answers the next produce with _STATE, flagged neither fatal nor abortable: aborting is
+        # still what recovers, and abort_transaction() reports it as fatal if it cannot.
+        if kafka_error.txn_requires_abort() or kafka_error.code() == KafkaError._STATE:
+            raise AbortableKafkaError(kafka_error.str()) from error
+        raise FatalKafkaError(kafka_error.str()) from error
 
 
-class _Abortable(Exception):
+class AbortableKafkaError(Exception):
     """The transaction failed in a way that abort-and-retry fixes."""
