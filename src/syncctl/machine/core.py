@@ -6,6 +6,7 @@ tests/unit/machine/test_state_table.py checks this module against that table row
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 from typing import Any
@@ -36,6 +37,7 @@ from syncctl.machine import reasons
 from syncctl.machine.model import DeadlineReached, MachineInput, Outcome, Rules, Transition
 
 _EVENT_NAMESPACE = uuid.UUID("6f1c1d1e-7d43-4a53-9a4e-2b7f3d0c5a11")
+_EVENT_NAMESPACE_BYTES = _EVENT_NAMESPACE.bytes
 DEFAULT_RULES = Rules()
 
 
@@ -301,5 +303,14 @@ def _status_changed(
 
 
 def _event_id(job_id: str, command_id: str | None, kind: str) -> str:
-    # Derived, not random: replaying the same input yields the same event, byte for byte.
-    return str(uuid.uuid5(_EVENT_NAMESPACE, f"{job_id}\x00{command_id}\x00{kind}"))
+    """The UUIDv5 of (job, command, kind): `str(uuid.uuid5(...))`, computed without the UUID class.
+
+    Derived, not random: replaying the same input yields the same event, byte for byte. Written
+    out because `uuid.uuid5` and `UUID.__str__` cost a tenth of the worker's time per command.
+    """
+    name = f"{job_id}\x00{command_id}\x00{kind}".encode()
+    digest = bytearray(hashlib.sha1(_EVENT_NAMESPACE_BYTES + name).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    hex_ = digest.hex()
+    return f"{hex_[:8]}-{hex_[8:12]}-{hex_[12:16]}-{hex_[16:20]}-{hex_[20:]}"
