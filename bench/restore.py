@@ -1,6 +1,6 @@
 """Restore: how long a worker takes to rebuild N job records from the state topic, and its memory.
 
-Writes N valid job records (JobRecord JSON, uncompressed like the worker's own changelog; 1 %
+Writes N valid job records (JobRecord JSON, compressed like the worker's own changelog; 1 %
 with a pending stop, whose deadline is a year away, so that the parse-at-restore path is
 exercised but no deadline fires) to a compacted 12-partition state topic with a matching empty
 control topic. Then starts a worker and times, from its log lines on stderr, from process start
@@ -28,6 +28,7 @@ from bench.common import (
     unique,
 )
 from syncctl.contract import JobRecord, PendingStop, Stages, StageState, Status
+from syncctl.kafka.config import OUTPUT_COMPRESSION
 
 _PLACEHOLDER = "JOBIDPLACEHOLDER"
 PENDING_STOP_EVERY = 100  # 1 % of the records have a pending stop
@@ -52,12 +53,12 @@ def record_templates() -> tuple[bytes, bytes]:
     return templates
 
 
-def write_records(bootstrap: str, topic: str, count: int) -> int:
+def write_records(bootstrap: str, topic: str, count: int, compression: str = OUTPUT_COMPRESSION) -> int:
     """Write `count` records keyed by job id; return the bytes of values written."""
     producer = Producer({
         "bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 50,
         "batch.size": 900_000, "queue.buffering.max.messages": 1_000_000,
-        "queue.buffering.max.kbytes": 1_048_576, "compression.type": "none",
+        "queue.buffering.max.kbytes": 1_048_576, "compression.type": compression,
     })  # fmt: skip
     running, cancelling = record_templates()
     head_r, tail_r = running.split(_PLACEHOLDER.encode())
@@ -76,12 +77,14 @@ def write_records(bootstrap: str, topic: str, count: int) -> int:
     return written
 
 
-def measure(bootstrap: str, records: int, timeout: float = 300.0) -> dict[str, Any]:
+def measure(
+    bootstrap: str, records: int, timeout: float = 300.0, compression: str = OUTPUT_COMPRESSION
+) -> dict[str, Any]:
     prefix = unique(f"restore{records}")
     topics = Topics.named(prefix)
     create_topics(bootstrap, {topics.control: {}, topics.state: STATE_CONFIG})
     began = time.monotonic()
-    value_bytes = write_records(bootstrap, topics.state, records)
+    value_bytes = write_records(bootstrap, topics.state, records, compression)
     write_seconds = time.monotonic() - began
     # INFO: the readiness lines are INFO; a restore processes no command, so nothing else is logged.
     worker = start_worker(bootstrap, topics, prefix, "w1", log_level="INFO")
@@ -95,6 +98,7 @@ def measure(bootstrap: str, records: int, timeout: float = 300.0) -> dict[str, A
     delete_topics(bootstrap, [topics.control, topics.state, topics.events, topics.dlq])
     return {
         "records": records,
+        "compression": compression,
         "pending_stops": (records + PENDING_STOP_EVERY - 1) // PENDING_STOP_EVERY,
         "value_mib": round(value_bytes / 2**20, 1),
         "write_seconds": round(write_seconds, 2),

