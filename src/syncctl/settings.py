@@ -67,8 +67,9 @@ class WorkerSettings(BaseModel):
         "Must differ between workers and stay the same across restarts of one worker.",
     )
     stop_deadline: float = Field(
-        60.0, gt=0, description="Seconds an engine has to confirm a stop before it is forced."
-    )
+        60.0, gt=0, le=31_536_000,
+        description="Seconds an engine has to confirm a stop before it is forced (at most a year).",
+    )  # fmt: skip
     batch_max: int = Field(500, ge=1, description="Commit a transaction after this many messages.")
     commit_interval_ms: int = Field(100, ge=1, description="Commit at least this often.")
     transaction_timeout_ms: int = Field(
@@ -77,6 +78,17 @@ class WorkerSettings(BaseModel):
     session_timeout_ms: int = Field(10_000, ge=6000)
     deadline_check_interval_ms: int = Field(250, ge=10)
     history_limit: int = Field(256, ge=1, description="Command ids remembered per job.")
+    shutdown_grace: float = Field(
+        10.0, gt=0, description="Seconds SIGTERM/Ctrl-C allows to finish the open transaction and "
+        "leave the group; past it the worker exits 1 and the next owner aborts what was left open.",
+    )
+
+
+class HttpSettings(BaseModel):
+    """The worker's /healthz, /readyz and /metrics endpoints."""
+
+    port: int | None = Field(None, ge=0, le=65535, description="Serve them on this port; off when unset.")
+    host: str = Field("0.0.0.0", description="Address to listen on.")
 
 
 class RunnerSettings(BaseModel):
@@ -120,6 +132,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     topics: TopicSettings = TopicSettings()
     worker: WorkerSettings = WorkerSettings()
+    http: HttpSettings = HttpSettings()
     runner: RunnerSettings = RunnerSettings()
     log: LogSettings = LogSettings()
 

@@ -50,8 +50,10 @@ def start_worker(
     group = unique_name("group")
     started: list[WorkerProcess] = []
 
-    def start(instance_id: str = "w1", wait_ready: bool = True, **settings: object) -> WorkerProcess:
-        worker = WorkerProcess(kafka_bootstrap, topics, group, instance_id, **settings)
+    def start(
+        instance_id: str = "w1", wait_ready: bool = True, env: dict[str, str] | None = None, **settings: object
+    ) -> WorkerProcess:
+        worker = WorkerProcess(kafka_bootstrap, topics, group, instance_id, env, **settings)
         started.append(worker)
         return worker.start(wait_ready=wait_ready)
 

@@ -112,7 +112,13 @@ class WorkerProcess(SyncctlProcess):
     """`syncctl worker` with test-friendly timeouts."""
 
     def __init__(
-        self, bootstrap: str, topics: Topics, group_id: str, instance_id: str = "w1", **settings: Any
+        self,
+        bootstrap: str,
+        topics: Topics,
+        group_id: str,
+        instance_id: str = "w1",
+        env: dict[str, str] | None = None,
+        **settings: Any,
     ) -> None:
         super().__init__(
             ["worker"],
@@ -123,6 +129,7 @@ class WorkerProcess(SyncctlProcess):
                 "SYNCCTL_WORKER__SESSION_TIMEOUT_MS": "6000",
                 "SYNCCTL_WORKER__TRANSACTION_TIMEOUT_MS": "5000",
                 **{f"SYNCCTL_WORKER__{key.upper()}": str(value) for key, value in settings.items()},
+                **(env or {}),
             },
         )
 

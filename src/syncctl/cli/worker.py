@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
 
 from syncctl.cli.signals import on_stop_request
-from syncctl.logging import configure_logging
-from syncctl.settings import load_settings
+from syncctl.logging import configure_logging, get_logger
+from syncctl.observability import OperationsServer, WorkerMetrics
+from syncctl.settings import Settings, load_settings
 from syncctl.worker import Worker
 from syncctl.worker.transaction import FatalKafkaError
+
+log = get_logger("syncctl.worker")
 
 
 def worker_command(
@@ -41,6 +47,14 @@ def worker_command(
         int | None, typer.Option(help="Partitions of topics this worker creates.", show_default="12")
     ] = None,
     log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, WARNING or ERROR.", show_default="INFO")] = None,
+    http_port: Annotated[
+        int | None,
+        typer.Option(help="Serve /healthz, /readyz and /metrics on this port (0: any free port).", show_default="off"),
+    ] = None,
+    shutdown_grace: Annotated[
+        float | None,
+        typer.Option(help="Seconds a stop request allows before the worker exits anyway.", show_default="10"),
+    ] = None,
 ) -> None:
     """Consume the control topic, apply commands to job records, publish events, exactly once.
 
@@ -50,7 +64,11 @@ def worker_command(
     """
     settings = load_settings(
         kafka={"bootstrap_servers": bootstrap_servers},
-        worker={"group_id": group_id, "instance_id": instance_id, "stop_deadline": stop_deadline},
+        worker={
+            "group_id": group_id, "instance_id": instance_id, "stop_deadline": stop_deadline,
+            "shutdown_grace": shutdown_grace,
+        },
+        http={"port": http_port},
         topics={
             "control": control_topic, "state": state_topic, "events": events_topic,
             "dlq": dlq_topic, "partitions": partitions,
@@ -58,10 +76,51 @@ def worker_command(
         log={"level": log_level.upper() if log_level else None},
     )  # fmt: skip
     configure_logging(settings.log.level, settings.log.format)
-    worker = Worker(settings)
-
-    on_stop_request(worker.stop)
+    serving = settings.http.port is not None
+    worker = Worker(settings, WorkerMetrics() if serving else None)
+    server = _serve(settings, worker) if serving else None
+    on_stop_request(_stop_within_grace(worker, settings.worker.shutdown_grace))
     try:
         worker.run()
     except FatalKafkaError:
         raise typer.Exit(code=1) from None
+    finally:
+        if server is not None:
+            server.close()
+
+
+def _serve(settings: Settings, worker: Worker) -> OperationsServer:
+    assert settings.http.port is not None
+    try:
+        server = OperationsServer(settings.http.port, worker.metrics.registry, worker.readiness, settings.http.host)
+    except OSError as error:
+        typer.echo(
+            f"error: cannot serve HTTP on {settings.http.host}:{settings.http.port} ({error.strerror}); "
+            "choose another --http-port",
+            err=True,
+        )
+        raise typer.Exit(code=2) from None
+    return server.start()
+
+
+def _stop_within_grace(worker: Worker, grace: float) -> Callable[[], None]:
+    """First request: finish the open transaction and leave the group, within `grace` seconds.
+    A second request, or the grace running out, exits at once: whatever transaction is still
+    open is aborted by the broker or by the next owner's `init_transactions`."""
+    requested = threading.Event()
+
+    def give_up(reason: str) -> None:
+        log.error("worker exiting without a clean shutdown", reason=reason)
+        os._exit(1)
+
+    def on_request() -> None:
+        if requested.is_set():
+            give_up("a second stop request")
+        requested.set()
+        log.info("stop requested; finishing the open transaction", grace_seconds=grace)
+        worker.stop()
+        timer = threading.Timer(grace, give_up, args=(f"the {grace} s shutdown grace ran out",))
+        timer.daemon = True
+        timer.start()
+
+    return on_request

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +31,13 @@ class Restorer:
     changelog written in transactions the last offsets are commit markers, not records.
     """
 
-    def __init__(self, consumer_config: dict[str, Any], state_topic: str) -> None:
+    def __init__(
+        self,
+        consumer_config: dict[str, Any],
+        state_topic: str,
+        on_restored: Callable[[int, float], None] | None = None,
+    ) -> None:
+        self._on_restored = on_restored
         self._consumer = Consumer(consumer_config)
         # Asked for the end offsets only. A read_committed consumer would answer with the last
         # stable offset, which a dead worker's still-open transaction holds back: records that
@@ -95,14 +102,17 @@ class Restorer:
         done = [tp.partition for tp in positions if tp.offset >= self._restoring[tp.partition].end_offset]
         for partition in done:
             restoring = self._restoring[partition]
+            seconds = time.monotonic() - restoring.started
             log.info(
                 "partition restored",
                 partition=partition,
                 jobs=len(restoring.state),
                 changelog_records=restoring.records,
                 end_offset=restoring.end_offset,
-                seconds=round(time.monotonic() - restoring.started, 3),
+                seconds=round(seconds, 3),
             )
+            if self._on_restored is not None:
+                self._on_restored(partition, seconds)
         self.cancel(done)
         return done
 

@@ -17,12 +17,13 @@ class StateStore:
     store back exactly where the changelog is.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, count_statuses: bool = False) -> None:
+        self._count_statuses = count_statuses
         self._partitions: dict[int, PartitionState] = {}
         self._undo: dict[tuple[int, str], JobRecord | None | object] = {}
 
     def add_partition(self, partition: int) -> PartitionState:
-        state = PartitionState(partition)
+        state = PartitionState(partition, self._count_statuses)
         self._partitions[partition] = state
         return state
 
@@ -63,6 +64,17 @@ class StateStore:
             for number in partitions & self._partitions.keys()
             for job_id in self._partitions[number].due(now)
         ]
+
+    def statuses(self) -> dict[str, int]:
+        """Jobs by status over every partition (empty unless made with `count_statuses`)."""
+        total: dict[str, int] = {}
+        for state in self._partitions.values():
+            for status, count in state.statuses().items():
+                total[status] = total.get(status, 0) + count
+        return total
+
+    def pending_stops(self) -> int:
+        return sum(state.pending_stops() for state in self._partitions.values())
 
     def pending_changes(self) -> int:
         return len(self._undo)

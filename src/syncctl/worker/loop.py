@@ -14,6 +14,7 @@ from syncctl.kafka import config
 from syncctl.kafka.topics import ensure_topics
 from syncctl.logging import get_logger
 from syncctl.machine import DeadlineReached, MachineInput, Outcome, Rules, Transition, apply
+from syncctl.observability import StoreSnapshot, WorkerMetrics
 from syncctl.settings import Settings
 from syncctl.store import Restorer, StateStore
 from syncctl.worker.dead_letters import dead_letter_headers
@@ -23,24 +24,33 @@ log = get_logger("syncctl.worker")
 _QUIET_OUTCOMES = {Outcome.RECORDED, Outcome.DUPLICATE, Outcome.NOT_DUE}
 # Aborts in a row, with no commit between, after which the producer is taken to be broken.
 _ABORTS_BEFORE_GIVING_UP = 10
+_METRICS_REFRESH_SECONDS = 2.0
+_LOOP_STALLED_SECONDS = 30.0
 
 
 class Worker:
     """One member of the worker group. `run()` blocks until `stop()` or a fatal error."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, metrics: WorkerMetrics | None = None) -> None:
         self.settings = settings
+        self.metrics = metrics or WorkerMetrics()
         worker = settings.worker
         self._rules = Rules(
             stop_deadline=timedelta(seconds=worker.stop_deadline), history_limit=worker.history_limit
         )
         self._topics = settings.topics
-        self._store = StateStore()
+        # Counting jobs by status costs restore time: only when something will read the gauge.
+        self._store = StateStore(count_statuses=metrics is not None)
         self._ready: set[int] = set()
         self._stopping = False
         self._fatal = False
         self._next_deadline_check = 0.0
         self._aborts_in_a_row = 0
+        self._assigned_once = False
+        self._last_turn = 0.0
+        self._next_metrics_refresh = 0.0
+        # (produced at, read at) of each control message in the open transaction, epoch seconds.
+        self._input_times: list[tuple[float, float]] = []
         self._consumer: Consumer | None = None
         self._producer: Producer | None = None
         self._restorer: Restorer | None = None
@@ -56,7 +66,10 @@ class Worker:
         partitions = ensure_topics(AdminClient(config.common(kafka)), self._topics)
         self._producer = Producer(config.transactional_producer(kafka, worker))
         self._consumer = Consumer(config.worker_consumer(kafka, worker))
-        self._restorer = Restorer(config.restore_consumer(kafka, worker), self._topics.state)
+        self._restorer = Restorer(
+            config.restore_consumer(kafka, worker), self._topics.state,
+            on_restored=lambda _partition, seconds: self.metrics.restore_duration.observe(seconds),
+        )  # fmt: skip
         timeout = worker.transaction_timeout_ms / 1000
         self._transaction = Transaction(self._producer, self._consumer, self._topics, timeout)
         try:
@@ -94,6 +107,9 @@ class Worker:
     # -- one turn of the loop ----------------------------------------------------------------
     def _iterate(self) -> None:
         assert self._consumer and self._restorer and self._transaction
+        self._last_turn = time.monotonic()
+        if self._last_turn >= self._next_metrics_refresh:
+            self._refresh_metrics()
         if self._restorer.busy:
             self._mark_ready(self._restorer.step(timeout=0.01))
         wait = 0.0 if self._transaction.open or self._restorer.busy else self._idle_wait()
@@ -148,6 +164,7 @@ class Worker:
         assert self._transaction
         parsed = parse_control_message(message.key(), message.value())
         if isinstance(parsed, Invalid):
+            self.metrics.dead_letter(parsed.code.value)
             self._transaction.write_dead_letter(
                 message.key(), message.value(), dead_letter_headers(message, parsed)
             )
@@ -158,6 +175,7 @@ class Worker:
         else:
             self._apply(partition, parsed, now)
         self._transaction.consumed(partition, message.offset())
+        self._input_times.append((message.timestamp()[1] / 1000, time.time()))
 
     def _apply(self, partition: int, message: MachineInput, now: datetime) -> None:
         assert self._transaction
@@ -169,6 +187,9 @@ class Worker:
             self._transaction.write_state(partition, job_id, transition.record)
         for event in transition.events:
             self._transaction.write_event(job_id, event.model_dump_json().encode())
+            if isinstance(event, CommandRejected):
+                self.metrics.rejected(event.code.value)
+        self.metrics.command(message.type, transition.outcome.value)
         self._log(partition, message, transition)
 
     def _log(self, partition: int, message: MachineInput, transition: Transition) -> None:
@@ -199,13 +220,22 @@ class Worker:
     # -- transactions ------------------------------------------------------------------------
     def _commit(self) -> None:
         assert self._transaction
+        inputs = self._transaction.inputs
         if self._transaction.commit() is CommitResult.COMMITTED:
             self._store.commit()
             self._aborts_in_a_row = 0
+            self.metrics.transaction("committed", inputs)
+            committed_at = time.time()
+            times, self._input_times = self._input_times, []
+            self.metrics.latencies(
+                (committed_at - produced for produced, _ in times), (committed_at - read for _, read in times)
+            )
         else:
             self._aborted()
 
     def _aborted(self) -> None:
+        self.metrics.transaction("aborted")
+        self._input_times.clear()
         self._aborts_in_a_row += 1
         if self._aborts_in_a_row >= _ABORTS_BEFORE_GIVING_UP:
             raise FatalKafkaError(f"{self._aborts_in_a_row} transactions in a row were aborted")
@@ -226,6 +256,7 @@ class Worker:
     # -- rebalance callbacks (run inside poll) -----------------------------------------------
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         assert self._restorer
+        self._assigned_once = True
         consumer.incremental_assign(partitions)
         if not partitions:
             return
@@ -255,6 +286,8 @@ class Worker:
         # Another worker may own these already: nothing of ours may be committed for them.
         if self._transaction and self._transaction.open and not self._fatal:
             self._transaction.abort()
+            self.metrics.transaction("aborted")
+            self._input_times.clear()
             self._forget(consumer, partitions)
             self._rewind()
         else:
@@ -271,4 +304,35 @@ class Worker:
         if numbers:
             log.info("partitions revoked", partitions=numbers)
 
+    # -- what operators see ------------------------------------------------------------------
+    def readiness(self) -> tuple[bool, str]:
+        """Ready: in the group, every assigned partition restored, and the loop turning."""
+        if self._stopping:
+            return False, "stopping"
+        if not self._assigned_once:
+            return False, "waiting for the group to assign partitions"
+        if self._restorer is not None and self._restorer.busy:
+            return False, "restoring state"
+        stalled = time.monotonic() - self._last_turn
+        if stalled > _LOOP_STALLED_SECONDS:
+            return False, f"the loop has not turned for {stalled:.0f} s"
+        return True, f"processing {len(self._ready)} partitions"
 
+    def _refresh_metrics(self) -> None:
+        assert self._consumer
+        self._next_metrics_refresh = self._last_turn + _METRICS_REFRESH_SECONDS
+        lag: dict[int, int] = {}
+        ready = [TopicPartition(self._topics.control, p) for p in sorted(self._ready)]
+        for tp in self._consumer.position(ready) if ready else []:
+            if tp.offset < 0:
+                continue  # nothing read yet: no position to measure from
+            _, high = self._consumer.get_watermark_offsets(tp, cached=True)
+            if high >= 0:
+                lag[tp.partition] = max(0, high - tp.offset)
+        self.metrics.store(
+            StoreSnapshot(
+                jobs_by_status=self._store.statuses(),
+                pending_stops=self._store.pending_stops(),
+                lag_by_partition=lag,
+            )
+        )

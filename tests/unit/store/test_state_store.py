@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
-from syncctl.contract import Mode, Status
+from hypothesis import given
+from hypothesis import strategies as st
+
+from syncctl.contract import JobRecord, Mode, Status
 from syncctl.machine import apply
 from syncctl.store import StateStore
 from tests.unit.machine.journeys import T0, message, record_in
@@ -54,3 +58,42 @@ def test_restored_records_read_back_equal_and_pending_stops_are_indexed() -> Non
     assert store.get(0, "job-2") == stopping
     assert store.get(0, "job-3") is None
     assert partition.pending_stops() == 1
+
+
+def _a_record_in(status: Status) -> JobRecord:
+    mode = Mode.SNAPSHOT if status is Status.COMPLETED else Mode.CONTINUOUS
+    return record_in(status, mode)
+
+
+RECORDS = {status: _a_record_in(status) for status in Status}
+
+
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(["restore", "put", "delete", "rollback", "commit"]),
+            st.sampled_from(["job-1", "job-2", "job-3"]),
+            st.sampled_from(list(Status)),
+        ),
+        max_size=40,
+    )
+)
+def test_jobs_by_status_always_match_the_records_the_store_holds(steps: list[tuple[str, str, Status]]) -> None:
+    """The `syncctl_jobs{status}` gauge is counted as records come and go, never by a recount."""
+    store = StateStore(count_statuses=True)
+    partition = store.add_partition(0)
+    for action, job_id, status in steps:
+        record = RECORDS[status].model_copy(update={"job_id": job_id})
+        if action == "restore":
+            partition.restore(job_id.encode(), record.model_dump_json().encode())
+        elif action == "put":
+            store.put(0, job_id, record)
+        elif action == "delete":
+            store.put(0, job_id, None)
+        elif action == "rollback":
+            store.rollback()
+        else:
+            store.commit()
+        held = [store.get(0, job) for job in ("job-1", "job-2", "job-3")]
+        expected = Counter(record.status.value for record in held if record is not None)
+        assert store.statuses() == dict(expected)
