@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from pydantic import TypeAdapter, ValidationError
 
@@ -31,6 +31,7 @@ from syncctl.contract import (
 )
 from syncctl.errors import InvalidCommand, KafkaUnavailable, OutcomeTimeout
 from syncctl.kafka import config
+from syncctl.kafka.connection import check_connection
 from syncctl.kafka.retry import retry_while_not_yet
 from syncctl.settings import KafkaSettings, TopicSettings
 
@@ -133,17 +134,9 @@ class SyncJobsClient:
         return self._producer
 
     def check_connection(self, timeout: float = 5.0) -> None:
-        """Raise KafkaUnavailable unless a broker answers within `timeout` seconds."""
-        admin = AdminClient({**config.common(self.kafka), "log_level": 0})
-        try:
-            if admin.list_topics(timeout=timeout).brokers:
-                return
-        except KafkaException:
-            pass
-        raise KafkaUnavailable(
-            f"no Kafka broker answered at {self.kafka.bootstrap_servers}; is it running? "
-            "(start a local one with `syncctl broker`, or set --bootstrap-servers)"
-        )
+        """Raise KafkaUnavailable unless a broker answers within `timeout` seconds, ConfigError
+        when it refuses the credentials or the TLS handshake fails."""
+        check_connection(self.kafka, timeout)
 
     # -- reading -------------------------------------------------------------------------------
     def wait_for_outcome(self, command_id: str, timeout: float = 30.0) -> Event:

@@ -12,7 +12,7 @@ import socket
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -37,13 +37,30 @@ class BrokerSettings(BaseModel):
 
 
 class KafkaSettings(BaseModel):
-    """How every syncctl client reaches Kafka."""
+    """How every syncctl client reaches Kafka, and proves who it is."""
 
     bootstrap_servers: str = Field("127.0.0.1:9092", description="host:port[,host:port...]")
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="How clients connect: SASL_SSL for SCRAM over TLS."
+    )
+    sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = Field(None, description="Never logged or printed.")
+    ssl_ca_location: Path | None = Field(None, description="PEM file of the CA that signed the brokers' certificates.")
+    ssl_certificate_location: Path | None = Field(None, description="Client certificate (mutual TLS).")
+    ssl_key_location: Path | None = Field(None, description="Client private key (mutual TLS).")
+    ssl_key_password: SecretStr | None = None
+    ssl_verify_hostname: bool = Field(True, description="Check that the broker's certificate names its host.")
     client_config: dict[str, str] = Field(
         default_factory=dict,
-        description="Extra librdkafka properties for every client, e.g. security.protocol.",
+        description="Extra librdkafka properties for every client (they override the above).",
     )
+
+    @model_validator(mode="after")
+    def _sasl_needs_credentials(self) -> KafkaSettings:
+        if self.security_protocol.startswith("SASL_") and not (self.sasl_username and self.sasl_password):
+            raise ValueError(f"security_protocol {self.security_protocol} needs sasl_username and sasl_password")
+        return self
 
 
 class TopicSettings(BaseModel):

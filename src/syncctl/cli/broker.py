@@ -12,6 +12,7 @@ import typer
 
 from syncctl.cli.signals import StopFlag, on_stop_request
 from syncctl.kafka.local_broker import LocalKafka
+from syncctl.kafka.local_security import LocalSecurity
 from syncctl.kafka.local_cluster import LocalKafkaCluster
 from syncctl.settings import BrokerSettings, load_settings
 
@@ -42,6 +43,14 @@ def broker_command(
         Path | None,
         typer.Option(help="Cache of the Kafka jars from Maven Central.", show_default=".local/kafka/lib"),
     ] = None,
+    secure: Annotated[
+        bool,
+        typer.Option(
+            "--secure",
+            help="Serve SASL_SSL (SCRAM-SHA-512 over TLS) instead of PLAINTEXT: a CA, a certificate "
+            "and users are generated into DATA_DIR/security on first start.",
+        ),
+    ] = False,
 ) -> None:
     """Start a real Apache Kafka 4 (KRaft, one node) on 127.0.0.1 in the foreground.
 
@@ -53,6 +62,9 @@ def broker_command(
         broker={"data_dir": data_dir, "port": port, "heap": heap, "lib_dir": lib_dir}
     ).broker
     if nodes > 1:
+        if secure:
+            typer.echo("error: --secure runs one node; leave out --nodes", err=True)
+            raise typer.Exit(code=2)
         _run_cluster(nodes, settings, fresh)
         return
     kafka = LocalKafka(
@@ -61,6 +73,7 @@ def broker_command(
         lib_dir=settings.lib_dir,
         heap=settings.heap,
         fresh=fresh,
+        secure=secure,
     )
 
     kafka.start()
@@ -74,6 +87,8 @@ def broker_command(
         f"Kafka {kafka.version} ready on {kafka.bootstrap_servers} "
         f"(data: {kafka.data_dir}, log: {kafka.log_file})"
     )
+    if kafka.security is not None:
+        _print_security(kafka.security)
     sys.stdout.flush()
     code = kafka.wait()
     kafka.stop()
@@ -99,3 +114,13 @@ def _run_cluster(nodes: int, settings: BrokerSettings, fresh: bool) -> None:
     typer.echo("Stopping Kafka...", err=True)
     cluster.stop()
     typer.echo(f"Kafka stopped (data kept in {cluster.data_dir}).", err=True)
+
+
+def _print_security(security: LocalSecurity) -> None:
+    typer.echo(
+        f"SASL_SSL with SCRAM-SHA-512. CA certificate: {security.ca_file}\n"
+        f"Users and passwords: {security.users_file} (admin is the broker's own)\n"
+        "Connect as a user by loading its settings, e.g.:\n"
+        f"  set -a; . {security.env_file('syncctl-worker')}; set +a; syncctl worker\n"
+        f"  set -a; . {security.env_file('syncctl-operator')}; set +a; syncctl jobs"
+    )

@@ -16,8 +16,32 @@ def common(kafka: KafkaSettings) -> dict[str, Any]:
     return {
         "bootstrap.servers": kafka.bootstrap_servers,
         "logger": kafka_client_logger(),
+        **security(kafka),
         **kafka.client_config,
     }
+
+
+def security(kafka: KafkaSettings) -> dict[str, Any]:
+    """librdkafka's names for the connection's protocol, SASL credentials and TLS files."""
+    settings: dict[str, Any] = {"security.protocol": kafka.security_protocol}
+    if kafka.security_protocol.startswith("SASL_"):
+        assert kafka.sasl_password is not None  # checked when the settings were loaded
+        settings.update({
+            "sasl.mechanism": kafka.sasl_mechanism,
+            "sasl.username": kafka.sasl_username,
+            "sasl.password": kafka.sasl_password.get_secret_value(),
+        })  # fmt: skip
+    if kafka.security_protocol.endswith("SSL"):
+        files = {
+            "ssl.ca.location": kafka.ssl_ca_location,
+            "ssl.certificate.location": kafka.ssl_certificate_location,
+            "ssl.key.location": kafka.ssl_key_location,
+        }
+        settings.update({key: str(path) for key, path in files.items() if path is not None})
+        if kafka.ssl_key_password is not None:
+            settings["ssl.key.password"] = kafka.ssl_key_password.get_secret_value()
+        settings["ssl.endpoint.identification.algorithm"] = "https" if kafka.ssl_verify_hostname else "none"
+    return settings
 
 
 def transactional_producer(kafka: KafkaSettings, worker: WorkerSettings) -> dict[str, Any]:
@@ -64,6 +88,9 @@ def restore_consumer(kafka: KafkaSettings, worker: WorkerSettings) -> dict[str, 
         "enable.partition.eof": True,
         "auto.offset.reset": "earliest",
         "fetch.wait.max.ms": 10,
+        # Prefetch bound: the default (64 MiB of compressed batches, ~5x that once decompressed)
+        # only adds memory, since a restore is bound by Python's CPU, not by the network.
+        "queued.max.messages.kbytes": 16_384,
     }
 
 

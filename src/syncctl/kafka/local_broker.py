@@ -27,6 +27,7 @@ from confluent_kafka.admin import AdminClient
 
 from syncctl.errors import BrokerError
 from syncctl.kafka.jars import ensure_jars, kafka_config_dir, kafka_version
+from syncctl.kafka.local_security import LocalSecurity
 
 _MARKER = "syncctl-broker.json"
 _MIN_JAVA = 17
@@ -76,6 +77,7 @@ def render_properties(node_dir: Path, **values: object) -> Path:
     template = Template((kafka_config_dir() / "server.properties.template").read_text())
     node_dir.mkdir(parents=True, exist_ok=True)
     path = node_dir / "server.properties"
+    values = {"listener": "PLAINTEXT", "security": "", **values}
     path.write_text(template.substitute(log_dirs=node_dir / "kraft", **values))
     return path
 
@@ -111,7 +113,8 @@ class LocalKafka:
     """A local Kafka broker; use as a context manager or call `start()` / `stop()`.
 
     `port=0` picks a free port; `data_dir=None` uses a fresh temporary directory that is removed
-    on `stop()`. Restarting on the same `data_dir` keeps every committed record.
+    on `stop()`. Restarting on the same `data_dir` keeps every committed record. `secure=True`
+    serves SASL_SSL (SCRAM-SHA-512 over TLS) instead of PLAINTEXT: see `security`.
     """
 
     def __init__(
@@ -122,6 +125,7 @@ class LocalKafka:
         heap: str = "512m",
         fresh: bool = False,
         progress: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
+        secure: bool = False,
     ) -> None:
         self._temporary = data_dir is None
         if data_dir is None:
@@ -133,6 +137,7 @@ class LocalKafka:
         self.lib_dir = Path(lib_dir).resolve()
         self.heap = heap
         self.fresh = fresh
+        self.secure = secure
         self.version = kafka_version()
         self._progress = progress
         self._process: subprocess.Popen[bytes] | None = None
@@ -141,6 +146,17 @@ class LocalKafka:
     @property
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def security(self) -> LocalSecurity | None:
+        """The CA, certificate and SCRAM users of a secure broker (generated on first start)."""
+        return LocalSecurity(self.data_dir / "security") if self.secure else None
+
+    def client_config(self, user: str = "admin") -> dict[str, str]:
+        """librdkafka properties for a client of this broker (as `user` when it is secure)."""
+        security = self.security
+        extra = security.client_config(user) if security else {}
+        return {"bootstrap.servers": self.bootstrap_servers, **extra}
 
     @property
     def log_file(self) -> Path:
@@ -175,6 +191,8 @@ class LocalKafka:
                     "or choose another with --port"
                 )
         lib = ensure_jars(self.lib_dir, self._progress)
+        if self.secure:
+            LocalSecurity.ensure(self.data_dir / "security")
         properties = self._render_properties(controller_port)
         self._format_once(java, lib, properties, controller_port)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -232,9 +250,12 @@ class LocalKafka:
         return self.port + 1 if port_is_free(self.port + 1) else free_port()
 
     def _render_properties(self, controller_port: int) -> Path:
+        security = self.security
         return render_properties(
             self.data_dir, node_id=1, port=self.port, controller_port=controller_port,
             quorum=f"127.0.0.1:{controller_port}", replication_factor=1, min_isr=1,
+            listener="SASL_SSL" if security else "PLAINTEXT",
+            security=security.broker_properties() if security else "",
         )  # fmt: skip
 
     def _format_once(self, java: str, lib: Path, properties: Path, controller_port: int) -> None:
@@ -250,17 +271,25 @@ class LocalKafka:
                     "choose another --data-dir, or pass --fresh to wipe it"
                 )
         if marker is not None:
+            if bool(marker.get("secure", False)) != self.secure:
+                formatted = "with" if marker.get("secure") else "without"
+                raise BrokerError(
+                    f"{self.data_dir} was formatted {formatted} --secure (its users live in the "
+                    "metadata log): start it the same way, or pass --fresh to wipe it"
+                )
             return
         cluster_id = new_cluster_id()
+        security = self.security
         result = subprocess.run(
             [java, "-cp", f"{lib}/*", "kafka.tools.StorageTool", "format",
-             f"--cluster-id={cluster_id}", "-c", str(properties), "--standalone"],
+             f"--cluster-id={cluster_id}", "-c", str(properties), "--standalone",
+             *(security.scram_arguments() if security else [])],
             capture_output=True, text=True,
         )  # fmt: skip
         if result.returncode != 0:
             raise BrokerError(f"could not format {self.data_dir}:\n{result.stdout}{result.stderr}")
         (self.data_dir / _MARKER).write_text(
-            json.dumps({"cluster_id": cluster_id, "controller_port": controller_port})
+            json.dumps({"cluster_id": cluster_id, "controller_port": controller_port, "secure": self.secure})
         )
 
     def _wait_ready(self, timeout: float) -> None:
@@ -269,18 +298,21 @@ class LocalKafka:
                 tail = self.log_file.read_text()[-3000:] if self.log_file.exists() else ""
                 raise BrokerError(f"Kafka exited while starting; last lines of {self.log_file}:\n{tail}")
 
-        if not wait_for_broker(self.bootstrap_servers, timeout, still_starting):
+        if not wait_for_broker(self.bootstrap_servers, timeout, still_starting, self.client_config()):
             raise BrokerError(f"Kafka did not become ready within {timeout:.0f} s; see {self.log_file}")
 
 
 def wait_for_broker(
-    bootstrap_servers: str, timeout: float, check: Callable[[], None] = lambda: None
+    bootstrap_servers: str,
+    timeout: float,
+    check: Callable[[], None] = lambda: None,
+    client_config: dict[str, str] | None = None,
 ) -> bool:
     """True once a client can fetch metadata listing a broker; False after `timeout` seconds.
 
     `check` runs between attempts and may raise to give up early (e.g. the process died).
     """
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers, "log_level": 0})
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers, **(client_config or {}), "log_level": 0})
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         check()

@@ -11,6 +11,7 @@ from confluent_kafka.admin import AdminClient
 
 from syncctl.contract import CommandRejected, Invalid, parse_control_message
 from syncctl.kafka import config
+from syncctl.kafka.connection import check_connection
 from syncctl.kafka.topics import ensure_topics
 from syncctl.logging import get_logger
 from syncctl.machine import DeadlineReached, MachineInput, Outcome, Rules, Transition, apply
@@ -63,6 +64,7 @@ class Worker:
 
     def run(self) -> None:
         kafka, worker = self.settings.kafka, self.settings.worker
+        check_connection(kafka, timeout=30)
         partitions = ensure_topics(AdminClient(config.common(kafka)), self._topics)
         self._producer = Producer(config.transactional_producer(kafka, worker))
         self._consumer = Consumer(config.worker_consumer(kafka, worker))
