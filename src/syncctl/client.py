@@ -29,11 +29,12 @@ from syncctl.contract import (
     Mode,
     Terminate,
 )
+from syncctl.contract.signing import signature_headers
 from syncctl.errors import InvalidCommand, KafkaUnavailable, OutcomeTimeout
 from syncctl.kafka import config
 from syncctl.kafka.connection import check_connection
 from syncctl.kafka.retry import retry_while_not_yet
-from syncctl.settings import KafkaSettings, TopicSettings
+from syncctl.settings import KafkaSettings, SigningSettings, TopicSettings
 
 _EVENT: TypeAdapter[Any] = TypeAdapter(Event)
 # Events are written after the command they answer; this much clock skew between the client's
@@ -52,6 +53,7 @@ class SyncJobsClient:
         kafka: KafkaSettings | None = None,
         topics: TopicSettings | None = None,
         requested_by: str | None = None,
+        signing: SigningSettings | None = None,
     ) -> None:
         kafka = kafka or KafkaSettings()
         if bootstrap_servers is not None:
@@ -59,6 +61,9 @@ class SyncJobsClient:
         self.kafka = kafka
         self.topics = topics or TopicSettings()
         self.requested_by = requested_by
+        signing = signing or SigningSettings()
+        # (key id, secret) when every message this client sends is to be signed.
+        self._signer = (signing.key_id, signing.secrets()[signing.key_id]) if signing.key_id else None
         self._producer: Producer | None = None
         self._sent_at: dict[str, datetime] = {}
 
@@ -93,12 +98,9 @@ class SyncJobsClient:
                 failures.append(error.str())
 
         for message in messages:
-            producer.produce(
-                self.topics.control,
-                key=message.job_id.encode(),
-                value=message.model_dump_json(exclude_none=True).encode(),
-                on_delivery=delivered,
-            )
+            key, value = message.job_id.encode(), message.model_dump_json(exclude_none=True).encode()
+            headers = signature_headers(*self._signer, key, value) if self._signer else None
+            producer.produce(self.topics.control, key=key, value=value, headers=headers, on_delivery=delivered)
             self._sent_at[message.command_id] = datetime.now(UTC)
         remaining = producer.flush(15)
         if remaining or failures:

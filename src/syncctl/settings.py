@@ -101,6 +101,33 @@ class WorkerSettings(BaseModel):
     )
 
 
+class SigningSettings(BaseModel):
+    """HMAC-signed commands (docs/security.md): who may stop a migration."""
+
+    required: bool = Field(False, description="Workers refuse unsigned or badly signed commands (DLQ bad_signature).")
+    scope: Literal["operator", "all"] = Field(
+        "operator", description="operator: create/terminate/complete_cdc must be signed; all: runner reports too."
+    )
+    key_id: str | None = Field(None, description="Sign what this process sends with this key.")
+    keys: dict[str, SecretStr] = Field(
+        default_factory=dict, description="Key id -> secret (16+ characters); several during a rotation."
+    )
+
+    @model_validator(mode="after")
+    def _usable(self) -> SigningSettings:
+        if self.key_id is not None and self.key_id not in self.keys:
+            raise ValueError(f"signing.key_id {self.key_id!r} is not one of signing.keys")
+        if self.required and not self.keys:
+            raise ValueError("signing.required needs at least one key in signing.keys")
+        short = [key_id for key_id, secret in self.keys.items() if len(secret.get_secret_value()) < 16]
+        if short:
+            raise ValueError(f"signing keys must be at least 16 characters: {', '.join(short)}")
+        return self
+
+    def secrets(self) -> dict[str, str]:
+        return {key_id: secret.get_secret_value() for key_id, secret in self.keys.items()}
+
+
 class HttpSettings(BaseModel):
     """The worker's /healthz, /readyz and /metrics endpoints."""
 
@@ -150,6 +177,7 @@ class Settings(BaseSettings):
     topics: TopicSettings = TopicSettings()
     worker: WorkerSettings = WorkerSettings()
     http: HttpSettings = HttpSettings()
+    signing: SigningSettings = SigningSettings()
     runner: RunnerSettings = RunnerSettings()
     log: LogSettings = LogSettings()
 

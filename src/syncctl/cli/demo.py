@@ -39,7 +39,7 @@ def demo_command(
     """
     if create_jobs_only:
         settings = load_settings(kafka={"bootstrap_servers": bootstrap_servers})
-        _create_jobs(SyncJobsClient(kafka=settings.kafka, topics=settings.topics, requested_by="demo"))
+        _create_jobs(SyncJobsClient(kafka=settings.kafka, topics=settings.topics, requested_by="demo", signing=settings.signing))
         return
     settings = load_settings(broker={"port": port, "data_dir": data_dir})
     kafka = LocalKafka(

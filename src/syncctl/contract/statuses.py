@@ -91,3 +91,4 @@ class InvalidCode(StrEnum):
     INVALID_FIELD = "invalid_field"
     UNKNOWN_FIELD = "unknown_field"
     KEY_MISMATCH = "key_mismatch"
+    BAD_SIGNATURE = "bad_signature"

@@ -30,7 +30,10 @@ class Runner:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings.runner
-        self._client = SyncJobsClient(kafka=settings.kafka, topics=settings.topics, requested_by=self.settings.runner_id)
+        self._client = SyncJobsClient(
+            kafka=settings.kafka, topics=settings.topics, requested_by=self.settings.runner_id,
+            signing=settings.signing,
+        )  # fmt: skip
         self._consumer_config = {
             **config.reader_consumer(settings.kafka, self.settings.group_id),
             "partition.assignment.strategy": "range",  # eager: on_assign sets positions

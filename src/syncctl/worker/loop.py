@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from syncctl.contract import CommandRejected, Invalid, parse_control_message
+from syncctl.contract import CommandRejected, ControlMessage, Invalid, InvalidCode, parse_control_message
+from syncctl.contract.messages import OPERATOR_COMMAND_TYPES
+from syncctl.contract.signing import signature_problem
 from syncctl.kafka import config
 from syncctl.kafka.connection import check_connection
 from syncctl.kafka.topics import ensure_topics
@@ -40,6 +42,9 @@ class Worker:
             stop_deadline=timedelta(seconds=worker.stop_deadline), history_limit=worker.history_limit
         )
         self._topics = settings.topics
+        signing = settings.signing
+        self._signing_secrets = signing.secrets() if signing.required else None
+        self._sign_all = signing.scope == "all"
         # Counting jobs by status costs restore time: only when something will read the gauge.
         self._store = StateStore(count_statuses=metrics is not None)
         self._ready: set[int] = set()
@@ -165,6 +170,8 @@ class Worker:
     def _handle(self, message: Message, partition: int, now: datetime) -> None:
         assert self._transaction
         parsed = parse_control_message(message.key(), message.value())
+        if self._signing_secrets is not None and not isinstance(parsed, Invalid):
+            parsed = self._check_signature(message, parsed)
         if isinstance(parsed, Invalid):
             self.metrics.dead_letter(parsed.code.value)
             self._transaction.write_dead_letter(
@@ -178,6 +185,13 @@ class Worker:
             self._apply(partition, parsed, now)
         self._transaction.consumed(partition, message.offset())
         self._input_times.append((message.timestamp()[1] / 1000, time.time()))
+
+    def _check_signature(self, message: Message, parsed: ControlMessage) -> ControlMessage | Invalid:
+        assert self._signing_secrets is not None
+        if not self._sign_all and parsed.type not in OPERATOR_COMMAND_TYPES:
+            return parsed
+        problem = signature_problem(self._signing_secrets, message.headers(), message.key(), message.value() or b"")
+        return parsed if problem is None else Invalid(InvalidCode.BAD_SIGNATURE, problem)
 
     def _apply(self, partition: int, message: MachineInput, now: datetime) -> None:
         assert self._transaction

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+from pydantic import TypeAdapter
+
+from syncctl.contract.asyncapi import asyncapi_yaml
+from syncctl.contract.messages import MESSAGE_TYPES
 from syncctl.contract.schema import schema_documents
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "docs" / "schemas"
@@ -23,3 +28,38 @@ def test_the_control_message_schema_names_every_message_type() -> None:
         "snapshot_completed", "stopped", "failed",
     ):  # fmt: skip
         assert f'"const": "{message_type}"' in text
+
+
+ASYNCAPI = SCHEMAS.parent / "asyncapi.yaml"
+
+
+def test_the_committed_asyncapi_document_is_the_one_the_models_produce() -> None:
+    assert ASYNCAPI.is_file(), f"{ASYNCAPI} is missing: run `syncctl schema`"
+    assert ASYNCAPI.read_text() == asyncapi_yaml(), f"{ASYNCAPI} is stale: run `syncctl schema`"
+
+
+def test_the_asyncapi_document_describes_every_topic_and_message_and_every_reference_resolves() -> None:
+    document = yaml.safe_load(ASYNCAPI.read_text())
+    assert document["asyncapi"] == "3.0.0"
+    addresses = {channel["address"] for channel in document["channels"].values()}
+    assert addresses == {"syncjobs.control", "syncjobs.state", "syncjobs.events", "syncjobs.control.dlq"}
+    control = document["channels"]["control"]["messages"]
+    assert set(control) == {model.model_fields["type"].default for model in MESSAGE_TYPES}
+    for model in MESSAGE_TYPES:
+        # The payload is the model's own schema, not a hand-written copy.
+        schema = TypeAdapter(model).json_schema(ref_template="#/components/schemas/{model}")
+        schema.pop("$defs", None)
+        assert document["components"]["schemas"][model.__name__] == schema
+
+    def refs(node: object) -> list[str]:
+        if isinstance(node, dict):
+            return [v for k, v in node.items() if k == "$ref"] + [r for v in node.values() for r in refs(v)]
+        if isinstance(node, list):
+            return [r for v in node for r in refs(v)]
+        return []
+
+    for ref in refs(document):
+        target: object = document
+        for part in ref.removeprefix("#/").split("/"):
+            assert isinstance(target, dict) and part in target, f"unresolved {ref}"
+            target = target[part]
