@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 from syncctl import SyncJobsClient
@@ -21,10 +22,10 @@ def test_make_run_starts_the_demo() -> None:
 
 
 def test_the_demo_runs_jobs_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    port = free_port()
+    port, console_port = free_port(), free_port()
     demo = subprocess.Popen(
         [sys.executable, "-m", "syncctl", "demo", "--port", str(port), "--data-dir", str(tmp_path / "data"),
-         "--rows-per-second", "500"],
+         "--rows-per-second", "500", "--console-port", str(console_port)],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -47,6 +48,22 @@ def test_the_demo_runs_jobs_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
             )
 
         wait_until(all_running_with_progress, 60, "every demo job to make progress", interval=0.5)
+
+        # The banner's URL opens the console, which lists the demo jobs.
+        rest = [demo.stdout.readline() for _ in range(2)]
+        url = f"http://127.0.0.1:{console_port}/"
+        assert f"Web console: {url}" in "".join(rest)
+        history: list[str] = []
+
+        def console_lists_the_jobs() -> bool:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    history[:] = [response.read().decode()]
+            except OSError:
+                return False
+            return all(f'data-job="{name}"' in history[0] for name in names)
+
+        wait_until(console_lists_the_jobs, 60, "the console to list the demo jobs", interval=0.5)
     finally:
         demo.send_signal(signal.SIGINT)
         code = demo.wait(90)

@@ -28,6 +28,7 @@ def demo_command(
     data_dir: Annotated[Path | None, typer.Option(help="Broker data.", show_default=".local/kafka/data")] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Wipe the broker's data first.")] = False,
     rows_per_second: Annotated[int, typer.Option(help="Snapshot speed of the demo engine.")] = 2000,
+    console_port: Annotated[int, typer.Option(help="Port of the web console (0: no console).")] = 8080,
     create_jobs_only: Annotated[
         bool, typer.Option("--create-jobs-only", help="Only create the demo jobs (for docker compose).")
     ] = False,
@@ -59,12 +60,14 @@ def demo_command(
         "worker": _spawn(["worker", "--instance-id", "demo-worker"], env, logs / "worker.log"),
         "runner": _spawn(["runner"], env, logs / "runner.log"),
     }
+    if console_port:
+        children["console"] = _spawn(["console", "--port", str(console_port)], env, logs / "console.log")
     stop = StopFlag()
     try:
         _wait_for_log(logs / "worker.log", "all assigned partitions ready", children["worker"])
         client = SyncJobsClient(kafka.bootstrap_servers, requested_by="demo")
         names = _create_jobs(client)
-        _banner(kafka, names, logs)
+        _banner(kafka, names, logs, console_port)
         while not stop.raised and all(child.poll() is None for child in children.values()):
             time.sleep(0.2)
         for name, child in children.items():
@@ -118,7 +121,7 @@ def _short(path: Path) -> Path:
         return path
 
 
-def _banner(kafka: LocalKafka, jobs: list[tuple[str, str]], logs: Path) -> None:
+def _banner(kafka: LocalKafka, jobs: list[tuple[str, str]], logs: Path, console_port: int) -> None:
     snapshot = next(job for job, mode in jobs if mode == "snapshot")
     continuous = next(job for job, mode in jobs if mode == "continuous")
     bootstrap = "" if kafka.port == 9092 else f" -b {kafka.bootstrap_servers}"
@@ -133,6 +136,8 @@ def _banner(kafka: LocalKafka, jobs: list[tuple[str, str]], logs: Path) -> None:
         f"syncctl demo is running: Kafka {kafka.version} on {kafka.bootstrap_servers}, one worker, the reference runner.",
         "Demo jobs: " + ", ".join(f"{job} ({mode})" for job, mode in jobs),
         "",
+        *([f"Web console: http://127.0.0.1:{console_port}/  (open a job, then Terminate or Complete CDC)", ""]
+          if console_port else []),
         "In another terminal (from this directory):",
         *(f"  {command.ljust(width)}  # {what}" for command, what in tries),
         "",

@@ -1,0 +1,179 @@
+// Keeps History and Job overview live from /stream, and drives the stop confirmation dialog.
+"use strict";
+
+const liveState = () => document.getElementById("live-state");
+
+function connect(onChange) {
+  const source = new EventSource("/stream");
+  source.onopen = () => { liveState().textContent = "Live"; };
+  source.onerror = () => { liveState().textContent = "Reconnecting…"; };
+  source.onmessage = (message) => onChange(JSON.parse(message.data));
+}
+
+function setText(element, text) {
+  if (element && element.textContent !== text) element.textContent = text;
+}
+
+// -- History -------------------------------------------------------------------------------
+function historyPage(table) {
+  const filter = table.dataset.statusFilter;
+  const body = table.tBodies[0];
+  const count = document.getElementById("job-count");
+  const total = () => Number((count.textContent.match(/of (\d+)/) || [0, 0])[1]);
+
+  function render(job, row) {
+    row.dataset.status = job.status;
+    const status = row.querySelector('[data-field="status_label"] span');
+    status.className = `status status-${job.status.toLowerCase()}`;
+    setText(status, job.status_label);
+    for (const field of ["mode", "stage", "progress", "asked_by"]) {
+      setText(row.querySelector(`[data-field="${field}"]`), job[field]);
+    }
+    const time = row.querySelector('[data-field="last_change"] time');
+    time.dateTime = job.last_change_at;
+    setText(time, job.last_change);
+  }
+
+  function newRow(job) {
+    const row = document.createElement("tr");
+    row.dataset.job = job.job_id;
+    const link = document.createElement("a");
+    link.href = `/jobs/${encodeURIComponent(job.job_id)}`;
+    link.textContent = job.job_id;
+    const head = document.createElement("th");
+    head.scope = "row";
+    head.append(link);
+    row.append(head);
+    for (const field of ["mode", "status_label", "stage", "progress", "last_change", "asked_by"]) {
+      const cell = document.createElement("td");
+      cell.dataset.field = field;
+      if (field === "status_label") cell.append(document.createElement("span"));
+      if (field === "last_change") cell.append(document.createElement("time"));
+      row.append(cell);
+    }
+    return row;
+  }
+
+  connect((change) => {
+    if (change.type !== "job") return;
+    const job = change.job;
+    let row = body.querySelector(`tr[data-job="${CSS.escape(job.job_id)}"]`);
+    const wanted = !filter || filter === job.status;
+    if (!row && wanted) {
+      row = newRow(job);
+      body.prepend(row);
+      count.textContent = `${body.rows.length} of ${total() + 1} jobs`;
+    }
+    if (!row) return;
+    render(job, row);
+    row.hidden = !wanted;
+    document.getElementById("no-jobs").hidden = body.querySelector("tr:not([hidden])") !== null;
+  });
+}
+
+// -- Job overview --------------------------------------------------------------------------
+function jobPage(section) {
+  const jobId = section.dataset.job;
+  const texts = JSON.parse(document.getElementById("action-texts").textContent);
+  const dialog = document.getElementById("confirm");
+  const note = document.getElementById("action-note");
+  const error = document.getElementById("action-error");
+  const timeline = document.getElementById("timeline");
+  let opener = null;
+  let pending = null; // command_id of the stop this page sent
+
+  function showError(text) {
+    error.textContent = text;
+    error.hidden = false;
+  }
+
+  function renderJob(job) {
+    const status = document.getElementById("job-status");
+    status.className = `status status-${job.status.toLowerCase()}`;
+    setText(status, job.status_label);
+    setText(document.getElementById("job-stage"), job.stage);
+    setText(document.getElementById("job-asked-by"), job.asked_by);
+    const time = document.querySelector("#job-last-change time");
+    time.dateTime = job.last_change_at;
+    setText(time, job.last_change);
+    const reason = document.getElementById("job-reason");
+    reason.hidden = !job.reason;
+    setText(reason, job.reason || "");
+    for (const stage of job.stages) {
+      const item = document.querySelector(`#stages [data-stage="${stage.name}"]`);
+      if (!item) continue;
+      item.className = `stage stage-${stage.state.toLowerCase()}`;
+      setText(item.querySelector('[data-field="label"]'), stage.label);
+      setText(item.querySelector('[data-field="progress"]'), stage.progress);
+    }
+    for (const button of document.querySelectorAll("button[data-action]")) {
+      const applies = button.dataset.action === job.action;
+      if (!applies && document.activeElement === button) document.getElementById("job-status").focus();
+      button.hidden = !applies;
+    }
+    if (job.stopping) setText(note, `${job.status_label}: waiting for the engine to confirm (up to a minute).`);
+    if (job.final) setText(note, job.status === "FAILED" ? "" : `Stopped: ${job.status_label}.`);
+  }
+
+  function addEvent(event) {
+    const empty = timeline.querySelector(".empty");
+    if (empty) empty.remove();
+    const item = document.createElement("li");
+    item.className = `event event-${event.kind}`;
+    const time = document.createElement("time");
+    time.dateTime = event.at;
+    time.textContent = event.time;
+    item.append(time, ` ${event.text}`);
+    timeline.append(item);
+    if (pending && event.command_id === pending && event.kind === "rejected") {
+      pending = null;
+      setText(note, "");
+      showError(`Not stopped: ${event.reason}`);
+    }
+  }
+
+  for (const button of document.querySelectorAll("button[data-action]")) {
+    button.addEventListener("click", () => {
+      const action = texts[button.dataset.action];
+      opener = button;
+      dialog.dataset.chosen = button.dataset.action;
+      document.getElementById("confirm-title").textContent = action.title;
+      document.getElementById("confirm-explains").textContent = action.explains;
+      document.getElementById("confirm-ok").textContent = action.label;
+      dialog.showModal();
+      document.getElementById("confirm-cancel").focus();
+    });
+  }
+
+  dialog.addEventListener("close", async () => {
+    const confirmed = dialog.returnValue === "confirm";
+    dialog.returnValue = "";
+    // Back to where the operator was, or to the status when that button is gone.
+    (opener && !opener.hidden ? opener : document.getElementById("job-status")).focus();
+    if (!confirmed) return;
+    error.hidden = true;
+    setText(note, "Sending the stop request…");
+    const response = await fetch(`/jobs/${encodeURIComponent(jobId)}/${dialog.dataset.chosen}`, { method: "POST" });
+    const body = await response.json();
+    if (!response.ok) {
+      setText(note, "");
+      showError(body.error || `The request failed (${response.status}).`);
+      return;
+    }
+    pending = body.command_id;
+    setText(note, "Stop requested; waiting for the worker…");
+  });
+
+  connect((change) => {
+    if (change.type === "job" && change.job.job_id === jobId) renderJob(change.job);
+    if (change.type === "event" && change.event.job_id === jobId) addEvent(change.event);
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const history = document.getElementById("history");
+  if (history) historyPage(history);
+  const job = document.getElementById("job");
+  if (job) jobPage(job);
+  if (!history && !job) connect(() => {});
+});

@@ -1,0 +1,99 @@
+"""What a page shows of a job: labels, progress, and which stop applies. Pure functions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from syncctl.cli.render import progress, when
+from syncctl.contract import CommandRejected, JobRecord, Mode, Stage, StageState, Status
+
+TERMINABLE = {Status.NOT_STARTED, Status.SNAPSHOT_RUNNING}
+_STAGE_LABELS = {
+    StageState.NOT_STARTED: "Not started", StageState.RUNNING: "Running", StageState.COMPLETED: "Completed",
+    StageState.CANCELLED: "Cancelled", StageState.FAILED: "Failed",
+}  # fmt: skip
+
+ACTIONS = {
+    "terminate": {
+        "label": "Terminate",
+        "title": "Terminate this job?",
+        "explains": "The snapshot stops and the job ends as Snapshot cancelled. The data migrated so far "
+        "stays in the destination; nothing is rolled back.",
+    },
+    "complete-cdc": {
+        "label": "Complete CDC",
+        "title": "Complete CDC for this job?",
+        "explains": "The engine stops streaming changes, cleans up the job's temporary data and marks "
+        "every stage completed; the job ends as CDC Completed.",
+    },
+}
+NO_RESUME = (
+    "A stopped job cannot be resumed: to migrate again, create a new job that drops the destination. "
+    "Stopping can take the engine up to a minute."
+)
+
+
+def action_for(record: JobRecord) -> str | None:
+    """The one stop that applies now: Terminate in the snapshot stage, Complete CDC in CDC."""
+    if record.status in TERMINABLE:
+        return "terminate"
+    if record.status is Status.CDC_RUNNING:
+        return "complete-cdc"
+    return None
+
+
+def job_view(record: JobRecord, now: datetime | None = None) -> dict[str, Any]:
+    """The fields of a History row and of the Job overview header, as JSON-ready values."""
+    changed = record.status_changed_at or record.updated_at
+    stages = [("Snapshot", record.stages.snapshot)]
+    if record.mode is Mode.CONTINUOUS:
+        stages.append(("CDC", record.stages.cdc))
+    return {
+        "job_id": record.job_id,
+        "mode": record.mode.value,
+        "status": record.status.value,
+        "status_label": record.status.label,
+        "stopping": record.status.stopping,
+        "final": record.status.terminal,
+        "stage": "CDC" if record.stage is Stage.CDC else "Snapshot",
+        "progress": progress(record.stats),
+        "last_change": when(changed, now),
+        "last_change_at": changed.astimezone(UTC).isoformat(),
+        "asked_by": record.last_requested_by or record.created_by or "—",
+        "reason": record.reason,
+        "action": action_for(record),
+        "stages": [
+            {"name": name, "state": state.value, "label": _STAGE_LABELS[state],
+             "progress": progress(record.stats) if state is StageState.RUNNING else ""}
+            for name, state in stages
+        ],  # fmt: skip
+    }
+
+
+def event_view(event: Any) -> dict[str, Any]:
+    """One line of a job's timeline."""
+    at = event.occurred_at.astimezone(UTC)
+    if isinstance(event, CommandRejected):
+        return {
+            "kind": "rejected", "job_id": event.job_id, "command_id": event.command_id,
+            "at": at.isoformat(), "time": at.strftime("%H:%M:%S"),
+            "text": f"{event.command_type} rejected ({event.code.value}): {event.reason}",
+            "reason": event.reason,
+        }  # fmt: skip
+    before = event.previous_status.label if event.previous_status else "Created"
+    details = []
+    if event.forced:
+        details.append("forced at the stop deadline")
+    if event.requested_by:
+        details.append(f"by {event.requested_by}")
+    text = f"{before} → {event.status_label}" + (f" ({'; '.join(details)})" if details else "")
+    return {
+        "kind": "status", "job_id": event.job_id, "command_id": event.command_id,
+        "at": at.isoformat(), "time": at.strftime("%H:%M:%S"), "text": text,
+        "status": event.status.value, "status_label": event.status_label,
+        "completes": event.completes_command_id,
+    }  # fmt: skip
+
+
+STATUS_FILTERS = [(status.value, status.label) for status in Status]
