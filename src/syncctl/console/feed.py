@@ -87,6 +87,8 @@ class JobFeed:
         consumer = Consumer(config.reader_consumer(self._kafka, f"syncctl-console-{uuid.uuid4()}"))
         try:
             ends = self._assign_from_beginning(consumer)
+            if ends is None:
+                return
             while not self._stopping.is_set():
                 for message in consumer.consume(1000, 0.2):
                     if message.error() is None:
@@ -100,15 +102,22 @@ class JobFeed:
         finally:
             consumer.close()
 
-    def _assign_from_beginning(self, consumer: Consumer) -> dict[tuple[str, int], int]:
+    def _assign_from_beginning(self, consumer: Consumer) -> dict[tuple[str, int], int] | None:
+        """Assign both topics from the beginning; None if stopped before they exist."""
         admin = AdminClient(config.common(self._kafka))
+        wanted = (self._topics.state, self._topics.events)
+        while True:
+            metadata = retry_while_not_yet(lambda: admin.list_topics(timeout=10))
+            found = {name: metadata.topics.get(name) for name in wanted}
+            if all(topic is not None and topic.error is None for topic in found.values()):
+                break
+            # The first worker creates them: until then there is nothing to show.
+            if self._stopping.wait(1.0):
+                return None
         ends: dict[tuple[str, int], int] = {}
         assignment = []
-        for topic in (self._topics.state, self._topics.events):
-            metadata = retry_while_not_yet(lambda topic=topic: admin.list_topics(topic, timeout=10))
-            described = metadata.topics.get(topic)
-            if described is None or described.error is not None:
-                continue  # no worker has created it yet: nothing to show from it
+        for topic, described in found.items():
+            assert described is not None
             for partition in described.partitions:
                 tp = TopicPartition(topic, partition)
                 ends[(topic, partition)] = consumer.get_watermark_offsets(tp, timeout=10)[1]
