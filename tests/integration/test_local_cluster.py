@@ -12,6 +12,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from syncctl.testing import LocalKafkaCluster, free_port
+from tests.integration.harness import wait_until
 from tests.integration.test_local_broker import consume_all
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,11 +32,19 @@ def test_killing_a_node_loses_no_committed_record_and_writes_go_on() -> None:
     with LocalKafkaCluster(3, lib_dir=LIB_DIR) as cluster:
         admin = AdminClient({"bootstrap.servers": cluster.bootstrap_servers})
         admin.create_topics([NewTopic("replicated", 3)])["replicated"].result(60)
-        described = admin.list_topics("replicated", timeout=30).topics["replicated"]
-        assert all(len(p.replicas) == 3 for p in described.partitions.values())
+        found = {}
+
+        def described() -> bool:
+            # Right after creation a node may answer before it has the new topic's metadata.
+            topic = admin.list_topics("replicated", timeout=30).topics["replicated"]
+            found.update(topic.partitions)
+            return len(topic.partitions) == 3 and all(p.leader >= 0 for p in topic.partitions.values())
+
+        wait_until(described, 60, "metadata of the new topic on every partition")
+        assert all(len(p.replicas) == 3 for p in found.values())
         commit(cluster.bootstrap_servers, "replicated", [b"before-1", b"before-2"])
 
-        leader = described.partitions[0].leader
+        leader = found[0].leader
         cluster.node(leader).kill()
         commit(cluster.bootstrap_servers, "replicated", [b"while-one-is-down"])
 
