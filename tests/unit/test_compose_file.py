@@ -35,7 +35,9 @@ def test_compose_runs_the_same_demo_as_make_run() -> None:
     services = compose()["services"]
     assert services["runner"]["command"][0] == "runner"
     assert services["demo-jobs"]["command"] == ["demo", "--create-jobs-only"]
-    for name in ("worker", "runner", "demo-jobs"):
+    assert services["console"]["command"][0] == "console"
+    assert "127.0.0.1:8080:8080" in services["console"]["ports"]
+    for name in ("worker", "runner", "console", "demo-jobs"):
         assert services[name]["environment"]["SYNCCTL_KAFKA__BOOTSTRAP_SERVERS"] == "kafka:9092"
 
 
