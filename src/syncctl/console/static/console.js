@@ -170,7 +170,23 @@ function jobPage(section) {
   });
 }
 
+// "Last change" reads "12 s ago": keep such times true while the page stays open (the same
+// wording as the server's, src/syncctl/cli/render.py `when`).
+function relative(iso) {
+  const seconds = Math.floor((Date.now() - Date.parse(iso)) / 1000);
+  if (seconds < 60) return `${Math.max(seconds, 0)} s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  return new Date(iso).toISOString().slice(0, 16).replace("T", " ") + " UTC";
+}
+
+function refreshRelativeTimes() {
+  for (const time of document.querySelectorAll('[data-field="last_change"] time, #job-last-change time')) {
+    if (time.dateTime) setText(time, relative(time.dateTime));
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  setInterval(refreshRelativeTimes, 5000);
   const history = document.getElementById("history");
   if (history) historyPage(history);
   const job = document.getElementById("job");
