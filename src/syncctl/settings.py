@@ -87,7 +87,9 @@ class WorkerSettings(BaseModel):
         60.0, gt=0, le=31_536_000,
         description="Seconds an engine has to confirm a stop before it is forced (at most a year).",
     )  # fmt: skip
-    batch_max: int = Field(500, ge=1, description="Commit a transaction after this many messages.")
+    batch_max: int = Field(
+        2000, ge=1, description="Commit a transaction after this many messages (a backlog is worked off in big ones)."
+    )
     commit_interval_ms: int = Field(100, ge=1, description="Commit at least this often.")
     transaction_timeout_ms: int = Field(
         10_000, ge=1000, description="Broker aborts a transaction left open this long."
