@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from pydantic import TypeAdapter, ValidationError
 
@@ -91,23 +91,40 @@ class SyncJobsClient:
         if not messages:
             return
         producer = self._ensure_producer()
-        failures: list[str] = []
+        failures: list[KafkaError] = []
 
-        def delivered(error: Any, _message: Any) -> None:
+        def delivered(error: KafkaError | None, _message: Any) -> None:
             if error is not None:
-                failures.append(error.str())
+                failures.append(error)
 
-        for message in messages:
-            key, value = message.job_id.encode(), message.model_dump_json(exclude_none=True).encode()
-            headers = signature_headers(*self._signer, key, value) if self._signer else None
-            producer.produce(self.topics.control, key=key, value=value, headers=headers, on_delivery=delivered)
-            self._sent_at[message.command_id] = datetime.now(UTC)
-        remaining = producer.flush(15)
+        try:
+            for message in messages:
+                key, value = message.job_id.encode(), message.model_dump_json(exclude_none=True).encode()
+                headers = signature_headers(*self._signer, key, value) if self._signer else None
+                producer.produce(self.topics.control, key=key, value=value, headers=headers, on_delivery=delivered)
+                self._sent_at[message.command_id] = datetime.now(UTC)
+        except KafkaException as error:  # the producer hit a fatal error: its cause comes from flush
+            failures.append(error.args[0])
+        try:
+            remaining = producer.flush(15)
+        except KafkaException as error:  # the fatal error itself, e.g. not authorized
+            failures.insert(0, error.args[0])
+            remaining = 0
         if remaining or failures:
+            self._fail_delivery(len(messages), failures)
+
+    def _fail_delivery(self, count: int, failures: list[KafkaError]) -> None:
+        # After a failure the producer may be unusable (fatal, or about to turn fatal, as an
+        # unauthorized idempotent producer does): the next send starts a new one.
+        self._producer = None
+        reason = failures[0].str() if failures else "timed out"
+        where = f"{self.topics.control} at {self.kafka.bootstrap_servers}"
+        if "authoriz" in reason.lower():
             raise KafkaUnavailable(
-                f"could not deliver {len(messages)} message(s) to {self.topics.control} at "
-                f"{self.kafka.bootstrap_servers}: {failures[0] if failures else 'timed out'}"
+                f"Kafka refused to let user {self.kafka.sasl_username!r} write to {where} ({reason}); "
+                "grant the operator ACLs of docs/security.md"
             )
+        raise KafkaUnavailable(f"could not deliver {count} message(s) to {where}: {reason}")
 
     def _send(self, kind: type[ControlMessage], job_id: str, requested_by: str | None, **fields: Any) -> str:
         try:

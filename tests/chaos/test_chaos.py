@@ -95,7 +95,9 @@ def restart_exited(workers: dict[str, WorkerProcess], counts: dict[str, int], ex
     """What a supervisor (systemd, Kubernetes) does: restart a worker that exited on its own."""
     for name, worker in workers.items():
         if worker.process is not None and worker.process.poll() is not None:
-            errors = [e.get("error") or e.get("event") for e in worker.logs if e.get("level") == "error"]
+            # The worker's own reason, not the client's connection noise that follows it.
+            own = [e for e in worker.logs if e.get("level") == "error" and "client" not in e]
+            errors = [e.get("error") or e.get("event") for e in own or worker.logs if e.get("level") == "error"]
             exits.append(f"{name} exit {worker.process.returncode}: {errors[-1] if errors else 'no error logged'}")
             counts["worker_exits"] += 1
             worker.start(wait_ready=False)

@@ -114,7 +114,8 @@ class LocalKafka:
 
     `port=0` picks a free port; `data_dir=None` uses a fresh temporary directory that is removed
     on `stop()`. Restarting on the same `data_dir` keeps every committed record. `secure=True`
-    serves SASL_SSL (SCRAM-SHA-512 over TLS) instead of PLAINTEXT: see `security`.
+    serves SASL_SSL (SCRAM-SHA-512 over TLS) instead of PLAINTEXT: see `security`; with
+    `authorizer=True` as well, ACLs are enforced (users other than admin need them).
     """
 
     def __init__(
@@ -126,6 +127,7 @@ class LocalKafka:
         fresh: bool = False,
         progress: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
         secure: bool = False,
+        authorizer: bool = False,
     ) -> None:
         self._temporary = data_dir is None
         if data_dir is None:
@@ -138,6 +140,7 @@ class LocalKafka:
         self.heap = heap
         self.fresh = fresh
         self.secure = secure
+        self.authorizer = authorizer
         self.version = kafka_version()
         self._progress = progress
         self._process: subprocess.Popen[bytes] | None = None
@@ -255,7 +258,7 @@ class LocalKafka:
             self.data_dir, node_id=1, port=self.port, controller_port=controller_port,
             quorum=f"127.0.0.1:{controller_port}", replication_factor=1, min_isr=1,
             listener="SASL_SSL" if security else "PLAINTEXT",
-            security=security.broker_properties() if security else "",
+            security=security.broker_properties(self.authorizer) if security else "",
         )  # fmt: skip
 
     def _format_once(self, java: str, lib: Path, properties: Path, controller_port: int) -> None:

@@ -69,8 +69,10 @@ class LocalSecurity:
             arguments += ["--add-scram", f"SCRAM-SHA-512=[name={user},password={self.password(user)}]"]
         return arguments
 
-    def broker_properties(self) -> str:
-        """Lines for server.properties: TLS from the generated files, SCRAM on the listener."""
+    def broker_properties(self, authorizer: bool = False) -> str:
+        """Lines for server.properties: TLS from the generated files, SCRAM on the listener, and
+        with `authorizer` ACLs enforced (StandardAuthorizer; admin and the PLAINTEXT controller
+        listener's ANONYMOUS principal are super users, everyone else needs ACLs)."""
         jaas = (
             "org.apache.kafka.common.security.scram.ScramLoginModule required "
             f'username="admin" password="{self.password("admin")}";'
@@ -84,6 +86,11 @@ class LocalSecurity:
             "ssl.truststore.type=PEM",
             f"ssl.truststore.location={self.ca_file}",
             "ssl.client.auth=none",
+            *([
+                "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+                "super.users=User:admin;User:ANONYMOUS",
+                "allow.everyone.if.no.acl.found=false",
+            ] if authorizer else []),
         ])  # fmt: skip
 
     def client_env(self, user: str) -> dict[str, str]:

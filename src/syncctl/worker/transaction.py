@@ -11,6 +11,9 @@ from syncctl.contract import JobRecord
 from syncctl.settings import TopicSettings
 
 
+_ABORT_ATTEMPTS = 3
+
+
 class CommitResult(Enum):
     COMMITTED = "committed"
     ABORTED = "aborted"
@@ -96,11 +99,17 @@ class Transaction:
         return CommitResult.COMMITTED
 
     def abort(self) -> None:
-        if self.open:
+        for attempt in range(_ABORT_ATTEMPTS):
+            if not self.open:
+                break
             try:
                 self._producer.abort_transaction(self._timeout)
+                break
             except KafkaException as error:
-                # An abort that fails leaves nothing to fall back on.
+                # A timeout (a broker down, a leader moving) resumes on the next call; anything
+                # else, or one timeout too many, leaves nothing to fall back on.
+                if error.args[0].retriable() and attempt + 1 < _ABORT_ATTEMPTS:
+                    continue
                 raise FatalKafkaError(f"could not abort the transaction: {error.args[0].str()}") from error
         self._reset()
 

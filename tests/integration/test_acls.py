@@ -1,0 +1,128 @@
+"""The least-privilege ACLs of docs/security.md are enough, and needed: they are parsed from the
+page, applied to a broker that enforces ACLs, and a worker, an operator and a runner then work
+with them, each as its own user."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from confluent_kafka.admin import (
+    AclBinding,
+    AclOperation,
+    AclPermissionType,
+    AdminClient,
+    NewTopic,
+    ResourcePatternType,
+    ResourceType,
+)
+
+from syncctl import SyncJobsClient
+from syncctl.contract import CommandRejected, StatusChanged
+from syncctl.errors import KafkaUnavailable
+from syncctl.kafka.local_security import LocalSecurity
+from syncctl.settings import KafkaSettings
+from syncctl.testing import LocalKafka
+from tests.integration.harness import SyncctlProcess, wait_until
+
+REPO = Path(__file__).resolve().parents[2]
+SECURITY_DOC = REPO / "docs" / "security.md"
+_RESOURCES = {
+    "--topic": ResourceType.TOPIC, "--group": ResourceType.GROUP,
+    "--transactional-id": ResourceType.TRANSACTIONAL_ID,
+}  # fmt: skip
+
+
+def documented_acls() -> list[AclBinding]:
+    """Every `kafka-acls … --add` command in docs/security.md, as the bindings it creates."""
+    text = SECURITY_DOC.read_text().replace("\\\n", " ")
+    bindings = []
+    for line in text.splitlines():
+        if not line.startswith("kafka-acls ") or "--add" not in line:
+            continue
+        words = shlex.split(line)
+        principal, operations, resources = "", [], []
+        pattern = ResourcePatternType.LITERAL
+        for flag, value in zip(words, [*words[1:], ""]):
+            if flag == "--allow-principal":
+                principal = value
+            elif flag == "--operation":
+                operations.append(AclOperation[re.sub(r"(?<!^)(?=[A-Z])", "_", value).upper()])
+            elif flag == "--cluster":
+                resources.append((ResourceType.BROKER, "kafka-cluster"))
+            elif flag in _RESOURCES:
+                resources.append((_RESOURCES[flag], value))
+            elif flag == "--resource-pattern-type":
+                pattern = ResourcePatternType[value.upper()]
+        for resource_type, name in resources:
+            for operation in operations:
+                bindings.append(
+                    AclBinding(resource_type, name, pattern, principal, "*", operation, AclPermissionType.ALLOW)
+                )
+    return bindings
+
+
+@pytest.fixture(scope="module")
+def kafka_with_acls() -> Iterator[LocalKafka]:
+    with LocalKafka(lib_dir=REPO / ".local" / "kafka" / "lib", secure=True, authorizer=True) as kafka:
+        admin = AdminClient(kafka.client_config("admin"))
+        # The page says: create the topics beforehand, or also grant Create. Here: beforehand.
+        topics = [NewTopic(name, 12, 1) for name in ("syncjobs.control", "syncjobs.events", "syncjobs.control.dlq")]
+        topics.append(NewTopic("syncjobs.state", 12, 1, config={"cleanup.policy": "compact"}))
+        for future in admin.create_topics(topics).values():
+            future.result(30)
+        yield kafka
+
+
+def _settings(kafka: LocalKafka, security: LocalSecurity, user: str) -> KafkaSettings:
+    return KafkaSettings(
+        bootstrap_servers=kafka.bootstrap_servers, security_protocol="SASL_SSL", sasl_username=user,
+        sasl_password=security.password(user), ssl_ca_location=security.ca_file,
+    )  # fmt: skip
+
+
+def test_the_documented_acls_let_each_role_do_its_part_and_nothing_works_without_them(
+    kafka_with_acls: LocalKafka,
+) -> None:
+    security = kafka_with_acls.security
+    assert security is not None
+    operator = SyncJobsClient(kafka=_settings(kafka_with_acls, security, "syncctl-operator"), requested_by="alice")
+
+    # Before any ACL: the operator may not even write a command, and is told what to grant.
+    with pytest.raises(KafkaUnavailable, match="refused to let user 'syncctl-operator' write.*ACLs of docs/security.md"):
+        operator.create("job-denied", "snapshot")
+
+    bindings = documented_acls()
+    principals = {binding.principal for binding in bindings}
+    assert principals == {"User:syncctl-worker", "User:syncctl-operator", "User:syncctl-runner"}
+    admin = AdminClient(kafka_with_acls.client_config("admin"))
+    for future in admin.create_acls(bindings).values():
+        future.result(30)
+
+    env = {"SYNCCTL_WORKER__INSTANCE_ID": "acl-worker", "SYNCCTL_RUNNER__STOP_DELAY": "0.5",
+           "SYNCCTL_RUNNER__START_DELAY": "0.1", "SYNCCTL_RUNNER__ROWS_PER_SECOND": "100000"}  # fmt: skip
+    worker = SyncctlProcess(["worker"], {**security.client_env("syncctl-worker"), **env})
+    runner = SyncctlProcess(["runner"], {**security.client_env("syncctl-runner"), **env})
+    env_bootstrap = {"SYNCCTL_KAFKA__BOOTSTRAP_SERVERS": kafka_with_acls.bootstrap_servers}
+    worker.env.update(env_bootstrap)
+    runner.env.update(env_bootstrap)
+    try:
+        worker.start("all assigned partitions ready")
+        runner.start("runner started")
+        created = operator.wait_for_outcome(operator.create("job-acl", "continuous"), timeout=60)
+        assert isinstance(created, StatusChanged) and created.status == "NOT_STARTED"
+        # The runner (its own user) takes the job to CDC; the operator completes it.
+        wait_until(lambda: any(r.job_id == "job-acl" and r.status == "CDC_RUNNING" for r in operator.jobs()), 60, "CDC")
+        completing = operator.wait_for_outcome(operator.complete_cdc("job-acl"), timeout=60)
+        assert isinstance(completing, StatusChanged) and completing.status == "CDC_COMPLETING"
+        wait_until(lambda: any(r.job_id == "job-acl" and r.status == "CDC_COMPLETED" for r in operator.jobs()), 60, "CDC Completed")
+        rejected = operator.wait_for_outcome(operator.terminate("job-acl"), timeout=60)
+        assert isinstance(rejected, CommandRejected) and rejected.code == "already_stopped"
+    finally:
+        for process in (runner, worker):
+            process.stop()
+    logged = "".join(worker.raw_stderr + runner.raw_stderr)
+    assert "uthorization" not in logged, logged[-3000:]
