@@ -84,11 +84,26 @@ class JobFeed:
         self._thread.join(10)
 
     def _run(self) -> None:
+        # A broker that restarts or a leader that moves must not leave the pages frozen: read
+        # again from the beginning (the records and timelines are rebuilt, not duplicated).
+        while not self._stopping.is_set():
+            try:
+                self._follow()
+                return
+            except Exception:  # noqa: BLE001 - any failure: log it, then start over
+                log.exception("console feed failed; reading the topics again")
+                if self._stopping.wait(2.0):
+                    return
+
+    def _follow(self) -> None:
         consumer = Consumer(config.reader_consumer(self._kafka, f"syncctl-console-{uuid.uuid4()}"))
         try:
             ends = self._assign_from_beginning(consumer)
             if ends is None:
                 return
+            with self._lock:
+                self._records.clear()
+                self._timelines.clear()
             while not self._stopping.is_set():
                 for message in consumer.consume(1000, 0.2):
                     if message.error() is None:
@@ -96,9 +111,6 @@ class JobFeed:
                 if not self.caught_up.is_set() and self._reached(consumer, ends):
                     self.caught_up.set()
                     log.info("console caught up", jobs=len(self._records))
-        except Exception:  # noqa: BLE001 - the page must say the feed stopped, not hang
-            log.exception("console feed stopped")
-            raise
         finally:
             consumer.close()
 
@@ -109,9 +121,10 @@ class JobFeed:
         while True:
             metadata = retry_while_not_yet(lambda: admin.list_topics(timeout=10))
             found = {name: metadata.topics.get(name) for name in wanted}
-            if all(topic is not None and topic.error is None for topic in found.values()):
+            if all(_complete(topic) for topic in found.values()):
                 break
-            # The first worker creates them: until then there is nothing to show.
+            # The first worker creates them: until then there is nothing to show. Right after
+            # creation a topic can be listed before its partitions are: wait for those too.
             if self._stopping.wait(1.0):
                 return None
         ends: dict[tuple[str, int], int] = {}
@@ -120,7 +133,10 @@ class JobFeed:
             assert described is not None
             for partition in described.partitions:
                 tp = TopicPartition(topic, partition)
-                ends[(topic, partition)] = consumer.get_watermark_offsets(tp, timeout=10)[1]
+                # "Not leader" for a moment after the topic was created: ask again.
+                ends[(topic, partition)] = retry_while_not_yet(
+                    lambda tp=tp: consumer.get_watermark_offsets(tp, timeout=10), timeout=30
+                )[1]
                 assignment.append(TopicPartition(topic, partition, OFFSET_BEGINNING))
         consumer.assign(assignment)
         return ends
@@ -167,6 +183,15 @@ class JobFeed:
             subscribers = list(self._subscribers)
         for loop, queue in subscribers:
             loop.call_soon_threadsafe(_offer, queue, change)
+
+
+def _complete(topic: Any) -> bool:
+    return (
+        topic is not None
+        and topic.error is None
+        and bool(topic.partitions)
+        and all(partition.leader >= 0 for partition in topic.partitions.values())
+    )
 
 
 def _offer(queue: asyncio.Queue[Change], change: Change) -> None:
