@@ -19,6 +19,8 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
 from syncctl.contract import JobRecord
+from syncctl.settings import KafkaSettings, TopicSettings
+from syncctl.testing import LocalKafka
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,10 @@ class Topics:
     def unique(cls, make_name: Callable[[str], str]) -> Topics:
         base = make_name("syncjobs")
         return cls(f"{base}.control", f"{base}.state", f"{base}.events", f"{base}.control.dlq")
+
+    def settings(self) -> TopicSettings:
+        """The same names as syncctl's settings, for a `SyncJobsClient` on this test's topics."""
+        return TopicSettings(control=self.control, state=self.state, events=self.events, dlq=self.dlq)
 
     def env(self) -> dict[str, str]:
         return {
@@ -232,3 +238,13 @@ def latest_records(reader: TopicReader) -> dict[str, JobRecord | None]:
         assert key is not None
         latest[key.decode()] = JobRecord.model_validate_json(value) if value is not None else None
     return latest
+
+
+def secure_kafka_settings(kafka: LocalKafka, user: str) -> KafkaSettings:
+    """How a client connects to a `LocalKafka(secure=True)` as `user` (SASL_SSL, SCRAM)."""
+    security = kafka.security
+    assert security is not None
+    return KafkaSettings(
+        bootstrap_servers=kafka.bootstrap_servers, security_protocol="SASL_SSL", sasl_username=user,
+        sasl_password=security.password(user), ssl_ca_location=security.ca_file,
+    )  # fmt: skip

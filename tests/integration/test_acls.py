@@ -23,10 +23,8 @@ from confluent_kafka.admin import (
 from syncctl import SyncJobsClient
 from syncctl.contract import CommandRejected, StatusChanged
 from syncctl.errors import KafkaUnavailable
-from syncctl.kafka.local_security import LocalSecurity
-from syncctl.settings import KafkaSettings
 from syncctl.testing import LocalKafka
-from tests.integration.harness import SyncctlProcess, wait_until
+from tests.integration.harness import SyncctlProcess, secure_kafka_settings, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 SECURITY_DOC = REPO / "docs" / "security.md"
@@ -77,19 +75,12 @@ def kafka_with_acls() -> Iterator[LocalKafka]:
         yield kafka
 
 
-def _settings(kafka: LocalKafka, security: LocalSecurity, user: str) -> KafkaSettings:
-    return KafkaSettings(
-        bootstrap_servers=kafka.bootstrap_servers, security_protocol="SASL_SSL", sasl_username=user,
-        sasl_password=security.password(user), ssl_ca_location=security.ca_file,
-    )  # fmt: skip
-
-
 def test_the_documented_acls_let_each_role_do_its_part_and_nothing_works_without_them(
     kafka_with_acls: LocalKafka,
 ) -> None:
     security = kafka_with_acls.security
     assert security is not None
-    operator = SyncJobsClient(kafka=_settings(kafka_with_acls, security, "syncctl-operator"), requested_by="alice")
+    operator = SyncJobsClient(kafka=secure_kafka_settings(kafka_with_acls, "syncctl-operator"), requested_by="alice")
 
     # Before any ACL: the operator may not even write a command, and is told what to grant.
     with pytest.raises(KafkaUnavailable, match="refused to let user 'syncctl-operator' write.*ACLs of docs/security.md"):

@@ -12,7 +12,6 @@ import pytest
 from syncctl import SyncJobsClient
 from syncctl.contract import CommandRejected, JobRecord, RejectionCode, Status, StatusChanged
 from syncctl.errors import KafkaUnavailable
-from syncctl.settings import TopicSettings
 from syncctl.testing import free_port
 from tests.integration.harness import SyncctlProcess, Topics, WorkerProcess, syncctl_env, wait_until
 
@@ -23,7 +22,7 @@ Cli = Callable[..., subprocess.CompletedProcess[str]]
 def client(kafka_bootstrap: str, topics: Topics) -> SyncJobsClient:
     return SyncJobsClient(
         kafka_bootstrap,
-        topics=TopicSettings(control=topics.control, state=topics.state, events=topics.events, dlq=topics.dlq),
+        topics=topics.settings(),
         requested_by="tester",
     )
 

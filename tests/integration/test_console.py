@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from syncctl import SyncJobsClient
-from syncctl.settings import KafkaSettings, TopicSettings
+from syncctl.settings import KafkaSettings
 from syncctl.testing import free_port
 from tests.integration.harness import SyncctlProcess, Topics, WorkerProcess, syncctl_env, wait_until
 
@@ -83,7 +83,7 @@ def console(kafka_bootstrap: str, topics: Topics) -> Iterator[Callable[[], str]]
 def client(kafka_bootstrap: str, topics: Topics) -> SyncJobsClient:
     return SyncJobsClient(
         kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap),
-        topics=TopicSettings(control=topics.control, state=topics.state, events=topics.events, dlq=topics.dlq),
+        topics=topics.settings(),
         requested_by="e2e-test",
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -12,9 +13,8 @@ import pytest
 from syncctl import SyncJobsClient
 from syncctl.contract import StatusChanged
 from syncctl.kafka.local_security import LocalSecurity
-from syncctl.settings import KafkaSettings, TopicSettings
 from syncctl.testing import LocalKafka
-from tests.integration.harness import Topics, WorkerProcess
+from tests.integration.harness import Topics, WorkerProcess, secure_kafka_settings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -50,19 +50,8 @@ def secure_worker(
         worker.stop()
 
 
-def _client(secure_kafka: LocalKafka, security: LocalSecurity, topics: Topics, user: str) -> SyncJobsClient:
-    env = security.client_env(user)
-    kafka = KafkaSettings(
-        bootstrap_servers=secure_kafka.bootstrap_servers,
-        security_protocol="SASL_SSL",
-        sasl_username=user,
-        sasl_password=env["SYNCCTL_KAFKA__SASL_PASSWORD"],
-        ssl_ca_location=env["SYNCCTL_KAFKA__SSL_CA_LOCATION"],
-    )
-    return SyncJobsClient(
-        kafka=kafka,
-        topics=TopicSettings(control=topics.control, state=topics.state, events=topics.events, dlq=topics.dlq),
-    )
+def _client(secure_kafka: LocalKafka, topics: Topics, user: str) -> SyncJobsClient:
+    return SyncJobsClient(kafka=secure_kafka_settings(secure_kafka, user), topics=topics.settings())
 
 
 def test_the_worker_and_the_client_work_over_sasl_ssl_and_never_log_a_password(
@@ -72,7 +61,7 @@ def test_the_worker_and_the_client_work_over_sasl_ssl_and_never_log_a_password(
     secure_worker: Callable[..., WorkerProcess],
 ) -> None:
     worker = secure_worker()  # DEBUG logging: the most that is ever written
-    client = _client(secure_kafka, security, topics, "syncctl-operator")
+    client = _client(secure_kafka, topics, "syncctl-operator")
     created = client.create("job-secure", "snapshot")
     outcome = client.wait_for_outcome(created, timeout=60)
     assert isinstance(outcome, StatusChanged) and outcome.status == "NOT_STARTED"
@@ -118,6 +107,4 @@ def test_the_cli_connects_with_the_env_file_printed_by_broker_secure(
 
 
 def _base_env() -> dict[str, str]:
-    import os
-
     return {key: value for key, value in os.environ.items() if not key.startswith("SYNCCTL_")}

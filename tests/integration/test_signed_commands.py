@@ -8,7 +8,7 @@ from collections.abc import Callable
 from syncctl import SyncJobsClient
 from syncctl.contract import StatusChanged
 from syncctl.contract.signing import signature_headers
-from syncctl.settings import KafkaSettings, SigningSettings, TopicSettings
+from syncctl.settings import KafkaSettings, SigningSettings
 from tests.integration.harness import ControlProducer, EventReader, TopicReader, Topics, WorkerProcess
 
 CURRENT, PREVIOUS = "ops-2026-11", "ops-2026-05"
@@ -18,7 +18,7 @@ KEYS = {CURRENT: "c" * 40, PREVIOUS: "p" * 40}
 def _client(kafka_bootstrap: str, topics: Topics, key_id: str | None) -> SyncJobsClient:
     return SyncJobsClient(
         kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap),
-        topics=TopicSettings(control=topics.control, state=topics.state, events=topics.events, dlq=topics.dlq),
+        topics=topics.settings(),
         signing=SigningSettings(key_id=key_id, keys=KEYS),  # type: ignore[arg-type]
     )
 

@@ -250,12 +250,15 @@ class Worker:
             self._aborted()
 
     def _aborted(self) -> None:
-        self.metrics.transaction("aborted")
-        self._input_times.clear()
+        self._count_abort()
         self._aborts_in_a_row += 1
         if self._aborts_in_a_row >= _ABORTS_BEFORE_GIVING_UP:
             raise FatalKafkaError(f"{self._aborts_in_a_row} transactions in a row were aborted")
         self._rewind()
+
+    def _count_abort(self) -> None:
+        self.metrics.transaction("aborted")
+        self._input_times.clear()  # none of them will be committed
 
     def _rewind(self) -> None:
         """After an abort: the store forgets the transaction, the consumer rereads its input."""
@@ -302,8 +305,7 @@ class Worker:
         # Another worker may own these already: nothing of ours may be committed for them.
         if self._transaction and self._transaction.open and not self._fatal:
             self._transaction.abort()
-            self.metrics.transaction("aborted")
-            self._input_times.clear()
+            self._count_abort()
             self._forget(consumer, partitions)
             self._rewind()
         else:
