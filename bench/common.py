@@ -21,6 +21,8 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from syncctl.kafka.partitioning import JAVA_COMPATIBLE_PARTITIONER as PARTITIONER, partition_for
+
 PARTITIONS = 12
 REPO = Path(__file__).resolve().parents[1]
 PROBE = b"probe-"
@@ -151,9 +153,9 @@ def probe_partitions(
     message for up to half a second while it gets its producer id.
     """
     tag = uuid.uuid4().hex[:6]
-    sender = producer or Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+    sender = producer or Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "partitioner": PARTITIONER})
     for partition in range(PARTITIONS):
-        job = f"probe-{tag}-{partition}"
+        job = _key_on(partition, f"probe-{tag}-")
         produce(sender, control, job, command(job, "create", mode="snapshot"), partition=partition)
     if producer is None:
         close_producer(sender)
@@ -174,6 +176,13 @@ def probe_partitions(
                     seen.add(key)
     finally:
         reader.close()
+
+
+def _key_on(partition: int, prefix: str) -> str:
+    """A job id whose home is `partition`, so that its probe is not forwarded elsewhere."""
+    return next(
+        f"{prefix}{n}" for n in range(10_000) if partition_for(f"{prefix}{n}".encode(), PARTITIONS) == partition
+    )
 
 
 def read_committed_consumer(bootstrap: str, **extra: Any) -> Consumer:

@@ -24,6 +24,7 @@ from confluent_kafka import OFFSET_BEGINNING, Producer, TopicPartition
 
 from bench.children import Child, attach_profiler, start_worker
 from bench.common import (
+    PARTITIONER,
     PARTITIONS,
     PROBE,
     STATE_CONFIG,
@@ -89,7 +90,7 @@ def measure(
     spy = None
     reader = _Reader(bootstrap, topics.events)
     # Like SyncJobsClient's producer: idempotent, librdkafka's default linger (5 ms).
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "partitioner": PARTITIONER})
     try:
         wait_for_group(bootstrap, prefix, 1)
         probe_partitions(bootstrap, topics.control, topics.events, producer)

@@ -18,6 +18,7 @@ from confluent_kafka import Producer
 
 from bench.children import first_event, ready_partitions, start_worker
 from bench.common import (
+    PARTITIONER,
     PARTITIONS,
     STATE_CONFIG,
     Topics,
@@ -56,7 +57,7 @@ def record_templates() -> tuple[bytes, bytes]:
 def write_records(bootstrap: str, topic: str, count: int, compression: str = OUTPUT_COMPRESSION) -> int:
     """Write `count` records keyed by job id; return the bytes of values written."""
     producer = Producer({
-        "bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 50,
+        "bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 50, "partitioner": PARTITIONER,
         "batch.size": 900_000, "queue.buffering.max.messages": 1_000_000,
         "queue.buffering.max.kbytes": 1_048_576, "compression.type": compression,
     })  # fmt: skip

@@ -23,6 +23,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, To
 
 from bench.children import Child, attach_profiler, start_worker
 from bench.common import (
+    PARTITIONER,
     EVENTS_PER_LIFE,
     LIFE,
     PARTITIONS,
@@ -51,7 +52,7 @@ def preload_lifecycles(bootstrap: str, topic: str, jobs: int) -> dict[int, int]:
     """
     producer = Producer({
         "bootstrap.servers": bootstrap, "transactional.id": unique("preload"),
-        "transaction.timeout.ms": 300_000, "linger.ms": 20, "batch.size": 1_000_000,
+        "transaction.timeout.ms": 300_000, "linger.ms": 20, "batch.size": 1_000_000, "partitioner": PARTITIONER,
     })  # fmt: skip
     ends: dict[int, int] = {}
 

@@ -33,6 +33,7 @@ from syncctl.contract.signing import signature_headers
 from syncctl.errors import InvalidCommand, KafkaUnavailable, OutcomeTimeout
 from syncctl.kafka import config
 from syncctl.kafka.connection import check_connection
+from syncctl.kafka.reading import read_to_end
 from syncctl.kafka.retry import retry_while_not_yet
 from syncctl.settings import KafkaSettings, SigningSettings, TopicSettings
 
@@ -147,9 +148,7 @@ class SyncJobsClient:
     def _ensure_producer(self) -> Producer:
         if self._producer is None:
             self.check_connection()
-            self._producer = Producer(
-                {**config.common(self.kafka), "enable.idempotence": True, "message.timeout.ms": 15_000}
-            )
+            self._producer = Producer(config.command_producer(self.kafka))
         return self._producer
 
     def check_connection(self, timeout: float = 5.0) -> None:
@@ -255,11 +254,6 @@ class SyncJobsClient:
         # No event at or after `since` in a partition: start at its end.
         return [TopicPartition(topic, tp.partition, tp.offset if tp.offset >= 0 else ends[tp.partition]) for tp in found]
 
-    def _topic_exists(self, topic: str) -> bool:
-        metadata = AdminClient(config.common(self.kafka)).list_topics(topic, timeout=10)
-        described = metadata.topics.get(topic)
-        return described is not None and described.error is None
-
     def _partitions(self, topic: str) -> list[int]:
         metadata = AdminClient(config.common(self.kafka)).list_topics(topic, timeout=10)
         described = metadata.topics.get(topic)
@@ -271,26 +265,11 @@ class SyncJobsClient:
         """The current record of every job, read from the state topic to its end."""
         self.check_connection()
         consumer = Consumer(config.reader_consumer(self.kafka, f"syncctl-client-{uuid.uuid4()}"))
-        latest: dict[str, bytes | None] = {}
+        latest: dict[bytes, bytes | None] = {}
         try:
-            if not self._topic_exists(self.topics.state):
-                return []  # no worker has run yet, so no job was ever created
-            partitions = self._partitions(self.topics.state)
-            ends = {}
-            for p in partitions:
-                tp = TopicPartition(self.topics.state, p)
-                low, high = retry_while_not_yet(lambda tp=tp: consumer.get_watermark_offsets(tp, timeout=10))
-                if high > low:
-                    ends[p] = high
-            consumer.assign([TopicPartition(self.topics.state, p, OFFSET_BEGINNING) for p in ends])
-            while ends:
-                for message in consumer.consume(5000, 0.2):
-                    if not message.error() and message.key() is not None:
-                        latest[message.key().decode()] = message.value()
-                positions = consumer.position([TopicPartition(self.topics.state, p) for p in ends])
-                for tp in positions:
-                    if tp.offset >= ends[tp.partition]:
-                        del ends[tp.partition]
+            for message in read_to_end(consumer, self.topics.state):
+                if message.key() is not None:
+                    latest[message.key()] = message.value()
         finally:
             consumer.close()
         records = [JobRecord.model_validate_json(value) for value in latest.values() if value is not None]

@@ -147,9 +147,11 @@ class WorkerProcess(SyncctlProcess):
 class ControlProducer:
     """What an operator's tool or a runner does: JSON commands keyed by job id."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, partitioner: str | None = None) -> None:
+        """`partitioner`: librdkafka's name; its default, consistent_random, is not the contract's."""
         self.topic = topic
-        self._producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 1})
+        chosen = {} if partitioner is None else {"partitioner": partitioner}
+        self._producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 1, **chosen})
 
     def send(self, job_id: str, type_: str, command_id: str | None = None, **fields: Any) -> str:
         command_id = command_id or uuid.uuid4().hex
@@ -176,6 +178,7 @@ class TopicReader:
         self._bootstrap = bootstrap
         self._consumer: Consumer | None = None
         self.records: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]] = []
+        self.record_partitions: list[int] = []  # the partition of each of `records`
 
     def _ensure(self) -> Consumer:
         if self._consumer is None:
@@ -200,6 +203,7 @@ class TopicReader:
             if message.error():
                 raise KafkaException(message.error())
             self.records.append((message.key(), message.value(), list(message.headers() or [])))
+            self.record_partitions.append(message.partition())
 
     def read_until(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
         def done() -> bool:

@@ -11,6 +11,7 @@ from syncctl.cli.console import console_command
 from syncctl.cli.commands import complete_cdc_command, create_command, terminate_command
 from syncctl.cli.views import jobs_command, watch_command
 from syncctl.cli.demo import demo_command
+from syncctl.cli.relocate import relocate_command
 from syncctl.cli.runner import runner_command
 from syncctl.cli.schema import schema_command
 from syncctl.cli.worker import worker_command
@@ -41,6 +42,7 @@ app.command("broker")(broker_command)
 app.command("worker")(worker_command)
 app.command("schema")(schema_command)
 app.command("console")(console_command)
+app.command("relocate-state")(relocate_command)
 
 
 def main() -> None:

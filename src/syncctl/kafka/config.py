@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from syncctl.kafka.partitioning import JAVA_COMPATIBLE_PARTITIONER
 from syncctl.logging import kafka_client_logger
 from syncctl.settings import KafkaSettings, WorkerSettings
 
@@ -55,9 +56,21 @@ def transactional_producer(kafka: KafkaSettings, worker: WorkerSettings) -> dict
         # Back-to-back transactions meet CONCURRENT_TRANSACTIONS while the broker finishes the
         # previous commit; the default 100 ms backoff would land on every command's latency.
         "retry.backoff.ms": 10,
-        # Same partitioner as the Java clients, so events land where Java producers put them.
-        "partitioner": "murmur2_random",
+        # The contract's partitioner: records and forwarded commands land where Java puts them.
+        "partitioner": JAVA_COMPATIBLE_PARTITIONER,
         "compression.type": OUTPUT_COMPRESSION,
+    }
+
+
+def command_producer(kafka: KafkaSettings) -> dict[str, Any]:
+    """What the client, the CLI, the console and the runner send commands and reports with."""
+    return {
+        **common(kafka),
+        "enable.idempotence": True,
+        "message.timeout.ms": 15_000,
+        # A job's messages must reach the partition its record lives on, whatever client sends
+        # them: the Java producer's murmur2, not librdkafka's default CRC32 (docs/contract.md).
+        "partitioner": JAVA_COMPATIBLE_PARTITIONER,
     }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import Consumer, KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
 from syncctl.errors import ConfigError
@@ -12,14 +12,15 @@ from syncctl.settings import TopicSettings
 
 def ensure_topics(admin: AdminClient, topics: TopicSettings, timeout: float = 30.0) -> int:
     """Create missing topics; return the partition count of the control and state topics."""
-    existing = _partition_counts(admin, timeout)
+    existing = partition_counts(admin, timeout)
     control, state = existing.get(topics.control), existing.get(topics.state)
     if control is not None and state is not None and control != state:
         raise ConfigError(
             f"topic {topics.control} has {control} partitions but {topics.state} has {state}: they "
             "must have the same count, since a job's state lives on the partition number of its "
             "control messages. Add partitions to the smaller one (kafka-topics --alter "
-            "--partitions N) or point syncctl at a matching pair of topics."
+            "--partitions N), then run `syncctl relocate-state` (docs/operations.md, 'Changing the "
+            "partition count'), or point syncctl at a matching pair of topics."
         )
     partitions = control or state or topics.partitions
     wanted = {
@@ -45,7 +46,26 @@ def ensure_topics(admin: AdminClient, topics: TopicSettings, timeout: float = 30
     return partitions
 
 
-def _partition_counts(admin: AdminClient, timeout: float) -> dict[str, int]:
+def require_partition_count(client: AdminClient | Consumer, topics: TopicSettings, expected: int) -> None:
+    """Raise ConfigError unless the control topic still has the partitions the worker started with."""
+    try:
+        metadata = client.list_topics(topics.control, timeout=10)
+    except KafkaException:
+        return  # no answer now: asked again on the next check
+    topic = metadata.topics.get(topics.control)
+    if topic is None or topic.error is not None or len(topic.partitions) == expected:
+        return
+    raise ConfigError(
+        f"topic {topics.control} now has {len(topic.partitions)} partitions; this worker started "
+        f"with {expected}. A job's partition depends on the count, so the job records must be "
+        "moved before any worker runs again: stop every worker, give the state topic the same "
+        "count, then run `syncctl relocate-state` (docs/operations.md, 'Changing the partition "
+        "count')."
+    )
+
+
+def partition_counts(admin: AdminClient, timeout: float = 30.0) -> dict[str, int]:
+    """Partitions of every topic the cluster lists."""
     try:
         metadata = admin.list_topics(timeout=timeout)
     except KafkaException as error:

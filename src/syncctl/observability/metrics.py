@@ -79,6 +79,12 @@ class WorkerMetrics:
             "syncctl_dead_letters", "Messages sent to the dead-letter topic, by code.", ["code"],
             registry=registry,
         )  # fmt: skip
+        self.forwarded = Counter(
+            "syncctl_forwarded_commands",
+            "Control messages found on the wrong partition for their key and forwarded to the "
+            "right one (a producer without partitioner=murmur2_random), by the partition read from.",
+            ["partition"], registry=registry,
+        )  # fmt: skip
         self._transactions = Counter(
             "syncctl_transactions", "Kafka transactions, by result.", ["result"], registry=registry
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import islice
 
 from syncctl.contract import JobRecord
 
@@ -95,6 +96,10 @@ class PartitionState:
 
     def pending_stops(self) -> int:
         return len(self._deadlines)
+
+    def first_keys(self, limit: int) -> list[bytes]:
+        """Up to `limit` job ids (as changelog keys), oldest record first."""
+        return list(islice(self._records, limit))
 
     def job_ids(self) -> list[str]:
         return [key.decode() for key in self._records]

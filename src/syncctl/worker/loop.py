@@ -14,7 +14,8 @@ from syncctl.contract.messages import OPERATOR_COMMAND_TYPES
 from syncctl.contract.signing import signature_problem
 from syncctl.kafka import config
 from syncctl.kafka.connection import check_connection
-from syncctl.kafka.topics import ensure_topics
+from syncctl.kafka.partitioning import partition_for
+from syncctl.kafka.topics import ensure_topics, require_partition_count
 from syncctl.logging import get_logger
 from syncctl.machine import DeadlineReached, MachineInput, Outcome, Rules, Transition, apply
 from syncctl.observability import StoreSnapshot, WorkerMetrics
@@ -28,6 +29,8 @@ _QUIET_OUTCOMES = {Outcome.RECORDED, Outcome.DUPLICATE, Outcome.NOT_DUE}
 # Aborts in a row, with no commit between, after which the producer is taken to be broken.
 _ABORTS_BEFORE_GIVING_UP = 10
 _METRICS_REFRESH_SECONDS = 2.0
+# How often the worker asks whether the control topic's partition count changed under it.
+_PARTITION_COUNT_CHECK_SECONDS = 10.0
 _LOOP_STALLED_SECONDS = 30.0
 
 
@@ -55,6 +58,10 @@ class Worker:
         self._assigned_once = False
         self._last_turn = 0.0
         self._next_metrics_refresh = 0.0
+        self._next_partition_count_check = 0.0
+        # Partitions of the control (and state) topic: where each job id belongs.
+        self._partition_count = 0
+        self._warned_forwarding = False
         # (produced at, read at) of each control message in the open transaction, epoch seconds.
         self._input_times: list[tuple[float, float]] = []
         self._consumer: Consumer | None = None
@@ -71,11 +78,13 @@ class Worker:
         kafka, worker = self.settings.kafka, self.settings.worker
         check_connection(kafka, timeout=30)
         partitions = ensure_topics(AdminClient(config.common(kafka)), self._topics)
+        self._partition_count = partitions
         self._producer = Producer(config.transactional_producer(kafka, worker))
         self._consumer = Consumer(config.worker_consumer(kafka, worker))
         self._restorer = Restorer(
             config.restore_consumer(kafka, worker), self._topics.state,
             on_restored=lambda _partition, seconds: self.metrics.restore_duration.observe(seconds),
+            partition_count=partitions,
         )  # fmt: skip
         timeout = worker.transaction_timeout_ms / 1000
         self._transaction = Transaction(self._producer, self._consumer, self._topics, timeout)
@@ -117,6 +126,8 @@ class Worker:
         self._last_turn = time.monotonic()
         if self._last_turn >= self._next_metrics_refresh:
             self._refresh_metrics()
+        if self._last_turn >= self._next_partition_count_check:
+            self._check_partition_count()
         if self._restorer.busy:
             self._mark_ready(self._restorer.step(timeout=0.01))
         wait = 0.0 if self._transaction.open or self._restorer.busy else self._idle_wait()
@@ -181,10 +192,37 @@ class Worker:
                 "invalid control message sent to the dead-letter topic",
                 partition=partition, offset=message.offset(), code=parsed.code.value, reason=parsed.message,
             )  # fmt: skip
+        elif self._partition_count > 1 and (home := partition_for(message.key(), self._partition_count)) != partition:
+            # A valid message's key is its job id, and the job's record lives on the id's partition.
+            self._forward(message, home)
+            return
         else:
             self._apply(partition, parsed, now)
         self._transaction.consumed(partition, message.offset())
         self._input_times.append((message.timestamp()[1] / 1000, time.time()))
+
+    def _forward(self, message: Message, home: int) -> None:
+        """A producer put this message on another partition than its key's: the job's record is
+        not here, so applying it would answer for the wrong record. It moves, in this transaction."""
+        assert self._transaction
+        self._transaction.forward(message, home)
+        self._transaction.consumed(message.partition(), message.offset())
+        self.metrics.forwarded.labels(str(message.partition())).inc()
+        if not self._warned_forwarding:
+            self._warned_forwarding = True
+            log.warning(
+                "control messages on the wrong partition for their key are forwarded to the right "
+                "one; a producer is not using the Java-compatible partitioner (librdkafka: "
+                "partitioner=murmur2_random)",
+                partition=message.partition(), offset=message.offset(), to_partition=home,
+            )  # fmt: skip
+
+    def _check_partition_count(self) -> None:
+        """A running worker computes each job's partition from the count it started with: if the
+        control topic grew since, it must stop rather than send jobs to the wrong records."""
+        assert self._consumer
+        self._next_partition_count_check = self._last_turn + _PARTITION_COUNT_CHECK_SECONDS
+        require_partition_count(self._consumer, self._topics, self._partition_count)
 
     def _check_signature(self, message: Message, parsed: ControlMessage) -> ControlMessage | Invalid:
         assert self._signing_secrets is not None
@@ -278,6 +316,11 @@ class Worker:
         self._assigned_once = True
         consumer.incremental_assign(partitions)
         if not partitions:
+            return
+        if max(tp.partition for tp in partitions) >= self._partition_count:
+            # The topic grew: none of it is processed, and the next turn stops the worker.
+            consumer.pause(partitions)
+            self._next_partition_count_check = 0.0
             return
         # Nothing of a partition is processed before its state is back.
         consumer.pause(partitions)

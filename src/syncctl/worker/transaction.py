@@ -5,13 +5,16 @@ from __future__ import annotations
 import time
 from enum import Enum
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from syncctl.contract import JobRecord
 from syncctl.settings import TopicSettings
 
 
 _ABORT_ATTEMPTS = 3
+# Headers of a control message the worker moved to its key's partition: where it was first read.
+FORWARDED_FROM_PARTITION = "syncctl.forwarded.from.partition"
+FORWARDED_FROM_OFFSET = "syncctl.forwarded.from.offset"
 
 
 class CommitResult(Enum):
@@ -57,6 +60,22 @@ class Transaction:
 
     def write_dead_letter(self, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]) -> None:
         self._produce(self._topics.dlq, key, value, headers=headers)
+
+    def forward(self, message: Message, partition: int) -> None:
+        """Put a control message that sits on the wrong partition onto `partition`, unchanged.
+
+        It commits with the offset that consumes the original, so it is neither lost nor doubled;
+        its timestamp is kept, so its latency counts from when its producer sent it.
+        """
+        headers = [
+            *(message.headers() or []),
+            (FORWARDED_FROM_PARTITION, str(message.partition()).encode()),
+            (FORWARDED_FROM_OFFSET, str(message.offset()).encode()),
+        ]
+        self._produce(
+            self._topics.control, message.key(), message.value(),
+            partition=partition, headers=headers, timestamp=message.timestamp()[1],
+        )  # fmt: skip
 
     def consumed(self, partition: int, offset: int) -> None:
         """Mark a control message as processed by this transaction."""

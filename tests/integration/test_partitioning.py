@@ -1,0 +1,162 @@
+"""A job lives on one partition whatever client produced its messages, and a partition count that
+changed under the state is refused until the records are relocated."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from confluent_kafka.admin import AdminClient, NewPartitions
+
+from syncctl import SyncJobsClient
+from syncctl.kafka.partitioning import partition_for
+from tests.integration.harness import (
+    ControlProducer,
+    EventReader,
+    SyncctlProcess,
+    TopicReader,
+    Topics,
+    WorkerProcess,
+)
+
+PARTITIONS = 6
+JOBS = 18
+
+
+def _live_records(state: TopicReader) -> dict[str, set[int]]:
+    """Job id -> the state partitions that hold a live record of it (the last value per partition)."""
+    last: dict[tuple[int, bytes], bytes | None] = {}
+    for (key, value, _), partition in zip(state.records, state.record_partitions, strict=True):
+        assert key is not None
+        last[(partition, key)] = value
+    live: dict[str, set[int]] = {}
+    for (partition, key), value in last.items():
+        if value is not None:
+            live.setdefault(key.decode(), set()).add(partition)
+    return live
+
+
+def test_a_job_driven_by_three_kinds_of_producer_has_one_record_and_one_outcome_per_command(
+    kafka_bootstrap: str,
+    topics: Topics,
+    start_worker: Callable[..., WorkerProcess],
+    events: EventReader,
+    state_reader: TopicReader,
+) -> None:
+    start_worker(env={"SYNCCTL_TOPICS__PARTITIONS": str(PARTITIONS)})
+    client = SyncJobsClient(kafka_bootstrap, topics=topics.settings(), requested_by="client")
+    java_like = ControlProducer(kafka_bootstrap, topics.control, partitioner="murmur2_random")
+    crc32 = ControlProducer(kafka_bootstrap, topics.control)  # librdkafka's default: consistent_random
+    raw_producers = [java_like, crc32]
+
+    def send(sender: int, job: str, type_: str, **fields: Any) -> str:
+        """Sender 0 is syncctl's client, 1 a murmur2_random producer, 2 a consistent_random one."""
+        if sender == 0:
+            return {"create": client.create, "terminate": client.terminate}[type_](job, **fields)
+        producer = raw_producers[sender - 1]
+        command_id = producer.send(job, type_, requested_by=f"sender-{sender}", **fields)
+        producer.flush()
+        return command_id
+
+    jobs = [f"mixed-{n}" for n in range(JOBS)]
+    # Every order of senders over (create, duplicate create, terminate, second terminate).
+    plans = {job: [(n + shift) % 3 for shift in range(4)] for n, job in enumerate(jobs)}
+    created = {job: send(plan[0], job, "create", mode="snapshot") for job, plan in plans.items()}
+    for job in jobs:
+        assert [e["status"] for e in events.wait_for_command(created[job])] == ["NOT_STARTED"]
+    # Different producers keep no order between them: each round waits for the one before.
+    duplicates = {job: send(plan[1], job, "create", mode="snapshot") for job, plan in plans.items()}
+    terminates = {job: send(plan[2], job, "terminate") for job, plan in plans.items()}
+    for command in [*duplicates.values(), *terminates.values()]:
+        events.wait_for_command(command)
+    again = {job: send(plan[3], job, "terminate") for job, plan in plans.items()}
+    commands = [*created.values(), *duplicates.values(), *terminates.values(), *again.values()]
+    events.read_until(lambda: all(events.for_command(c) for c in commands), 60, "an outcome for every command")
+
+    for job in jobs:
+        (duplicate,) = events.for_command(duplicates[job])
+        assert (duplicate["type"], duplicate["code"]) == ("command_rejected", "job_exists"), duplicate
+        (stop,) = events.for_command(terminates[job])
+        assert (stop["previous_status"], stop["status"]) == ("NOT_STARTED", "SNAPSHOT_CANCELLED"), stop
+        (second,) = events.for_command(again[job])
+        assert second["type"] == "command_rejected", second
+    assert all(len(events.for_command(c)) == 1 for c in commands), "a command had more than one outcome"
+
+    # The state topic holds one live record per job, on the partition Java clients use for its id.
+    state_reader.read_until(lambda: set(_live_records(state_reader)) >= set(jobs), 30, "every job's record")
+    live = _live_records(state_reader)
+    assert {job: live[job] for job in jobs} == {job: {partition_for(job.encode(), PARTITIONS)} for job in jobs}
+    # The CRC32 producer did put messages on other partitions: the worker forwarded them.
+    sent = TopicReader(kafka_bootstrap, topics.control)
+    sent.read_until(lambda: len(sent.records) >= len(commands), 30, "the control topic")
+    forwarded = [h for _, _, h in sent.records if "syncctl.forwarded.from.partition" in dict(h)]
+    sent.close()
+    assert forwarded, "no message was misplaced: the test proves nothing about forwarding"
+    # And `syncctl jobs` (the client) sees every one of them, once.
+    listed = [record.job_id for record in client.jobs() if record.job_id in plans]
+    assert sorted(listed) == sorted(jobs)
+
+
+def _grow(bootstrap: str, topics: list[str], partitions: int) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for future in admin.create_partitions([NewPartitions(topic, partitions) for topic in topics]).values():
+        future.result(30)
+
+
+def test_state_written_under_another_partition_count_is_refused_until_relocated(
+    kafka_bootstrap: str,
+    topics: Topics,
+    start_worker: Callable[..., WorkerProcess],
+    control: ControlProducer,
+    events: EventReader,
+    syncctl: Callable[..., Any],
+) -> None:
+    first = start_worker(env={"SYNCCTL_TOPICS__PARTITIONS": "3"})
+    jobs = [f"grown-{n}" for n in range(30)]
+    created = {job: control.send(job, "create", mode="snapshot") for job in jobs}
+    control.flush()
+    for job in jobs:
+        events.wait_for_command(created[job])
+    assert first.stop() == 0
+
+    # An operator grows both topics (as the docs once only hinted) and starts a worker.
+    _grow(kafka_bootstrap, [topics.control, topics.state], 5)
+    refused = start_worker("w2", wait_ready=False)
+    assert refused.process is not None and refused.process.wait(90) == 2
+    stderr = "".join(refused.raw_stderr)
+    assert "partition count changed" in stderr and "syncctl relocate-state" in stderr, stderr[-2000:]
+    assert "Traceback" not in stderr
+
+    relocated = syncctl("relocate-state", "--group-id", refused.env["SYNCCTL_WORKER__GROUP_ID"])
+    assert relocated.returncode == 0, relocated.stderr
+    moved = int(relocated.stdout.split("moved ")[1].split(" ")[0])
+    expected_moves = sum(partition_for(j.encode(), 5) != partition_for(j.encode(), 3) for j in jobs)
+    assert moved == expected_moves > 0, relocated.stdout
+
+    # Now a worker starts, knows every job, and each command gets its one outcome.
+    start_worker("w3")
+    terminates = {job: control.send(job, "terminate") for job in jobs}
+    control.flush()
+    for job in jobs:
+        (outcome,) = events.wait_for_command(terminates[job], timeout=60)
+        assert outcome["status"] == "SNAPSHOT_CANCELLED", outcome
+
+
+def test_a_worker_stops_when_the_control_topic_grows_under_it(
+    kafka_bootstrap: str, topics: Topics, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    worker = start_worker(env={"SYNCCTL_TOPICS__PARTITIONS": "2"})
+    _grow(kafka_bootstrap, [topics.control, topics.state], 4)
+    assert worker.process is not None and worker.process.wait(60) == 2
+    stderr = "".join(worker.raw_stderr)
+    assert "now has 4 partitions; this worker started with 2" in stderr, stderr[-2000:]
+
+
+def test_relocation_refuses_to_run_beside_a_live_worker(
+    topics: Topics, start_worker: Callable[..., WorkerProcess], syncctl: Callable[..., Any]
+) -> None:
+    worker = start_worker()
+    refused = syncctl("relocate-state", "--group-id", worker.env["SYNCCTL_WORKER__GROUP_ID"])
+    assert refused.returncode == 2
+    assert "stop every worker" in refused.stderr
+    assert worker.process is not None and worker.process.poll() is None, "the worker was disturbed"
