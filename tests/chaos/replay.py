@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from syncctl.contract import Invalid, JobRecord, parse_control_message
+from syncctl.kafka.partitioning import partition_for
 from syncctl.machine import Rules, apply
 
 # Fields that carry the time a worker processed something: they differ between runs.
@@ -31,20 +32,23 @@ def timeless(value: Any) -> Any:
 
 
 def replay(
-    records: list[tuple[bytes | None, bytes | None]], rules: Rules
+    records: list[tuple[int, bytes | None, bytes | None]], partition_count: int, rules: Rules
 ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[str, Any]], int]:
     """Expected events per job, expected final records, and how many messages are dead letters.
 
-    `records` must be in control-partition order (any interleaving of partitions will do:
-    jobs never share state)."""
+    `records` are (partition, key, value) in control-partition order (any interleaving of
+    partitions will do: jobs never share state). A valid message on another partition than its
+    key's was forwarded by a worker: its copy on the right partition is the one replayed."""
     now = datetime(2026, 11, 26, tzinfo=UTC)
     state: dict[str, JobRecord | None] = {}
     events: dict[str, list[dict[str, Any]]] = defaultdict(list)
     dead = 0
-    for key, value in records:
+    for partition, key, value in records:
         parsed = parse_control_message(key, value)
         if isinstance(parsed, Invalid):
             dead += 1
+            continue
+        if partition_for(parsed.job_id.encode(), partition_count) != partition:
             continue
         transition = apply(state.get(parsed.job_id), parsed, now, rules)
         state[parsed.job_id] = transition.record
