@@ -235,6 +235,16 @@ class EventReader(TopicReader):
         return self.for_command(command_id)
 
 
+def messages_in(bootstrap: str, topic: str) -> int:
+    """How many offsets a topic's partitions hold (0 when nothing was ever written)."""
+    reader = Consumer({"bootstrap.servers": bootstrap, "group.id": f"count-{uuid.uuid4().hex}"})
+    try:
+        partitions = reader.list_topics(topic, timeout=10).topics[topic].partitions
+        return sum(reader.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions)
+    finally:
+        reader.close()
+
+
 def latest_records(reader: TopicReader) -> dict[str, JobRecord | None]:
     """The state store as the compacted changelog says it is: the last value per key."""
     latest: dict[str, JobRecord | None] = {}

@@ -8,12 +8,20 @@ import sys
 from collections.abc import Callable
 
 import pytest
+from confluent_kafka.admin import AdminClient, NewTopic
 
 from syncctl import SyncJobsClient
 from syncctl.contract import CommandRejected, JobRecord, RejectionCode, Status, StatusChanged
 from syncctl.errors import KafkaUnavailable
 from syncctl.testing import free_port
-from tests.integration.harness import SyncctlProcess, Topics, WorkerProcess, syncctl_env, wait_until
+from tests.integration.harness import (
+    SyncctlProcess,
+    Topics,
+    WorkerProcess,
+    messages_in,
+    syncctl_env,
+    wait_until,
+)
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -121,6 +129,20 @@ def test_no_broker_and_a_bad_job_id_are_one_line_and_exit_2(syncctl: Cli) -> Non
     assert "Traceback" not in no_broker.stderr + bad_id.stderr
 
 
+@pytest.mark.parametrize("timeout", ["-1", "0", "0.5"])
+def test_a_wait_that_cannot_be_kept_is_refused_before_anything_is_sent(
+    kafka_bootstrap: str, topics: Topics, syncctl: Cli, timeout: str
+) -> None:
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    admin.create_topics([NewTopic(topics.control, 1, 1)])[topics.control].result(30)
+
+    result = syncctl("terminate", "orders-1", "--wait", "--timeout", timeout)
+
+    assert result.returncode == 2
+    assert "--timeout" in result.stderr and "sent" not in result.stdout
+    assert messages_in(kafka_bootstrap, topics.control) == 0, "the command reached Kafka"
+
+
 def test_jobs_lists_every_job_as_a_table_and_as_json(
     start_worker: Callable[..., WorkerProcess], syncctl: Cli, client: SyncJobsClient
 ) -> None:
@@ -178,7 +200,7 @@ def test_client_wait_for_outcome_returns_typed_accepts_and_rejects(
 
     assert isinstance(accepted, StatusChanged) and accepted.status is Status.NOT_STARTED
     assert isinstance(rejected, CommandRejected) and rejected.code is RejectionCode.JOB_EXISTS
-    assert "choose another job id" in rejected.reason
+    assert "choose another job id (e.g. typed-v2)" in rejected.reason
 
 
 def test_the_client_says_clearly_when_no_broker_answers() -> None:

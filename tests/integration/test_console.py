@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,7 +15,7 @@ import pytest
 from syncctl import SyncJobsClient
 from syncctl.settings import KafkaSettings
 from syncctl.testing import free_port
-from tests.integration.harness import SyncctlProcess, Topics, WorkerProcess, syncctl_env, wait_until
+from tests.integration.harness import SyncctlProcess, Topics, WorkerProcess, messages_in, syncctl_env, wait_until
 
 pytest.importorskip("playwright")
 from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
@@ -202,3 +204,22 @@ def test_a_stop_that_the_worker_rejects_shows_its_reason(
     expect(alert).to_contain_text("Not stopped", timeout=30_000)
     expect(alert).to_contain_text("is already stopping")
     expect(page.locator("#timeline")).to_contain_text("terminate rejected (stop_in_progress)")
+
+
+@pytest.mark.parametrize(("job_id", "problem"), [("bad%20id", "is not valid"), ("x" * 200, "is not valid")])
+def test_a_stop_for_a_malformed_job_id_is_a_client_error_and_sends_nothing(
+    kafka_bootstrap: str,
+    topics: Topics,
+    start_worker: Callable[..., WorkerProcess],
+    console: Callable[[], str],
+    job_id: str,
+    problem: str,
+) -> None:
+    start_worker()
+    url = console()
+    request = urllib.request.Request(f"{url}/jobs/{job_id}/terminate", method="POST", data=b"")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 400
+    assert problem in json.loads(refused.value.read())["error"]
+    assert messages_in(kafka_bootstrap, topics.control) == 0, "the console sent a command for a malformed request"

@@ -17,8 +17,9 @@ JobArgument = Annotated[str, typer.Argument(help="Job id (letters, digits and '-
 WaitOption = Annotated[
     bool, typer.Option("--wait", help="Print each status change until the stop has finished.")
 ]
+# Checked before anything is sent: a command must not go out with a wait that cannot be kept.
 TimeoutOption = Annotated[
-    float, typer.Option(help="Seconds to wait with --wait; the worker's stop deadline is 60 s.")
+    float, typer.Option(min=1, help="Seconds to wait with --wait (at least 1); the worker's stop deadline is 60 s.")
 ]
 ByOption = Annotated[str | None, typer.Option("--by", help="Who asks; defaults to your user name.")]
 

@@ -13,7 +13,7 @@ from syncctl.settings import load_settings
 
 
 def console_command(
-    port: Annotated[int, typer.Option(help="Port to serve the console on.")] = 8080,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve the console on.")] = 8080,
     host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 for every interface).")] = "127.0.0.1",
     bootstrap_servers: BootstrapOption = None,
 ) -> None:

@@ -23,7 +23,7 @@ from starlette.templating import Jinja2Templates
 from syncctl.client import SyncJobsClient
 from syncctl.console.feed import Change, JobFeed
 from syncctl.console.views import ACTIONS, NO_RESUME, STATUS_FILTERS, event_view, job_view
-from syncctl.errors import SyncctlError
+from syncctl.errors import InvalidCommand, SyncctlError
 from syncctl.settings import Settings
 
 _HERE = Path(__file__).parent
@@ -73,7 +73,9 @@ def create_app(settings: Settings, feed: JobFeed | None = None, client: SyncJobs
         who = request.headers.get("x-operator") or "console"
         try:
             command_id = await asyncio.to_thread(send, job_id, requested_by=who)
-        except SyncctlError as error:
+        except InvalidCommand as error:  # the request's fault: nothing was sent
+            return JSONResponse({"error": str(error)}, status_code=400)
+        except SyncctlError as error:  # Kafka did not take it
             return JSONResponse({"error": str(error)}, status_code=502)
         return JSONResponse({"command_id": command_id}, status_code=202)
 

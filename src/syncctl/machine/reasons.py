@@ -4,7 +4,25 @@ from __future__ import annotations
 
 from syncctl.contract import JobRecord, Status
 
-_START_OVER = "to migrate again, create a new job with drop_destination=true"
+_MAX_JOB_ID = 128
+
+
+def next_job_id(job_id: str) -> str:
+    """A job id to suggest for starting over: `orders` -> `orders-v2`, `orders-v2` -> `orders-v3`."""
+    stem, _, number = job_id.rpartition("-v")
+    if stem and number.isdigit():
+        version = int(number) + 1
+    else:
+        stem, version = job_id, 2
+    suffix = f"-v{version}"
+    return stem[: _MAX_JOB_ID - len(suffix)] + suffix
+
+
+def _start_over(job_id: str) -> str:
+    return (
+        f"to migrate again, create a new job with a new job id (e.g. {next_job_id(job_id)}) and "
+        "drop_destination=true"
+    )
 
 
 def unknown_job(job_id: str) -> str:
@@ -13,15 +31,16 @@ def unknown_job(job_id: str) -> str:
 
 def job_exists(record: JobRecord) -> str:
     return (
-        f"job {record.job_id} already exists ({record.status.label}); choose another job id, "
-        f"or, {_START_OVER}"
+        f"job {record.job_id} already exists ({record.status.label}) and a job id is used once; "
+        f"choose another job id (e.g. {next_job_id(record.job_id)}), with drop_destination=true "
+        "to replace the data this job migrated"
     )
 
 
 def already_stopped(record: JobRecord) -> str:
     return (
         f"job {record.job_id} has already ended ({record.status.label}) and a stopped job cannot "
-        f"be resumed; {_START_OVER}"
+        f"be resumed; {_start_over(record.job_id)}"
     )
 
 
