@@ -3,4 +3,4 @@
 from syncctl.client import SyncJobsClient
 
 __all__ = ["SyncJobsClient"]
-__version__ = "0.1.0"
+__version__ = "0.2.0"

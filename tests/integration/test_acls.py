@@ -4,12 +4,15 @@ with them, each as its own user."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from confluent_kafka import Producer
 from confluent_kafka.admin import (
     AclBinding,
     AclOperation,
@@ -23,6 +26,7 @@ from confluent_kafka.admin import (
 from syncctl import SyncJobsClient
 from syncctl.contract import CommandRejected, StatusChanged
 from syncctl.errors import KafkaUnavailable
+from syncctl.kafka.partitioning import partition_for
 from syncctl.testing import LocalKafka
 from tests.integration.harness import SyncctlProcess, secure_kafka_settings, wait_until
 
@@ -105,6 +109,10 @@ def test_the_documented_acls_let_each_role_do_its_part_and_nothing_works_without
         runner.start("runner started")
         created = operator.wait_for_outcome(operator.create("job-acl", "continuous"), timeout=60)
         assert isinstance(created, StatusChanged) and created.status == "NOT_STARTED"
+        # A command on the wrong partition: the worker may forward it (Write on the control topic).
+        misplaced = _create_on_wrong_partition(kafka_with_acls, "job-elsewhere")
+        forwarded = operator.wait_for_outcome(misplaced, timeout=60)
+        assert isinstance(forwarded, StatusChanged) and forwarded.status == "NOT_STARTED"
         # The runner (its own user) takes the job to CDC; the operator completes it.
         wait_until(lambda: any(r.job_id == "job-acl" and r.status == "CDC_RUNNING" for r in operator.jobs()), 60, "CDC")
         completing = operator.wait_for_outcome(operator.complete_cdc("job-acl"), timeout=60)
@@ -117,3 +125,17 @@ def test_the_documented_acls_let_each_role_do_its_part_and_nothing_works_without
             process.stop()
     logged = "".join(worker.raw_stderr + runner.raw_stderr)
     assert "uthorization" not in logged, logged[-3000:]
+
+
+def _create_on_wrong_partition(kafka: LocalKafka, job_id: str) -> str:
+    """What a third-party tool with an explicit (wrong) partition sends, as the operator user."""
+    command_id = f"misplaced-{job_id}"
+    value = json.dumps({
+        "command_id": command_id, "type": "create", "job_id": job_id, "mode": "snapshot",
+        "issued_at": datetime.now(UTC).isoformat(),
+    }).encode()  # fmt: skip
+    producer = Producer(kafka.client_config("syncctl-operator"))
+    wrong = (partition_for(job_id.encode(), 12) + 1) % 12
+    producer.produce("syncjobs.control", key=job_id.encode(), value=value, partition=wrong)
+    assert producer.flush(30) == 0
+    return command_id

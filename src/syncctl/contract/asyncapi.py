@@ -17,10 +17,16 @@ from syncctl.contract.messages import MESSAGE_TYPES, OPERATOR_COMMAND_TYPES
 from syncctl.contract.records import JobRecord
 from syncctl.contract.signing import KEY_ID_HEADER, SIGNATURE_HEADER
 from syncctl.contract.statuses import InvalidCode
+from syncctl.contract.headers import FORWARDED_FROM_OFFSET, FORWARDED_FROM_PARTITION
 from syncctl.settings import TopicSettings
 
 _REF = "#/components/schemas/{model}"
-_JOB_ID_KEY = {"type": "string", "description": "The job id (UTF-8): every message of a job on one partition."}
+_JOB_ID_KEY = {
+    "type": "string",
+    "description": "The job id (UTF-8). Partition by murmur2 as Kafka's Java producer does "
+    "(librdkafka and kcat: partitioner=murmur2_random): a job's record lives on its key's partition, "
+    "and a control message found elsewhere is forwarded there by the worker.",
+}
 
 
 def asyncapi_document() -> dict[str, Any]:
@@ -47,8 +53,8 @@ def asyncapi_document() -> dict[str, Any]:
 
     signature_headers = {
         "type": "object",
-        "description": "Required on operator commands when the deployment requires signatures "
-        "(docs/security.md); on every message with signing scope `all`.",
+        "description": "Signature headers: required on operator commands when the deployment "
+        "requires signatures (docs/security.md); on every message with signing scope `all`.",
         "properties": {
             KEY_ID_HEADER: {"type": "string", "description": "Id of the signing key."},
             SIGNATURE_HEADER: {
@@ -58,11 +64,24 @@ def asyncapi_document() -> dict[str, Any]:
             },  # fmt: skip
         },
     }
+    control_headers = {
+        "type": "object",
+        "properties": {
+            **signature_headers["properties"],
+            FORWARDED_FROM_PARTITION: {
+                "type": "string", "pattern": "^[0-9]+$",
+                "description": "Added when a worker forwards the message to its key's partition: "
+                "the partition it was first read from.",
+            },
+            FORWARDED_FROM_OFFSET: {"type": "string", "pattern": "^[0-9]+$", "description": "Its offset there."},
+        },  # fmt: skip
+        "description": signature_headers["description"],
+    }
     control = {}
     for model in MESSAGE_TYPES:
         kind = model.model_fields["type"].default
         who = "operator command" if kind in OPERATOR_COMMAND_TYPES else "runner report"
-        control[kind] = add(model, kind, f"{kind}: {who}.", signature_headers)
+        control[kind] = add(model, kind, f"{kind}: {who}.", control_headers)
     state = {"jobRecord": add(JobRecord, "jobRecord", "The job's current record; a null value deletes it.")}
     events = {
         "statusChanged": add(StatusChanged, "statusChanged", "A job's status changed."),
@@ -85,7 +104,8 @@ def asyncapi_document() -> dict[str, Any]:
         },
     }
     channels = {
-        "control": _channel(topics.control, "Commands from operators, reports from engines.", control),
+        "control": _channel(topics.control, "Commands from operators, reports from engines, keyed by job id "
+                            "and partitioned by murmur2 (partitioner=murmur2_random in librdkafka).", control),
         "state": _channel(topics.state, "Compacted changelog of job records (written by workers only).", state),
         "events": _channel(topics.events, "Status changes and rejections; read with isolation.level=read_committed.", events),
         "deadLetters": _channel(topics.dlq, "Control messages that could not be processed.",

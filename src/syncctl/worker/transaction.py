@@ -8,13 +8,11 @@ from enum import Enum
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from syncctl.contract import JobRecord
+from syncctl.contract.headers import FORWARDED_FROM_OFFSET, FORWARDED_FROM_PARTITION
 from syncctl.settings import TopicSettings
 
 
 _ABORT_ATTEMPTS = 3
-# Headers of a control message the worker moved to its key's partition: where it was first read.
-FORWARDED_FROM_PARTITION = "syncctl.forwarded.from.partition"
-FORWARDED_FROM_OFFSET = "syncctl.forwarded.from.offset"
 
 
 class CommitResult(Enum):
