@@ -3,12 +3,18 @@ changed under the state is refused until the records are relocated."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from confluent_kafka.admin import AdminClient, NewPartitions
 
 from syncctl import SyncJobsClient
+from syncctl.kafka.local_broker import find_java
 from syncctl.kafka.partitioning import partition_for
 from tests.integration.harness import (
     ControlProducer,
@@ -21,6 +27,7 @@ from tests.integration.harness import (
 
 PARTITIONS = 6
 JOBS = 18
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _live_records(state: TopicReader) -> dict[str, set[int]]:
@@ -95,6 +102,45 @@ def test_a_job_driven_by_three_kinds_of_producer_has_one_record_and_one_outcome_
     # And `syncctl jobs` (the client) sees every one of them, once.
     listed = [record.job_id for record in client.jobs() if record.job_id in plans]
     assert sorted(listed) == sorted(jobs)
+
+
+def _send_with_java(bootstrap: str, topic: str, commands: list[dict[str, Any]]) -> dict[str, int]:
+    """Produce with Kafka's own Java producer (default partitioner); the partition of each job."""
+    pairs = [part for command in commands for part in (command["job_id"], json.dumps(command))]
+    sent = subprocess.run(
+        [find_java(), "-cp", str(REPO / ".local" / "kafka" / "lib" / "*"),
+         str(Path(__file__).parent / "java" / "SendCommands.java"), bootstrap, topic, *pairs],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert sent.returncode == 0, sent.stderr[-3000:]
+    return {key: int(partition) for key, partition in (line.split() for line in sent.stdout.splitlines())}
+
+
+def test_a_job_created_with_syncctl_is_stopped_by_a_java_producer_on_the_same_partition(
+    kafka_bootstrap: str,
+    topics: Topics,
+    start_worker: Callable[..., WorkerProcess],
+    events: EventReader,
+) -> None:
+    start_worker(env={"SYNCCTL_TOPICS__PARTITIONS": str(PARTITIONS)})
+    client = SyncJobsClient(kafka_bootstrap, topics=topics.settings(), requested_by="client")
+    jobs = [f"java-{n}" for n in range(12)]
+    for job in jobs:
+        client.wait_for_outcome(client.create(job, "snapshot"), timeout=30)
+
+    terminates = [
+        {"command_id": uuid.uuid4().hex, "type": "terminate", "job_id": job,
+         "issued_at": datetime.now(UTC).isoformat(), "requested_by": "java-tool"}
+        for job in jobs
+    ]  # fmt: skip
+    partitions = _send_with_java(kafka_bootstrap, topics.control, terminates)
+
+    # The Java producer and syncctl agree on every job's partition ...
+    assert partitions == {job: partition_for(job.encode(), PARTITIONS) for job in jobs}
+    # ... so the job is found there and stops, once.
+    for command in terminates:
+        (outcome,) = events.wait_for_command(command["command_id"], timeout=30)
+        assert (outcome["type"], outcome["status"]) == ("status_changed", "SNAPSHOT_CANCELLED"), outcome
 
 
 def _grow(bootstrap: str, topics: list[str], partitions: int) -> None:

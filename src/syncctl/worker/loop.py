@@ -195,7 +195,8 @@ class Worker:
         elif self._partition_count > 1 and (home := partition_for(message.key(), self._partition_count)) != partition:
             # A valid message's key is its job id, and the job's record lives on the id's partition.
             self._forward(message, home)
-            return
+            self._transaction.consumed(partition, message.offset())
+            return  # its latency counts where it is applied
         else:
             self._apply(partition, parsed, now)
         self._transaction.consumed(partition, message.offset())
@@ -206,7 +207,6 @@ class Worker:
         not here, so applying it would answer for the wrong record. It moves, in this transaction."""
         assert self._transaction
         self._transaction.forward(message, home)
-        self._transaction.consumed(message.partition(), message.offset())
         self.metrics.forwarded.labels(str(message.partition())).inc()
         if not self._warned_forwarding:
             self._warned_forwarding = True
