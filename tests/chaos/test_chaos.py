@@ -204,12 +204,15 @@ def test_chaos_no_outcome_lost_or_doubled_and_state_equals_replay(cluster: Local
         event = json.loads(value)
         ids.append(event["event_id"])
         seen[event["job_id"]].append(timeless(event))
-    expected_ids = Counter(json.dumps(e, sort_keys=True) for job in expected_events.values() for e in job)
-    seen_ids = Counter(json.dumps(e, sort_keys=True) for job in seen.values() for e in job)
-    lost = sum((expected_ids - seen_ids).values())
-    doubled = sum((seen_ids - expected_ids).values()) + len(ids) - len(set(ids))
+    # As multisets: an event id may rightly appear twice, when a command for a job that does not
+    # exist yet is sent twice (no record remembers its command_id; mixed producers reorder a
+    # job's messages, so a stop can overtake its job's create). The replay expects that too.
+    expected_counts = Counter(json.dumps(e, sort_keys=True) for job in expected_events.values() for e in job)
+    seen_counts = Counter(json.dumps(e, sort_keys=True) for job in seen.values() for e in job)
+    lost = sum((expected_counts - seen_counts).values())
+    doubled = sum((seen_counts - expected_counts).values())
     print(f"chaos seed {seed}: outcomes lost {lost}, doubled or unexpected {doubled} (of {expected_total} expected)")
-    assert len(ids) == len(set(ids)), f"an event was published twice {about}"
+    assert (lost, doubled) == (0, 0), f"{lost} events lost, {doubled} doubled or unexpected {about}"
     assert len(ids) == expected_total, f"{len(ids)} events, expected {expected_total} {about}"
     for job, expected in expected_events.items():
         assert seen[job] == expected, f"events of {job} differ from the replay {about}"
