@@ -26,6 +26,7 @@ from syncctl.contract import (
     Create,
     Event,
     JobRecord,
+    JobSpec,
     Mode,
     Terminate,
 )
@@ -70,9 +71,18 @@ class SyncJobsClient:
 
     # -- sending -------------------------------------------------------------------------------
     def create(
-        self, job_id: str, mode: Mode | str, *, drop_destination: bool = False, requested_by: str | None = None
+        self,
+        job_id: str,
+        mode: Mode | str,
+        *,
+        drop_destination: bool = False,
+        spec: JobSpec | dict[str, Any] | None = None,
+        requested_by: str | None = None,
     ) -> str:
-        return self._send(Create, job_id, requested_by, mode=Mode(mode), drop_destination=drop_destination)
+        """Create a job; `spec` says what it copies, for an engine that needs it (Kafka Connect)."""
+        return self._send(
+            Create, job_id, requested_by, mode=Mode(mode), drop_destination=drop_destination, spec=spec
+        )
 
     def terminate(self, job_id: str, *, requested_by: str | None = None) -> str:
         return self._send(Terminate, job_id, requested_by)
@@ -141,6 +151,10 @@ class SyncJobsClient:
             if problem["loc"] == ("job_id",):
                 raise InvalidCommand(
                     f"job id {job_id!r} is not valid: use 1 to 128 letters, digits or '-'"
+                ) from None
+            if problem["loc"][:2] == ("spec", "tables") and problem["type"] == "string_pattern_mismatch":
+                raise InvalidCommand(
+                    f"table {problem['input']!r} is not valid: name it schema.table (e.g. public.orders)"
                 ) from None
             raise InvalidCommand(f"{'.'.join(map(str, problem['loc']))}: {problem['msg']}") from None
         return self.send(message)

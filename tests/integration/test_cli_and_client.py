@@ -164,6 +164,45 @@ def test_jobs_lists_every_job_as_a_table_and_as_json(
     assert {r.job_id: r.status for r in records} == {"alpha": Status.SNAPSHOT_CANCELLED, "beta": Status.NOT_STARTED}
 
 
+def test_a_jobs_spec_is_kept_on_its_record_and_told_to_engines_in_its_first_event_only(
+    start_worker: Callable[..., WorkerProcess], syncctl: Cli, client: SyncJobsClient
+) -> None:
+    start_worker()
+    created = syncctl(
+        "create", "with-spec", "--mode", "continuous", "--drop-destination", "--source", "shop",
+        "--table", "public.orders", "--table", "public.items", "--destination", "archive",
+        "--database", "shop-copy", "--wait",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    command_id = created.stdout.split("(command ")[1].split(")")[0]
+    stop = client.terminate("with-spec")
+    client.wait_for_outcome(stop)
+
+    (record,) = [JobRecord.model_validate_json(line) for line in syncctl("jobs", "--json").stdout.splitlines()]
+    expected = {"source": "shop", "tables": ["public.orders", "public.items"], "destination": "archive", "database": "shop-copy"}
+    assert record.spec is not None and record.spec.model_dump(mode="json") == expected
+    first = client.wait_for_outcome(command_id)
+    assert isinstance(first, StatusChanged) and first.drop_destination is True
+    assert first.spec is not None and first.spec.model_dump(mode="json") == expected
+    later = client.wait_for_outcome(stop)
+    assert isinstance(later, StatusChanged) and later.spec is None and later.drop_destination is None
+
+
+def test_an_incomplete_or_malformed_spec_is_refused_before_anything_is_sent(
+    kafka_bootstrap: str, topics: Topics, syncctl: Cli
+) -> None:
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    admin.create_topics([NewTopic(topics.control, 1, 1)])[topics.control].result(30)
+
+    partial = syncctl("create", "j1", "--mode", "snapshot", "--source", "shop")
+    malformed = syncctl("create", "j1", "--mode", "snapshot", "--source", "shop", "--table", "orders",
+                        "--destination", "archive", "--database", "shop")  # fmt: skip
+
+    assert partial.returncode == 2 and "a spec needs --table, --destination, --database" in partial.stderr
+    assert malformed.returncode == 2 and "table 'orders' is not valid: name it schema.table" in malformed.stderr
+    assert messages_in(kafka_bootstrap, topics.control) == 0
+
+
 def test_watch_prints_one_readable_line_per_event_as_it_happens(
     kafka_bootstrap: str, topics: Topics, start_worker: Callable[..., WorkerProcess], client: SyncJobsClient
 ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -34,13 +34,33 @@ def create_command(
     by: ByOption = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for the worker to accept or reject it.")] = False,
     timeout: TimeoutOption = 30.0,
+    source: Annotated[str | None, typer.Option(help="Spec: a source connection named in the engine's settings.")] = None,
+    table: Annotated[
+        list[str] | None, typer.Option("--table", help="Spec: a schema.table to copy (repeat for more).")
+    ] = None,
+    destination: Annotated[str | None, typer.Option(help="Spec: a destination connection of the engine.")] = None,
+    database: Annotated[str | None, typer.Option(help="Spec: the destination database.")] = None,
 ) -> None:
-    """Register a new sync job (status Not started)."""
+    """Register a new sync job (status Not started).
+
+    A job for the Kafka Connect engine needs a spec: --source, one --table or more,
+    --destination and --database (docs/engine-connect.md)."""
+    spec = _spec(source, table or [], destination, database)
     client = make_client(bootstrap_servers, by)
-    command_id = client.create(job, mode, drop_destination=drop_destination)
+    command_id = client.create(job, mode, drop_destination=drop_destination, spec=spec)
     typer.echo(f"create sent for {job} (command {command_id})")
     if wait:
         _follow(client, command_id, timeout, until_final=False)
+
+
+def _spec(source: str | None, tables: list[str], destination: str | None, database: str | None) -> dict[str, Any] | None:
+    given = {"source": source, "tables": tables, "destination": destination, "database": database}
+    if not any(given.values()):
+        return None
+    missing = [f"--{name.removesuffix('s') if name == 'tables' else name}" for name, value in given.items() if not value]
+    if missing:
+        raise typer.BadParameter(f"a spec needs {', '.join(missing)} as well", param_hint="--source/--table/...")
+    return given
 
 
 def terminate_command(

@@ -62,6 +62,7 @@ def job_view(record: JobRecord, now: datetime | None = None) -> dict[str, Any]:
         "last_change_at": changed.astimezone(UTC).isoformat(),
         "asked_by": record.last_requested_by or record.created_by or "—",
         "reason": record.reason,
+        "copies": copies(record),
         "action": action_for(record),
         "stages": [
             {"name": name, "state": state.value, "label": _STAGE_LABELS[state],
@@ -69,6 +70,15 @@ def job_view(record: JobRecord, now: datetime | None = None) -> dict[str, Any]:
             for name, state in stages
         ],  # fmt: skip
     }
+
+
+def copies(record: JobRecord) -> str | None:
+    """What the job copies, from its spec: `shop: public.orders, public.items → archive/shop`."""
+    spec = record.spec
+    if spec is None:
+        return None
+    drop = " (dropped first)" if record.drop_destination else ""
+    return f"{spec.source}: {', '.join(spec.tables)} → {spec.destination}/{spec.database}{drop}"
 
 
 def event_view(event: Any) -> dict[str, Any]:

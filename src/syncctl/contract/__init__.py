@@ -7,6 +7,7 @@ from syncctl.contract.messages import (
     ControlMessage,
     Create,
     Failed,
+    JobSpec,
     Progress,
     SnapshotCompleted,
     SnapshotStarted,
@@ -27,7 +28,7 @@ from syncctl.contract.statuses import (
 
 __all__ = [
     "MAX_MESSAGE_BYTES", "CommandRejected", "CompleteCdc", "ControlMessage", "Create", "Event",
-    "Failed", "Invalid", "InvalidCode", "JobRecord", "Mode", "PendingStop", "Progress",
+    "Failed", "Invalid", "InvalidCode", "JobRecord", "JobSpec", "Mode", "PendingStop", "Progress",
     "RejectionCode", "SnapshotCompleted", "SnapshotStarted", "Stage", "StageState", "Stages",
     "Stats", "StatusChanged", "Status", "Stopped", "TempData", "Terminate",
     "parse_control_message",

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from syncctl.contract.messages import Stats
+from syncctl.contract.messages import JobSpec, Stats
 from syncctl.contract.records import Stages
 from syncctl.contract.statuses import Mode, RejectionCode, Stage, Status
 
@@ -41,6 +41,10 @@ class StatusChanged(_Event):
     )
     requested_by: str | None = Field(None, description="syncctl addition: who sent the cause.")
     mode: Mode | None = Field(None, description="syncctl addition: the job's mode.")
+    drop_destination: bool | None = Field(
+        None, description="syncctl addition, on the event that creates the job: whether to drop the destination first."
+    )
+    spec: JobSpec | None = Field(None, description="syncctl addition, on the event that creates the job: what it copies.")
 
 
 class CommandRejected(_Event):

@@ -28,6 +28,30 @@ class Stats(BaseModel):
         return self.model_copy(update=update.model_dump(exclude_none=True))
 
 
+ConnectionName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+# schema.table, as PostgreSQL names them unquoted (Debezium's table.include.list takes them so).
+TableName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}\.[A-Za-z_][A-Za-z0-9_]{0,62}$")]
+DatabaseName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,63}$")]
+MAX_SPEC_TABLES = 256
+
+
+class JobSpec(BaseModel):
+    """What a job copies: tables of a named source into a database of a named destination.
+
+    Names, never addresses or passwords: the engine's own settings map a name to a connection
+    (docs/engine-connect.md), so no secret ever travels in a Kafka message.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: ConnectionName = Field(description="A source connection configured in the engine.")
+    tables: tuple[TableName, ...] = Field(
+        min_length=1, max_length=MAX_SPEC_TABLES, description="schema.table names to copy."
+    )
+    destination: ConnectionName = Field(description="A destination connection configured in the engine.")
+    database: DatabaseName = Field(description="Database to write to at the destination.")
+
+
 class _ControlMessage(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -41,6 +65,7 @@ class Create(_ControlMessage):
     type: Literal["create"] = "create"
     mode: Mode
     drop_destination: bool = False
+    spec: JobSpec | None = Field(None, description="syncctl addition: what to copy, for engines that need it.")
 
 
 class Terminate(_ControlMessage):

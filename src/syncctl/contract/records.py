@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from syncctl.contract.messages import CommandId, JobId, Stats
+from syncctl.contract.messages import CommandId, JobId, JobSpec, Stats
 from syncctl.contract.statuses import Mode, Stage, StageState, Status
 
 
@@ -46,6 +46,7 @@ class JobRecord(BaseModel):
     job_id: JobId
     mode: Mode
     drop_destination: bool = False
+    spec: JobSpec | None = None
     status: Status
     stages: Stages = Stages()
     stats: Stats = Stats()

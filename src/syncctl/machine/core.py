@@ -66,6 +66,7 @@ def _create(record: JobRecord | None, message: Create, now: datetime, rules: Rul
         job_id=message.job_id,
         mode=message.mode,
         drop_destination=message.drop_destination,
+        spec=message.spec,
         status=Status.NOT_STARTED,
         created_at=now,
         created_by=message.requested_by,
@@ -299,6 +300,9 @@ def _status_changed(
         completes_command_id=completes,
         requested_by=message.requested_by if message else None,
         mode=record.mode,
+        # An engine learns what to copy from the event that creates the job.
+        drop_destination=record.drop_destination if previous is None else None,
+        spec=record.spec if previous is None else None,
     )
 
 

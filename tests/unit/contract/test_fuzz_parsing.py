@@ -43,7 +43,7 @@ MODELS = {
 TYPES = sorted(MODELS)
 COMMON_REQUIRED = ("command_id", "job_id", "issued_at")
 EXTRA_REQUIRED = {"create": ("mode",), "progress": ("stats",), "failed": ("error",)}
-EXTRA_OPTIONAL = {"create": ("drop_destination",), "stopped": ("temp_data_cleaned",)}
+EXTRA_OPTIONAL = {"create": ("drop_destination", "spec"), "stopped": ("temp_data_cleaned",)}
 FIELD_NAMES = sorted({name for model in MODELS.values() for name in model.model_fields})
 STAT_NAMES = ("tables_total", "tables_done", "rows_migrated", "events_seen")
 JOB_ID = re.compile(r"[A-Za-z0-9-]{1,128}")
@@ -97,6 +97,18 @@ def stats_objects() -> st.SearchStrategy[dict[str, int]]:
     return st.dictionaries(st.sampled_from(STAT_NAMES), st.integers(min_value=0))
 
 
+names = st.from_regex(r"[a-z0-9][a-z0-9_-]{0,63}", fullmatch=True)
+identifiers = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,62}", fullmatch=True)
+
+
+@st.composite
+def job_specs(draw: st.DrawFn) -> dict[str, Any]:
+    """A `spec` object as the contract allows it."""
+    tables = draw(st.lists(st.tuples(identifiers, identifiers).map(".".join), min_size=1, max_size=5))
+    database = draw(st.from_regex(r"[A-Za-z0-9_-]{1,63}", fullmatch=True))
+    return {"source": draw(names), "tables": tables, "destination": draw(names), "database": database}
+
+
 @st.composite
 def valid_messages(
     draw: st.DrawFn, types: st.SearchStrategy[str] = st.sampled_from(TYPES)
@@ -111,6 +123,7 @@ def valid_messages(
     if kind == "create":
         message["mode"] = draw(st.sampled_from(["snapshot", "continuous"]))
         optional["drop_destination"] = draw(st.booleans())
+        optional["spec"] = draw(st.none() | job_specs())
     elif kind == "progress":
         message["stats"] = draw(stats_objects())
     elif kind == "stopped":
@@ -225,6 +238,10 @@ def test_every_message_the_contract_allows_parses_to_its_type_with_its_values(
         case Create():
             assert result.mode.value == fields["mode"]
             assert result.drop_destination == fields.get("drop_destination", False)
+            spec = fields.get("spec")
+            assert (result.spec.model_dump(mode="json") if result.spec else None) == (
+                {**spec, "tables": list(spec["tables"])} if spec else None
+            )
         case Progress():
             assert result.stats.model_dump(exclude_none=True) == fields["stats"]
         case Stopped():
@@ -294,6 +311,9 @@ WRONG = {
     "mode": not_a_string | st.text(max_size=12).filter(lambda v: v not in ("snapshot", "continuous")),
     "drop_destination": not_a_bool, "temp_data_cleaned": not_a_bool.filter(lambda v: v is not None),
     "error": not_a_string, "stats": not_a_string.filter(lambda v: not isinstance(v, dict)),
+    # null is allowed (no spec); a table name without its schema is not.
+    "spec": not_a_string.filter(lambda v: v is not None and not isinstance(v, dict))
+    | st.just({"source": "shop", "tables": ["orders"], "destination": "archive", "database": "shop"}),
 }  # fmt: skip
 
 
@@ -315,7 +335,8 @@ def test_a_valid_message_with_one_field_of_the_wrong_type_is_refused_naming_it(
     key = fields["job_id"].encode() if isinstance(fields["job_id"], str) else b"job-1"
     result = parse_control_message(key, encode(fields, ascii_only=True))
     assert isinstance(result, Invalid) and result.code is InvalidCode.INVALID_FIELD, (broken, result)
-    assert repr(broken) in result.message or f"{broken}:" in result.message, result
+    # The field, or the part of it that is wrong (spec.tables.0).
+    assert f"'{broken}" in result.message or f"{broken}:" in result.message, result
 
 
 # Found by this file: `"stats": null` used to be dead-lettered as not_an_object ("Input should

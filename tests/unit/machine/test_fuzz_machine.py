@@ -24,6 +24,7 @@ from pydantic import TypeAdapter
 from syncctl.contract import (
     CompleteCdc,
     Create,
+    JobSpec,
     Event,
     Failed,
     JobRecord,
@@ -58,7 +59,10 @@ _common = {"job_id": st.just("placeholder"), "issued_at": issued_at, "requested_
 # Every kind of input `apply` gets, with random values the contract allows (ids are set later).
 BUILDERS: dict[str, st.SearchStrategy[MachineInput]] = {
     "create": st.builds(
-        Create, command_id=st.just("x"), mode=st.sampled_from(Mode), drop_destination=st.booleans(), **_common
+        Create, command_id=st.just("x"), mode=st.sampled_from(Mode), drop_destination=st.booleans(),
+        spec=st.none() | st.builds(JobSpec, source=st.just("shop"), tables=st.just(("public.orders",)),
+                                   destination=st.just("archive"), database=st.just("shop")),
+        **_common,
     ),
     "terminate": st.builds(Terminate, command_id=st.just("x"), **_common),
     "complete_cdc": st.builds(CompleteCdc, command_id=st.just("x"), **_common),
