@@ -8,6 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JARS := .local/kafka/lib/.complete
+FERRETDB := .local/ferretdb/ferretdb-v1.24.2
 PYTEST_ARGS ?=
 
 .PHONY: run test unit chaos bench clean
@@ -24,10 +25,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 $(JARS): config/kafka/pom.xml | $(STAMP)
 	$(BIN)/python -c "from pathlib import Path; from syncctl.kafka.jars import ensure_jars; ensure_jars(Path('.local/kafka/lib'))"
 
+# Build FerretDB (the local MongoDB-wire destination) once, before any test needs it.
+$(FERRETDB): | $(STAMP)
+	$(BIN)/python -c "from syncctl.servers import ensure_ferretdb; ensure_ferretdb()"
+
 run: $(STAMP)
 	$(BIN)/syncctl demo
 
-test: $(STAMP) $(JARS)
+test: $(STAMP) $(JARS) $(FERRETDB)
 	$(BIN)/pytest tests -m "not stress" $(PYTEST_ARGS)
 
 # The full chaos run: 2,000 jobs, 12 worker kills, a paused and a killed broker (<= 5 min).

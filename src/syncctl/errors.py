@@ -25,3 +25,7 @@ class InvalidCommand(SyncctlError):
 
 class OutcomeTimeout(SyncctlError):
     """The worker did not answer a command within the time the caller allowed."""
+
+
+class ServerError(SyncctlError):
+    """A local server (PostgreSQL, FerretDB, Kafka Connect) could not be prepared or started."""
