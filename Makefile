@@ -9,6 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JARS := .local/kafka/lib/.complete
 FERRETDB := .local/ferretdb/ferretdb-v1.24.2
+CONNECT_JARS := .local/connect/plugins/mongodb/.complete
 PYTEST_ARGS ?=
 
 .PHONY: run test unit chaos bench clean
@@ -29,10 +30,14 @@ $(JARS): config/kafka/pom.xml | $(STAMP)
 $(FERRETDB): | $(STAMP)
 	$(BIN)/python -c "from syncctl.servers import ensure_ferretdb; ensure_ferretdb()"
 
+# Kafka Connect and its two connectors' jars, once (the engine's tests start a worker).
+$(CONNECT_JARS): config/connect/runtime/pom.xml config/connect/debezium-postgres/pom.xml config/connect/mongodb/pom.xml | $(STAMP)
+	$(BIN)/python -c "from syncctl.connect.local import ensure_connect_jars; ensure_connect_jars()"
+
 run: $(STAMP)
 	$(BIN)/syncctl demo
 
-test: $(STAMP) $(JARS) $(FERRETDB)
+test: $(STAMP) $(JARS) $(FERRETDB) $(CONNECT_JARS)
 	$(BIN)/pytest tests -m "not stress" $(PYTEST_ARGS)
 
 # The full chaos run: 2,000 jobs, 12 worker kills, a paused and a killed broker (<= 5 min).

@@ -154,6 +154,35 @@ class RunnerSettings(BaseModel):
     seed: int | None = Field(None, description="Seed for table sizes; random when unset.")
 
 
+class SourceConnection(BaseModel):
+    """A PostgreSQL database that jobs may copy from (Debezium connects with these)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(5432, ge=1, le=65535)
+    database: str = Field(description="Database to read.")
+    user: str = Field(description="A user with LOGIN and REPLICATION that owns (or may publish) the tables.")
+    password: SecretStr = Field(description="Never logged, never in a Kafka message.")
+
+
+class DestinationConnection(BaseModel):
+    """A MongoDB (or MongoDB-wire) server that jobs may copy into."""
+
+    uri: SecretStr = Field(description="mongodb://[user:password@]host:port/ (may hold a password: never logged).")
+
+
+class EngineSettings(BaseModel):
+    """The Kafka Connect engine (`syncctl runner --engine connect`): docs/engine-connect.md."""
+
+    connect_url: str = Field("http://127.0.0.1:8083", description="Kafka Connect's REST API.")
+    runner_id: str = Field("connect-engine", description="Sent as requested_by on reports.")
+    group_id: str = Field("syncctl-connect-engine", description="Consumer group of the engine's event reader.")
+    sources: dict[str, SourceConnection] = Field(default_factory=dict, description="Source connections by name.")
+    destinations: dict[str, DestinationConnection] = Field(
+        default_factory=dict, description="Destination connections by name."
+    )
+    poll_interval: float = Field(1.0, gt=0, description="Seconds between looks at Connect and the topics.")
+
+
 class LogSettings(BaseModel):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["auto", "json", "console"] = Field(
@@ -181,6 +210,7 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     signing: SigningSettings = SigningSettings()
     runner: RunnerSettings = RunnerSettings()
+    engine: EngineSettings = EngineSettings()
     log: LogSettings = LogSettings()
 
     @classmethod

@@ -7,6 +7,7 @@ import sys
 import typer
 
 from syncctl.cli.broker import broker_command
+from syncctl.cli.connect import connect_command
 from syncctl.cli.console import console_command
 from syncctl.cli.commands import complete_cdc_command, create_command, terminate_command
 from syncctl.cli.views import jobs_command, watch_command
@@ -39,6 +40,7 @@ app.command("watch")(watch_command)
 app.command("runner")(runner_command)
 app.command("demo")(demo_command)
 app.command("broker")(broker_command)
+app.command("connect")(connect_command)
 app.command("worker")(worker_command)
 app.command("schema")(schema_command)
 app.command("console")(console_command)

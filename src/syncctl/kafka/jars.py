@@ -11,7 +11,7 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
-from syncctl.errors import BrokerError
+from syncctl.errors import BrokerError, SyncctlError
 
 _COMPLETE_MARKER = ".complete"
 _DOWNLOADED = re.compile(r"Downloaded from \S+: \S+/([^/\s]+) \(([^)]*)\)")
@@ -50,24 +50,38 @@ def ensure_jars(
 ) -> Path:
     """Return `lib_dir`, filling it from Maven Central first if it is missing or stale."""
     config_dir = kafka_config_dir()
-    if cached_jars(lib_dir, config_dir):
+    return fetch_jars(
+        config_dir, lib_dir, f"Apache Kafka {kafka_version(config_dir)} jars (about 45 MB)", progress, BrokerError
+    )
+
+
+def fetch_jars(
+    pom_dir: Path,
+    lib_dir: Path,
+    what: str,
+    progress: Callable[[str], None],
+    error: type[SyncctlError],
+    finish: Callable[[Path], None] | None = None,
+) -> Path:
+    """Fill `lib_dir` with the runtime dependencies of `pom_dir/pom.xml`, once per pom version.
+
+    `finish(staging_dir)` may adjust the jars before the folder is published as complete.
+    """
+    if cached_jars(lib_dir, pom_dir):
         return lib_dir
     mvn = shutil.which("mvn")
     if mvn is None:
-        raise BrokerError(
-            f"no Kafka jars in {lib_dir} and no `mvn` to fetch them: install Maven "
+        raise error(
+            f"no jars in {lib_dir} and no `mvn` to fetch them: install Maven "
             "(Debian/Ubuntu: apt-get install maven; macOS: brew install maven) and run again; "
             "it is needed only for the first start"
         )
     staging = lib_dir.with_name(lib_dir.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    progress(
-        f"Fetching Apache Kafka {kafka_version(config_dir)} jars from Maven Central into "
-        f"{lib_dir} (one time, about 45 MB)..."
-    )
+    progress(f"Fetching {what} from Maven Central into {lib_dir} (one time)...")
     command = [
-        mvn, "-B", "-f", str(config_dir / "pom.xml"),
+        mvn, "-B", "-f", str(pom_dir / "pom.xml"),
         "dependency:copy-dependencies", "-DincludeScope=runtime",
         f"-DoutputDirectory={staging.resolve()}",
     ]  # fmt: skip
@@ -83,10 +97,12 @@ def ensure_jars(
                 progress(f"  downloaded {downloaded.group(1)} ({downloaded.group(2).split(' at ')[0]})")
     if proc.returncode != 0:
         tail = "".join(output[-15:])
-        raise BrokerError(f"mvn could not fetch the Kafka jars (exit {proc.returncode}):\n{tail}")
+        raise error(f"mvn could not fetch {what} (exit {proc.returncode}):\n{tail}")
+    if finish is not None:
+        finish(staging)
     jars = list(staging.glob("*.jar"))
     progress(f"  {len(jars)} jars ready")
-    (staging / _COMPLETE_MARKER).write_text(_pom_digest(config_dir))
+    (staging / _COMPLETE_MARKER).write_text(_pom_digest(pom_dir))
     shutil.rmtree(lib_dir, ignore_errors=True)
     staging.rename(lib_dir)
     return lib_dir

@@ -1,0 +1,111 @@
+"""What the engine asks Kafka Connect for, per job: pure functions of the job and the settings.
+
+Every name a job leaves behind (connectors, replication slot, publication, topics) is derived
+from its id, so that a restarted engine finds and removes them without having to remember.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from syncctl.contract import JobSpec, Mode
+from syncctl.settings import DestinationConnection, SourceConnection
+
+_POSTGRES_HANDLER = "com.mongodb.kafka.connect.sink.cdc.debezium.rdbms.postgres.PostgresHandler"
+_JSON = "org.apache.kafka.connect.json.JsonConverter"
+
+
+@dataclass(frozen=True)
+class JobNames:
+    """Names of everything the engine creates for one job."""
+
+    job_id: str
+
+    @property
+    def source(self) -> str:
+        return f"syncctl-{self.job_id}-source"
+
+    @property
+    def sink(self) -> str:
+        return f"syncctl-{self.job_id}-sink"
+
+    @property
+    def slot(self) -> str:
+        """PostgreSQL replication slot: [a-z0-9_], 63 at most, unique per job id."""
+        readable = re.sub(r"[^a-z0-9]", "_", self.job_id.lower())[:40]
+        return f"syncctl_{readable}_{hashlib.sha1(self.job_id.encode()).hexdigest()[:8]}"
+
+    @property
+    def publication(self) -> str:
+        return self.slot
+
+    @property
+    def topic_prefix(self) -> str:
+        return f"syncctl.{self.job_id}"
+
+    @property
+    def notifications_topic(self) -> str:
+        return f"syncctl.{self.job_id}.notifications"
+
+    def table_topic(self, table: str) -> str:
+        """Debezium's topic for `schema.table`: <prefix>.<schema>.<table>."""
+        return f"{self.topic_prefix}.{table}"
+
+    @property
+    def sink_group(self) -> str:
+        """The consumer group Kafka Connect gives the sink connector."""
+        return f"connect-{self.sink}"
+
+
+def source_config(job_id: str, mode: Mode, spec: JobSpec, source: SourceConnection) -> dict[str, Any]:
+    names = JobNames(job_id)
+    return {
+        "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
+        "tasks.max": "1",
+        "database.hostname": source.host,
+        "database.port": str(source.port),
+        "database.user": source.user,
+        "database.password": source.password.get_secret_value(),
+        "database.dbname": source.database,
+        "plugin.name": "pgoutput",
+        "slot.name": names.slot,
+        "publication.name": names.publication,
+        "publication.autocreate.mode": "filtered",
+        # A regular expression over schema.table: dots matched literally, whole names only.
+        "table.include.list": ",".join(re.escape(table) for table in spec.tables),
+        "topic.prefix": names.topic_prefix,
+        # continuous: snapshot, then stream changes; snapshot: one consistent copy, then stop.
+        "snapshot.mode": "initial" if mode is Mode.CONTINUOUS else "initial_only",
+        "notification.enabled.channels": "sink",
+        "notification.sink.topic.name": names.notifications_topic,
+        "tombstones.on.delete": "false",
+        "key.converter": _JSON,
+        "value.converter": _JSON,
+        "key.converter.schemas.enable": "true",
+        "value.converter.schemas.enable": "true",
+    }
+
+
+def sink_config(job_id: str, spec: JobSpec, destination: DestinationConnection) -> dict[str, Any]:
+    names = JobNames(job_id)
+    topics = [names.table_topic(table) for table in spec.tables]
+    config: dict[str, Any] = {
+        "connector.class": "com.mongodb.kafka.connect.MongoSinkConnector",
+        "tasks.max": "1",
+        "topics": ",".join(topics),
+        "connection.uri": destination.uri.get_secret_value(),
+        "database": spec.database,
+        "change.data.capture.handler": _POSTGRES_HANDLER,
+        "key.converter": _JSON,
+        "value.converter": _JSON,
+        "key.converter.schemas.enable": "true",
+        "value.converter.schemas.enable": "true",
+        # A record the sink cannot write fails the job instead of being skipped in silence.
+        "errors.tolerance": "none",
+    }
+    for table, topic in zip(spec.tables, topics, strict=True):
+        config[f"topic.override.{topic}.collection"] = table.split(".", 1)[1]
+    return config
