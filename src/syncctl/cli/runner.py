@@ -9,6 +9,7 @@ import typer
 from syncctl.cli.options import BootstrapOption
 from syncctl.cli.signals import on_stop_request
 from syncctl.logging import configure_logging
+from syncctl.connect.engine import ConnectEngine
 from syncctl.runner import Runner
 from syncctl.settings import load_settings
 
@@ -21,6 +22,12 @@ def runner_command(
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for random table sizes.")] = None,
     log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, WARNING or ERROR.", show_default="INFO")] = None,
+    engine: Annotated[
+        str, typer.Option(help="reference: the simulated engine; connect: Kafka Connect (docs/engine-connect.md).")
+    ] = "reference",
+    connect_url: Annotated[
+        str | None, typer.Option(help="Kafka Connect's REST API (--engine connect).", show_default="http://127.0.0.1:8083")
+    ] = None,
 ) -> None:
     """Run jobs for real-looking demos: start each created job, report progress, stop on request.
 
@@ -29,13 +36,16 @@ def runner_command(
     --stop-delay seconds and sends stopped. See docs/runner-protocol.md. Settings also come
     from SYNCCTL_RUNNER__* variables and the [runner] table of config/syncctl.toml.
     """
+    if engine not in ("reference", "connect"):
+        raise typer.BadParameter("reference or connect", param_hint="--engine")
     settings = load_settings(
         kafka={"bootstrap_servers": bootstrap_servers},
         runner={"rows_per_second": rows_per_second, "stop_delay": stop_delay, "seed": seed},
+        engine={"connect_url": connect_url},
         log={"level": log_level.upper() if log_level else None},
     )
     configure_logging(settings.log.level, settings.log.format)
-    runner = Runner(settings)
+    runner: Runner | ConnectEngine = ConnectEngine(settings) if engine == "connect" else Runner(settings)
 
     on_stop_request(runner.stop)
     runner.run()

@@ -50,6 +50,10 @@ class JobNames:
     def notifications_topic(self) -> str:
         return f"syncctl.{self.job_id}.notifications"
 
+    @property
+    def heartbeat_topic(self) -> str:
+        return f"__debezium-heartbeat.{self.topic_prefix}"
+
     def table_topic(self, table: str) -> str:
         """Debezium's topic for `schema.table`: <prefix>.<schema>.<table>."""
         return f"{self.topic_prefix}.{table}"
@@ -82,6 +86,14 @@ def source_config(job_id: str, mode: Mode, spec: JobSpec, source: SourceConnecti
         "notification.enabled.channels": "sink",
         "notification.sink.topic.name": names.notifications_topic,
         "tombstones.on.delete": "false",
+        # Exact decimals as strings: FerretDB has no Decimal128, and strings lose no digits.
+        "decimal.handling.mode": "string",
+        # Moves the slot's confirmed position even when the job's tables do not change: a drain
+        # waits for that position to pass the source's WAL position at the request.
+        "heartbeat.interval.ms": "1000",
+        # One partition per table keeps each row's changes in order for the sink.
+        "topic.creation.default.partitions": "1",
+        "topic.creation.default.replication.factor": "-1",
         "key.converter": _JSON,
         "value.converter": _JSON,
         "key.converter.schemas.enable": "true",

@@ -6,6 +6,7 @@ import random
 import time
 import uuid
 from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
@@ -23,6 +24,37 @@ from syncctl.settings import Settings
 log = get_logger("syncctl.runner")
 _EVENT: TypeAdapter[Any] = TypeAdapter(Event)
 _MESSAGE_CLASSES = {cls.model_fields["type"].default: cls for cls in MESSAGE_TYPES}
+
+
+def follow_events(
+    consumer: Consumer, topic: str, on_event: Callable[[bytes], None], stopping: Callable[[], bool]
+) -> None:
+    """Subscribe `consumer` (an eager-assignment group) to the events topic and wait until it is
+    assigned, passing on whatever it reads meanwhile.
+
+    A partition this group never read starts at an end offset taken now (not "latest", which is
+    fixed only at the first fetch): every job created after this point is seen as an event, every
+    job created before it is in `SyncJobsClient.jobs()`, which the caller lists next.
+    """
+    assigned: list[bool] = []
+
+    def start_at_committed_or_end(consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        committed = retry_while_not_yet(lambda: consumer.committed(partitions, timeout=30), 60)
+        for tp in committed:
+            if tp.offset < 0:
+                end = retry_while_not_yet(
+                    lambda tp=tp: consumer.get_watermark_offsets(tp, timeout=30, cached=False), 60
+                )
+                tp.offset = end[1]
+        consumer.assign(committed)
+        assigned.append(True)
+
+    consumer.subscribe([topic], on_assign=start_at_committed_or_end)
+    deadline = time.monotonic() + 60
+    while not assigned and not stopping() and time.monotonic() < deadline:
+        for message in consumer.consume(500, 0.2):
+            if not message.error() and message.value() is not None:
+                on_event(message.value())
 
 
 class Runner:
@@ -49,28 +81,7 @@ class Runner:
 
     def run(self) -> None:
         consumer = Consumer(self._consumer_config)
-        assigned: list[bool] = []
-
-        def start_at_committed_or_end(consumer: Consumer, partitions: list[TopicPartition]) -> None:
-            # A partition this group never read starts at an end offset taken now (not
-            # "latest", which is fixed only at the first fetch): every job created after this
-            # point is seen as an event, every job created before it is in `jobs()` below.
-            committed = retry_while_not_yet(lambda: consumer.committed(partitions, timeout=30), 60)
-            for tp in committed:
-                if tp.offset < 0:
-                    end = retry_while_not_yet(
-                        lambda tp=tp: consumer.get_watermark_offsets(tp, timeout=30, cached=False), 60
-                    )
-                    tp.offset = end[1]
-            consumer.assign(committed)
-            assigned.append(True)
-
-        consumer.subscribe([self._events_topic], on_assign=start_at_committed_or_end)
-        deadline = time.monotonic() + 60
-        while not assigned and not self._stopping and time.monotonic() < deadline:
-            for message in consumer.consume(500, 0.2):
-                if not message.error() and message.value() is not None:
-                    self._on_event(message.value())
+        follow_events(consumer, self._events_topic, self._on_event, lambda: self._stopping)
         self._resume_unfinished_jobs()
         log.info("runner started", jobs=len(self._jobs), runner_id=self.settings.runner_id)
         tick = min(0.2, self.settings.progress_interval)

@@ -1,0 +1,71 @@
+"""What the engine does to the databases themselves, which Kafka Connect cannot: drop a job's
+replication slot and publication on the source, drop a destination database before a job that
+asks for it, and read the source's WAL position for a drain."""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+import pymongo
+
+from syncctl.errors import ServerError
+from syncctl.settings import DestinationConnection, SourceConnection
+
+
+class SourceDatabase:
+    def __init__(self, connection: SourceConnection) -> None:
+        self._dsn = psycopg.conninfo.make_conninfo(
+            host=connection.host, port=connection.port, dbname=connection.database,
+            user=connection.user, password=connection.password.get_secret_value(), connect_timeout=10,
+        )  # fmt: skip
+
+    def current_lsn(self) -> str:
+        with psycopg.connect(self._dsn, autocommit=True) as db:
+            row = db.execute("SELECT pg_current_wal_lsn()::text").fetchone()
+        assert row is not None
+        return str(row[0])
+
+    def slot_has_reached(self, slot: str, lsn: str) -> bool:
+        """Whether the connector confirmed every change up to `lsn` (so it is in Kafka)."""
+        with psycopg.connect(self._dsn, autocommit=True) as db:
+            row = db.execute(
+                "SELECT confirmed_flush_lsn >= %s::pg_lsn FROM pg_replication_slots WHERE slot_name = %s",
+                (lsn, slot),
+            ).fetchone()
+        return bool(row and row[0])
+
+    def drop_slot_and_publication(self, slot: str, publication: str, timeout: float = 30.0) -> None:
+        """Drop both; a slot still held by a stopping connector is retried until it is released.
+
+        A slot left behind makes PostgreSQL keep WAL for it forever."""
+        deadline = time.monotonic() + timeout
+        with psycopg.connect(self._dsn, autocommit=True) as db:
+            db.execute(f'DROP PUBLICATION IF EXISTS "{publication}"')
+            while True:
+                row = db.execute("SELECT active FROM pg_replication_slots WHERE slot_name = %s", (slot,)).fetchone()
+                if row is None:
+                    return
+                if not row[0]:
+                    try:
+                        db.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
+                        return
+                    except psycopg.errors.ObjectInUse:
+                        pass  # taken again between the two statements
+                if time.monotonic() > deadline:
+                    raise ServerError(f"replication slot {slot} is still in use after {timeout:.0f} s")
+                time.sleep(0.2)
+
+    def has_slot(self, slot: str) -> bool:
+        with psycopg.connect(self._dsn, autocommit=True) as db:
+            return db.execute("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", (slot,)).fetchone() is not None
+
+
+def drop_destination_database(connection: DestinationConnection, database: str) -> None:
+    client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
+        connection.uri.get_secret_value(), serverSelectionTimeoutMS=10_000
+    )
+    try:
+        client.drop_database(database)
+    finally:
+        client.close()

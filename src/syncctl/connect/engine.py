@@ -1,0 +1,358 @@
+"""`syncctl runner --engine connect`: sync jobs run by Kafka Connect, stopped as syncctl says.
+
+Follows docs/runner-protocol.md: a job created with a spec gets a MongoDB sink and a Debezium
+PostgreSQL source connector; progress comes from Debezium's snapshot notifications and the
+sink's committed offsets; Cancelling stops the source at once and removes the job's connectors,
+replication slot and publication (the data copied so far stays); Completing CDC first drains
+every change committed on the source before the request into the destination, then removes
+everything, offsets and intermediate topics included.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient
+from pydantic import TypeAdapter, ValidationError
+
+from syncctl.client import SyncJobsClient
+from syncctl.connect.connectors import JobNames, sink_config, source_config
+from syncctl.connect.databases import SourceDatabase, drop_destination_database
+from syncctl.connect.rest import ConnectApi, first_failure
+from syncctl.contract import (
+    Event,
+    Failed,
+    JobRecord,
+    JobSpec,
+    Mode,
+    Progress,
+    SnapshotCompleted,
+    SnapshotStarted,
+    Stats,
+    Status,
+    StatusChanged,
+    Stopped,
+)
+from syncctl.errors import SyncctlError
+from syncctl.kafka import config
+from syncctl.logging import get_logger
+from syncctl.runner.service import follow_events
+from syncctl.settings import Settings
+
+log = get_logger("syncctl.connect")
+_EVENT: TypeAdapter[Any] = TypeAdapter(Event)
+_NOTIFICATIONS = re.compile(r"^syncctl\.(?P<job>[A-Za-z0-9-]+)\.notifications$")
+_PROGRESS_SECONDS = 2.0
+_CANCEL_DRAIN_SECONDS = 15.0
+_COMPLETE_DRAIN_SECONDS = 40.0
+
+
+@dataclass
+class EngineJob:
+    job_id: str
+    mode: Mode
+    spec: JobSpec
+    in_cdc: bool = False
+    stopping: bool = False
+    snapshot_scanned: bool = False  # Debezium said its snapshot COMPLETED
+    tables_done: int = 0
+    rows_at_cdc_start: int = 0
+    last_stats: Stats = field(default_factory=Stats)
+    last_progress_at: float = 0.0
+
+    @property
+    def names(self) -> JobNames:
+        return JobNames(self.job_id)
+
+
+class ConnectEngine:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._engine = settings.engine
+        self._client = SyncJobsClient(
+            kafka=settings.kafka, topics=settings.topics, requested_by=self._engine.runner_id,
+            signing=settings.signing,
+        )  # fmt: skip
+        self._api = ConnectApi(self._engine.connect_url)
+        self._admin = AdminClient(config.common(settings.kafka))
+        self._jobs: dict[str, EngineJob] = {}
+        self._lock = threading.Lock()
+        self._stops = ThreadPoolExecutor(max_workers=4, thread_name_prefix="stop")
+        self._stopping = False
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    # -- the loop ------------------------------------------------------------------------------
+    def run(self) -> None:
+        self._api.connectors()  # fails now, clearly, when Connect does not answer
+        events = Consumer({
+            **config.reader_consumer(self._settings.kafka, self._engine.group_id),
+            "partition.assignment.strategy": "range", "enable.auto.commit": True,
+        })  # fmt: skip
+        notifications = Consumer({
+            **config.reader_consumer(self._settings.kafka, f"{self._engine.group_id}-notifications"),
+            "enable.auto.commit": True, "topic.metadata.refresh.interval.ms": 2000,
+        })  # fmt: skip
+        follow_events(events, self._settings.topics.events, self._on_event, lambda: self._stopping)
+        notifications.subscribe([r"^syncctl\..*\.notifications$"])
+        self._resume(self._client.jobs())
+        log.info("connect engine started", connect_url=self._engine.connect_url, jobs=len(self._jobs))
+        try:
+            while not self._stopping:
+                for message in events.consume(500, self._engine.poll_interval / 2):
+                    if not message.error() and message.value() is not None:
+                        self._on_event(message.value())
+                for message in notifications.consume(500, 0):
+                    if not message.error() and message.value() is not None:
+                        self._on_notification(message.topic(), message.value())
+                for job in self._running():
+                    self._advance(job)
+        finally:
+            self._stops.shutdown(wait=True)
+            events.close()
+            notifications.close()
+            self._client.close()
+            self._api.close()
+            log.info("connect engine stopped")
+
+    def _running(self) -> list[EngineJob]:
+        with self._lock:
+            return [job for job in self._jobs.values() if not job.stopping]
+
+    # -- what the worker says ----------------------------------------------------------------
+    def _on_event(self, value: bytes) -> None:
+        try:
+            event = _EVENT.validate_json(value)
+        except ValidationError:
+            return
+        if not isinstance(event, StatusChanged):
+            return
+        if event.status is Status.NOT_STARTED and event.previous_status is None:
+            self._start(event.job_id, event.mode or Mode.SNAPSHOT, event.spec, bool(event.drop_destination))
+        elif event.status.stopping:
+            self._request_stop(event.job_id, complete=event.status is Status.CDC_COMPLETING)
+        elif event.status.terminal:
+            with self._lock:
+                job = self._jobs.pop(event.job_id, None)
+            if job is not None and not job.stopping:
+                self._stops.submit(self._remove, job, drop_topics=False)
+
+    def _resume(self, records: Iterable[JobRecord]) -> None:
+        """After a restart: carry on every unfinished job, remove what ended ones left behind."""
+        existing = set(self._api.connectors())
+        for record in records:
+            names = JobNames(record.job_id)
+            left = {names.source, names.sink} & existing
+            if record.spec is None or record.job_id in self._jobs:
+                continue
+            job = EngineJob(record.job_id, record.mode, record.spec, in_cdc=record.status is Status.CDC_RUNNING)
+            if record.status.terminal:
+                if left:
+                    self._stops.submit(self._remove, job, drop_topics=False)
+            elif record.status is Status.NOT_STARTED and not left:
+                self._start(record.job_id, record.mode, record.spec, record.drop_destination)
+            elif record.status.stopping:
+                self._jobs[record.job_id] = job
+                self._request_stop(record.job_id, complete=record.status is Status.CDC_COMPLETING)
+            else:
+                self._jobs[record.job_id] = job
+                self._put_connectors(job)  # idempotent; Debezium resumes from its offsets
+
+    # -- starting ------------------------------------------------------------------------------
+    def _start(self, job_id: str, mode: Mode, spec: JobSpec | None, drop_destination: bool) -> None:
+        if spec is None:
+            self._send(Failed, job_id, error="this job has no spec: the Kafka Connect engine needs one "
+                       "(create it with --source, --table, --destination and --database)")  # fmt: skip
+            return
+        problem = self._unknown_connection(spec)
+        if problem:
+            self._send(Failed, job_id, error=problem)
+            return
+        job = EngineJob(job_id, mode, spec)
+        try:
+            if drop_destination:
+                drop_destination_database(self._engine.destinations[spec.destination], spec.database)
+            self._put_connectors(job)
+        except SyncctlError as error:
+            self._send(Failed, job_id, error=str(error))
+            return
+        except Exception as error:  # noqa: BLE001 - a database driver's error is the job's failure
+            self._send(Failed, job_id, error=f"{type(error).__name__}: {error}")
+            return
+        with self._lock:
+            self._jobs[job_id] = job
+        self._send(SnapshotStarted, job_id)
+        log.info("job started", job_id=job_id, mode=mode.value, tables=len(spec.tables))
+
+    def _unknown_connection(self, spec: JobSpec) -> str | None:
+        if spec.source not in self._engine.sources:
+            known = ", ".join(sorted(self._engine.sources)) or "none"
+            return f"source {spec.source!r} is not configured in the engine (known: {known}); add [engine.sources.{spec.source}]"
+        if spec.destination not in self._engine.destinations:
+            known = ", ".join(sorted(self._engine.destinations)) or "none"
+            return (f"destination {spec.destination!r} is not configured in the engine (known: {known}); "
+                    f"add [engine.destinations.{spec.destination}]")  # fmt: skip
+        return None
+
+    def _put_connectors(self, job: EngineJob) -> None:
+        names = job.names
+        destination = self._engine.destinations[job.spec.destination]
+        source = self._engine.sources[job.spec.source]
+        # The sink first, so that it is reading when the first snapshot records arrive.
+        self._api.put_config(names.sink, sink_config(job.job_id, job.spec, destination))
+        self._api.put_config(names.source, source_config(job.job_id, job.mode, job.spec, source))
+
+    # -- running -------------------------------------------------------------------------------
+    def _on_notification(self, topic: str, value: bytes) -> None:
+        match = _NOTIFICATIONS.match(topic)
+        with self._lock:
+            job = self._jobs.get(match.group("job")) if match else None
+        if job is None:
+            return
+        try:
+            payload = json.loads(value).get("payload", {})
+        except (ValueError, AttributeError):
+            return
+        if payload.get("aggregate_type") != "Initial Snapshot":
+            return
+        kind = payload.get("type")
+        if kind == "TABLE_SCAN_COMPLETED":
+            job.tables_done += 1
+        elif kind == "COMPLETED":
+            job.snapshot_scanned = True
+        elif kind == "ABORTED" and not job.stopping:
+            self._fail(job, "Debezium aborted the snapshot; see the Kafka Connect log")
+
+    def _advance(self, job: EngineJob) -> None:
+        try:
+            failure = first_failure(self._api.status(job.names.source)) or first_failure(self._api.status(job.names.sink))
+            if failure:
+                self._fail(job, failure)
+                return
+            written, lag = self._sink_position(job)
+        except SyncctlError as error:
+            log.warning("could not look at a job", job_id=job.job_id, error=str(error))
+            return
+        if job.in_cdc:
+            stats = Stats(events_seen=max(0, written - job.rows_at_cdc_start))
+        else:
+            stats = Stats(tables_total=len(job.spec.tables), tables_done=job.tables_done, rows_migrated=written)
+        now = time.monotonic()
+        if stats != job.last_stats and now - job.last_progress_at >= _PROGRESS_SECONDS:
+            job.last_stats, job.last_progress_at = stats, now
+            self._send(Progress, job.job_id, stats=stats)
+        if not job.in_cdc and job.snapshot_scanned and lag == 0:
+            # Every snapshot record is in the destination.
+            self._send(Progress, job.job_id, stats=stats.model_copy(update={"tables_done": len(job.spec.tables)}))
+            self._send(SnapshotCompleted, job.job_id)
+            job.in_cdc, job.rows_at_cdc_start = True, written
+            if job.mode is Mode.SNAPSHOT:
+                with self._lock:
+                    self._jobs.pop(job.job_id, None)
+                self._stops.submit(self._remove, job, drop_topics=True)
+
+    def _sink_position(self, job: EngineJob) -> tuple[int, int]:
+        """(records the sink has committed as written, records it has yet to write)."""
+        topics = [job.names.table_topic(table) for table in job.spec.tables]
+        reader = Consumer({**config.common(self._settings.kafka), "group.id": job.names.sink_group,
+                           "enable.auto.commit": False})  # fmt: skip
+        try:
+            metadata = reader.list_topics(timeout=10).topics
+            partitions = [TopicPartition(t, p) for t in topics if t in metadata for p in metadata[t].partitions]
+            if not partitions:
+                return 0, 0
+            committed = {(tp.topic, tp.partition): max(tp.offset, 0) for tp in reader.committed(partitions, timeout=10)}
+            ends = {(tp.topic, tp.partition): reader.get_watermark_offsets(tp, timeout=10)[1] for tp in partitions}
+        finally:
+            reader.close()
+        written = sum(committed.values())
+        return written, sum(ends[key] - committed[key] for key in ends)
+
+    # -- stopping ------------------------------------------------------------------------------
+    def _request_stop(self, job_id: str, complete: bool) -> None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job.stopping:
+                return
+            job.stopping = True
+        log.info("stop requested", job_id=job_id, complete=complete)
+        self._stops.submit(self._complete if complete else self._cancel, job)
+
+    def _cancel(self, job: EngineJob) -> None:
+        """Terminate: the source stops now; what it captured reaches the destination; the rest goes."""
+        try:
+            self._api.stop(job.names.source)
+            self._wait_for_sink(job, _CANCEL_DRAIN_SECONDS)
+            self._remove(job, drop_topics=False)
+            self._send(Stopped, job.job_id)
+        except Exception as error:  # noqa: BLE001 - the job ends Failed with the reason, the engine goes on
+            self._fail(job, f"could not cancel cleanly: {error}")
+
+    def _complete(self, job: EngineJob) -> None:
+        """Complete CDC: every change committed before the request reaches the destination first."""
+        try:
+            source = SourceDatabase(self._engine.sources[job.spec.source])
+            lsn = source.current_lsn()
+            deadline = time.monotonic() + _COMPLETE_DRAIN_SECONDS
+            while not source.slot_has_reached(job.names.slot, lsn):
+                if time.monotonic() > deadline:
+                    raise SyncctlError(f"the source connector did not reach WAL position {lsn} in time")
+                time.sleep(0.2)
+            self._wait_for_sink(job, max(1.0, deadline - time.monotonic()), strict=True)
+            self._remove(job, drop_topics=True)
+            self._send(Stopped, job.job_id, temp_data_cleaned=True)
+        except Exception as error:  # noqa: BLE001
+            self._fail(job, f"could not complete CDC cleanly: {error}")
+
+    def _wait_for_sink(self, job: EngineJob, timeout: float, strict: bool = False) -> None:
+        deadline = time.monotonic() + timeout
+        while self._sink_position(job)[1] > 0:
+            if time.monotonic() > deadline:
+                if strict:
+                    raise SyncctlError("the sink did not write every captured change in time")
+                return
+            time.sleep(0.2)
+
+    def _remove(self, job: EngineJob, drop_topics: bool) -> None:
+        """Everything the job left: connectors (and their offsets), slot, publication, topics."""
+        names = job.names
+        for connector in (names.source, names.sink):
+            self._api.stop(connector)
+            if drop_topics:
+                self._api.delete_offsets(connector)
+            self._api.delete(connector)
+        SourceDatabase(self._engine.sources[job.spec.source]).drop_slot_and_publication(names.slot, names.publication)
+        if drop_topics:
+            wanted = [*(names.table_topic(t) for t in job.spec.tables), names.notifications_topic, names.heartbeat_topic]
+            existing = self._admin.list_topics(timeout=10).topics
+            doomed = [topic for topic in wanted if topic in existing]
+            for future in self._admin.delete_topics(doomed, operation_timeout=30).values() if doomed else []:
+                future.result(30)
+        log.info("job's connectors, slot and publication removed", job_id=job.job_id, topics_deleted=drop_topics)
+
+    def _fail(self, job: EngineJob, reason: str) -> None:
+        with self._lock:
+            self._jobs.pop(job.job_id, None)
+        log.warning("job failed", job_id=job.job_id, reason=reason)
+        self._send(Failed, job.job_id, error=reason[:8000])
+        try:
+            self._remove(job, drop_topics=False)
+        except Exception as error:  # noqa: BLE001 - removal is retried when the engine restarts
+            log.warning("could not remove a failed job's connectors", job_id=job.job_id, error=str(error))
+
+    def _send(self, kind: type, job_id: str, **fields: Any) -> None:
+        self._client.send(kind(
+            command_id=str(uuid.uuid4()), job_id=job_id, issued_at=datetime.now(UTC),
+            requested_by=self._engine.runner_id, **fields,
+        ))  # fmt: skip

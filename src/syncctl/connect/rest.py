@@ -1,0 +1,91 @@
+"""Kafka Connect's REST API, the calls the engine makes (state changes are asynchronous: callers
+poll `status` until it shows what they asked for)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from syncctl.errors import ServerError
+
+
+class ConnectApi:
+    def __init__(self, url: str, timeout: float = 30.0) -> None:
+        self._http = httpx.Client(base_url=url.rstrip("/"), timeout=timeout)
+        self.url = url
+
+    def connectors(self) -> list[str]:
+        return list(self._call("GET", "/connectors"))
+
+    def put_config(self, name: str, config: dict[str, Any]) -> None:
+        """Create the connector, or update it to `config` (idempotent)."""
+        self._call("PUT", f"/connectors/{name}/config", json=config)
+
+    def status(self, name: str) -> dict[str, Any] | None:
+        """The connector's and its tasks' states, or None when there is no such connector."""
+        response = self._http.get(f"/connectors/{name}/status")
+        if response.status_code == 404:
+            return None
+        self._raise_for(response)
+        return dict(response.json())
+
+    def stop(self, name: str, timeout: float = 30.0) -> None:
+        """Stop the connector (its tasks end; config and offsets stay) and wait until it has."""
+        if self.status(name) is None:
+            return
+        self._call("PUT", f"/connectors/{name}/stop")
+        self._wait(name, "STOPPED", timeout)
+
+    def delete_offsets(self, name: str) -> None:
+        """Forget the connector's offsets (it must be stopped)."""
+        response = self._http.delete(f"/connectors/{name}/offsets")
+        if response.status_code != 404:
+            self._raise_for(response)
+
+    def delete(self, name: str) -> None:
+        response = self._http.delete(f"/connectors/{name}")
+        if response.status_code != 404:
+            self._raise_for(response)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _wait(self, name: str, state: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.status(name)
+            if status is None or status["connector"]["state"] == state:
+                return
+            if time.monotonic() > deadline:
+                raise ServerError(f"connector {name} did not reach {state} within {timeout:.0f} s")
+            time.sleep(0.2)
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as error:
+            raise ServerError(f"Kafka Connect at {self.url} did not answer {method} {path}: {error}") from error
+        self._raise_for(response)
+        return response.json() if response.content else None
+
+    def _raise_for(self, response: httpx.Response) -> None:
+        if response.is_success:
+            return
+        try:
+            message = response.json().get("message", response.text)
+        except ValueError:
+            message = response.text
+        raise ServerError(f"Kafka Connect refused {response.request.method} {response.request.url.path}: {message}")
+
+
+def first_failure(status: dict[str, Any] | None) -> str | None:
+    """The first line of the trace of a FAILED connector or task, or None when none failed."""
+    if status is None:
+        return None
+    for part in [status.get("connector", {}), *status.get("tasks", [])]:
+        if part.get("state") == "FAILED":
+            trace = (part.get("trace") or "failed without a trace").strip()
+            return trace.splitlines()[0][:2000]
+    return None

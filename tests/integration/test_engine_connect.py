@@ -1,0 +1,192 @@
+"""The Kafka Connect engine on the real stack: PostgreSQL → Debezium → Kafka → MongoDB sink →
+FerretDB, driven by a worker through the engine; what a user of the destination and the source
+would see after each stop."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from syncctl import SyncJobsClient
+from syncctl.connect.connectors import JobNames
+from syncctl.contract import JobRecord, Status
+from syncctl.errors import ServerError
+from tests.integration.harness import SyncctlProcess, Topics, WorkerProcess, syncctl_env, wait_until
+
+psycopg = pytest.importorskip("psycopg")
+pymongo = pytest.importorskip("pymongo")
+
+REPO = Path(__file__).resolve().parents[2]
+SOURCE_PASSWORD = "engine-source-secret"
+
+
+@pytest.fixture(scope="module")
+def stack(kafka_bootstrap: str) -> Iterator[dict[str, Any]]:
+    """PostgreSQL, FerretDB and Kafka Connect, for this module."""
+    from syncctl.connect.local import LocalConnect
+    from syncctl.servers import LocalFerretDB, LocalPostgres
+    from syncctl.servers.postgres import find_postgres_bin
+
+    try:
+        find_postgres_bin()
+    except ServerError as error:
+        if os.environ.get("SYNCCTL_ENGINE_REQUIRED"):
+            pytest.fail(f"{error} (SYNCCTL_ENGINE_REQUIRED is set: CI installs it)")
+        pytest.skip(str(error))
+    with LocalPostgres() as postgres, LocalFerretDB() as ferretdb:
+        with psycopg.connect(postgres.dsn(), autocommit=True) as admin:
+            admin.execute(f"CREATE ROLE engine WITH LOGIN REPLICATION PASSWORD '{SOURCE_PASSWORD}'")
+            admin.execute("CREATE DATABASE shop OWNER engine")
+        with LocalConnect(kafka_bootstrap, cache_dir=REPO / ".local" / "connect") as connect:
+            yield {"postgres": postgres, "ferretdb": ferretdb, "connect": connect}
+
+
+@pytest.fixture
+def shop(stack: dict[str, Any]) -> Callable[[str], Any]:
+    """A connection to the source database `shop`, as its owner."""
+    connections: list[Any] = []
+
+    def connect(sql: str) -> Any:
+        if not connections:
+            connections.append(psycopg.connect(stack["postgres"].dsn("shop", "engine", SOURCE_PASSWORD), autocommit=True))
+        return connections[0].execute(sql)
+
+    yield connect
+    for connection in connections:
+        connection.close()
+
+
+@pytest.fixture
+def engine(
+    kafka_bootstrap: str,
+    topics: Topics,
+    stack: dict[str, Any],
+    unique_name: Callable[[str], str],
+    start_worker: Callable[..., WorkerProcess],
+) -> Iterator[SyncctlProcess]:
+    """A worker (it creates the topics) and the engine, as an operator would start them."""
+    start_worker()
+    env = {
+        **syncctl_env(kafka_bootstrap, topics),
+        "SYNCCTL_ENGINE__CONNECT_URL": stack["connect"].url,
+        "SYNCCTL_ENGINE__GROUP_ID": unique_name("engine"),
+        "SYNCCTL_ENGINE__SOURCES__SHOP__PORT": str(stack["postgres"].port),
+        "SYNCCTL_ENGINE__SOURCES__SHOP__DATABASE": "shop",
+        "SYNCCTL_ENGINE__SOURCES__SHOP__USER": "engine",
+        "SYNCCTL_ENGINE__SOURCES__SHOP__PASSWORD": SOURCE_PASSWORD,
+        "SYNCCTL_ENGINE__DESTINATIONS__ARCHIVE__URI": stack["ferretdb"].uri,
+    }
+    process = SyncctlProcess(["runner", "--engine", "connect"], env)
+    process.start(ready_log="connect engine started")
+    yield process
+    process.stop()
+    assert SOURCE_PASSWORD not in "".join(process.raw_stderr), "the engine logged a password"
+
+
+def _record(client: SyncJobsClient, job_id: str) -> JobRecord | None:
+    return next((r for r in client.jobs() if r.job_id == job_id), None)
+
+
+def _wait_for(client: SyncJobsClient, job_id: str, check: Callable[[JobRecord], bool], what: str, timeout: float = 120) -> JobRecord:
+    found: list[JobRecord] = []
+
+    def reached() -> bool:
+        record = _record(client, job_id)
+        found[:] = [record] if record is not None and check(record) else []
+        return bool(found)
+
+    wait_until(reached, timeout, f"{job_id}: {what}", interval=0.5)
+    return found[0]
+
+
+def _leftovers(stack: dict[str, Any], shop: Callable[[str], Any], job_id: str) -> list[str]:
+    names = JobNames(job_id)
+    left = [c for c in _connectors(stack) if c in (names.source, names.sink)]
+    if shop(f"SELECT 1 FROM pg_replication_slots WHERE slot_name = '{names.slot}'").fetchone():
+        left.append(f"slot {names.slot}")
+    if shop(f"SELECT 1 FROM pg_publication WHERE pubname = '{names.publication}'").fetchone():
+        left.append(f"publication {names.publication}")
+    return left
+
+
+def _connectors(stack: dict[str, Any]) -> list[str]:
+    import httpx
+
+    return list(httpx.get(f"{stack['connect'].url}/connectors", timeout=10).json())
+
+
+def _spec(*tables: str, database: str) -> dict[str, Any]:
+    return {"source": "shop", "tables": list(tables), "destination": "archive", "database": database}
+
+
+def test_terminate_mid_snapshot_keeps_the_partial_data_and_leaves_nothing_on_the_source(
+    kafka_bootstrap: str,
+    topics: Topics,
+    stack: dict[str, Any],
+    shop: Callable[[str], Any],
+    engine: SyncctlProcess,
+) -> None:
+    rows = 200_000
+    shop("CREATE TABLE public.events (id int PRIMARY KEY, payload text)")
+    shop(f"INSERT INTO public.events SELECT n, repeat('x', 40) FROM generate_series(1, {rows}) n")
+    client = SyncJobsClient(kafka_bootstrap, topics=topics.settings(), requested_by="tester")
+    client.wait_for_outcome(client.create("big-copy", "snapshot", spec=_spec("public.events", database="big")))
+    _wait_for(client, "big-copy", lambda r: (r.stats.rows_migrated or 0) > 0, "rows migrated")
+
+    stop = client.terminate("big-copy")
+    final = _wait_for(client, "big-copy", lambda r: r.status.terminal, "an end", timeout=90)
+
+    assert final.status is Status.SNAPSHOT_CANCELLED, final
+    copied = pymongo.MongoClient(stack["ferretdb"].uri)["big"]["events"].count_documents({})
+    assert 0 < copied < rows, f"{copied} of {rows} rows in the destination"
+    assert _leftovers(stack, shop, "big-copy") == []
+    assert client.wait_for_outcome(stop).status is Status.CANCELLING
+
+
+def test_complete_cdc_drains_every_change_then_removes_the_jobs_temporary_data(
+    kafka_bootstrap: str,
+    topics: Topics,
+    stack: dict[str, Any],
+    shop: Callable[[str], Any],
+    engine: SyncctlProcess,
+) -> None:
+    shop("CREATE TABLE public.customers (id int PRIMARY KEY, name text)")
+    shop("CREATE TABLE public.orders (id int PRIMARY KEY, customer int, total int)")
+    # Small: FerretDB scans a whole collection for each upsert by a document _id (docs/engine-connect.md).
+    shop("INSERT INTO public.customers SELECT n, 'customer ' || n FROM generate_series(1, 100) n")
+    shop("INSERT INTO public.orders SELECT n, n % 100 + 1, n * 3 FROM generate_series(1, 300) n")
+    client = SyncJobsClient(kafka_bootstrap, topics=topics.settings(), requested_by="tester")
+    spec = _spec("public.customers", "public.orders", database="crm")
+    client.wait_for_outcome(client.create("crm", "continuous", spec=spec))
+    _wait_for(client, "crm", lambda r: r.status is Status.CDC_RUNNING, "CDC running")
+
+    shop("INSERT INTO public.customers SELECT n, 'late ' || n FROM generate_series(101, 130) n")
+    shop("UPDATE public.orders SET total = -1 WHERE id % 7 = 0")
+    shop("DELETE FROM public.orders WHERE id % 11 = 0")
+    complete = client.complete_cdc("crm")
+    final = _wait_for(client, "crm", lambda r: r.status.terminal, "an end", timeout=90)
+
+    assert final.status is Status.CDC_COMPLETED, final.reason
+    assert final.stages.snapshot.value == "COMPLETED" and final.stages.cdc.value == "COMPLETED"
+    destination = pymongo.MongoClient(stack["ferretdb"].uri)["crm"]
+    for table, columns in (("customers", ("id", "name")), ("orders", ("id", "customer", "total"))):
+        source_rows = {row[0]: row for row in shop(f"SELECT {', '.join(columns)} FROM public.{table}").fetchall()}
+        copied = {doc["_id"]["id"] if isinstance(doc["_id"], dict) else doc["_id"]: doc for doc in destination[table].find()}
+        assert set(copied) == set(source_rows), f"{table}: {len(copied)} documents, {len(source_rows)} rows"
+        for key, row in source_rows.items():
+            assert tuple(copied[key].get(column) for column in columns[1:]) == row[1:], (table, key)
+    assert _leftovers(stack, shop, "crm") == []
+    names = JobNames("crm")
+    topics_left = _topics(kafka_bootstrap)
+    assert not {names.table_topic("public.customers"), names.table_topic("public.orders"), names.notifications_topic} & topics_left
+    assert client.wait_for_outcome(complete).status is Status.CDC_COMPLETING
+
+
+def _topics(bootstrap: str) -> set[str]:
+    from confluent_kafka.admin import AdminClient
+
+    return set(AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10).topics)
