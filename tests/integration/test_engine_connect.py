@@ -79,6 +79,11 @@ def engine(
         "SYNCCTL_ENGINE__SOURCES__SHOP__USER": "engine",
         "SYNCCTL_ENGINE__SOURCES__SHOP__PASSWORD": SOURCE_PASSWORD,
         "SYNCCTL_ENGINE__DESTINATIONS__ARCHIVE__URI": stack["ferretdb"].uri,
+        # The same database with a wrong password, as an operator might mistype it.
+        "SYNCCTL_ENGINE__SOURCES__MISTYPED__PORT": str(stack["postgres"].port),
+        "SYNCCTL_ENGINE__SOURCES__MISTYPED__DATABASE": "shop",
+        "SYNCCTL_ENGINE__SOURCES__MISTYPED__USER": "engine",
+        "SYNCCTL_ENGINE__SOURCES__MISTYPED__PASSWORD": "not-the-password",
     }
     process = SyncctlProcess(["runner", "--engine", "connect"], env)
     process.start(ready_log="connect engine started")
@@ -190,3 +195,45 @@ def _topics(bootstrap: str) -> set[str]:
     from confluent_kafka.admin import AdminClient
 
     return set(AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10).topics)
+
+
+def test_a_spec_the_engine_cannot_run_ends_failed_with_a_reason_and_the_engine_goes_on(
+    kafka_bootstrap: str, topics: Topics, stack: dict[str, Any], shop: Callable[[str], Any], engine: SyncctlProcess
+) -> None:
+    shop("CREATE TABLE public.present (id int PRIMARY KEY)")
+    shop("INSERT INTO public.present VALUES (1), (2), (3)")
+    client = SyncJobsClient(kafka_bootstrap, topics=topics.settings(), requested_by="tester")
+    client.create("no-table", "snapshot", spec=_spec("public.absent", database="x1"))
+    client.create("no-source", "snapshot", spec={**_spec("public.present", database="x2"), "source": "nowhere"})
+    client.create("mistyped", "snapshot", spec={**_spec("public.present", database="x4"), "source": "mistyped"})
+    client.create("fine", "snapshot", spec=_spec("public.present", database="x3"))
+
+    no_table = _wait_for(client, "no-table", lambda r: r.status.terminal, "an end")
+    no_source = _wait_for(client, "no-source", lambda r: r.status.terminal, "an end")
+    mistyped = _wait_for(client, "mistyped", lambda r: r.status.terminal, "an end")
+    fine = _wait_for(client, "fine", lambda r: r.status.terminal, "an end")
+
+    assert no_table.status is Status.FAILED and "has no table public.absent" in (no_table.reason or "")
+    assert no_source.status is Status.FAILED and "source 'nowhere' is not configured" in (no_source.reason or "")
+    assert mistyped.status is Status.FAILED and "password authentication failed" in (mistyped.reason or "")
+    assert "not-the-password" not in (mistyped.reason or "")
+    assert fine.status is Status.COMPLETED, fine.reason
+    assert pymongo.MongoClient(stack["ferretdb"].uri)["x3"]["present"].count_documents({}) == 3
+    assert _leftovers(stack, shop, "fine") == []
+
+
+def test_drop_destination_starts_a_new_job_from_an_empty_destination(
+    kafka_bootstrap: str, topics: Topics, stack: dict[str, Any], shop: Callable[[str], Any], engine: SyncctlProcess
+) -> None:
+    shop("CREATE TABLE public.catalog (id int PRIMARY KEY, title text)")
+    shop("INSERT INTO public.catalog SELECT n, 'item ' || n FROM generate_series(1, 50) n")
+    destination = pymongo.MongoClient(stack["ferretdb"].uri)["catalog"]
+    destination["stale"].insert_one({"_id": "left by an earlier migration"})
+    client = SyncJobsClient(kafka_bootstrap, topics=topics.settings(), requested_by="tester")
+
+    client.create("catalog-v2", "snapshot", drop_destination=True, spec=_spec("public.catalog", database="catalog"))
+    done = _wait_for(client, "catalog-v2", lambda r: r.status.terminal, "an end")
+
+    assert done.status is Status.COMPLETED, done.reason
+    assert destination.list_collection_names() == ["catalog"]
+    assert destination["catalog"].count_documents({}) == 50

@@ -20,6 +20,20 @@ class SourceDatabase:
             user=connection.user, password=connection.password.get_secret_value(), connect_timeout=10,
         )  # fmt: skip
 
+    def missing_tables(self, tables: tuple[str, ...]) -> list[str]:
+        """The `schema.table` names the source does not have (connecting fails clearly first)."""
+        try:
+            with psycopg.connect(self._dsn, autocommit=True) as db:
+                rows = db.execute(
+                    "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+                    "WHERE table_schema || '.' || table_name = ANY(%s)",
+                    (list(tables),),
+                ).fetchall()
+        except psycopg.OperationalError as error:
+            raise ServerError(f"cannot connect to the source database: {str(error).strip().splitlines()[-1]}") from None
+        found = {row[0] for row in rows}
+        return [table for table in tables if table not in found]
+
     def current_lsn(self) -> str:
         with psycopg.connect(self._dsn, autocommit=True) as db:
             row = db.execute("SELECT pg_current_wal_lsn()::text").fetchone()

@@ -181,6 +181,12 @@ class ConnectEngine:
             return
         job = EngineJob(job_id, mode, spec)
         try:
+            missing = SourceDatabase(self._engine.sources[spec.source]).missing_tables(spec.tables)
+            if missing:
+                raise SyncctlError(
+                    f"source {spec.source!r} has no table {', '.join(missing)}; check the spec's tables "
+                    "(schema.table) and that the engine's user may see them"
+                )
             if drop_destination:
                 drop_destination_database(self._engine.destinations[spec.destination], spec.database)
             self._put_connectors(job)
@@ -254,13 +260,24 @@ class ConnectEngine:
             self._send(Progress, job.job_id, stats=stats)
         if not job.in_cdc and job.snapshot_scanned and lag == 0:
             # Every snapshot record is in the destination.
-            self._send(Progress, job.job_id, stats=stats.model_copy(update={"tables_done": len(job.spec.tables)}))
-            self._send(SnapshotCompleted, job.job_id)
+            final = stats.model_copy(update={"tables_done": len(job.spec.tables)})
             job.in_cdc, job.rows_at_cdc_start = True, written
             if job.mode is Mode.SNAPSHOT:
+                # A snapshot job is over: it reports Completed once nothing of it is left running.
                 with self._lock:
                     self._jobs.pop(job.job_id, None)
-                self._stops.submit(self._remove, job, drop_topics=True)
+                self._stops.submit(self._finish_snapshot_job, job, final)
+            else:
+                self._send(Progress, job.job_id, stats=final)
+                self._send(SnapshotCompleted, job.job_id)
+
+    def _finish_snapshot_job(self, job: EngineJob, stats: Stats) -> None:
+        try:
+            self._remove(job, drop_topics=True)
+        except Exception as error:  # noqa: BLE001 - the copy is whole; a leftover is removed on restart
+            log.warning("could not remove a finished job's connectors", job_id=job.job_id, error=str(error))
+        self._send(Progress, job.job_id, stats=stats)
+        self._send(SnapshotCompleted, job.job_id)
 
     def _sink_position(self, job: EngineJob) -> tuple[int, int]:
         """(records the sink has committed as written, records it has yet to write)."""
