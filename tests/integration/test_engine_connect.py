@@ -237,3 +237,21 @@ def test_drop_destination_starts_a_new_job_from_an_empty_destination(
     assert done.status is Status.COMPLETED, done.reason
     assert destination.list_collection_names() == ["catalog"]
     assert destination["catalog"].count_documents({}) == 50
+
+
+def test_an_engine_killed_mid_snapshot_carries_on_when_restarted_and_leaves_nothing(
+    kafka_bootstrap: str, topics: Topics, stack: dict[str, Any], shop: Callable[[str], Any], engine: SyncctlProcess
+) -> None:
+    shop("CREATE TABLE public.ledger (id int PRIMARY KEY, amount int)")
+    shop("INSERT INTO public.ledger SELECT n, n FROM generate_series(1, 600) n")
+    client = SyncJobsClient(kafka_bootstrap, topics=topics.settings(), requested_by="tester")
+    client.create("ledger", "snapshot", spec=_spec("public.ledger", database="ledger"))
+    _wait_for(client, "ledger", lambda r: r.status is Status.SNAPSHOT_RUNNING, "the snapshot started")
+
+    engine.kill()
+    engine.start(ready_log="connect engine started")
+    done = _wait_for(client, "ledger", lambda r: r.status.terminal, "an end")
+
+    assert done.status is Status.COMPLETED, done.reason
+    assert pymongo.MongoClient(stack["ferretdb"].uri)["ledger"]["ledger"].count_documents({}) == 600
+    assert _leftovers(stack, shop, "ledger") == []

@@ -100,9 +100,11 @@ class ConnectEngine:
             **config.reader_consumer(self._settings.kafka, self._engine.group_id),
             "partition.assignment.strategy": "range", "enable.auto.commit": True,
         })  # fmt: skip
+        # Read from the beginning at every start, never committed: a restarted engine rebuilds
+        # each job's snapshot progress from them (a few messages per job).
         notifications = Consumer({
-            **config.reader_consumer(self._settings.kafka, f"{self._engine.group_id}-notifications"),
-            "enable.auto.commit": True, "topic.metadata.refresh.interval.ms": 2000,
+            **config.reader_consumer(self._settings.kafka, f"{self._engine.group_id}-notifications-{uuid.uuid4()}"),
+            "topic.metadata.refresh.interval.ms": 2000,
         })  # fmt: skip
         follow_events(events, self._settings.topics.events, self._on_event, lambda: self._stopping)
         notifications.subscribe([r"^syncctl\..*\.notifications$"])
