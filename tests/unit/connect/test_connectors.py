@@ -1,0 +1,45 @@
+"""What the engine asks Kafka Connect for is valid for PostgreSQL and Kafka, for any job."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from syncctl.connect.connectors import JobNames, sink_config, source_config
+from syncctl.contract import JobSpec, Mode
+from syncctl.settings import DestinationConnection, SourceConnection
+
+job_ids = st.from_regex(r"[A-Za-z0-9-]{1,128}", fullmatch=True)
+SPEC = JobSpec(source="shop", tables=("public.orders", "sales.order_items"), destination="archive", database="shop")
+SOURCE = SourceConnection(database="shop", user="engine", password="secret")
+DESTINATION = DestinationConnection(uri="mongodb://127.0.0.1:27017/")
+
+
+@given(job_ids, job_ids)
+def test_every_job_gets_its_own_valid_slot_and_topic_names(first: str, second: str) -> None:
+    names = JobNames(first)
+    assert re.fullmatch(r"[a-z0-9_]{1,63}", names.slot), names.slot
+    assert re.fullmatch(r"[A-Za-z0-9._-]{1,249}", names.table_topic("public.orders"))
+    if first != second:
+        assert names.slot != JobNames(second).slot
+
+
+def test_tables_are_matched_exactly_not_as_regular_expressions() -> None:
+    include = source_config("j", Mode.CONTINUOUS, SPEC, SOURCE)["table.include.list"].split(",")
+    assert [re.fullmatch(pattern, "public.orders") is not None for pattern in include] == [True, False]
+    assert re.fullmatch(include[0], "publicXorders") is None
+
+
+def test_a_snapshot_job_reads_once_and_a_continuous_one_streams_after() -> None:
+    assert source_config("j", Mode.SNAPSHOT, SPEC, SOURCE)["snapshot.mode"] == "initial_only"
+    assert source_config("j", Mode.CONTINUOUS, SPEC, SOURCE)["snapshot.mode"] == "initial"
+
+
+def test_the_sink_reads_each_tables_topic_into_a_collection_named_after_the_table() -> None:
+    config = sink_config("j", SPEC, DESTINATION)
+    assert config["topics"].split(",") == ["syncctl.j.public.orders", "syncctl.j.sales.order_items"]
+    assert config["topic.override.syncctl.j.public.orders.collection"] == "orders"
+    assert config["topic.override.syncctl.j.sales.order_items.collection"] == "order_items"
+    assert config["database"] == "shop"
