@@ -255,3 +255,23 @@ def test_an_engine_killed_mid_snapshot_carries_on_when_restarted_and_leaves_noth
     assert done.status is Status.COMPLETED, done.reason
     assert pymongo.MongoClient(stack["ferretdb"].uri)["ledger"]["ledger"].count_documents({}) == 600
     assert _leftovers(stack, shop, "ledger") == []
+
+
+def test_complete_cdc_on_a_quiet_source_ends_completed(
+    kafka_bootstrap: str, topics: Topics, stack: dict[str, Any], shop: Callable[[str], Any], engine: SyncctlProcess
+) -> None:
+    shop("CREATE TABLE public.settings (id int PRIMARY KEY, value text)")
+    shop("INSERT INTO public.settings SELECT n, 'v' || n FROM generate_series(1, 20) n")
+    client = SyncJobsClient(kafka_bootstrap, topics=topics.settings(), requested_by="tester")
+    client.create("quiet", "continuous", spec=_spec("public.settings", database="quiet"))
+    _wait_for(client, "quiet", lambda r: r.status is Status.CDC_RUNNING, "CDC running")
+    # Other tables change, the job's do not: its slot has nothing to confirm.
+    shop("CREATE TABLE public.unrelated (id int PRIMARY KEY)")
+    shop("INSERT INTO public.unrelated SELECT generate_series(1, 1000)")
+
+    client.complete_cdc("quiet")
+    final = _wait_for(client, "quiet", lambda r: r.status.terminal, "an end", timeout=90)
+
+    assert final.status is Status.CDC_COMPLETED, final.reason
+    assert pymongo.MongoClient(stack["ferretdb"].uri)["quiet"]["settings"].count_documents({}) == 20
+    assert _leftovers(stack, shop, "quiet") == []

@@ -49,6 +49,25 @@ class SourceDatabase:
             ).fetchone()
         return bool(row and row[0])
 
+    def changes_pending(self, slot: str, publication: str, lsn: str, timeout: float = 15.0) -> int:
+        """Changes of the publication's tables that the slot holds up to `lsn` and its consumer
+        has not confirmed. Only on an inactive slot (its connector stopped), which it waits for."""
+        deadline = time.monotonic() + timeout
+        with psycopg.connect(self._dsn, autocommit=True) as db:
+            while True:
+                try:
+                    row = db.execute(
+                        # pgoutput messages: I(nsert), U(pdate), D(elete), T(runcate) are changes.
+                        "SELECT count(*) FROM pg_logical_slot_peek_binary_changes(%s, %s::pg_lsn, NULL, "
+                        "'proto_version', '1', 'publication_names', %s) WHERE get_byte(data, 0) IN (73, 85, 68, 84)",
+                        (slot, lsn, publication),
+                    ).fetchone()
+                    return int(row[0]) if row else 0
+                except psycopg.errors.ObjectInUse:
+                    if time.monotonic() > deadline:
+                        raise ServerError(f"replication slot {slot} is still in use after {timeout:.0f} s") from None
+                    time.sleep(0.2)
+
     def drop_slot_and_publication(self, slot: str, publication: str, timeout: float = 30.0) -> None:
         """Drop both; a slot still held by a stopping connector is retried until it is released.
 

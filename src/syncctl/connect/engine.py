@@ -321,18 +321,36 @@ class ConnectEngine:
     def _complete(self, job: EngineJob) -> None:
         """Complete CDC: every change committed before the request reaches the destination first."""
         try:
-            source = SourceDatabase(self._engine.sources[job.spec.source])
-            lsn = source.current_lsn()
             deadline = time.monotonic() + _COMPLETE_DRAIN_SECONDS
-            while not source.slot_has_reached(job.names.slot, lsn):
-                if time.monotonic() > deadline:
-                    raise SyncctlError(f"the source connector did not reach WAL position {lsn} in time")
-                time.sleep(0.2)
+            self._drain_source(job, deadline)
             self._wait_for_sink(job, max(1.0, deadline - time.monotonic()), strict=True)
             self._remove(job, drop_topics=True)
             self._send(Stopped, job.job_id, temp_data_cleaned=True)
         except Exception as error:  # noqa: BLE001
             self._fail(job, f"could not complete CDC cleanly: {error}")
+
+    def _drain_source(self, job: EngineJob, deadline: float) -> None:
+        """Return once every change committed on the source before now is in Kafka.
+
+        Normally the slot's confirmed position passes the WAL position taken now. On a quiet
+        source it may not (Debezium confirms only when its tables change): then, with the source
+        stopped, the slot itself says whether any change of the job's tables is still pending.
+        """
+        names = job.names
+        source = SourceDatabase(self._engine.sources[job.spec.source])
+        lsn = source.current_lsn()
+        while True:
+            patience = time.monotonic() + 3.0
+            while time.monotonic() < min(patience, deadline):
+                if source.slot_has_reached(names.slot, lsn):
+                    return
+                time.sleep(0.2)
+            self._api.stop(names.source)
+            if source.changes_pending(names.slot, names.publication, lsn) == 0:
+                return  # stopped for good: the removal that follows expects it so
+            if time.monotonic() > deadline:
+                raise SyncctlError(f"the source connector did not deliver the changes up to WAL position {lsn} in time")
+            self._api.resume(names.source)
 
     def _wait_for_sink(self, job: EngineJob, timeout: float, strict: bool = False) -> None:
         deadline = time.monotonic() + timeout

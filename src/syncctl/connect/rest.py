@@ -38,6 +38,10 @@ class ConnectApi:
         self._call("PUT", f"/connectors/{name}/stop")
         self._wait(name, "STOPPED", timeout)
 
+    def resume(self, name: str, timeout: float = 30.0) -> None:
+        self._call("PUT", f"/connectors/{name}/resume")
+        self._wait(name, "RUNNING", timeout)
+
     def delete_offsets(self, name: str) -> None:
         """Forget the connector's offsets (it must be stopped)."""
         response = self._http.delete(f"/connectors/{name}/offsets")
