@@ -254,6 +254,21 @@ def latest_records(reader: TopicReader) -> dict[str, JobRecord | None]:
     return latest
 
 
+def require_postgres() -> None:
+    """Skip unless PostgreSQL's server is installed; in CI (SYNCCTL_ENGINE_REQUIRED) fail instead."""
+    import pytest
+
+    from syncctl.errors import ServerError
+    from syncctl.servers.postgres import find_postgres_bin
+
+    try:
+        find_postgres_bin()
+    except ServerError as error:
+        if os.environ.get("SYNCCTL_ENGINE_REQUIRED"):
+            pytest.fail(f"{error} (SYNCCTL_ENGINE_REQUIRED is set: CI installs it)")
+        pytest.skip(str(error))
+
+
 def secure_kafka_settings(kafka: LocalKafka, user: str) -> KafkaSettings:
     """How a client connects to a `LocalKafka(secure=True)` as `user` (SASL_SSL, SCRAM)."""
     security = kafka.security

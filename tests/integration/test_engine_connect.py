@@ -4,7 +4,6 @@ would see after each stop."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,8 +13,14 @@ import pytest
 from syncctl import SyncJobsClient
 from syncctl.connect.connectors import JobNames
 from syncctl.contract import JobRecord, Status
-from syncctl.errors import ServerError
-from tests.integration.harness import SyncctlProcess, Topics, WorkerProcess, syncctl_env, wait_until
+from tests.integration.harness import (
+    SyncctlProcess,
+    Topics,
+    WorkerProcess,
+    require_postgres,
+    syncctl_env,
+    wait_until,
+)
 
 psycopg = pytest.importorskip("psycopg")
 pymongo = pytest.importorskip("pymongo")
@@ -29,14 +34,8 @@ def stack(kafka_bootstrap: str) -> Iterator[dict[str, Any]]:
     """PostgreSQL, FerretDB and Kafka Connect, for this module."""
     from syncctl.connect.local import LocalConnect
     from syncctl.servers import LocalFerretDB, LocalPostgres
-    from syncctl.servers.postgres import find_postgres_bin
 
-    try:
-        find_postgres_bin()
-    except ServerError as error:
-        if os.environ.get("SYNCCTL_ENGINE_REQUIRED"):
-            pytest.fail(f"{error} (SYNCCTL_ENGINE_REQUIRED is set: CI installs it)")
-        pytest.skip(str(error))
+    require_postgres()
     with LocalPostgres() as postgres, LocalFerretDB() as ferretdb:
         with psycopg.connect(postgres.dsn(), autocommit=True) as admin:
             admin.execute(f"CREATE ROLE engine WITH LOGIN REPLICATION PASSWORD '{SOURCE_PASSWORD}'")

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from syncctl.errors import ServerError
+from tests.integration.harness import require_postgres
 
 psycopg = pytest.importorskip("psycopg")
 pymongo = pytest.importorskip("pymongo")
 
 
-def _postgres_or_skip() -> None:
-    from syncctl.servers.postgres import find_postgres_bin
-
-    try:
-        find_postgres_bin()
-    except ServerError as error:
-        if os.environ.get("SYNCCTL_ENGINE_REQUIRED"):
-            pytest.fail(f"{error} (SYNCCTL_ENGINE_REQUIRED is set: CI installs it)")
-        pytest.skip(str(error))
-
-
 def test_postgres_serves_logical_decoding_to_a_password_user() -> None:
-    _postgres_or_skip()
+    require_postgres()
     from syncctl.servers import LocalPostgres
 
     with LocalPostgres() as postgres:

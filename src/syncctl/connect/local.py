@@ -12,6 +12,7 @@ folders are filled:
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -191,6 +192,8 @@ class LocalConnect:
                 self._process.kill()
                 self._process.wait(10)
         self._process = None
+        if self._temporary:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def __enter__(self) -> LocalConnect:
         return self.start()
