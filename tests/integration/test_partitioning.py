@@ -19,7 +19,6 @@ from syncctl.kafka.partitioning import partition_for
 from tests.integration.harness import (
     ControlProducer,
     EventReader,
-    SyncctlProcess,
     TopicReader,
     Topics,
     WorkerProcess,

@@ -89,10 +89,6 @@ class SourceDatabase:
                     raise ServerError(f"replication slot {slot} is still in use after {timeout:.0f} s")
                 time.sleep(0.2)
 
-    def has_slot(self, slot: str) -> bool:
-        with psycopg.connect(self._dsn, autocommit=True) as db:
-            return db.execute("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", (slot,)).fetchone() is not None
-
 
 def drop_destination_database(connection: DestinationConnection, database: str) -> None:
     client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(

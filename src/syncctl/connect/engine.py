@@ -23,14 +23,12 @@ from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
-from pydantic import TypeAdapter, ValidationError
 
 from syncctl.client import SyncJobsClient
 from syncctl.connect.connectors import JobNames, sink_config, source_config
 from syncctl.connect.databases import SourceDatabase, drop_destination_database
 from syncctl.connect.rest import ConnectApi, first_failure
 from syncctl.contract import (
-    Event,
     Failed,
     JobRecord,
     JobSpec,
@@ -40,17 +38,15 @@ from syncctl.contract import (
     SnapshotStarted,
     Stats,
     Status,
-    StatusChanged,
     Stopped,
 )
 from syncctl.errors import SyncctlError
 from syncctl.kafka import config
 from syncctl.logging import get_logger
-from syncctl.runner.service import follow_events
+from syncctl.runner.service import follow_events, status_change
 from syncctl.settings import Settings
 
 log = get_logger("syncctl.connect")
-_EVENT: TypeAdapter[Any] = TypeAdapter(Event)
 _NOTIFICATIONS = re.compile(r"^syncctl\.(?P<job>[A-Za-z0-9-]+)\.notifications$")
 _PROGRESS_SECONDS = 2.0
 _CANCEL_DRAIN_SECONDS = 15.0
@@ -134,11 +130,8 @@ class ConnectEngine:
 
     # -- what the worker says ----------------------------------------------------------------
     def _on_event(self, value: bytes) -> None:
-        try:
-            event = _EVENT.validate_json(value)
-        except ValidationError:
-            return
-        if not isinstance(event, StatusChanged):
+        event = status_change(value)
+        if event is None:
             return
         if event.status is Status.NOT_STARTED and event.previous_status is None:
             self._start(event.job_id, event.mode or Mode.SNAPSHOT, event.spec, bool(event.drop_destination))

@@ -26,6 +26,15 @@ _EVENT: TypeAdapter[Any] = TypeAdapter(Event)
 _MESSAGE_CLASSES = {cls.model_fields["type"].default: cls for cls in MESSAGE_TYPES}
 
 
+def status_change(value: bytes) -> StatusChanged | None:
+    """The `status_changed` event in `value`; None for rejections and for what is not an event."""
+    try:
+        event = _EVENT.validate_json(value)
+    except ValidationError:
+        return None
+    return event if isinstance(event, StatusChanged) else None
+
+
 def follow_events(
     consumer: Consumer, topic: str, on_event: Callable[[bytes], None], stopping: Callable[[], bool]
 ) -> None:
@@ -112,11 +121,8 @@ class Runner:
             self._jobs[record.job_id] = job
 
     def _on_event(self, value: bytes) -> None:
-        try:
-            event = _EVENT.validate_json(value)
-        except ValidationError:
-            return
-        if not isinstance(event, StatusChanged):
+        event = status_change(value)
+        if event is None:
             return
         now = time.monotonic()
         job = self._jobs.get(event.job_id)
