@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JARS := .local/kafka/lib/.complete
-FERRETDB := .local/ferretdb/ferretdb-v1.24.2
+FERRETDB := .local/ferretdb/ferretdb-v1.24.2-syncctl1
 CONNECT_JARS := .local/connect/plugins/mongodb/.complete
 PYTEST_ARGS ?=
 

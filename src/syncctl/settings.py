@@ -168,6 +168,14 @@ class DestinationConnection(BaseModel):
     """A MongoDB (or MongoDB-wire) server that jobs may copy into."""
 
     uri: SecretStr = Field(description="mongodb://[user:password@]host:port/ (may hold a password: never logged).")
+    document_id: Literal["key_document", "key_string"] = Field(
+        "key_document",
+        description=(
+            "Each document's _id: key_document is the row's primary key as a document ({id: 1}), "
+            "as the MongoDB connector's Debezium handler writes it; key_string is a single-column "
+            "primary key's value as a string (\"1\"), which FerretDB can look up by index."
+        ),
+    )
 
 
 class EngineSettings(BaseModel):

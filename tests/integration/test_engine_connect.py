@@ -78,6 +78,9 @@ def engine(
         "SYNCCTL_ENGINE__SOURCES__SHOP__USER": "engine",
         "SYNCCTL_ENGINE__SOURCES__SHOP__PASSWORD": SOURCE_PASSWORD,
         "SYNCCTL_ENGINE__DESTINATIONS__ARCHIVE__URI": stack["ferretdb"].uri,
+        # The same server, documents keyed by their primary key as a string (indexed in FerretDB).
+        "SYNCCTL_ENGINE__DESTINATIONS__INDEXED__URI": stack["ferretdb"].uri,
+        "SYNCCTL_ENGINE__DESTINATIONS__INDEXED__DOCUMENT_ID": "key_string",
         # The same database with a wrong password, as an operator might mistype it.
         "SYNCCTL_ENGINE__SOURCES__MISTYPED__PORT": str(stack["postgres"].port),
         "SYNCCTL_ENGINE__SOURCES__MISTYPED__DATABASE": "shop",
@@ -123,8 +126,8 @@ def _connectors(stack: dict[str, Any]) -> list[str]:
     return list(httpx.get(f"{stack['connect'].url}/connectors", timeout=10).json())
 
 
-def _spec(*tables: str, database: str) -> dict[str, Any]:
-    return {"source": "shop", "tables": list(tables), "destination": "archive", "database": database}
+def _spec(*tables: str, database: str, destination: str = "archive") -> dict[str, Any]:
+    return {"source": "shop", "tables": list(tables), "destination": destination, "database": database}
 
 
 def test_terminate_mid_snapshot_keeps_the_partial_data_and_leaves_nothing_on_the_source(
@@ -151,43 +154,51 @@ def test_terminate_mid_snapshot_keeps_the_partial_data_and_leaves_nothing_on_the
     assert client.wait_for_outcome(stop).status is Status.CANCELLING
 
 
+@pytest.mark.parametrize("destination", ["archive", "indexed"])
 def test_complete_cdc_drains_every_change_then_removes_the_jobs_temporary_data(
     kafka_bootstrap: str,
     topics: Topics,
     stack: dict[str, Any],
     shop: Callable[[str], Any],
     engine: SyncctlProcess,
+    destination: str,
 ) -> None:
-    shop("CREATE TABLE public.customers (id int PRIMARY KEY, name text)")
-    shop("CREATE TABLE public.orders (id int PRIMARY KEY, customer int, total int)")
+    customers, orders, job_id = f"customers_{destination}", f"orders_{destination}", f"crm-{destination}"
+    shop(f"CREATE TABLE public.{customers} (id int PRIMARY KEY, name text)")
+    shop(f"CREATE TABLE public.{orders} (id int PRIMARY KEY, customer int, total int)")
     # Small: FerretDB scans a whole collection for each upsert by a document _id (docs/engine-connect.md).
-    shop("INSERT INTO public.customers SELECT n, 'customer ' || n FROM generate_series(1, 100) n")
-    shop("INSERT INTO public.orders SELECT n, n % 100 + 1, n * 3 FROM generate_series(1, 300) n")
+    shop(f"INSERT INTO public.{customers} SELECT n, 'customer ' || n FROM generate_series(1, 100) n")
+    shop(f"INSERT INTO public.{orders} SELECT n, n % 100 + 1, n * 3 FROM generate_series(1, 300) n")
     client = SyncJobsClient(kafka_bootstrap, topics=topics.settings(), requested_by="tester")
-    spec = _spec("public.customers", "public.orders", database="crm")
-    client.wait_for_outcome(client.create("crm", "continuous", spec=spec))
-    _wait_for(client, "crm", lambda r: r.status is Status.CDC_RUNNING, "CDC running")
+    spec = _spec(f"public.{customers}", f"public.{orders}", database=job_id, destination=destination)
+    client.wait_for_outcome(client.create(job_id, "continuous", spec=spec))
+    _wait_for(client, job_id, lambda r: r.status is Status.CDC_RUNNING, "CDC running")
 
-    shop("INSERT INTO public.customers SELECT n, 'late ' || n FROM generate_series(101, 130) n")
-    shop("UPDATE public.orders SET total = -1 WHERE id % 7 = 0")
-    shop("DELETE FROM public.orders WHERE id % 11 = 0")
-    complete = client.complete_cdc("crm")
-    final = _wait_for(client, "crm", lambda r: r.status.terminal, "an end", timeout=90)
+    shop(f"INSERT INTO public.{customers} SELECT n, 'late ' || n FROM generate_series(101, 130) n")
+    shop(f"UPDATE public.{orders} SET total = -1 WHERE id % 7 = 0")
+    shop(f"DELETE FROM public.{orders} WHERE id % 11 = 0")
+    complete = client.complete_cdc(job_id)
+    final = _wait_for(client, job_id, lambda r: r.status.terminal, "an end", timeout=90)
 
     assert final.status is Status.CDC_COMPLETED, final.reason
     assert final.stages.snapshot.value == "COMPLETED" and final.stages.cdc.value == "COMPLETED"
-    destination = pymongo.MongoClient(stack["ferretdb"].uri)["crm"]
-    for table, columns in (("customers", ("id", "name")), ("orders", ("id", "customer", "total"))):
+    copies = pymongo.MongoClient(stack["ferretdb"].uri)[job_id]
+    for table, columns in ((customers, ("id", "name")), (orders, ("id", "customer", "total"))):
         source_rows = {row[0]: row for row in shop(f"SELECT {', '.join(columns)} FROM public.{table}").fetchall()}
-        copied = {doc["_id"]["id"] if isinstance(doc["_id"], dict) else doc["_id"]: doc for doc in destination[table].find()}
+        copied = {_key(doc["_id"]): doc for doc in copies[table].find()}
         assert set(copied) == set(source_rows), f"{table}: {len(copied)} documents, {len(source_rows)} rows"
         for key, row in source_rows.items():
             assert tuple(copied[key].get(column) for column in columns[1:]) == row[1:], (table, key)
-    assert _leftovers(stack, shop, "crm") == []
-    names = JobNames("crm")
+    assert _leftovers(stack, shop, job_id) == []
+    names = JobNames(job_id)
     topics_left = _topics(kafka_bootstrap)
-    assert not {names.table_topic("public.customers"), names.table_topic("public.orders"), names.notifications_topic} & topics_left
+    assert not {names.table_topic(f"public.{customers}"), names.table_topic(f"public.{orders}"), names.notifications_topic} & topics_left
     assert client.wait_for_outcome(complete).status is Status.CDC_COMPLETING
+
+
+def _key(document_id: Any) -> int:
+    """A row's id from its document's _id: {"id": 7} (key_document) or "7" (key_string)."""
+    return int(document_id["id"] if isinstance(document_id, dict) else document_id)
 
 
 def _topics(bootstrap: str) -> set[str]:
@@ -205,17 +216,21 @@ def test_a_spec_the_engine_cannot_run_ends_failed_with_a_reason_and_the_engine_g
     client.create("no-table", "snapshot", spec=_spec("public.absent", database="x1"))
     client.create("no-source", "snapshot", spec={**_spec("public.present", database="x2"), "source": "nowhere"})
     client.create("mistyped", "snapshot", spec={**_spec("public.present", database="x4"), "source": "mistyped"})
+    shop("CREATE TABLE public.keyless (name text)")
+    client.create("keyless", "snapshot", spec=_spec("public.keyless", database="x5", destination="indexed"))
     client.create("fine", "snapshot", spec=_spec("public.present", database="x3"))
 
     no_table = _wait_for(client, "no-table", lambda r: r.status.terminal, "an end")
     no_source = _wait_for(client, "no-source", lambda r: r.status.terminal, "an end")
     mistyped = _wait_for(client, "mistyped", lambda r: r.status.terminal, "an end")
+    keyless = _wait_for(client, "keyless", lambda r: r.status.terminal, "an end")
     fine = _wait_for(client, "fine", lambda r: r.status.terminal, "an end")
 
     assert no_table.status is Status.FAILED and "has no table public.absent" in (no_table.reason or "")
     assert no_source.status is Status.FAILED and "source 'nowhere' is not configured" in (no_source.reason or "")
     assert mistyped.status is Status.FAILED and "password authentication failed" in (mistyped.reason or "")
     assert "not-the-password" not in (mistyped.reason or "")
+    assert keyless.status is Status.FAILED and "public.keyless has no primary key" in (keyless.reason or "")
     assert fine.status is Status.COMPLETED, fine.reason
     assert pymongo.MongoClient(stack["ferretdb"].uri)["x3"]["present"].count_documents({}) == 3
     assert _leftovers(stack, shop, "fine") == []

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from syncctl.contract import JobSpec, Mode
+from syncctl.errors import ConfigError
 from syncctl.settings import DestinationConnection, SourceConnection
 
 _POSTGRES_HANDLER = "com.mongodb.kafka.connect.sink.cdc.debezium.rdbms.postgres.PostgresHandler"
 _JSON = "org.apache.kafka.connect.json.JsonConverter"
+_TRANSFORMS = "org.apache.kafka.connect.transforms"
+_SINK = "com.mongodb.kafka.connect.sink"
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,13 @@ def source_config(job_id: str, mode: Mode, spec: JobSpec, source: SourceConnecti
     }
 
 
-def sink_config(job_id: str, spec: JobSpec, destination: DestinationConnection) -> dict[str, Any]:
+def sink_config(
+    job_id: str,
+    spec: JobSpec,
+    destination: DestinationConnection,
+    primary_keys: Mapping[str, tuple[str, ...]],
+) -> dict[str, Any]:
+    """The MongoDB sink; `primary_keys` (each table's key columns) matter for `key_string` ids."""
     names = JobNames(job_id)
     topics = [names.table_topic(table) for table in spec.tables]
     config: dict[str, Any] = {
@@ -110,7 +120,6 @@ def sink_config(job_id: str, spec: JobSpec, destination: DestinationConnection) 
         "topics": ",".join(topics),
         "connection.uri": destination.uri.get_secret_value(),
         "database": spec.database,
-        "change.data.capture.handler": _POSTGRES_HANDLER,
         "key.converter": _JSON,
         "value.converter": _JSON,
         "key.converter.schemas.enable": "true",
@@ -118,6 +127,43 @@ def sink_config(job_id: str, spec: JobSpec, destination: DestinationConnection) 
         # A record the sink cannot write fails the job instead of being skipped in silence.
         "errors.tolerance": "none",
     }
+    if destination.document_id == "key_string":
+        config.update(_key_string_ids(spec, primary_keys))
+    else:
+        config["change.data.capture.handler"] = _POSTGRES_HANDLER
     for table, topic in zip(spec.tables, topics, strict=True):
         config[f"topic.override.{topic}.collection"] = table.split(".", 1)[1]
     return config
+
+
+def _key_string_ids(spec: JobSpec, primary_keys: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
+    """Rows as plain documents whose _id is the key column's value as a string; deletes by it.
+
+    Debezium's envelope is unwrapped to the row (a delete becomes a tombstone), the key's one
+    column is cast to a string and renamed _id, and the sink replaces (upserts) by that _id.
+    """
+    unfit = {
+        table: primary_keys.get(table, ())
+        for table in spec.tables
+        if len(primary_keys.get(table, ())) != 1
+    }
+    if unfit:
+        described = "; ".join(f"{table} has {'key ' + ', '.join(cols) if cols else 'no primary key'}"
+                              for table, cols in unfit.items())  # fmt: skip
+        raise ConfigError(
+            f'destination {spec.destination!r} uses document_id = "key_string", which needs a '
+            f"single-column primary key on every table: {described}. Add one, or use "
+            'document_id = "key_document" for this destination'
+        )
+    columns = sorted({primary_keys[table][0] for table in spec.tables})
+    return {
+        "transforms": "unwrap,keyToString,keyToId",
+        "transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState",
+        "transforms.keyToString.type": f"{_TRANSFORMS}.Cast$Key",
+        "transforms.keyToString.spec": ",".join(f"{column}:string" for column in columns),
+        "transforms.keyToId.type": f"{_TRANSFORMS}.ReplaceField$Key",
+        "transforms.keyToId.renames": ",".join(f"{column}:_id" for column in columns),
+        "document.id.strategy": f"{_SINK}.processor.id.strategy.ProvidedInKeyStrategy",
+        "writemodel.strategy": f"{_SINK}.writemodel.strategy.ReplaceOneDefaultStrategy",
+        "delete.on.null.values": "true",
+    }

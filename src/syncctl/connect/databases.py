@@ -34,6 +34,21 @@ class SourceDatabase:
         found = {row[0] for row in rows}
         return [table for table in tables if table not in found]
 
+    def primary_keys(self, tables: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+        """Each table's primary key columns, in key order; () for a table without one."""
+        with psycopg.connect(self._dsn, autocommit=True) as db:
+            rows = db.execute(
+                "SELECT n.nspname || '.' || c.relname, "
+                "       array_agg(a.attname::text ORDER BY array_position(i.indkey::int2[], a.attnum)) "
+                "FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey) "
+                "WHERE i.indisprimary AND n.nspname || '.' || c.relname = ANY(%s) GROUP BY 1",
+                (list(tables),),
+            ).fetchall()
+        found = {table: tuple(columns) for table, columns in rows}
+        return {table: found.get(table, ()) for table in tables}
+
     def current_lsn(self) -> str:
         with psycopg.connect(self._dsn, autocommit=True) as db:
             row = db.execute("SELECT pg_current_wal_lsn()::text").fetchone()

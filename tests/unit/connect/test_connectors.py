@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from syncctl.connect.connectors import JobNames, sink_config, source_config
 from syncctl.contract import JobSpec, Mode
+from syncctl.errors import ConfigError
 from syncctl.settings import DestinationConnection, SourceConnection
 
 job_ids = st.from_regex(r"[A-Za-z0-9-]{1,128}", fullmatch=True)
 SPEC = JobSpec(source="shop", tables=("public.orders", "sales.order_items"), destination="archive", database="shop")
 SOURCE = SourceConnection(database="shop", user="engine", password="secret")
 DESTINATION = DestinationConnection(uri="mongodb://127.0.0.1:27017/")
+KEY_STRING = DestinationConnection(uri="mongodb://127.0.0.1:27017/", document_id="key_string")
+KEYS = {"public.orders": ("order_id",), "sales.order_items": ("id",)}
 
 
 @given(job_ids, job_ids)
@@ -38,8 +42,33 @@ def test_a_snapshot_job_reads_once_and_a_continuous_one_streams_after() -> None:
 
 
 def test_the_sink_reads_each_tables_topic_into_a_collection_named_after_the_table() -> None:
-    config = sink_config("j", SPEC, DESTINATION)
+    config = sink_config("j", SPEC, DESTINATION, KEYS)
     assert config["topics"].split(",") == ["syncctl.j.public.orders", "syncctl.j.sales.order_items"]
     assert config["topic.override.syncctl.j.public.orders.collection"] == "orders"
     assert config["topic.override.syncctl.j.sales.order_items.collection"] == "order_items"
     assert config["database"] == "shop"
+
+
+def test_key_document_ids_are_written_by_the_debezium_handler() -> None:
+    config = sink_config("j", SPEC, DESTINATION, KEYS)
+    assert config["change.data.capture.handler"].endswith(".PostgresHandler")
+    assert "transforms" not in config
+
+
+def test_key_string_ids_cast_each_tables_key_column_and_name_it_id() -> None:
+    config = sink_config("j", SPEC, KEY_STRING, KEYS)
+    assert "change.data.capture.handler" not in config
+    assert config["transforms.keyToString.spec"] == "id:string,order_id:string"
+    assert config["transforms.keyToId.renames"] == "id:_id,order_id:_id"
+    assert config["document.id.strategy"].endswith(".ProvidedInKeyStrategy")
+    assert config["delete.on.null.values"] == "true"
+
+
+@pytest.mark.parametrize(
+    ("orders_key", "said"), [(("tenant", "order_id"), "public.orders has key tenant, order_id"), ((), "public.orders has no primary key")]
+)
+def test_key_string_ids_refuse_a_table_without_a_single_column_key(orders_key: tuple[str, ...], said: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        sink_config("j", SPEC, KEY_STRING, {**KEYS, "public.orders": orders_key})
+    assert said in str(refused.value)
+    assert 'document_id = "key_document"' in str(refused.value)
