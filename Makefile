@@ -1,4 +1,5 @@
 # make run   - the local demo: a real Kafka broker, a worker, the reference runner, demo jobs
+# make demo-connect - the same on the real engine: PostgreSQL, Kafka Connect, FerretDB, a sample shop
 # make test  - install everything, then unit and integration tests against a real broker
 # make chaos - the full chaos suite; make bench - the benchmark suite
 # make clean - remove the virtualenv, the broker's data and jar cache, and test caches
@@ -12,7 +13,7 @@ FERRETDB := .local/ferretdb/ferretdb-v1.24.2-syncctl1
 CONNECT_JARS := .local/connect/plugins/mongodb/.complete
 PYTEST_ARGS ?=
 
-.PHONY: run test unit chaos bench clean
+.PHONY: run demo-connect test unit chaos bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +37,10 @@ $(CONNECT_JARS): config/connect/runtime/pom.xml config/connect/debezium-postgres
 
 run: $(STAMP)
 	$(BIN)/syncctl demo
+
+# The demo on the real stack: PostgreSQL, Kafka Connect (Debezium, MongoDB sink), FerretDB.
+demo-connect: $(STAMP) $(JARS) $(FERRETDB) $(CONNECT_JARS)
+	$(BIN)/syncctl demo --engine connect
 
 test: $(STAMP) $(JARS) $(FERRETDB) $(CONNECT_JARS)
 	$(BIN)/pytest tests -m "not stress" $(PYTEST_ARGS)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +20,12 @@ from syncctl.client import SyncJobsClient
 from syncctl.errors import SyncctlError
 from syncctl.kafka.local_broker import LocalKafka
 from syncctl.settings import load_settings
+
+
+class DemoEngine(str, Enum):
+    REFERENCE = "reference"
+    CONNECT = "connect"
+
 
 DEMO_JOBS = (("orders", "snapshot"), ("invoices", "snapshot"), ("customers", "continuous"), ("inventory", "continuous"))
 # 4-8 tables of 10,000-20,000 rows at 2,000 rows/s: a snapshot takes 30-65 s (5th-95th
@@ -32,7 +39,7 @@ DEMO_TABLES = {
 
 def demo_command(
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="Broker client port.", show_default="9092")] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="Broker data.", show_default=".local/kafka/data")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Broker data; with --engine connect, the whole stack's (.local/demo-connect).", show_default=".local/kafka/data")] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Wipe the broker's data first.")] = False,
     rows_per_second: Annotated[int, typer.Option(min=1, help="Snapshot speed of the demo engine.")] = 2000,
     console_port: Annotated[int, typer.Option(min=0, max=65535, help="Port of the web console (0: no console).")] = 8080,
@@ -40,11 +47,25 @@ def demo_command(
         bool, typer.Option("--create-jobs-only", help="Only create the demo jobs (for docker compose).")
     ] = False,
     bootstrap_servers: BootstrapOption = None,
+    engine: Annotated[
+        DemoEngine, typer.Option(help="reference: simulated copies; connect: PostgreSQL, Kafka Connect, FerretDB.")
+    ] = DemoEngine.REFERENCE,
+    scale: Annotated[
+        float, typer.Option(min=0.01, max=20, help="--engine connect: sample shop size (1: 175,000 rows).")
+    ] = 1.0,
 ) -> None:
     """Run the whole demo locally: Kafka, a worker, the reference runner, and four jobs.
 
-    Prints what to try next; Ctrl-C stops everything (the broker's data is kept).
+    With --engine connect, the real stack instead: PostgreSQL with a sample shop, Kafka Connect
+    with Debezium and the MongoDB sink, FerretDB, the Connect engine and two jobs, all fresh.
+    Prints what to try next; Ctrl-C stops everything.
     """
+    if engine is DemoEngine.CONNECT:
+        from syncctl.cli.demo_connect import run_connect_demo
+
+        settings = load_settings(broker={"port": port})
+        run_connect_demo(settings, data_dir, console_port, scale, _spawn, _wait_for_log)
+        return
     if create_jobs_only:
         settings = load_settings(kafka={"bootstrap_servers": bootstrap_servers})
         _create_jobs(SyncJobsClient(kafka=settings.kafka, topics=settings.topics, requested_by="demo", signing=settings.signing))
@@ -109,7 +130,7 @@ def _wait_for_log(log: Path, text: str, child: subprocess.Popen[bytes], timeout:
         if text in log.read_text(errors="replace"):
             return
         time.sleep(0.2)
-    raise SyncctlError(f"the demo's worker did not get ready; see {log}")
+    raise SyncctlError(f"the demo's {log.stem} did not get ready; see {log}")
 
 
 def _create_jobs(client: SyncJobsClient) -> list[tuple[str, str]]:
