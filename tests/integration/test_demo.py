@@ -11,11 +11,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from tests.integration.harness import require_postgres, wait_until
 
 from syncctl import SyncJobsClient
 from syncctl.contract import Status
 from syncctl.testing import free_port
-from tests.integration.harness import require_postgres, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 
