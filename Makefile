@@ -53,7 +53,7 @@ chaos: $(STAMP) $(JARS)
 	$(BIN)/pytest -m stress tests $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # Benchmarks: bench/results/<date>.json and .png (see docs/performance.md).
-bench: $(STAMP) $(JARS)
+bench: $(STAMP) $(JARS) $(FERRETDB) $(CONNECT_JARS)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench $(BENCH_ARGS)
 

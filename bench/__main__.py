@@ -1,6 +1,7 @@
 """Run every benchmark on one local Kafka broker; write results/<date>.json and .png.
 
     python -m bench [--quick] [--out bench/results] [--profile DIR] [--bootstrap-servers HOST:PORT]
+    python -m bench --engine-stops-only     # only the real engine's stop times (about 4 minutes)
 
 --quick runs small sizes (a smoke run of 1.5-3 minutes on 2 cores) and writes
 <date>-quick.json/png so that it never overwrites a full run of the same day. See
@@ -26,7 +27,7 @@ from typing import Any
 
 import confluent_kafka
 
-from bench import chart, latency, restore, throughput
+from bench import chart, engine, latency, restore, throughput
 from bench.common import REPO
 from syncctl.testing import LocalKafka
 
@@ -48,10 +49,13 @@ class Sizes:
     rounds: int = 1  # bare pipe / worker pairs, alternating; the medians are reported
     workers: tuple[int, ...] = (1, 2, 4)
     pipe_latency: bool = True  # also measure the bare pipe's latency (the floor) at every rate
+    engine_rounds: int = 3  # terminate and complete-cdc on the real Connect engine, each
 
 
 FULL = Sizes(jobs=20_000, latency_seconds=10, restore_records=(100_000, 1_000_000), rounds=3)
-QUICK = Sizes(jobs=1_000, latency_seconds=3, restore_records=(10_000, 50_000), pipe_latency=False)
+QUICK = Sizes(
+    jobs=1_000, latency_seconds=3, restore_records=(10_000, 50_000), pipe_latency=False, engine_rounds=1
+)
 
 
 def log(line: str) -> None:
@@ -113,6 +117,8 @@ def run_all(bootstrap: str, sizes: Sizes, profile: Path | None) -> dict[str, Any
     ]
     log(f"restore: {', '.join(f'{n:,}' for n in sizes.restore_records)} job records")
     restores = [timed(f"{n:,} records", restore.measure, bootstrap, n) for n in sizes.restore_records]
+    log("engine: stops on Kafka Connect with a backlog of 10,000 changes")
+    stops = timed("engine stops", engine.measure, bootstrap, rounds=sizes.engine_rounds)
     cores = os.cpu_count() or 0
     return {
         "throughput": {
@@ -158,6 +164,7 @@ def run_all(bootstrap: str, sizes: Sizes, profile: Path | None) -> dict[str, Any
             "target_rss_mib": TARGET_RSS_MIB,
             "met": _restore_met(restores),
         },
+        "engine_stops": stops,
     }
 
 
@@ -243,7 +250,25 @@ def summary(results: dict[str, Any]) -> str:
             f"{mark(met['seconds_from_assigned'])}, memory {mark(met['peak_rss'])}"
         )
     )
+    if "engine_stops" in results:
+        lines += ["", *engine_summary(results["engine_stops"])]
     return "\n".join(lines)
+
+
+def engine_summary(stops: dict[str, Any]) -> list[str]:
+    def mark(ok: bool) -> str:
+        return "met" if ok else "MISSED"
+
+    lines = [f"Stops on the Kafka Connect engine, backlog {stops['backlog']:,} changes, {stops['destination']}",
+             "  stop          median s   max s  target s  runs (s)"]  # fmt: skip
+    for name, key in (("terminate", "terminate"), ("complete-cdc", "complete_cdc")):
+        figures = stops[key]
+        runs = ", ".join(f"{run['seconds']:.1f}" for run in figures["runs"])
+        lines.append(
+            f"  {name:<12}  {figures['median_seconds']:>8.1f}  {figures['max_seconds']:>6.1f}  "
+            f"{figures['target_seconds']:>8.0f}  {runs}  {mark(figures['met'])}"
+        )
+    return lines
 
 
 def main() -> None:
@@ -252,7 +277,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results", help="where results go")
     parser.add_argument("--profile", type=Path, help="also sample the worker(s) with py-spy into this directory")
     parser.add_argument("--bootstrap-servers", help="use this broker instead of starting a local one")
+    parser.add_argument("--engine-stops-only", action="store_true", help="only the real engine's stop times")
     args = parser.parse_args()
+    if args.engine_stops_only:
+        _engine_stops_only(args.bootstrap_servers, args.out)
+        return
     sizes = QUICK if args.quick else FULL
     mode = "quick" if args.quick else "full"
     if args.profile:
@@ -286,6 +315,21 @@ def main() -> None:
     chart.draw(results, args.out / f"{stem}.png")
     print(summary(results))
     print(f"\nwrote {args.out / f'{stem}.json'} and {args.out / f'{stem}.png'}")
+
+
+def _engine_stops_only(bootstrap_servers: str | None, out: Path) -> None:
+    started_at = datetime.now(UTC)
+    with broker(bootstrap_servers) as (bootstrap, version):
+        log(f"engine stops on Kafka {version} at {bootstrap}")
+        stops = timed("engine stops", engine.measure, bootstrap)
+    results = {"date": started_at.date().isoformat(), "started_at": started_at.isoformat(), "kafka_version": version,
+               "machine": {"cores": os.cpu_count(), "load_average_end": round(os.getloadavg()[0], 2)},
+               "engine_stops": stops}  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{results['date']}-engine-stops.json"
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print("\n".join(engine_summary(stops)))
+    print(f"\nwrote {path}")
 
 
 if __name__ == "__main__":

@@ -154,6 +154,23 @@ class RunnerSettings(BaseModel):
     seed: int | None = Field(None, description="Seed for table sizes; random when unset.")
 
 
+def _secret_from_file(values: Any, field: str) -> Any:
+    """`<field>_file`: read the secret from a file (Docker or Kubernetes secrets), not a variable."""
+    if not isinstance(values, dict) or not values.get(f"{field}_file"):
+        return values
+    if values.get(field):
+        raise ValueError(f"give {field} or {field}_file, not both")
+    path = Path(values[f"{field}_file"])
+    try:
+        secret = path.read_text().strip()
+    except OSError as error:
+        raise ValueError(f"cannot read {field}_file {path}: {error.strerror}") from None
+    if not secret:
+        raise ValueError(f"{field}_file {path} is empty")
+    # The file is forgotten once read: settings are validated again after CLI overrides.
+    return {**values, field: secret, f"{field}_file": None}
+
+
 class SourceConnection(BaseModel):
     """A PostgreSQL database that jobs may copy from (Debezium connects with these)."""
 
@@ -162,12 +179,19 @@ class SourceConnection(BaseModel):
     database: str = Field(description="Database to read.")
     user: str = Field(description="A user with LOGIN and REPLICATION that owns (or may publish) the tables.")
     password: SecretStr = Field(description="Never logged, never in a Kafka message.")
+    password_file: Path | None = Field(None, description="Read the password from this file instead.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _password_file(cls, values: Any) -> Any:
+        return _secret_from_file(values, "password")
 
 
 class DestinationConnection(BaseModel):
     """A MongoDB (or MongoDB-wire) server that jobs may copy into."""
 
     uri: SecretStr = Field(description="mongodb://[user:password@]host:port/ (may hold a password: never logged).")
+    uri_file: Path | None = Field(None, description="Read the URI from this file instead.")
     document_id: Literal["key_document", "key_string"] = Field(
         "key_document",
         description=(
@@ -176,6 +200,11 @@ class DestinationConnection(BaseModel):
             "primary key's value as a string (\"1\"), which FerretDB can look up by index."
         ),
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _uri_file(cls, values: Any) -> Any:
+        return _secret_from_file(values, "uri")
 
 
 class EngineSettings(BaseModel):

@@ -50,3 +50,39 @@ def test_a_bad_value_is_refused_with_the_setting_named(monkeypatch: pytest.Monke
     monkeypatch.setenv("SYNCCTL_WORKER__STOP_DEADLINE", "-1")
     with pytest.raises(ConfigError, match="worker.stop_deadline"):
         load_settings()
+
+
+def test_engine_secrets_can_come_from_files_as_docker_and_kubernetes_mount_them(
+    toml_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "shop-password").write_text("s3cret-from-a-file\n")
+    (tmp_path / "archive-uri").write_text("mongodb://copier:pw@mongo:27017/\n")
+    toml_file.write_text(
+        f'[engine.sources.shop]\ndatabase = "shop"\nuser = "engine"\npassword_file = "{tmp_path / "shop-password"}"\n'
+    )
+    monkeypatch.setenv("SYNCCTL_ENGINE__DESTINATIONS__ARCHIVE__URI_FILE", str(tmp_path / "archive-uri"))
+    engine = load_settings().engine
+    assert engine.sources["shop"].password.get_secret_value() == "s3cret-from-a-file"
+    assert engine.destinations["archive"].uri.get_secret_value() == "mongodb://copier:pw@mongo:27017/"
+    assert "s3cret" not in repr(engine)
+
+
+@pytest.mark.parametrize(
+    ("source", "said"),
+    [
+        ({"PASSWORD_FILE": "/nonexistent/password"}, "cannot read password_file /nonexistent/password"),
+        ({"PASSWORD_FILE": "{empty}"}, "is empty"),
+        ({"PASSWORD_FILE": "{empty}", "PASSWORD": "also-given"}, "give password or password_file, not both"),
+    ],
+)
+def test_a_secrets_file_that_cannot_be_used_is_refused_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: dict[str, str], said: str
+) -> None:
+    (tmp_path / "empty").write_text("")
+    monkeypatch.setenv("SYNCCTL_ENGINE__SOURCES__SHOP__DATABASE", "shop")
+    monkeypatch.setenv("SYNCCTL_ENGINE__SOURCES__SHOP__USER", "engine")
+    for key, value in source.items():
+        monkeypatch.setenv(f"SYNCCTL_ENGINE__SOURCES__SHOP__{key}", value.replace("{empty}", str(tmp_path / "empty")))
+    with pytest.raises(ConfigError, match="engine.sources.shop") as refused:
+        load_settings()
+    assert said in str(refused.value)

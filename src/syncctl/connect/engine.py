@@ -305,21 +305,40 @@ class ConnectEngine:
     def _cancel(self, job: EngineJob) -> None:
         """Terminate: the source stops now; what it captured reaches the destination; the rest goes."""
         try:
+            began = time.monotonic()
             self._api.stop(job.names.source)
-            self._wait_for_sink(job, _CANCEL_DRAIN_SECONDS)
-            self._remove(job, drop_topics=False)
+            source_stopped = time.monotonic()
+            # The source's side (connector, slot, publication) goes while the sink writes.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="source-removal") as side:
+                source_removed = side.submit(self._remove_source, job, drop_offsets=False)
+                self._wait_for_sink(job, _CANCEL_DRAIN_SECONDS)
+                drained = time.monotonic()
+                self._remove_connector(job.names.sink, drop_offsets=False)
+                source_removed.result()
             self._send(Stopped, job.job_id)
+            log.info("job cancelled", job_id=job.job_id, source_stop_s=round(source_stopped - began, 2),
+                     sink_drain_s=round(drained - source_stopped, 2), total_s=round(time.monotonic() - began, 2))  # fmt: skip
         except Exception as error:  # noqa: BLE001 - the job ends Failed with the reason, the engine goes on
             self._fail(job, f"could not cancel cleanly: {error}")
 
     def _complete(self, job: EngineJob) -> None:
         """Complete CDC: every change committed before the request reaches the destination first."""
         try:
-            deadline = time.monotonic() + _COMPLETE_DRAIN_SECONDS
+            began = time.monotonic()
+            deadline = began + _COMPLETE_DRAIN_SECONDS
             self._drain_source(job, deadline)
-            self._wait_for_sink(job, max(1.0, deadline - time.monotonic()), strict=True)
-            self._remove(job, drop_topics=True)
+            self._api.stop(job.names.source)
+            source_drained = time.monotonic()
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="source-removal") as side:
+                source_removed = side.submit(self._remove_source, job, drop_offsets=True)
+                self._wait_for_sink(job, max(1.0, deadline - time.monotonic()), strict=True)
+                drained = time.monotonic()
+                self._remove_connector(job.names.sink, drop_offsets=True)
+                source_removed.result()
+            self._delete_topics(job)
             self._send(Stopped, job.job_id, temp_data_cleaned=True)
+            log.info("job's CDC completed", job_id=job.job_id, source_drain_s=round(source_drained - began, 2),
+                     sink_drain_s=round(drained - source_drained, 2), total_s=round(time.monotonic() - began, 2))  # fmt: skip
         except Exception as error:  # noqa: BLE001
             self._fail(job, f"could not complete CDC cleanly: {error}")
 
@@ -353,24 +372,34 @@ class ConnectEngine:
                 if strict:
                     raise SyncctlError("the sink did not write every captured change in time")
                 return
-            time.sleep(0.2)
+            time.sleep(0.1)
 
     def _remove(self, job: EngineJob, drop_topics: bool) -> None:
         """Everything the job left: connectors (and their offsets), slot, publication, topics."""
-        names = job.names
-        for connector in (names.source, names.sink):
-            self._api.stop(connector)
-            if drop_topics:
-                self._api.delete_offsets(connector)
-            self._api.delete(connector)
-        SourceDatabase(self._engine.sources[job.spec.source]).drop_slot_and_publication(names.slot, names.publication)
+        self._remove_source(job, drop_offsets=drop_topics)
+        self._remove_connector(job.names.sink, drop_offsets=drop_topics)
         if drop_topics:
-            wanted = [*(names.table_topic(t) for t in job.spec.tables), names.notifications_topic, names.heartbeat_topic]
-            existing = self._admin.list_topics(timeout=10).topics
-            doomed = [topic for topic in wanted if topic in existing]
-            for future in self._admin.delete_topics(doomed, operation_timeout=30).values() if doomed else []:
-                future.result(30)
+            self._delete_topics(job)
         log.info("job's connectors, slot and publication removed", job_id=job.job_id, topics_deleted=drop_topics)
+
+    def _remove_source(self, job: EngineJob, drop_offsets: bool) -> None:
+        names = job.names
+        self._remove_connector(names.source, drop_offsets)
+        SourceDatabase(self._engine.sources[job.spec.source]).drop_slot_and_publication(names.slot, names.publication)
+
+    def _remove_connector(self, name: str, drop_offsets: bool) -> None:
+        self._api.stop(name)
+        if drop_offsets:
+            self._api.delete_offsets(name)
+        self._api.delete(name)
+
+    def _delete_topics(self, job: EngineJob) -> None:
+        names = job.names
+        wanted = [*(names.table_topic(t) for t in job.spec.tables), names.notifications_topic, names.heartbeat_topic]
+        existing = self._admin.list_topics(timeout=10).topics
+        doomed = [topic for topic in wanted if topic in existing]
+        for future in self._admin.delete_topics(doomed, operation_timeout=30).values() if doomed else []:
+            future.result(30)
 
     def _fail(self, job: EngineJob, reason: str) -> None:
         with self._lock:

@@ -64,7 +64,7 @@ class ConnectApi:
                 return
             if time.monotonic() > deadline:
                 raise ServerError(f"connector {name} did not reach {state} within {timeout:.0f} s")
-            time.sleep(0.2)
+            time.sleep(0.1)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
