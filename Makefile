@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JARS := .local/kafka/lib/.complete
-FERRETDB := .local/ferretdb/ferretdb-v1.24.2-syncctl1
+FERRETDB := .local/ferretdb/ferretdb-v1.24.2-syncctl2
 CONNECT_JARS := .local/connect/plugins/mongodb/.complete
 PYTEST_ARGS ?=
 

@@ -94,6 +94,8 @@ def measure(bootstrap: str, backlog: int = 10_000, rounds: int = 3) -> dict[str,
             clock = StatusClock(client)
             terminations = [_terminate_round(client, clock, shop, ferretdb, backlog, n) for n in range(rounds)]
             completions = [_complete_round(client, clock, shop, ferretdb, backlog, n) for n in range(rounds)]
+            for run in [*terminations, *completions]:
+                run["engine_steps"] = _engine_steps(engine, run.pop("job_id"))
             clock.close()
             client.close()
         finally:
@@ -120,7 +122,7 @@ def _terminate_round(
     status, seen = clock.wait(job_id, {Status.SNAPSHOT_CANCELLED, Status.FAILED, Status.COMPLETED}, 90)
     copied = pymongo.MongoClient(ferretdb.uri)[names.job_id.replace("-", "_")]["order_items"].count_documents({})
     result = {"seconds": round(seen - sent, 2), "status": status.value, "sink_backlog_at_request": lag,
-              "documents_kept": copied}  # fmt: skip
+              "documents_kept": copied, "job_id": job_id}  # fmt: skip
     _log(f"  terminate round {n}: {result}")
     return result
 
@@ -140,7 +142,8 @@ def _complete_round(
     collection = pymongo.MongoClient(ferretdb.uri)[job_id.replace("-", "_")]["customers"]
     # Counted here: FerretDB answers a $regex count by decoding every document, very slowly.
     applied = sum(1 for doc in collection.find({}, {"name": 1}) if doc["name"].endswith(marker))
-    result = {"seconds": round(seen - sent, 2), "status": status.value, "changes": backlog, "changes_in_destination": applied}
+    result = {"seconds": round(seen - sent, 2), "status": status.value, "changes": backlog,
+              "changes_in_destination": applied, "job_id": job_id}  # fmt: skip
     _log(f"  complete round {n}: {result}")
     return result
 
@@ -184,6 +187,14 @@ def _wait_for(read: Callable[[], int], good: Callable[[int], bool], timeout: flo
         if time.monotonic() > deadline:
             raise TimeoutError(f"condition not reached in {timeout:.0f} s (last value {value})")
         time.sleep(0.1)
+
+
+def _engine_steps(engine: Child, job_id: str) -> dict[str, Any]:
+    """The engine's own account of the stop: how long each step took (its log line)."""
+    for _, entry in engine.lines:
+        if entry.get("job_id") == job_id and entry.get("event") in ("job cancelled", "job's CDC completed"):
+            return {key: value for key, value in entry.items() if key.endswith("_s")}
+    return {}
 
 
 def _engine_started(lines: list[tuple[float, dict[str, Any]]]) -> float | None:

@@ -175,7 +175,8 @@ def test_complete_cdc_drains_every_change_then_removes_the_jobs_temporary_data(
     _wait_for(client, job_id, lambda r: r.status is Status.CDC_RUNNING, "CDC running")
 
     shop(f"INSERT INTO public.{customers} SELECT n, 'late ' || n FROM generate_series(101, 130) n")
-    shop(f"UPDATE public.{orders} SET total = -1 WHERE id % 7 = 0")
+    # Every order: one CDC batch replaces hundreds of existing documents in one bulk write.
+    shop(f"UPDATE public.{orders} SET total = -total WHERE id % 7 <> 0")
     shop(f"DELETE FROM public.{orders} WHERE id % 11 = 0")
     complete = client.complete_cdc(job_id)
     final = _wait_for(client, job_id, lambda r: r.status.terminal, "an end", timeout=90)

@@ -46,3 +46,18 @@ def test_ferretdb_speaks_the_mongodb_wire_protocol() -> None:
         client.drop_database("shop")
         assert "shop" not in client.list_database_names()
         client.close()
+
+
+def test_ferretdb_replaces_hundreds_of_existing_documents_in_one_bulk_write() -> None:
+    """What the MongoDB sink sends when a CDC batch updates many rows: FerretDB as published
+    waits forever here (each replacement keeps a SQLite connection until the command ends)."""
+    from syncctl.servers import LocalFerretDB
+
+    with LocalFerretDB() as ferretdb:
+        client = pymongo.MongoClient(ferretdb.uri, serverSelectionTimeoutMS=10_000, socketTimeoutMS=30_000)
+        customers = client["shop"]["customers"]
+        customers.bulk_write([pymongo.ReplaceOne({"_id": str(n)}, {"name": f"c{n}"}, upsert=True) for n in range(500)])
+        customers.bulk_write([pymongo.ReplaceOne({"_id": str(n)}, {"name": f"renamed {n}"}, upsert=True) for n in range(500)])
+        assert customers.count_documents({}) == 500
+        assert sorted(doc["name"] for doc in customers.find()) == sorted(f"renamed {n}" for n in range(500))
+        client.close()

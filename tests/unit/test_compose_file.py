@@ -47,3 +47,26 @@ def test_compose_file_is_valid_for_docker_compose() -> None:
         pytest.skip("the docker compose plugin is not installed")
     result = subprocess.run([docker, "compose", "config", "--quiet"], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_connect_compose_file_runs_the_real_engine_and_no_simulated_runner() -> None:
+    services = yaml.safe_load((REPO / "docker-compose.connect.yml").read_text())["services"]
+    assert "runner" not in services, "the reference runner would race the engine for the same jobs"
+    assert services["engine"]["command"][:3] == ["runner", "--engine", "connect"]
+    for name in ("kafka", "worker", "console"):
+        assert services[name]["extends"] == {"file": "docker-compose.yml", "service": name}
+    assert (REPO / services["connect"]["build"]["dockerfile"]).is_file()
+    assert "wal_level=logical" in services["postgres"]["command"]
+    mounted = services["postgres"]["volumes"][0].split(":")[0]
+    assert (REPO / mounted).is_file(), mounted
+
+
+def test_the_connect_compose_file_keeps_the_source_password_out_of_variables_and_ports() -> None:
+    compose_file = yaml.safe_load((REPO / "docker-compose.connect.yml").read_text())
+    services = compose_file["services"]
+    engine_env = services["engine"]["environment"]
+    assert "SYNCCTL_ENGINE__SOURCES__SHOP__PASSWORD" not in engine_env
+    assert engine_env["SYNCCTL_ENGINE__SOURCES__SHOP__PASSWORD_FILE"] == "/run/secrets/shop-password"
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD_FILE"] == "/run/secrets/shop-password"
+    assert (REPO / compose_file["secrets"]["shop-password"]["file"]).is_file()
+    assert "ports" not in services["connect"], "Kafka Connect's REST API has no authentication"

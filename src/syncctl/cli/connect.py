@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -22,6 +23,11 @@ def connect_command(
         Path, typer.Option(help="Worker settings and logs.", show_default=".local/connect/data")
     ] = Path(".local/connect/data"),
     heap: Annotated[str, typer.Option(help="JVM maximum heap (-Xmx).")] = "512m",
+    host: Annotated[
+        str,
+        typer.Option(help="Address of the REST API. It has no authentication: other than loopback only on a private "
+                     "network (e.g. docker compose's)."),
+    ] = "127.0.0.1",
 ) -> None:
     """Start Kafka Connect 4.4.0 (distributed worker) on 127.0.0.1 in the foreground, with the
     Debezium PostgreSQL source and the MongoDB sink connectors.
@@ -32,7 +38,10 @@ def connect_command(
     """
     settings = load_settings(kafka={"bootstrap_servers": bootstrap_servers})
     check_connection(settings.kafka, timeout=10)
-    connect = LocalConnect(settings.kafka.bootstrap_servers, data_dir=data_dir, port=port, heap=heap)
+    if not ipaddress.ip_address(host).is_loopback:
+        typer.secho(f"warning: Kafka Connect's REST API on {host}:{port} has no authentication; anyone who reaches "
+                    "it can read connector configs (passwords included) and create connectors", err=True)  # fmt: skip
+    connect = LocalConnect(settings.kafka.bootstrap_servers, data_dir=data_dir, port=port, heap=heap, host=host)
     connect.start()
     on_stop_request(connect.terminate)
     typer.echo(

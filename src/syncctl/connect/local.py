@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -86,6 +87,7 @@ class LocalConnect:
         cache_dir: Path = Path(".local/connect"),
         heap: str = "512m",
         group_id: str = "syncctl-connect",
+        host: str = "127.0.0.1",
         progress: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
@@ -95,6 +97,7 @@ class LocalConnect:
         self.cache_dir = cache_dir.resolve()
         self.heap = heap
         self.group_id = group_id
+        self.host = host
         self._progress = progress
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -129,8 +132,8 @@ class LocalConnect:
                 "value.converter=org.apache.kafka.connect.json.JsonConverter",
                 f"plugin.path={plugins}",
                 "plugin.discovery=service_load",
-                f"listeners=http://127.0.0.1:{self.port}",
-                "rest.advertised.host.name=127.0.0.1",
+                f"listeners=http://{self.host}:{self.port}",
+                f"rest.advertised.host.name={socket.gethostname() if self.host == '0.0.0.0' else self.host}",
                 f"rest.advertised.port={self.port}",
                 # Source offsets reach Kafka within half a second (a restarted worker replays
                 # little), and sinks commit theirs as often: that is how the engine sees a drain end.

@@ -11,6 +11,9 @@ import httpx
 from syncctl.errors import ServerError
 
 
+_CONFLICT_PATIENCE = 20.0  # seconds
+
+
 class ConnectApi:
     def __init__(self, url: str, timeout: float = 30.0) -> None:
         self._http = httpx.Client(base_url=url.rstrip("/"), timeout=timeout)
@@ -25,7 +28,7 @@ class ConnectApi:
 
     def status(self, name: str) -> dict[str, Any] | None:
         """The connector's and its tasks' states, or None when there is no such connector."""
-        response = self._http.get(f"/connectors/{name}/status")
+        response = self._request("GET", f"/connectors/{name}/status")
         if response.status_code == 404:
             return None
         self._raise_for(response)
@@ -44,12 +47,12 @@ class ConnectApi:
 
     def delete_offsets(self, name: str) -> None:
         """Forget the connector's offsets (it must be stopped)."""
-        response = self._http.delete(f"/connectors/{name}/offsets")
+        response = self._request("DELETE", f"/connectors/{name}/offsets")
         if response.status_code != 404:
             self._raise_for(response)
 
     def delete(self, name: str) -> None:
-        response = self._http.delete(f"/connectors/{name}")
+        response = self._request("DELETE", f"/connectors/{name}")
         if response.status_code != 404:
             self._raise_for(response)
 
@@ -67,12 +70,24 @@ class ConnectApi:
             time.sleep(0.1)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.HTTPError as error:
-            raise ServerError(f"Kafka Connect at {self.url} did not answer {method} {path}: {error}") from error
+        response = self._request(method, path, **kwargs)
         self._raise_for(response)
         return response.json() if response.content else None
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One call; 409 is retried for a while: Connect answers it while its workers rebalance
+        or another config change (one of ours, on another job) is being written."""
+        deadline = time.monotonic() + _CONFLICT_PATIENCE
+        pause = 0.05
+        while True:
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except httpx.HTTPError as error:
+                raise ServerError(f"Kafka Connect at {self.url} did not answer {method} {path}: {error}") from error
+            if response.status_code != 409 or time.monotonic() > deadline:
+                return response
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
 
     def _raise_for(self, response: httpx.Response) -> None:
         if response.is_success:

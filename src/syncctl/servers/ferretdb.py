@@ -5,11 +5,15 @@ No MongoDB server comes from the package registries this project may use; Ferret
 file is empty in the module), so it is built from the module source with the version written,
 once, and cached (about 2 minutes on 2 cores).
 
-One line of its SQLite backend is patched in the build: it looks documents up by
-`_ferretdb_sjson->'$._id'` while its unique `_id` index is on `_ferretdb_sjson->"_id"`, so SQLite
-never uses the index and every upsert or delete by `_id` scans the whole collection (a 5,000
-document load ran at 150 documents/s and fell as the collection grew; patched it runs at about
-8,000/s whatever the size). The lookup expression is made the index's own.
+Two lines are patched in the build, both found running the MongoDB sink against it:
+- its SQLite backend looks documents up by `_ferretdb_sjson->'$._id'` while its unique `_id`
+  index is on `_ferretdb_sjson->"_id"`, so SQLite never uses the index and every upsert or
+  delete by `_id` scans the whole collection (a 5,000-document load ran at 150 documents/s and
+  fell as the collection grew; patched, about 8,000/s whatever the size);
+- an `update` command closes each statement's query only when the whole command ends
+  (`defer` in a loop), and each open query holds one of the database's 100 SQLite connections:
+  one bulk write that replaces about 100 existing documents then waits for a connection forever.
+  Each query is closed once its statement is done.
 """
 
 from __future__ import annotations
@@ -32,9 +36,25 @@ from syncctl.kafka.local_broker import free_port
 FERRETDB_VERSION = "v1.24.2"
 _MODULE = "github.com/FerretDB/FerretDB"
 # Part of the cached binary's name: a change to the patch builds a new binary.
-_PATCH_LEVEL = "syncctl1"
-_ID_LOOKUP_FILE = "internal/backends/sqlite/metadata/metadata.go"
-_ID_LOOKUP = ("IDColumn = DefaultColumn + \"->'$._id'\"", 'IDColumn = DefaultColumn + `->"_id"`')
+_PATCH_LEVEL = "syncctl2"
+# (file, the text as published, the text built) for each patch.
+_PATCHES = (
+    (
+        "internal/backends/sqlite/metadata/metadata.go",
+        "IDColumn = DefaultColumn + \"->'$._id'\"",
+        'IDColumn = DefaultColumn + `->"_id"`',
+    ),
+    (
+        "internal/handler/msg_update.go",
+        "\t\tdefer closer.Close()\n",
+        "",
+    ),
+    (
+        "internal/handler/msg_update.go",
+        '\t\tresult, err := common.UpdateDocument(ctx, c, "update", iter, &u)\n',
+        '\t\tresult, err := common.UpdateDocument(ctx, c, "update", iter, &u)\n\t\tcloser.Close()\n',
+    ),
+)
 
 
 def ensure_ferretdb(
@@ -58,7 +78,8 @@ def ensure_ferretdb(
         for path in [tree, *tree.rglob("*")]:
             path.chmod(path.stat().st_mode | 0o200)
         (tree / "build" / "version" / "version.txt").write_text(FERRETDB_VERSION + "\n")
-        _patch_id_lookup(tree / _ID_LOOKUP_FILE)
+        for name, published, built in _PATCHES:
+            _patch(tree / name, published, built)
         binary.parent.mkdir(parents=True, exist_ok=True)
         partial = binary.with_suffix(".partial")
         _go(go, "build", "-o", str(partial), "./cmd/ferretdb", cwd=tree)
@@ -66,12 +87,11 @@ def ensure_ferretdb(
     return binary
 
 
-def _patch_id_lookup(path: Path) -> None:
-    original, patched = _ID_LOOKUP
+def _patch(path: Path, published: str, built: str) -> None:
     text = path.read_text()
-    if original not in text:
-        raise ServerError(f"cannot patch FerretDB's _id lookup: {path.name} has changed")
-    path.write_text(text.replace(original, patched))
+    if text.count(published) != 1:
+        raise ServerError(f"cannot patch FerretDB: {path.name} is not the file this patch was written for")
+    path.write_text(text.replace(published, built))
 
 
 def _go(go: str, *arguments: str, cwd: Path | None = None) -> str:

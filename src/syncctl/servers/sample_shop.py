@@ -1,13 +1,15 @@
 """A sample shop database for `syncctl demo --engine connect` and the engine's benchmarks: four
-related tables, 175,000 rows at scale 1, and a trickle of orders, updates and deletes to watch
-in CDC."""
+related tables, 175,000 rows at scale 1 (sample_shop.sql), and a trickle of orders, updates and
+deletes to watch in CDC."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import secrets
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
@@ -15,28 +17,9 @@ from psycopg import sql
 from syncctl.servers.postgres import LocalPostgres
 
 SHOP_TABLES = ("public.customers", "public.products", "public.orders", "public.order_items")
-# Rows per table at scale 1.
-_ROWS = {"customers": 20_000, "products": 5_000, "orders": 50_000, "order_items": 100_000}
-
-_SCHEMA = (
-    "CREATE TABLE customers (id bigint PRIMARY KEY, name text NOT NULL, email text NOT NULL, city text)",
-    "CREATE TABLE products (id bigint PRIMARY KEY, title text NOT NULL, price numeric(10,2) NOT NULL)",
-    ("CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL, placed_at timestamptz NOT NULL, "
-    "status text NOT NULL)"),
-    ("CREATE TABLE order_items (id bigint PRIMARY KEY, order_id bigint NOT NULL, product_id bigint NOT NULL, "
-    "quantity int NOT NULL)"),
-)
-# Integers only in the placeholders: formatted in, no parameters (so % is SQL's modulo).
-_FILL = {
-    "customers": "INSERT INTO customers SELECT n, 'Customer ' || n, 'customer' || n || '@example.com', "
-    "(ARRAY['Lyon','Porto','Turku','Graz','Gent'])[1 + n % 5] FROM generate_series(1, {customers}) n",
-    "products": "INSERT INTO products SELECT n, 'Product ' || n, round((1 + n % 500) * 1.25, 2) "
-    "FROM generate_series(1, {products}) n",
-    "orders": "INSERT INTO orders SELECT n, 1 + n % {customers}, now() - n * interval '1 minute', "
-    "(ARRAY['paid','shipped','delivered'])[1 + n % 3] FROM generate_series(1, {orders}) n",
-    "order_items": "INSERT INTO order_items SELECT n, 1 + n % {orders}, 1 + n % {products}, 1 + n % 4 "
-    "FROM generate_series(1, {order_items}) n",
-}
+ROWS_AT_SCALE_1 = 175_000
+# The schema and the rows, shared with docker-compose.yml (mounted into PostgreSQL's init dir).
+SHOP_SQL = Path(__file__).with_name("sample_shop.sql")
 
 
 @dataclass(frozen=True)
@@ -48,7 +31,7 @@ class SampleShop:
     database: str
     user: str
     password: str
-    rows: int
+    rows: int = 0
 
     def dsn(self) -> str:
         return psycopg.conninfo.make_conninfo(
@@ -62,14 +45,15 @@ def create_sample_shop(postgres: LocalPostgres, scale: float = 1.0, database: st
     with psycopg.connect(postgres.dsn(), autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE ROLE syncctl WITH LOGIN REPLICATION PASSWORD {}").format(sql.Literal(password)))
         admin.execute(sql.SQL("CREATE DATABASE {} OWNER syncctl").format(sql.Identifier(database)))
-    shop = SampleShop("127.0.0.1", postgres.port, database, "syncctl", password, rows=0)
-    counts = {table: max(1, int(rows * scale)) for table, rows in _ROWS.items()}
+    shop = SampleShop("127.0.0.1", postgres.port, database, "syncctl", password)
     with psycopg.connect(shop.dsn(), autocommit=True) as db:
-        for statement in _SCHEMA:
-            db.execute(statement)
-        for query in _FILL.values():
-            db.execute(query.format(**counts))
-    return SampleShop(shop.host, shop.port, database, shop.user, password, rows=sum(counts.values()))
+        db.execute(sql.SQL("SET syncctl.scale = {}").format(sql.Literal(str(scale))))
+        db.execute(SHOP_SQL.read_text())
+        rows = db.execute(
+            "SELECT (SELECT count(*) FROM customers) + (SELECT count(*) FROM products)"
+            " + (SELECT count(*) FROM orders) + (SELECT count(*) FROM order_items)"
+        ).fetchone()
+    return dataclasses.replace(shop, rows=int(rows[0]) if rows else 0)
 
 
 class ShopTraffic:
