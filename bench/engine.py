@@ -14,6 +14,7 @@ broker. Each round:
 
 from __future__ import annotations
 
+import json
 import statistics
 import sys
 import threading
@@ -42,23 +43,31 @@ TARGET_TERMINATE_SECONDS, TARGET_COMPLETE_SECONDS = 5.0, 15.0
 class StatusClock:
     """When a reader of the events topic first saw each (job, status): follows it from now on."""
 
-    def __init__(self, client: SyncJobsClient) -> None:
+    def __init__(self, bootstrap: str, events_topic: str) -> None:
         self._seen: dict[tuple[str, Status], float] = {}
         self._changed = threading.Condition()
-        self._stop = False
-        ready = threading.Event()
-        self._thread = threading.Thread(target=self._follow, args=(client, ready), daemon=True)
+        self._stop = threading.Event()
+        self._consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("clock"),
+                                   "isolation.level": "read_committed", "enable.auto.commit": False})  # fmt: skip
+        partitions = self._consumer.list_topics(events_topic, timeout=10).topics[events_topic].partitions
+        ends = [TopicPartition(events_topic, p, self._consumer.get_watermark_offsets(
+            TopicPartition(events_topic, p), timeout=10)[1]) for p in partitions]  # fmt: skip
+        self._consumer.assign(ends)
+        self._thread = threading.Thread(target=self._follow, name="status-clock", daemon=True)
         self._thread.start()
-        ready.wait(30)
 
-    def _follow(self, client: SyncJobsClient, ready: threading.Event) -> None:
-        for event in client.watch(on_ready=ready.set, timeout=3600):
-            if self._stop:
-                return
-            if event.status is not None:
-                with self._changed:
-                    self._seen.setdefault((event.job_id, event.status), time.monotonic())
-                    self._changed.notify_all()
+    def _follow(self) -> None:
+        while not self._stop.is_set():
+            for message in self._consumer.consume(500, 0.2):
+                if message.error() or message.value() is None:
+                    continue
+                arrived = time.monotonic()
+                event = json.loads(message.value())
+                if event.get("status"):
+                    with self._changed:
+                        self._seen.setdefault((event["job_id"], Status(event["status"])), arrived)
+                        self._changed.notify_all()
+        self._consumer.close()
 
     def wait(self, job_id: str, statuses: set[Status], timeout: float) -> tuple[Status, float]:
         deadline = time.monotonic() + timeout
@@ -72,7 +81,8 @@ class StatusClock:
                 self._changed.wait(0.5)
 
     def close(self) -> None:
-        self._stop = True
+        self._stop.set()
+        self._thread.join(10)
 
 
 def measure(bootstrap: str, backlog: int = 10_000, rounds: int = 3) -> dict[str, Any]:
@@ -91,13 +101,15 @@ def measure(bootstrap: str, backlog: int = 10_000, rounds: int = 3) -> dict[str,
                 bootstrap, requested_by="bench",
                 topics=TopicSettings(control=topics.control, state=topics.state, events=topics.events, dlq=topics.dlq),
             )  # fmt: skip
-            clock = StatusClock(client)
-            terminations = [_terminate_round(client, clock, shop, ferretdb, backlog, n) for n in range(rounds)]
-            completions = [_complete_round(client, clock, shop, ferretdb, backlog, n) for n in range(rounds)]
+            clock = StatusClock(bootstrap, topics.events)
+            try:
+                terminations = [_terminate_round(client, clock, shop, ferretdb, backlog, n) for n in range(rounds)]
+                completions = [_complete_round(client, clock, shop, ferretdb, backlog, n) for n in range(rounds)]
+            finally:
+                clock.close()
+                client.close()
             for run in [*terminations, *completions]:
                 run["engine_steps"] = _engine_steps(engine, run.pop("job_id"))
-            clock.close()
-            client.close()
         finally:
             engine.stop()
             worker.stop()
@@ -180,7 +192,7 @@ def _wait_for(read: Callable[[], int], good: Callable[[int], bool], timeout: flo
     while True:
         try:
             value = read()
-        except Exception:
+        except Exception:  # noqa: BLE001 - the job's topics may not exist yet
             value = -1
         if good(value):
             return value

@@ -180,6 +180,14 @@ class SourceConnection(BaseModel):
     user: str = Field(description="A user with LOGIN and REPLICATION that owns (or may publish) the tables.")
     password: SecretStr = Field(description="Never logged, never in a Kafka message.")
     password_file: Path | None = Field(None, description="Read the password from this file instead.")
+    connect_password: str | None = Field(
+        None,
+        description=(
+            "What Kafka Connect gets instead of the password: a config provider reference such as "
+            "${directory:/run/secrets:shop-password}, so that the password is not stored in Connect's "
+            "config topic. The engine still connects with `password`."
+        ),
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -192,6 +200,9 @@ class DestinationConnection(BaseModel):
 
     uri: SecretStr = Field(description="mongodb://[user:password@]host:port/ (may hold a password: never logged).")
     uri_file: Path | None = Field(None, description="Read the URI from this file instead.")
+    connect_uri: str | None = Field(
+        None, description="What Kafka Connect gets instead of the URI: a config provider reference (see connect_password)."
+    )
     document_id: Literal["key_document", "key_string"] = Field(
         "key_document",
         description=(

@@ -4,6 +4,7 @@ would see after each stop."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ pymongo = pytest.importorskip("pymongo")
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCE_PASSWORD = "engine-source-secret"
+VAULTED_PASSWORD = "kept-out-of-connect-configs"
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +42,8 @@ def stack(kafka_bootstrap: str) -> Iterator[dict[str, Any]]:
         with psycopg.connect(postgres.dsn(), autocommit=True) as admin:
             admin.execute(f"CREATE ROLE engine WITH LOGIN REPLICATION PASSWORD '{SOURCE_PASSWORD}'")
             admin.execute("CREATE DATABASE shop OWNER engine")
+            # Another user of the same tables, whose password Connect gets only as a reference.
+            admin.execute(f"CREATE ROLE vaulted WITH LOGIN REPLICATION PASSWORD '{VAULTED_PASSWORD}' IN ROLE engine")
         with LocalConnect(kafka_bootstrap, cache_dir=REPO / ".local" / "connect") as connect:
             yield {"postgres": postgres, "ferretdb": ferretdb, "connect": connect}
 
@@ -66,9 +70,13 @@ def engine(
     stack: dict[str, Any],
     unique_name: Callable[[str], str],
     start_worker: Callable[..., WorkerProcess],
+    tmp_path: Path,
 ) -> Iterator[SyncctlProcess]:
     """A worker (it creates the topics) and the engine, as an operator would start them."""
     start_worker()
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "vaulted-password").write_text(VAULTED_PASSWORD)
     env = {
         **syncctl_env(kafka_bootstrap, topics),
         "SYNCCTL_ENGINE__CONNECT_URL": stack["connect"].url,
@@ -86,6 +94,11 @@ def engine(
         "SYNCCTL_ENGINE__SOURCES__MISTYPED__DATABASE": "shop",
         "SYNCCTL_ENGINE__SOURCES__MISTYPED__USER": "engine",
         "SYNCCTL_ENGINE__SOURCES__MISTYPED__PASSWORD": "not-the-password",
+        "SYNCCTL_ENGINE__SOURCES__VAULTED__PORT": str(stack["postgres"].port),
+        "SYNCCTL_ENGINE__SOURCES__VAULTED__DATABASE": "shop",
+        "SYNCCTL_ENGINE__SOURCES__VAULTED__USER": "vaulted",
+        "SYNCCTL_ENGINE__SOURCES__VAULTED__PASSWORD": VAULTED_PASSWORD,
+        "SYNCCTL_ENGINE__SOURCES__VAULTED__CONNECT_PASSWORD": f"${{directory:{secrets}:vaulted-password}}",
     }
     process = SyncctlProcess(["runner", "--engine", "connect"], env)
     process.start(ready_log="connect engine started")
@@ -290,3 +303,32 @@ def test_complete_cdc_on_a_quiet_source_ends_completed(
     assert final.status is Status.CDC_COMPLETED, final.reason
     assert pymongo.MongoClient(stack["ferretdb"].uri)["quiet"]["settings"].count_documents({}) == 20
     assert _leftovers(stack, shop, "quiet") == []
+
+
+def test_a_password_given_to_connect_as_a_reference_never_reaches_connects_config_topic(
+    kafka_bootstrap: str, topics: Topics, stack: dict[str, Any], shop: Callable[[str], Any], engine: SyncctlProcess
+) -> None:
+    shop("CREATE TABLE public.vault (id int PRIMARY KEY, note text)")
+    shop("INSERT INTO public.vault SELECT n, 'note ' || n FROM generate_series(1, 20) n")
+    client = SyncJobsClient(kafka_bootstrap, topics=topics.settings(), requested_by="tester")
+
+    client.create("vaulted", "snapshot", spec={**_spec("public.vault", database="vaulted"), "source": "vaulted"})
+    done = _wait_for(client, "vaulted", lambda r: r.status.terminal, "an end")
+
+    assert done.status is Status.COMPLETED, done.reason
+    assert pymongo.MongoClient(stack["ferretdb"].uri)["vaulted"]["vault"].count_documents({}) == 20
+    stored = _all_values(kafka_bootstrap, f"{stack['connect'].group_id}-configs")
+    assert any(b"${directory:" in value and b"vaulted-password" in value for value in stored), "no reference stored"
+    assert not any(VAULTED_PASSWORD.encode() in value for value in stored)
+
+
+def _all_values(bootstrap: str, topic: str) -> list[bytes]:
+    from confluent_kafka import Consumer
+
+    from syncctl.kafka.reading import read_to_end
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"test-{uuid.uuid4()}", "enable.auto.commit": False})
+    try:
+        return [message.value() for message in read_to_end(consumer, topic) if message.value() is not None]
+    finally:
+        consumer.close()

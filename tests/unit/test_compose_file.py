@@ -70,3 +70,6 @@ def test_the_connect_compose_file_keeps_the_source_password_out_of_variables_and
     assert services["postgres"]["environment"]["POSTGRES_PASSWORD_FILE"] == "/run/secrets/shop-password"
     assert (REPO / compose_file["secrets"]["shop-password"]["file"]).is_file()
     assert "ports" not in services["connect"], "Kafka Connect's REST API has no authentication"
+    # Connect resolves the password from the same secret: its config topic holds only a reference.
+    assert engine_env["SYNCCTL_ENGINE__SOURCES__SHOP__CONNECT_PASSWORD"] == "$${directory:/run/secrets:shop-password}"
+    assert "shop-password" in services["connect"]["secrets"]

@@ -76,7 +76,8 @@ def source_config(job_id: str, mode: Mode, spec: JobSpec, source: SourceConnecti
         "database.hostname": source.host,
         "database.port": str(source.port),
         "database.user": source.user,
-        "database.password": source.password.get_secret_value(),
+        # A config provider reference when one is set: then the password is not stored in Connect.
+        "database.password": source.connect_password or source.password.get_secret_value(),
         "database.dbname": source.database,
         "plugin.name": "pgoutput",
         "slot.name": names.slot,
@@ -118,7 +119,7 @@ def sink_config(
         "connector.class": "com.mongodb.kafka.connect.MongoSinkConnector",
         "tasks.max": "1",
         "topics": ",".join(topics),
-        "connection.uri": destination.uri.get_secret_value(),
+        "connection.uri": destination.connect_uri or destination.uri.get_secret_value(),
         "database": spec.database,
         "key.converter": _JSON,
         "value.converter": _JSON,

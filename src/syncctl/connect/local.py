@@ -76,6 +76,9 @@ def ensure_connect_jars(
     return lib, plugins
 
 
+_PROVIDERS = "org.apache.kafka.common.config.provider"
+
+
 class LocalConnect:
     """A Kafka Connect worker for `bootstrap_servers`; `url` is its REST API once started."""
 
@@ -138,6 +141,12 @@ class LocalConnect:
                 # Source offsets reach Kafka within half a second (a restarted worker replays
                 # little), and sinks commit theirs as often: that is how the engine sees a drain end.
                 "offset.flush.interval.ms=500",
+                # Connector configs may hold ${directory:DIR:FILE}, ${file:PATH:KEY} or ${env:NAME}
+                # instead of secrets (the engine's connect_password and connect_uri).
+                "config.providers=directory,file,env",
+                f"config.providers.directory.class={_PROVIDERS}.DirectoryConfigProvider",
+                f"config.providers.file.class={_PROVIDERS}.FileConfigProvider",
+                f"config.providers.env.class={_PROVIDERS}.EnvVarConfigProvider",
                 "",
             ])
         )  # fmt: skip
