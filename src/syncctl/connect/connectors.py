@@ -127,6 +127,8 @@ def sink_config(
         "value.converter.schemas.enable": "true",
         # A record the sink cannot write fails the job instead of being skipped in silence.
         "errors.tolerance": "none",
+        # Bigger bulk writes while a backlog drains (Connect's default is 500 records a poll).
+        "consumer.override.max.poll.records": "2000",
     }
     if destination.document_id == "key_string":
         config.update(_key_string_ids(spec, primary_keys))

@@ -275,11 +275,11 @@ class ConnectEngine:
         self._send(Progress, job.job_id, stats=stats)
         self._send(SnapshotCompleted, job.job_id)
 
-    def _sink_position(self, job: EngineJob) -> tuple[int, int]:
+    def _sink_position(self, job: EngineJob, reader: Consumer | None = None) -> tuple[int, int]:
         """(records the sink has committed as written, records it has yet to write)."""
         topics = [job.names.table_topic(table) for table in job.spec.tables]
-        reader = Consumer({**config.common(self._settings.kafka), "group.id": job.names.sink_group,
-                           "enable.auto.commit": False})  # fmt: skip
+        own = reader is None
+        reader = reader or self._sink_reader(job)
         try:
             metadata = reader.list_topics(timeout=10).topics
             partitions = [TopicPartition(t, p) for t in topics if t in metadata for p in metadata[t].partitions]
@@ -288,9 +288,15 @@ class ConnectEngine:
             committed = {(tp.topic, tp.partition): max(tp.offset, 0) for tp in reader.committed(partitions, timeout=10)}
             ends = {(tp.topic, tp.partition): reader.get_watermark_offsets(tp, timeout=10)[1] for tp in partitions}
         finally:
-            reader.close()
+            if own:
+                reader.close()
         written = sum(committed.values())
         return written, sum(ends[key] - committed[key] for key in ends)
+
+    def _sink_reader(self, job: EngineJob) -> Consumer:
+        """Reads the sink group's committed offsets; never joins the group."""
+        return Consumer({**config.common(self._settings.kafka), "group.id": job.names.sink_group,
+                         "enable.auto.commit": False})  # fmt: skip
 
     # -- stopping ------------------------------------------------------------------------------
     def _request_stop(self, job_id: str, complete: bool) -> None:
@@ -367,12 +373,16 @@ class ConnectEngine:
 
     def _wait_for_sink(self, job: EngineJob, timeout: float, strict: bool = False) -> None:
         deadline = time.monotonic() + timeout
-        while self._sink_position(job)[1] > 0:
-            if time.monotonic() > deadline:
-                if strict:
-                    raise SyncctlError("the sink did not write every captured change in time")
-                return
-            time.sleep(0.1)
+        reader = self._sink_reader(job)  # one for the whole wait: it is asked ten times a second
+        try:
+            while self._sink_position(job, reader)[1] > 0:
+                if time.monotonic() > deadline:
+                    if strict:
+                        raise SyncctlError("the sink did not write every captured change in time")
+                    return
+                time.sleep(0.1)
+        finally:
+            reader.close()
 
     def _remove(self, job: EngineJob, drop_topics: bool) -> None:
         """Everything the job left: connectors (and their offsets), slot, publication, topics."""
@@ -388,8 +398,8 @@ class ConnectEngine:
         SourceDatabase(self._engine.sources[job.spec.source]).drop_slot_and_publication(names.slot, names.publication)
 
     def _remove_connector(self, name: str, drop_offsets: bool) -> None:
-        self._api.stop(name)
-        if drop_offsets:
+        if drop_offsets:  # only a stopped connector's offsets can be deleted
+            self._api.stop(name)
             self._api.delete_offsets(name)
         self._api.delete(name)
 

@@ -119,11 +119,12 @@ class LocalFerretDB:
         binary = ensure_ferretdb(self._cache_dir)
         (self.data_dir / "sqlite").mkdir(parents=True, exist_ok=True)  # must exist, URL ends in /
         log = open(self.data_dir / "ferretdb.log", "ab")
-        # synchronous(NORMAL) under FerretDB's WAL journal: safe when a process dies, which is what
-        # the tests do to it; without it every write waits for the disk (2.5x slower).
+        # synchronous(OFF) under FerretDB's WAL journal: a process that dies (what the tests do
+        # to it) loses nothing, only a machine that does; without it every write waits for the
+        # disk (2.5x slower than NORMAL, itself 15% slower than OFF).
         self._process = subprocess.Popen(
             [
-                str(binary), "--handler=sqlite", f"--sqlite-url=file:{self.data_dir / 'sqlite'}/?_pragma=synchronous(NORMAL)",
+                str(binary), "--handler=sqlite", f"--sqlite-url=file:{self.data_dir / 'sqlite'}/?_pragma=synchronous(OFF)",
                 f"--state-dir={self.data_dir}", f"--listen-addr=127.0.0.1:{self.port}",
                 "--telemetry=disable", "--debug-addr=-",
             ],
