@@ -73,10 +73,17 @@ class SyncctlProcess:
             [sys.executable, "-m", "syncctl", *self.arguments],
             env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
-        threading.Thread(target=self._collect, args=(self.process,), daemon=True).start()
+        self._collector = threading.Thread(target=self._collect, args=(self.process,), daemon=True)
+        self._collector.start()
         if ready_log:
             self.wait_for_log(ready_log)
         return self
+
+    def finish_reading(self, timeout: float = 5.0) -> None:
+        """After the process has exited: wait until its last lines are in `logs`."""
+        collector = getattr(self, "_collector", None)
+        if collector is not None:
+            collector.join(timeout)
 
     def _collect(self, process: subprocess.Popen[str]) -> None:
         assert process.stderr is not None

@@ -93,6 +93,7 @@ def assert_running(workers: list[WorkerProcess]) -> None:
     for worker in workers:
         assert worker.process is not None
         if worker.process.poll() is not None:
+            worker.finish_reading()  # its last lines are often the reason
             errors = [e for e in list(worker.logs) if e.get("level") in ("error", "critical")]
             own = [e for e in errors if "client" not in e]  # syncctl's, not librdkafka's
             name = worker.env["SYNCCTL_WORKER__INSTANCE_ID"]

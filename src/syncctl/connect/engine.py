@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
-from confluent_kafka.admin import AdminClient
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from syncctl.client import SyncJobsClient
 from syncctl.connect.connectors import JobNames, sink_config, source_config
@@ -275,28 +275,26 @@ class ConnectEngine:
         self._send(Progress, job.job_id, stats=stats)
         self._send(SnapshotCompleted, job.job_id)
 
-    def _sink_position(self, job: EngineJob, reader: Consumer | None = None) -> tuple[int, int]:
-        """(records the sink has committed as written, records it has yet to write)."""
-        topics = [job.names.table_topic(table) for table in job.spec.tables]
-        own = reader is None
-        reader = reader or self._sink_reader(job)
-        try:
-            metadata = reader.list_topics(timeout=10).topics
-            partitions = [TopicPartition(t, p) for t in topics if t in metadata for p in metadata[t].partitions]
-            if not partitions:
-                return 0, 0
-            committed = {(tp.topic, tp.partition): max(tp.offset, 0) for tp in reader.committed(partitions, timeout=10)}
-            ends = {(tp.topic, tp.partition): reader.get_watermark_offsets(tp, timeout=10)[1] for tp in partitions}
-        finally:
-            if own:
-                reader.close()
-        written = sum(committed.values())
-        return written, sum(ends[key] - committed[key] for key in ends)
+    def _sink_position(self, job: EngineJob) -> tuple[int, int]:
+        """(records the sink has committed as written, records it has yet to write).
 
-    def _sink_reader(self, job: EngineJob) -> Consumer:
-        """Reads the sink group's committed offsets; never joins the group."""
-        return Consumer({**config.common(self._settings.kafka), "group.id": job.names.sink_group,
-                         "enable.auto.commit": False})  # fmt: skip
+        Asked of the broker through the engine's one admin client: the sink group's committed
+        offsets and the topics' ends, with no consumer made per job and look."""
+        topics = [job.names.table_topic(table) for table in job.spec.tables]
+        metadata = self._admin.list_topics(timeout=10).topics
+        partitions = [TopicPartition(t, p) for t in topics if t in metadata for p in metadata[t].partitions]
+        if not partitions:
+            return 0, 0
+        group = job.names.sink_group
+        try:
+            asked = self._admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group, partitions)])
+            committed = {(tp.topic, tp.partition): max(tp.offset, 0) for tp in asked[group].result(10).topic_partitions}
+            latest = self._admin.list_offsets({tp: OffsetSpec.latest() for tp in partitions}, request_timeout=10)
+            ends = {(tp.topic, tp.partition): future.result(10).offset for tp, future in latest.items()}
+        except KafkaException as error:
+            raise SyncctlError(f"could not read the sink's position: {error}") from error
+        written = sum(committed.get(key, 0) for key in ends)
+        return written, sum(end - committed.get(key, 0) for key, end in ends.items())
 
     # -- stopping ------------------------------------------------------------------------------
     def _request_stop(self, job_id: str, complete: bool) -> None:
@@ -373,16 +371,12 @@ class ConnectEngine:
 
     def _wait_for_sink(self, job: EngineJob, timeout: float, strict: bool = False) -> None:
         deadline = time.monotonic() + timeout
-        reader = self._sink_reader(job)  # one for the whole wait: it is asked ten times a second
-        try:
-            while self._sink_position(job, reader)[1] > 0:
-                if time.monotonic() > deadline:
-                    if strict:
-                        raise SyncctlError("the sink did not write every captured change in time")
-                    return
-                time.sleep(0.1)
-        finally:
-            reader.close()
+        while self._sink_position(job)[1] > 0:
+            if time.monotonic() > deadline:
+                if strict:
+                    raise SyncctlError("the sink did not write every captured change in time")
+                return
+            time.sleep(0.1)
 
     def _remove(self, job: EngineJob, drop_topics: bool) -> None:
         """Everything the job left: connectors (and their offsets), slot, publication, topics."""
