@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -64,7 +63,7 @@ def demo_command(
         from syncctl.cli.demo_connect import run_connect_demo
 
         settings = load_settings(broker={"port": port})
-        run_connect_demo(settings, data_dir, console_port, scale, _spawn, _wait_for_log)
+        run_connect_demo(settings, data_dir, console_port, scale)
         return
     if create_jobs_only:
         settings = load_settings(kafka={"bootstrap_servers": bootstrap_servers})
@@ -86,37 +85,26 @@ def demo_command(
         "SYNCCTL_RUNNER__ROWS_PER_SECOND": str(rows_per_second),
     }
     children = {
-        "worker": _spawn(["worker", "--instance-id", "demo-worker"], env, logs / "worker.log"),
-        "runner": _spawn(["runner"], env, logs / "runner.log"),
+        "worker": spawn_syncctl(["worker", "--instance-id", "demo-worker"], env, logs / "worker.log"),
+        "runner": spawn_syncctl(["runner"], env, logs / "runner.log"),
     }
     if console_port:
-        children["console"] = _spawn(["console", "--port", str(console_port)], env, logs / "console.log")
+        children["console"] = spawn_syncctl(["console", "--port", str(console_port)], env, logs / "console.log")
     stop = StopFlag()
     try:
-        _wait_for_log(logs / "worker.log", "all assigned partitions ready", children["worker"])
+        wait_for_log(logs / "worker.log", "all assigned partitions ready", children["worker"])
         client = SyncJobsClient(kafka.bootstrap_servers, requested_by="demo")
         names = _create_jobs(client)
         _banner(kafka, names, logs, console_port)
-        while not stop.raised and all(child.poll() is None for child in children.values()):
-            time.sleep(0.2)
-        for name, child in children.items():
-            if child.poll() is not None and not stop.raised:
-                typer.secho(f"the {name} exited ({child.returncode}); see {logs / (name + '.log')}", err=True)
+        run_until_stopped(children, logs, stop)
     finally:
         typer.echo("Stopping the demo...", err=True)
-        for child in children.values():
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children.values():
-            try:
-                child.wait(30)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        stop_children(children)
         kafka.stop()
         typer.echo(f"Demo stopped; Kafka's data is kept in {kafka.data_dir}.", err=True)
 
 
-def _spawn(arguments: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def spawn_syncctl(arguments: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with open(log, "ab") as output:
         return subprocess.Popen(
             [sys.executable, "-m", "syncctl", *arguments], env=env, stdout=output, stderr=output,
@@ -124,7 +112,28 @@ def _spawn(arguments: list[str], env: dict[str, str], log: Path) -> subprocess.P
         )  # fmt: skip
 
 
-def _wait_for_log(log: Path, text: str, child: subprocess.Popen[bytes], timeout: float = 60) -> None:
+def run_until_stopped(children: dict[str, subprocess.Popen[bytes]], logs: Path, stop: StopFlag) -> None:
+    """Until Ctrl-C, or until a child exits (then say which, and where its log is)."""
+    while not stop.raised and all(child.poll() is None for child in children.values()):
+        time.sleep(0.2)
+    for name, child in children.items():
+        if child.poll() is not None and not stop.raised:
+            typer.secho(f"the {name} exited ({child.returncode}); see {logs / (name + '.log')}", err=True)
+
+
+def stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    """SIGTERM to all, then 30 s each to finish before SIGKILL."""
+    for child in children.values():
+        if child.poll() is None:
+            child.terminate()
+    for child in children.values():
+        try:
+            child.wait(30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+def wait_for_log(log: Path, text: str, child: subprocess.Popen[bytes], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and child.poll() is None:
         if text in log.read_text(errors="replace"):

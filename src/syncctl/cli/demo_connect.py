@@ -8,15 +8,13 @@ Connect engine and the console; two jobs copy the shop for real.
 from __future__ import annotations
 
 import os
-import subprocess
-import time
-from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 
 import typer
 
+from syncctl.cli.demo import run_until_stopped, spawn_syncctl, stop_children, wait_for_log
 from syncctl.cli.signals import StopFlag
 from syncctl.client import SyncJobsClient
 from syncctl.connect.local import LocalConnect
@@ -36,8 +34,6 @@ def run_connect_demo(
     data_dir: Path | None,
     console_port: int,
     scale: float,
-    spawn: Callable[[list[str], dict[str, str], Path], subprocess.Popen[bytes]],
-    wait_for_log: Callable[[Path, str, subprocess.Popen[bytes]], None],
 ) -> None:
     """Start everything, create the jobs, print what to try, run until Ctrl-C, stop everything."""
     stop = StopFlag()
@@ -57,12 +53,12 @@ def run_connect_demo(
         connect = stack.enter_context(LocalConnect(kafka.bootstrap_servers, data_dir=base / "connect"))
         env = _engine_env(kafka, connect, shop, ferretdb)
         children = {
-            "worker": spawn(["worker", "--instance-id", "demo-worker"], env, logs / "worker.log"),
-            "engine": spawn(["runner", "--engine", "connect"], env, logs / "engine.log"),
+            "worker": spawn_syncctl(["worker", "--instance-id", "demo-worker"], env, logs / "worker.log"),
+            "engine": spawn_syncctl(["runner", "--engine", "connect"], env, logs / "engine.log"),
         }
         if console_port:
-            children["console"] = spawn(["console", "--port", str(console_port)], env, logs / "console.log")
-        stack.callback(_stop_children, children)
+            children["console"] = spawn_syncctl(["console", "--port", str(console_port)], env, logs / "console.log")
+        stack.callback(stop_children, children)
         wait_for_log(logs / "worker.log", "all assigned partitions ready", children["worker"])
         wait_for_log(logs / "engine.log", "connect engine started", children["engine"])
         client = SyncJobsClient(kafka.bootstrap_servers, requested_by="demo")
@@ -71,11 +67,7 @@ def run_connect_demo(
         traffic = ShopTraffic(shop, rate=20.0).start()
         stack.callback(traffic.stop)
         _banner(kafka, connect, postgres, ferretdb, shop, jobs, logs, console_port)
-        while not stop.raised and all(child.poll() is None for child in children.values()):
-            time.sleep(0.2)
-        for name, child in children.items():
-            if child.poll() is not None and not stop.raised:
-                typer.secho(f"the {name} exited ({child.returncode}); see {logs / (name + '.log')}", err=True)
+        run_until_stopped(children, logs, stop)
         typer.echo("Stopping the demo...", err=True)
     typer.echo("Demo stopped.", err=True)
 
@@ -107,17 +99,6 @@ def _create_jobs(client: SyncJobsClient) -> list[tuple[str, str, tuple[str, ...]
         client.wait_for_outcome(client.create(job_id, mode, spec=spec), timeout=60)
         created.append((job_id, mode, tables))
     return created
-
-
-def _stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
-    for child in children.values():
-        if child.poll() is None:
-            child.terminate()
-    for child in children.values():
-        try:
-            child.wait(30)
-        except subprocess.TimeoutExpired:
-            child.kill()
 
 
 def _banner(

@@ -17,7 +17,6 @@ from psycopg import sql
 from syncctl.servers.postgres import LocalPostgres
 
 SHOP_TABLES = ("public.customers", "public.products", "public.orders", "public.order_items")
-ROWS_AT_SCALE_1 = 175_000
 # The schema and the rows, shared with docker-compose.yml (mounted into PostgreSQL's init dir).
 SHOP_SQL = Path(__file__).with_name("sample_shop.sql")
 
@@ -65,7 +64,6 @@ class ShopTraffic:
         self._random = random.Random(seed)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="shop-traffic", daemon=True)
-        self.changes = 0
 
     def start(self) -> ShopTraffic:
         self._thread.start()
@@ -88,4 +86,3 @@ class ShopTraffic:
                     db.execute("UPDATE orders SET status = 'shipped' WHERE id = %s", (self._random.randint(1, next_order),))
                 else:
                     db.execute("DELETE FROM orders WHERE id = %s", (self._random.randint(1, next_order),))
-                self.changes += 1
