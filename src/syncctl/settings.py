@@ -231,6 +231,60 @@ class EngineSettings(BaseModel):
     poll_interval: float = Field(1.0, gt=0, description="Seconds between looks at Connect and the topics.")
 
 
+Role = Literal["viewer", "operator"]
+
+
+class ConsoleSettings(BaseModel):
+    """The web console (`syncctl console`): who may see and stop jobs. docs/security.md#console."""
+
+    host: str = Field("127.0.0.1", description="Address to listen on; a non-loopback one needs authentication.")
+    port: int = Field(8080, ge=1, le=65535, description="Port to serve on.")
+    public_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
+        description="The URL browsers use (https://console.example.com/syncctl/); action requests "
+        "must come from its origin. Default: http(s)://HOST:PORT/ for a loopback HOST.",
+    )
+    trusted_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names served besides public_url's (a request for any other Host gets 400).",
+    )
+    users_file: Path | None = Field(
+        None, description="Built-in users: one `name:role:jobs:argon2-hash` per line (syncctl console add-user)."
+    )
+    proxy_user_header: str | None = Field(
+        None, description="Trust this header (e.g. X-Forwarded-User) for the user name, from trusted_proxies only."
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="Addresses or networks of the authenticating reverse proxy."
+    )
+    proxy_roles: dict[str, Role] = Field(
+        default_factory=dict, description="Role of each proxy-authenticated user (others: proxy_default_role)."
+    )
+    proxy_default_role: Role | None = Field(
+        "viewer", description="Role of a proxy-authenticated user not in proxy_roles; null refuses them."
+    )
+    session_hours: float = Field(8.0, gt=0, le=24 * 30, description="A login lasts this long.")
+    login_attempts: int = Field(
+        5, ge=1, description="Failed logins allowed per user name and per client address in login_window."
+    )
+    login_window: float = Field(300.0, gt=0, description="Seconds over which failed logins are counted.")
+    tls_cert: Path | None = Field(None, description="Serve HTTPS with this PEM certificate (chain).")
+    tls_key: Path | None = Field(None, description="The certificate's PEM private key.")
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ConsoleSettings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together")
+        if self.proxy_user_header and not self.trusted_proxies:
+            raise ValueError("proxy_user_header needs trusted_proxies (the proxy's addresses)")
+        return self
+
+    @property
+    def authenticates(self) -> bool:
+        return self.users_file is not None or self.proxy_user_header is not None
+
+
 class LogSettings(BaseModel):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["auto", "json", "console"] = Field(
@@ -259,6 +313,7 @@ class Settings(BaseSettings):
     signing: SigningSettings = SigningSettings()
     runner: RunnerSettings = RunnerSettings()
     engine: EngineSettings = EngineSettings()
+    console: ConsoleSettings = ConsoleSettings()
     log: LogSettings = LogSettings()
 
     @classmethod

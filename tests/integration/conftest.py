@@ -1,13 +1,16 @@
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-
-import pytest
-
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from typing import Any
 
+import pytest
+from confluent_kafka.admin import AdminClient
+
+from syncctl.kafka.topics import ensure_topics
 from tests.integration.harness import (
+    ConsoleProcess,
     ControlProducer,
     EventReader,
     SyncctlProcess,
@@ -83,6 +86,22 @@ def start_runner(
     yield start
     for runner in started:
         runner.stop()
+
+
+@pytest.fixture
+def start_console(kafka_bootstrap: str, topics: Topics) -> Iterator[Callable[..., ConsoleProcess]]:
+    """Start `syncctl console OPTIONS` on this test's topics (created first if no worker did)."""
+    started: list[ConsoleProcess] = []
+    ensure_topics(AdminClient({"bootstrap.servers": kafka_bootstrap}), topics.settings())
+
+    def start(*options: str, env: dict[str, str] | None = None, **start_options: Any) -> ConsoleProcess:
+        console = ConsoleProcess(kafka_bootstrap, topics, list(options), env or {})
+        started.append(console)
+        return console.start(**start_options)
+
+    yield start
+    for console in started:
+        console.stop()
 
 
 @pytest.fixture

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +22,7 @@ from confluent_kafka.admin import AdminClient
 
 from syncctl.contract import JobRecord
 from syncctl.settings import KafkaSettings, TopicSettings
-from syncctl.testing import LocalKafka
+from syncctl.testing import LocalKafka, free_port
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,34 @@ class SyncctlProcess:
 
 def syncctl_env(bootstrap: str, topics: Topics) -> dict[str, str]:
     return {**topics.env(), "SYNCCTL_KAFKA__BOOTSTRAP_SERVERS": bootstrap}
+
+
+class ConsoleProcess(SyncctlProcess):
+    """`syncctl console` on a free port, ready once its /healthz answers 200."""
+
+    def __init__(self, bootstrap: str, topics: Topics, options: list[str], env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.scheme = "https" if "--tls-cert" in options else "http"
+        self.url = f"{self.scheme}://127.0.0.1:{self.port}"
+        super().__init__(["console", "--port", str(self.port), *options], {**syncctl_env(bootstrap, topics), **env})
+
+    def start(self, ready_log: str | None = None, ssl_context: ssl.SSLContext | None = None) -> ConsoleProcess:
+        super().start(ready_log)
+
+        def ready() -> bool:
+            assert self.process is not None and self.process.poll() is None, "".join(self.raw_stderr)
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2, context=ssl_context) as response:
+                    return response.status == 200
+            except OSError:
+                return False
+
+        wait_until(ready, 60, "the console to serve")
+        return self
+
+    def audit(self) -> list[dict[str, Any]]:
+        """The console's audit log lines (logins and action attempts)."""
+        return [entry for entry in list(self.logs) if entry.get("event") in ("console login", "console action")]
 
 
 class WorkerProcess(SyncctlProcess):

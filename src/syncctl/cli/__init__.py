@@ -8,7 +8,7 @@ import typer
 
 from syncctl.cli.broker import broker_command
 from syncctl.cli.connect import connect_command
-from syncctl.cli.console import console_command
+from syncctl.cli.console import console_app
 from syncctl.cli.commands import complete_cdc_command, create_command, terminate_command
 from syncctl.cli.views import jobs_command, watch_command
 from syncctl.cli.demo import demo_command
@@ -43,7 +43,7 @@ app.command("broker")(broker_command)
 app.command("connect")(connect_command)
 app.command("worker")(worker_command)
 app.command("schema")(schema_command)
-app.command("console")(console_command)
+app.add_typer(console_app, name="console")
 app.command("relocate-state")(relocate_command)
 
 

@@ -1,43 +1,67 @@
 """The web console: History, Job overview, Terminate / Complete CDC, live over server-sent events.
 
 Pages are rendered on the server (Jinja2); one small script (static/console.js) keeps them live
-from `/stream` and drives the confirmation dialog. Nothing is fetched from a CDN.
+from `stream` and drives the confirmation dialog. Nothing is fetched from a CDN. Every route
+but `healthz`, `metrics`, the login page and static files needs an identity (console/access.py);
+actions also need our own origin, the session's CSRF token and the operator role.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, quote
 
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from syncctl.client import SyncJobsClient
+from syncctl.console.access import COOKIE, CSRF_HEADER, Gate, Identity, PublicAddress, check_exposure, tokens_match
+from syncctl.console.audit import Audit
 from syncctl.console.feed import Change, JobFeed
+from syncctl.console.headers import SecurityHeaders
+from syncctl.console.sessions import LoginThrottle, SessionStore
+from syncctl.console.users import UserDirectory
 from syncctl.console.views import ACTIONS, NO_RESUME, STATUS_FILTERS, event_view, job_view
 from syncctl.errors import InvalidCommand, SyncctlError
 from syncctl.settings import Settings
 
 _HERE = Path(__file__).parent
 _KEEPALIVE_SECONDS = 15.0
+_FORM_LIMIT = 8192  # bytes of a login or logout form
+Page = Callable[[Request, Identity], Awaitable[Response]]
 
 
 def create_app(settings: Settings, feed: JobFeed | None = None, client: SyncJobsClient | None = None) -> Starlette:
-    """The console app; `feed` and `client` default to ones built from `settings`."""
+    """The console app; `feed` and `client` default to ones built from `settings`.
+
+    Raises ConfigError when the settings would expose it unauthenticated (access.check_exposure).
+    """
+    check_exposure(settings.console)
+    address = PublicAddress.of(settings.console)
+    users = UserDirectory(settings.console.users_file) if settings.console.users_file else None
+    sessions = SessionStore(settings.console.session_hours * 3600)
+    gate = Gate(settings.console, address, users, sessions)
+    throttle = LoginThrottle(settings.console.login_attempts, settings.console.login_window)
+    audit = Audit()
     feed = feed or JobFeed(settings.kafka, settings.topics)
     client = client or SyncJobsClient(
         kafka=settings.kafka, topics=settings.topics, requested_by="console", signing=settings.signing
     )
+    base = address.base_path
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
-    templates.env.globals.update(actions=ACTIONS, no_resume=NO_RESUME)
+    templates.env.globals.update(actions=ACTIONS, no_resume=NO_RESUME, base=base)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -48,38 +72,74 @@ def create_app(settings: Settings, feed: JobFeed | None = None, client: SyncJobs
         yield
         await asyncio.to_thread(feed.stop)
 
-    async def history(request: Request) -> Response:
+    def render(request: Request, name: str, context: dict[str, Any], me: Identity | None, status: int = 200) -> Response:
+        response = templates.TemplateResponse(request, name, {**context, "me": me}, status_code=status)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def signed_in(page: Page) -> Callable[[Request], Awaitable[Response]]:
+        async def guarded(request: Request) -> Response:
+            me = gate.identify(request)
+            if me is not None:
+                return await page(request, me)
+            if users is not None:
+                target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+                return RedirectResponse(f"{base}login?next={target}", status_code=303)
+            return render(request, "login.html", {"proxy_only": True}, None, 401)
+
+        return guarded
+
+    async def history(request: Request, me: Identity) -> Response:
         wanted = request.query_params.get("status") or ""
         rows = [job_view(record) for record in feed.records()]
         shown = [row for row in rows if not wanted or row["status"] == wanted]
-        return templates.TemplateResponse(
+        return render(
             request, "history.html",
-            {"rows": shown, "total": len(rows), "status_filter": wanted, "filters": STATUS_FILTERS},
+            {"rows": shown, "total": len(rows), "status_filter": wanted, "filters": STATUS_FILTERS}, me,
         )  # fmt: skip
 
-    async def job(request: Request) -> Response:
+    async def job(request: Request, me: Identity) -> Response:
         job_id = request.path_params["job_id"]
         record = feed.record(job_id)
         if record is None:
-            return templates.TemplateResponse(request, "missing.html", {"job_id": job_id}, status_code=404)
+            return render(request, "missing.html", {"job_id": job_id}, me, 404)
         timeline = [event_view(event) for event in feed.timeline(job_id)]
-        return templates.TemplateResponse(request, "job.html", {"job": job_view(record), "timeline": timeline})
+        context = {"job": job_view(record), "timeline": timeline, "may_stop": me.may_stop(job_id)}
+        return render(request, "job.html", context, me)
 
     async def stop(request: Request) -> Response:
         job_id, action = request.path_params["job_id"], request.path_params["action"]
         send = {"terminate": client.terminate, "complete-cdc": client.complete_cdc}.get(action)
         if send is None:
             return JSONResponse({"error": f"unknown action {action!r}"}, status_code=404)
-        who = request.headers.get("x-operator") or "console"
+        me = gate.identify(request)
+        where = gate.client_address(request)
+
+        def refuse(status: int, reason: str, message: str) -> Response:
+            audit.action(me.user if me else None, job_id, action, where, refused=reason)
+            return JSONResponse({"error": message}, status_code=status)
+
+        if not gate.same_origin(request):
+            return refuse(403, "cross_origin", "actions are accepted only from the console's own pages")
+        if me is None:
+            return refuse(401, "unauthenticated", "log in first")
+        if not tokens_match(request.headers.get(CSRF_HEADER), me.csrf_token):
+            return refuse(403, "bad_csrf_token", "missing or wrong CSRF token: reload the page and try again")
+        if not me.may_stop(job_id):
+            why = "viewers cannot stop jobs" if me.role != "operator" else "this job is outside the jobs you may stop"
+            return refuse(403, "forbidden", f"{me.user}: {why}; ask an operator")
         try:
-            command_id = await asyncio.to_thread(send, job_id, requested_by=who)
+            command_id = await asyncio.to_thread(send, job_id, requested_by=me.user)
         except InvalidCommand as error:  # the request's fault: nothing was sent
-            return JSONResponse({"error": str(error)}, status_code=400)
+            return refuse(400, "invalid_request", str(error))
         except SyncctlError as error:  # Kafka did not take it
-            return JSONResponse({"error": str(error)}, status_code=502)
+            return refuse(502, "kafka_unavailable", str(error))
+        audit.action(me.user, job_id, action, where, command_id=command_id)
         return JSONResponse({"command_id": command_id}, status_code=202)
 
     async def stream(request: Request) -> Response:
+        if gate.identify(request) is None:
+            return JSONResponse({"error": "log in first"}, status_code=401)
         queue = feed.subscribe()
 
         async def changes() -> AsyncIterator[str]:
@@ -98,21 +158,108 @@ def create_app(settings: Settings, feed: JobFeed | None = None, client: SyncJobs
         headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
         return StreamingResponse(changes(), media_type="text/event-stream", headers=headers)
 
+    async def login_page(request: Request) -> Response:
+        if users is None:
+            return render(request, "login.html", {"proxy_only": True}, None, 401 if settings.console.authenticates else 404)
+        next_path = _local_path(request.query_params.get("next"))
+        if gate.identify(request) is not None:
+            return RedirectResponse(base + next_path.lstrip("/"), status_code=303)
+        return render(request, "login.html", {"next": next_path}, None)
+
+    async def login(request: Request) -> Response:
+        if users is None:
+            return JSONResponse({"error": "this console has no built-in users"}, status_code=404)
+        form = await _form(request)
+        name, next_path = form.get("user", "")[:64], _local_path(form.get("next"))
+        where = gate.client_address(request)
+        if not gate.same_origin(request):
+            audit.login(name, where, refused="cross_origin")
+            return JSONResponse({"error": "log in from the console's own page"}, status_code=403)
+        keys = (f"user:{name}", f"client:{where}")
+        wait = throttle.retry_after(*keys)
+        if wait:
+            audit.login(name, where, refused="throttled")
+            error = f"Too many failed logins: try again in {int(wait) + 1} s."
+            response = render(request, "login.html", {"next": next_path, "error": error, "user": name}, None, 429)
+            response.headers["Retry-After"] = str(int(wait) + 1)
+            return response
+        user = await asyncio.to_thread(users.check_password, name, form.get("password", ""))
+        if user is None:
+            throttle.failed(*keys)
+            audit.login(name, where, refused="bad_credentials")
+            error = "Wrong user name or password."
+            return render(request, "login.html", {"next": next_path, "error": error, "user": name}, None, 401)
+        throttle.succeeded(keys[0])
+        sessions.close(request.cookies.get(COOKIE))  # a new id at every login: no fixation
+        session = sessions.open(user.name)
+        audit.login(user.name, where)
+        response = RedirectResponse(base + next_path.lstrip("/"), status_code=303)
+        response.set_cookie(
+            COOKIE, session.session_id, max_age=int(settings.console.session_hours * 3600), path=base,
+            httponly=True, samesite="strict", secure=address.secure,
+        )  # fmt: skip
+        return response
+
+    async def logout(request: Request) -> Response:
+        me = gate.identify(request)
+        form = await _form(request)
+        if me is None or not gate.same_origin(request) or not tokens_match(form.get("csrf_token"), me.csrf_token):
+            return JSONResponse({"error": "log out from the console's own page"}, status_code=403)
+        sessions.close(me.session_id)
+        response = RedirectResponse(f"{base}login", status_code=303)
+        response.delete_cookie(COOKIE, path=base, httponly=True, samesite="strict", secure=address.secure)
+        return response
+
     async def health(request: Request) -> Response:
         ready = feed.caught_up.is_set()
         return JSONResponse({"status": "ready" if ready else "loading"}, status_code=200 if ready else 503)
 
+    async def metrics(request: Request) -> Response:
+        return Response(generate_latest(audit.registry), media_type=CONTENT_TYPE_LATEST)
+
+    async def favicon(request: Request) -> Response:
+        return FileResponse(_HERE / "static" / "favicon.svg", media_type="image/svg+xml")
+
     return Starlette(
         routes=[
-            Route("/", history),
-            Route("/jobs/{job_id}", job),
+            Route("/", signed_in(history)),
+            Route("/jobs/{job_id}", signed_in(job)),
             Route("/jobs/{job_id}/{action}", stop, methods=["POST"]),
             Route("/stream", stream),
+            Route("/login", login_page, methods=["GET"]),
+            Route("/login", login, methods=["POST"]),
+            Route("/logout", logout, methods=["POST"]),
             Route("/healthz", health),
+            Route("/metrics", metrics),
+            Route("/favicon.ico", favicon),
             Mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static"),
+        ],
+        middleware=[
+            Middleware(TrustedHostMiddleware, allowed_hosts=list(address.hosts)),
+            Middleware(SecurityHeaders),
         ],
         lifespan=lifespan,
     )
+
+
+def _local_path(candidate: str | None) -> str:
+    """Where to go after logging in: a path of this console, never another site."""
+    if not candidate or not candidate.startswith("/") or candidate.startswith("//") or "\\" in candidate:
+        return "/"
+    return candidate
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """A small urlencoded form (login, logout), without a multipart parser."""
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return {}
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > _FORM_LIMIT:
+            return {}
+    fields = parse_qs(body.decode(errors="replace"), keep_blank_values=True)
+    return {key: values[0] for key, values in fields.items()}
 
 
 def _payload(change: Change) -> dict[str, Any]:

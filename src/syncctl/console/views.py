@@ -6,12 +6,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from syncctl.cli.render import progress, when
-from syncctl.contract import CommandRejected, JobRecord, Mode, Stage, StageState, Status
+from syncctl.contract import CommandRejected, JobRecord, Mode, Stage, StageState, Stats, Status
 
 TERMINABLE = {Status.NOT_STARTED, Status.SNAPSHOT_RUNNING}
 _STAGE_LABELS = {
     StageState.NOT_STARTED: "Not started", StageState.RUNNING: "Running", StageState.COMPLETED: "Completed",
     StageState.CANCELLED: "Cancelled", StageState.FAILED: "Failed",
+}  # fmt: skip
+
+# A final status's mark in History, with its text alternative (the product shows × and ✓).
+OUTCOME_MARKS = {
+    Status.SNAPSHOT_CANCELLED: ("×", "Cancelled"), Status.COMPLETED: ("✓", "Completed"),
+    Status.CDC_COMPLETED: ("✓", "Completed"), Status.FAILED: ("!", "Failed"),
 }  # fmt: skip
 
 ACTIONS = {
@@ -64,12 +70,30 @@ def job_view(record: JobRecord, now: datetime | None = None) -> dict[str, Any]:
         "reason": record.reason,
         "copies": copies(record),
         "action": action_for(record),
-        "stages": [
-            {"name": name, "state": state.value, "label": _STAGE_LABELS[state],
-             "progress": progress(record.stats) if state is StageState.RUNNING else ""}
-            for name, state in stages
-        ],  # fmt: skip
+        "mark": _mark(record.status),
+        "stages": [_stage_view(name, state, record) for name, state in stages],
     }
+
+
+def _mark(status: Status) -> dict[str, str] | None:
+    mark = OUTCOME_MARKS.get(status)
+    return {"symbol": mark[0], "text": mark[1]} if mark else None
+
+
+def _stage_view(name: str, state: StageState, record: JobRecord) -> dict[str, str]:
+    """A stage card: its state, and what it did; a stopped stage keeps its figures."""
+    label = _STAGE_LABELS[state]
+    if state is StageState.NOT_STARTED and record.status.terminal:
+        label = "Not run"  # its final state: the job ended before this stage began
+    done = "" if state is StageState.NOT_STARTED else stage_progress(name, record.stats)
+    return {"name": name, "state": state.value, "label": label, "progress": done}
+
+
+def stage_progress(name: str, stats: Stats) -> str:
+    if name == "CDC":
+        return f"{stats.events_seen:,} CDC events" if stats.events_seen is not None else ""
+    snapshot_only = stats.model_copy(update={"events_seen": None})
+    return "" if snapshot_only == Stats() else progress(snapshot_only)
 
 
 def copies(record: JobRecord) -> str | None:

@@ -2,9 +2,12 @@
 "use strict";
 
 const liveState = () => document.getElementById("live-state");
+// The console may live under a path of a reverse proxy: every URL is built from this base.
+const meta = (name) => (document.querySelector(`meta[name="${name}"]`) || {}).content || "";
+const base = meta("syncctl-base") || "/";
 
 function connect(onChange) {
-  const source = new EventSource("/stream");
+  const source = new EventSource(`${base}stream`);
   source.onopen = () => { liveState().textContent = "Live"; };
   source.onerror = () => { liveState().textContent = "Reconnecting…"; };
   source.onmessage = (message) => onChange(JSON.parse(message.data));
@@ -12,6 +15,14 @@ function connect(onChange) {
 
 function setText(element, text) {
   if (element && element.textContent !== text) element.textContent = text;
+}
+
+// × once cancelled, ✓ once completed: a symbol for the eye, its text for screen readers.
+function setMark(element, mark) {
+  if (!element) return;
+  element.hidden = !mark;
+  setText(element, mark ? mark.symbol : "");
+  element.setAttribute("aria-label", mark ? mark.text : "");
 }
 
 // -- History -------------------------------------------------------------------------------
@@ -23,9 +34,10 @@ function historyPage(table) {
 
   function render(job, row) {
     row.dataset.status = job.status;
-    const status = row.querySelector('[data-field="status_label"] span');
+    const status = row.querySelector('[data-field="status_label"] .status');
     status.className = `status status-${job.status.toLowerCase()}`;
-    setText(status, job.status_label);
+    setText(status.querySelector(".status-text"), job.status_label);
+    setMark(status.querySelector(".mark"), job.mark);
     for (const field of ["mode", "stage", "progress", "asked_by"]) {
       setText(row.querySelector(`[data-field="${field}"]`), job[field]);
     }
@@ -38,19 +50,32 @@ function historyPage(table) {
     const row = document.createElement("tr");
     row.dataset.job = job.job_id;
     const link = document.createElement("a");
-    link.href = `/jobs/${encodeURIComponent(job.job_id)}`;
+    link.href = `${base}jobs/${encodeURIComponent(job.job_id)}`;
     link.textContent = job.job_id;
     const head = document.createElement("th");
     head.scope = "row";
     head.append(link);
     row.append(head);
-    for (const field of ["mode", "status_label", "stage", "progress", "last_change", "asked_by"]) {
+    const labels = Object.fromEntries(
+      [...document.querySelectorAll("#history thead th")].map((th, index) => [index, th.textContent]),
+    );
+    ["mode", "status_label", "stage", "progress", "last_change", "asked_by"].forEach((field, index) => {
       const cell = document.createElement("td");
       cell.dataset.field = field;
-      if (field === "status_label") cell.append(document.createElement("span"));
+      cell.dataset.label = labels[index + 1] || "";
+      if (field === "status_label") {
+        const status = document.createElement("span");
+        const mark = document.createElement("span");
+        mark.className = "mark";
+        mark.setAttribute("role", "img");
+        const text = document.createElement("span");
+        text.className = "status-text";
+        status.append(mark, " ", text);
+        cell.append(status);
+      }
       if (field === "last_change") cell.append(document.createElement("time"));
       row.append(cell);
-    }
+    });
     return row;
   }
 
@@ -74,7 +99,8 @@ function historyPage(table) {
 // -- Job overview --------------------------------------------------------------------------
 function jobPage(section) {
   const jobId = section.dataset.job;
-  const texts = JSON.parse(document.getElementById("action-texts").textContent);
+  const textsElement = document.getElementById("action-texts"); // absent: this user may not stop it
+  const texts = textsElement ? JSON.parse(textsElement.textContent) : {};
   const dialog = document.getElementById("confirm");
   const note = document.getElementById("action-note");
   const error = document.getElementById("action-error");
@@ -91,6 +117,7 @@ function jobPage(section) {
     const status = document.getElementById("job-status");
     status.className = `status status-${job.status.toLowerCase()}`;
     setText(status, job.status_label);
+    setMark(document.getElementById("job-mark"), job.mark);
     setText(document.getElementById("job-stage"), job.stage);
     setText(document.getElementById("job-asked-by"), job.asked_by);
     const time = document.querySelector("#job-last-change time");
@@ -111,6 +138,7 @@ function jobPage(section) {
       if (!applies && document.activeElement === button) document.getElementById("job-status").focus();
       button.hidden = !applies;
     }
+    if (!note) return;
     if (job.stopping) setText(note, `${job.status_label}: waiting for the engine to confirm (up to a minute).`);
     if (job.final) setText(note, job.status === "FAILED" ? "" : `Stopped: ${job.status_label}.`);
   }
@@ -145,7 +173,7 @@ function jobPage(section) {
     });
   }
 
-  dialog.addEventListener("close", async () => {
+  if (dialog) dialog.addEventListener("close", async () => {
     const confirmed = dialog.returnValue === "confirm";
     dialog.returnValue = "";
     // Back to where the operator was, or to the status when that button is gone.
@@ -153,11 +181,16 @@ function jobPage(section) {
     if (!confirmed) return;
     error.hidden = true;
     setText(note, "Sending the stop request…");
-    const response = await fetch(`/jobs/${encodeURIComponent(jobId)}/${dialog.dataset.chosen}`, { method: "POST" });
-    const body = await response.json();
+    const response = await fetch(`${base}jobs/${encodeURIComponent(jobId)}/${dialog.dataset.chosen}`, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": meta("csrf-token") },
+    });
+    const body = await response.json().catch(() => ({}));
     if (!response.ok) {
       setText(note, "");
-      showError(body.error || `The request failed (${response.status}).`);
+      const expired = response.status === 401 ? "Your login has expired: reload the page to log in again." : "";
+      showError(expired || body.error || `The request failed (${response.status}).`);
       return;
     }
     pending = body.command_id;

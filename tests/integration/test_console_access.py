@@ -1,0 +1,312 @@
+"""Who may use the console, through real HTTP against `syncctl console` and a real broker.
+
+Each test checks what a user or an attacker would see (status codes, pages, events) and what
+reached Kafka: a refused action must leave the control topic untouched.
+"""
+
+from __future__ import annotations
+
+import re
+import ssl
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from syncctl import SyncJobsClient
+from syncctl.console.users import add_user
+from syncctl.kafka.local_security import LocalSecurity
+from syncctl.settings import KafkaSettings
+from tests.integration.harness import ConsoleProcess, EventReader, Topics, WorkerProcess, messages_in, syncctl_env
+
+PASSWORDS = {"alice": "alice-password", "bob": "bob-password", "carol": "carol-password"}
+
+
+@pytest.fixture
+def users_file(tmp_path: Path) -> Path:
+    path = tmp_path / "console-users"
+    add_user(path, "alice", "operator", PASSWORDS["alice"])
+    add_user(path, "bob", "viewer", PASSWORDS["bob"])
+    add_user(path, "carol", "operator", PASSWORDS["carol"], ("billing-",))
+    return path
+
+
+@pytest.fixture
+def client(kafka_bootstrap: str, topics: Topics) -> SyncJobsClient:
+    return SyncJobsClient(kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap), topics=topics.settings())
+
+
+class Visitor:
+    """An HTTP client that behaves like a browser on the console's own pages, unless told otherwise."""
+
+    def __init__(self, console: ConsoleProcess, **options: object) -> None:
+        self.origin = console.url
+        self.http = httpx.Client(base_url=console.url, follow_redirects=False, timeout=15, **options)  # type: ignore[arg-type]
+
+    def login(self, user: str, password: str | None = None) -> httpx.Response:
+        form = {"user": user, "password": password or PASSWORDS[user], "next": "/"}
+        return self.http.post("/login", data=form, headers={"Origin": self.origin})
+
+    def token(self, path: str = "/", **headers: str) -> str:
+        page = self.http.get(path, headers=headers)
+        assert page.status_code == 200, page.text
+        found = re.search(r'<meta name="csrf-token" content="([^"]+)">', page.text)
+        assert found, "the page carries no CSRF token"
+        return found.group(1)
+
+    def stop(self, job_id: str, action: str = "terminate", *, token: str | None = None, **headers: str) -> httpx.Response:
+        sent = {"Origin": self.origin, **({"X-CSRF-Token": token} if token else {}), **headers}
+        return self.http.post(f"/jobs/{job_id}/{action}", headers={k: v for k, v in sent.items() if v})
+
+    def metric(self, name: str, reason: str) -> float:
+        text = self.http.get("/metrics").text
+        found = re.search(rf'^{name}_total{{reason="{reason}"}} (\S+)$', text, re.MULTILINE)
+        return float(found.group(1)) if found else 0.0
+
+
+@pytest.fixture
+def visitors() -> Iterator[Callable[..., Visitor]]:
+    made: list[Visitor] = []
+
+    def make(console: ConsoleProcess, **options: object) -> Visitor:
+        made.append(Visitor(console, **options))
+        return made[-1]
+
+    yield make
+    for visitor in made:
+        visitor.http.close()
+
+
+def test_without_a_login_pages_lead_to_the_login_form_and_actions_are_refused(
+    kafka_bootstrap: str, topics: Topics, start_console: Callable[..., ConsoleProcess],
+    users_file: Path, visitors: Callable[..., Visitor],
+) -> None:  # fmt: skip
+    console = start_console("--users-file", str(users_file))
+    stranger = visitors(console)
+
+    assert stranger.http.get("/").headers["location"] == "/login?next=/"
+    assert stranger.http.get("/jobs/orders").headers["location"] == "/login?next=/jobs/orders"
+    login_page = stranger.http.get("/login?next=/jobs/orders")
+    assert login_page.status_code == 200 and 'name="password"' in login_page.text
+    assert stranger.http.get("/stream").status_code == 401
+    refused = stranger.stop("orders")
+    assert refused.status_code == 401
+    # What needs no login: health, metrics, the script and style, the icon.
+    assert stranger.http.get("/healthz").status_code == 200
+    assert stranger.http.get("/static/console.js").status_code == 200
+    assert stranger.http.get("/favicon.ico").headers["content-type"].startswith("image/svg+xml")
+
+    assert messages_in(kafka_bootstrap, topics.control) == 0
+    assert stranger.metric("syncctl_console_action_refusals", "unauthenticated") == 1
+    assert [(e["outcome"], e["reason"], e["client"]) for e in console.audit()] == [("refused", "unauthenticated", "127.0.0.1")]
+
+
+def test_wrong_passwords_are_refused_counted_and_then_throttled(
+    start_console: Callable[..., ConsoleProcess], users_file: Path, visitors: Callable[..., Visitor]
+) -> None:
+    console = start_console("--users-file", str(users_file), env={"SYNCCTL_CONSOLE__LOGIN_ATTEMPTS": "3"})
+    guesser = visitors(console)
+
+    for password in ("guess-1", "guess-2"):
+        refused = guesser.login("alice", password)
+        assert refused.status_code == 401 and "Wrong user name or password" in refused.text
+        assert "set-cookie" not in refused.headers
+    unknown = guesser.login("mallory", "whatever-1")  # an unknown user reads exactly the same
+    assert unknown.status_code == 401 and "Wrong user name or password" in unknown.text
+    assert guesser.metric("syncctl_console_login_refusals", "bad_credentials") == 3
+
+    # Three failures from this address: even the right password waits now.
+    throttled = guesser.login("alice")
+    assert throttled.status_code == 429 and "Too many failed logins" in throttled.text
+    assert int(throttled.headers["retry-after"]) > 0
+    assert "set-cookie" not in throttled.headers
+    assert guesser.metric("syncctl_console_login_refusals", "throttled") == 1
+    refusals = [(e["user"], e["reason"]) for e in console.audit() if e["outcome"] == "refused"]
+    assert refusals == [("alice", "bad_credentials")] * 2 + [("mallory", "bad_credentials"), ("alice", "throttled")]
+
+
+def test_a_viewer_sees_no_stop_button_and_gets_403_from_the_actions(
+    kafka_bootstrap: str, topics: Topics, start_worker: Callable[..., WorkerProcess],
+    start_console: Callable[..., ConsoleProcess], client: SyncJobsClient, users_file: Path,
+    visitors: Callable[..., Visitor],
+) -> None:  # fmt: skip
+    start_worker()
+    client.wait_for_outcome(client.create("orders-1", "snapshot"), timeout=30)
+    console = start_console("--users-file", str(users_file))
+    viewer = visitors(console)
+    assert viewer.login("bob").status_code == 303
+    sent_before = messages_in(kafka_bootstrap, topics.control)
+
+    page = viewer.http.get("/jobs/orders-1")
+    assert page.status_code == 200 and "Not started" in page.text
+    assert 'data-action="terminate"' not in page.text and "You are a viewer" in page.text
+    refused = viewer.stop("orders-1", token=viewer.token("/jobs/orders-1"))
+    assert refused.status_code == 403 and "viewers cannot stop jobs" in refused.json()["error"]
+
+    assert messages_in(kafka_bootstrap, topics.control) == sent_before
+    assert viewer.metric("syncctl_console_action_refusals", "forbidden") == 1
+
+
+def test_an_operators_stop_reaches_the_events_topic_under_their_own_name(
+    kafka_bootstrap: str, topics: Topics, start_worker: Callable[..., WorkerProcess],
+    start_console: Callable[..., ConsoleProcess], client: SyncJobsClient, users_file: Path,
+    visitors: Callable[..., Visitor], events: EventReader,
+) -> None:  # fmt: skip
+    start_worker()
+    client.wait_for_outcome(client.create("orders-2", "snapshot"), timeout=30)
+    console = start_console("--users-file", str(users_file))
+    alice, carol = visitors(console), visitors(console)
+    assert alice.login("alice").status_code == 303
+    assert carol.login("carol").status_code == 303
+
+    # carol may stop billing-* jobs only.
+    sent_before = messages_in(kafka_bootstrap, topics.control)
+    outside = carol.stop("orders-2", token=carol.token())
+    assert outside.status_code == 403 and "outside the jobs you may stop" in outside.json()["error"]
+    assert messages_in(kafka_bootstrap, topics.control) == sent_before
+
+    # A header cannot choose the name: X-Operator is ignored.
+    accepted = alice.stop("orders-2", token=alice.token(), **{"X-Operator": "somebody-else"})
+    assert accepted.status_code == 202
+    command_id = accepted.json()["command_id"]
+    outcome = events.wait_for_command(command_id)[0]
+    assert outcome["type"] == "status_changed" and outcome["status"] == "SNAPSHOT_CANCELLED"  # never started
+    assert outcome["requested_by"] == "alice"
+    page = alice.http.get("/jobs/orders-2")
+    assert "by alice" in page.text  # the timeline says who stopped it
+    sent = [e for e in console.audit() if e["outcome"] == "sent"]
+    assert [(e["user"], e["job_id"], e["command"], e["command_id"]) for e in sent] == [
+        ("alice", "orders-2", "terminate", command_id)
+    ]
+
+
+def test_cross_origin_or_tokenless_actions_are_refused_and_send_nothing(
+    kafka_bootstrap: str, topics: Topics, start_worker: Callable[..., WorkerProcess],
+    start_console: Callable[..., ConsoleProcess], client: SyncJobsClient, users_file: Path,
+    visitors: Callable[..., Visitor],
+) -> None:  # fmt: skip
+    start_worker()
+    client.wait_for_outcome(client.create("orders-3", "snapshot"), timeout=30)
+    console = start_console("--users-file", str(users_file))
+    alice, bob = visitors(console), visitors(console)
+    alice.login("alice")
+    bob.login("bob")
+    token = alice.token()
+    sent_before = messages_in(kafka_bootstrap, topics.control)
+
+    cross_origin = [
+        alice.stop("orders-3", token=token, Origin="http://evil.example"),
+        alice.stop("orders-3", token=token, Origin=f"http://127.0.0.1:{console.port + 1}"),
+        alice.stop("orders-3", token=token, Origin="", Referer="http://evil.example/page"),
+        alice.stop("orders-3", token=token, Origin=""),  # neither Origin nor Referer
+    ]
+    bad_token = [
+        alice.stop("orders-3"),
+        alice.stop("orders-3", token="0" * 43),
+        alice.stop("orders-3", token=bob.token()),  # another session's token
+    ]
+
+    assert [response.status_code for response in cross_origin + bad_token] == [403] * 7
+    assert messages_in(kafka_bootstrap, topics.control) == sent_before
+    assert alice.metric("syncctl_console_action_refusals", "cross_origin") == 4
+    assert alice.metric("syncctl_console_action_refusals", "bad_csrf_token") == 3
+    # The same request from the page itself goes through.
+    assert alice.stop("orders-3", token=token, Referer=f"{console.url}/jobs/orders-3").status_code == 202
+
+
+def test_a_proxy_user_header_is_believed_only_from_a_trusted_proxy(
+    kafka_bootstrap: str, topics: Topics, start_worker: Callable[..., WorkerProcess],
+    start_console: Callable[..., ConsoleProcess], client: SyncJobsClient, users_file: Path,
+    visitors: Callable[..., Visitor], events: EventReader,
+) -> None:  # fmt: skip
+    start_worker()
+    client.wait_for_outcome(client.create("orders-4", "snapshot"), timeout=30)
+    # The proxy connects from 127.0.0.2; everybody else from 127.0.0.1.
+    proxy_env = {
+        "SYNCCTL_CONSOLE__PROXY_USER_HEADER": "X-Forwarded-User",
+        "SYNCCTL_CONSOLE__TRUSTED_PROXIES": '["127.0.0.2"]',
+        "SYNCCTL_CONSOLE__PROXY_ROLES": '{"dora": "operator"}',
+    }
+    console = start_console("--users-file", str(users_file), env=proxy_env)
+    as_dora = {"X-Forwarded-User": "dora"}
+    spoofer = visitors(console, headers=as_dora)
+    proxy = visitors(console, headers=as_dora, transport=httpx.HTTPTransport(local_address="127.0.0.2"))
+    sent_before = messages_in(kafka_bootstrap, topics.control)
+
+    assert spoofer.http.get("/").status_code == 303  # to the login form: the header was ignored
+    assert spoofer.stop("orders-4", token="x").status_code == 401
+    assert messages_in(kafka_bootstrap, topics.control) == sent_before
+
+    page = proxy.http.get("/jobs/orders-4")
+    assert page.status_code == 200 and "dora" in page.text and 'data-action="terminate"' in page.text
+    accepted = proxy.stop("orders-4", token=proxy.token())
+    assert accepted.status_code == 202
+    assert events.wait_for_command(accepted.json()["command_id"])[0]["requested_by"] == "dora"
+    # A proxy user not named in proxy_roles is a viewer.
+    as_erin = {"X-Forwarded-User": "erin"}
+    erin = proxy.stop("orders-4", token=proxy.token(**as_erin), **as_erin)
+    assert erin.status_code == 403 and "viewers cannot stop jobs" in erin.json()["error"]
+
+
+def test_only_configured_host_names_are_served_and_asset_urls_are_relative(
+    start_console: Callable[..., ConsoleProcess], visitors: Callable[..., Visitor]
+) -> None:
+    console = start_console()  # loopback, no login
+    visitor = visitors(console)
+
+    foreign = visitor.http.get("/", headers={"Host": "evil.example"})
+    assert foreign.status_code == 400
+    page = visitor.http.get("/", headers={"Host": f"localhost:{console.port}"})
+    assert page.status_code == 200
+    assert 'href="/static/console.css"' in page.text and 'src="/static/console.js"' in page.text
+    assert "localhost" not in page.text
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
+    assert any("NO LOGIN" in line for line in console.raw_stderr), "the startup line must say there is no login"
+
+
+def test_a_console_without_login_refuses_to_listen_off_loopback(kafka_bootstrap: str, topics: Topics) -> None:
+    started = subprocess.run(
+        [sys.executable, "-m", "syncctl", "console", "--host", "0.0.0.0", "--port", "1"],
+        env={**syncctl_env(kafka_bootstrap, topics), "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert started.returncode == 2
+    assert "refusing to serve the console on 0.0.0.0 without authentication" in started.stderr
+
+
+def test_logging_out_ends_the_session(
+    start_console: Callable[..., ConsoleProcess], users_file: Path, visitors: Callable[..., Visitor]
+) -> None:
+    console = start_console("--users-file", str(users_file))
+    alice = visitors(console)
+    alice.login("alice")
+    cookie = alice.http.cookies.get("syncctl_session")
+    token = alice.token()
+    assert alice.http.post("/logout", data={"csrf_token": token}, headers={"Origin": "http://evil.example"}).status_code == 403
+    assert alice.http.post("/logout", data={"csrf_token": token}, headers={"Origin": alice.origin}).status_code == 303
+    assert alice.http.get("/").status_code == 303
+    replayed = visitors(console)
+    replayed.http.cookies.set("syncctl_session", cookie or "")
+    assert replayed.http.get("/").status_code == 303, "a logged-out session must not come back"
+
+
+def test_the_console_serves_https_with_a_secure_session_cookie(
+    tmp_path: Path, start_console: Callable[..., ConsoleProcess], users_file: Path, visitors: Callable[..., Visitor]
+) -> None:
+    security = LocalSecurity.ensure(tmp_path / "tls")
+    trust = ssl.create_default_context(cafile=str(security.ca_file))
+    keystore = str(security.keystore_file)
+    console = start_console("--users-file", str(users_file), "--tls-cert", keystore, "--tls-key", keystore, ssl_context=trust)
+    alice = visitors(console, verify=trust)
+
+    logged_in = alice.login("alice")
+    assert logged_in.status_code == 303
+    cookie = logged_in.headers["set-cookie"].lower()
+    assert "secure" in cookie and "httponly" in cookie and "samesite=strict" in cookie
+    assert alice.http.get("/").status_code == 200
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"http://127.0.0.1:{console.port}/healthz", timeout=5)
