@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import json
+import http.server
 import os
 import shutil
-import urllib.error
-import urllib.request
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from syncctl import SyncJobsClient
+from syncctl.console.users import add_user
 from syncctl.settings import KafkaSettings
-from syncctl.testing import free_port
-from tests.integration.harness import SyncctlProcess, Topics, WorkerProcess, messages_in, syncctl_env, wait_until
+from tests.integration.harness import ConsoleProcess, SyncctlProcess, Topics, WorkerProcess, messages_in, wait_until
 
 pytest.importorskip("playwright")
 from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
@@ -54,31 +54,25 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
+PASSWORDS = {"alice": "alice-password", "bob": "bob-password"}
+
+
 @pytest.fixture
-def console(kafka_bootstrap: str, topics: Topics) -> Iterator[Callable[[], str]]:
-    started: list[SyncctlProcess] = []
+def console(tmp_path: Path, start_console: Callable[..., ConsoleProcess]) -> Callable[[], ConsoleProcess]:
+    """A console with two built-in users: alice (operator) and bob (viewer)."""
+    users = tmp_path / "console-users"
+    add_user(users, "alice", "operator", PASSWORDS["alice"])
+    add_user(users, "bob", "viewer", PASSWORDS["bob"])
+    return lambda: start_console("--users-file", str(users))
 
-    def start() -> str:
-        port = free_port()
-        process = SyncctlProcess(["console", "--port", str(port)], syncctl_env(kafka_bootstrap, topics))
-        process.start()
-        started.append(process)
-        url = f"http://127.0.0.1:{port}"
 
-        def ready() -> bool:
-            assert process.process is not None and process.process.poll() is None, "".join(process.raw_stderr)
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-                    return response.status == 200
-            except OSError:
-                return False
-
-        wait_until(ready, 60, "the console to serve")
-        return url
-
-    yield start
-    for process in started:
-        process.stop()
+def log_in(page: Page, url: str, user: str = "alice", then: str = "/") -> None:
+    page.goto(f"{url}{then}")
+    expect(page.get_by_role("heading", name="Log in to syncctl")).to_be_visible()
+    page.get_by_label("User name").fill(user)
+    page.get_by_label("Password").fill(PASSWORDS[user])
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#me")).to_contain_text(user)
 
 
 @pytest.fixture
@@ -99,7 +93,7 @@ def _screenshot(page: Page, name: str) -> None:
 def test_terminate_a_snapshot_job_from_history_to_snapshot_cancelled(
     start_worker: Callable[..., WorkerProcess],
     start_runner: Callable[..., SyncctlProcess],
-    console: Callable[[], str],
+    console: Callable[[], ConsoleProcess],
     client: SyncJobsClient,
     page: Page,
 ) -> None:
@@ -107,9 +101,11 @@ def test_terminate_a_snapshot_job_from_history_to_snapshot_cancelled(
     start_runner(**SLOW_SNAPSHOT)
     client.create("orders-2026", "snapshot")
     client.create("inventory-sync", "continuous")
-    url = console()
+    url = console().url
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
 
-    page.goto(url)
+    log_in(page, url)
     row = page.locator('tr[data-job="orders-2026"]')
     expect(row).to_contain_text("Snapshot running", timeout=30_000)
     expect(page.locator('tr[data-job="inventory-sync"]')).to_be_visible()
@@ -144,28 +140,36 @@ def test_terminate_a_snapshot_job_from_history_to_snapshot_cancelled(
     expect(page.locator("#job-status")).to_have_text("Cancelling", timeout=30_000)
     expect(terminate).to_be_hidden()
     expect(page.locator("#job-status")).to_have_text("Snapshot cancelled", timeout=30_000)
-    expect(page.locator('#stages [data-stage="Snapshot"]')).to_contain_text("Cancelled")
+    snapshot_card = page.locator('#stages [data-stage="Snapshot"]')
+    expect(snapshot_card).to_contain_text("Cancelled")
+    expect(snapshot_card).to_contain_text("rows")  # what it copied before the stop stays shown
+    expect(page.get_by_role("img", name="Cancelled")).to_have_text("×")
+    expect(page.locator("#timeline")).to_contain_text("Snapshot running → Cancelling (by alice)")
     expect(page.locator("#timeline")).to_contain_text("Cancelling → Snapshot cancelled")
     expect(page.locator("#action-error")).to_be_hidden()
 
     page.goto(f"{url}/?status=SNAPSHOT_CANCELLED")
-    expect(page.locator('tr[data-job="orders-2026"]')).to_be_visible()
+    cancelled = page.locator('tr[data-job="orders-2026"]')
+    expect(cancelled).to_be_visible()
+    expect(cancelled.get_by_role("img", name="Cancelled")).to_have_text("×")
+    expect(cancelled.locator('[data-field="asked_by"]')).to_have_text("alice")
     expect(page.locator('tr[data-job="inventory-sync"]')).to_have_count(0)
+    assert errors == [], f"the browser logged errors: {errors}"
 
 
 def test_complete_cdc_on_a_continuous_job_ends_as_cdc_completed(
     start_worker: Callable[..., WorkerProcess],
     start_runner: Callable[..., SyncctlProcess],
-    console: Callable[[], str],
+    console: Callable[[], ConsoleProcess],
     client: SyncJobsClient,
     page: Page,
 ) -> None:
     start_worker()
     start_runner(**FAST_SNAPSHOT)
     client.create("crm-continuous", "continuous")
-    url = console()
+    url = console().url
 
-    page.goto(f"{url}/jobs/crm-continuous")
+    log_in(page, url, then="/jobs/crm-continuous")
     expect(page.locator("#job-status")).to_have_text("CDC running", timeout=30_000)
     expect(page.get_by_role("button", name="Terminate")).to_be_hidden()
     page.get_by_role("button", name="Complete CDC").click()
@@ -176,22 +180,25 @@ def test_complete_cdc_on_a_continuous_job_ends_as_cdc_completed(
     expect(page.locator("#job-status")).to_have_text("CDC Completed", timeout=30_000)
     expect(page.locator('#stages [data-stage="Snapshot"]')).to_contain_text("Completed")
     expect(page.locator('#stages [data-stage="CDC"]')).to_contain_text("Completed")
+    expect(page.get_by_role("img", name="Completed")).to_have_text("✓")
     expect(page.get_by_role("button", name="Complete CDC")).to_be_hidden()
+    page.goto(url)
+    expect(page.locator('tr[data-job="crm-continuous"]').get_by_role("img", name="Completed")).to_have_text("✓")
 
 
 def test_a_stop_that_the_worker_rejects_shows_its_reason(
     start_worker: Callable[..., WorkerProcess],
     start_runner: Callable[..., SyncctlProcess],
-    console: Callable[[], str],
+    console: Callable[[], ConsoleProcess],
     client: SyncJobsClient,
     page: Page,
 ) -> None:
     start_worker()
     start_runner(**{**SLOW_SNAPSHOT, "stop_delay": 600})  # the engine never confirms in time
     client.create("billing", "snapshot")
-    url = console()
+    url = console().url
 
-    page.goto(f"{url}/jobs/billing")
+    log_in(page, url, then="/jobs/billing")
     expect(page.locator("#job-status")).to_have_text("Snapshot running", timeout=30_000)
     page.get_by_role("button", name="Terminate").click()
     dialog = page.get_by_role("dialog", name="Terminate this job?")
@@ -206,20 +213,115 @@ def test_a_stop_that_the_worker_rejects_shows_its_reason(
     expect(page.locator("#timeline")).to_contain_text("terminate rejected (stop_in_progress)")
 
 
-@pytest.mark.parametrize(("job_id", "problem"), [("bad%20id", "is not valid"), ("x" * 200, "is not valid")])
-def test_a_stop_for_a_malformed_job_id_is_a_client_error_and_sends_nothing(
+def test_a_viewer_finds_no_stop_button(
+    start_worker: Callable[..., WorkerProcess],
+    start_runner: Callable[..., SyncctlProcess],
+    console: Callable[[], ConsoleProcess],
+    client: SyncJobsClient,
+    page: Page,
+) -> None:
+    start_worker()
+    start_runner(**SLOW_SNAPSHOT)
+    client.create("payroll", "snapshot")
+    url = console().url
+
+    log_in(page, url, user="bob", then="/jobs/payroll")
+    expect(page.locator("#job-status")).to_have_text("Snapshot running", timeout=30_000)
+    expect(page.locator("#me")).to_contain_text("viewer")
+    expect(page.get_by_role("button", name="Terminate")).to_have_count(0)
+    expect(page.locator("#view-only")).to_contain_text("needs the operator role")
+
+
+def test_a_cross_site_form_and_fetch_in_the_browser_send_no_command(
     kafka_bootstrap: str,
     topics: Topics,
     start_worker: Callable[..., WorkerProcess],
-    console: Callable[[], str],
-    job_id: str,
-    problem: str,
+    console: Callable[[], ConsoleProcess],
+    client: SyncJobsClient,
+    page: Page,
 ) -> None:
     start_worker()
-    url = console()
-    request = urllib.request.Request(f"{url}/jobs/{job_id}/terminate", method="POST", data=b"")
-    with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(request, timeout=10)
-    assert refused.value.code == 400
-    assert problem in json.loads(refused.value.read())["error"]
-    assert messages_in(kafka_bootstrap, topics.control) == 0, "the console sent a command for a malformed request"
+    client.wait_for_outcome(client.create("ledger", "snapshot"), timeout=30)
+    served = console()
+    log_in(page, served.url)  # the operator's browser holds a live session
+    sent_before = messages_in(kafka_bootstrap, topics.control)
+
+    # A page on another origin that the operator happens to open: a no-cors fetch, then an
+    # auto-submitting form, both at the console's Terminate.
+    target = f"{served.url}/jobs/ledger/terminate"
+    attack = f"""<!doctype html><title>cute cats</title>
+<form id="f" method="post" action="{target}"><input name="x" value="1"></form>
+<script>
+fetch("{target}", {{method: "POST", mode: "no-cors", credentials: "include"}})
+  .finally(() => document.getElementById("f").submit());
+</script>"""
+    with _serve_page(attack) as attacker:
+        page.goto(attacker)
+        page.wait_for_url(target)  # the form was submitted and answered
+    wait_until(lambda: len(served.audit()) >= 3, 10, "the console to audit both requests")
+
+    refused = [(entry["outcome"], entry.get("reason")) for entry in served.audit() if entry["event"] == "console action"]
+    assert refused == [("refused", "cross_origin")] * 2
+    assert messages_in(kafka_bootstrap, topics.control) == sent_before
+    assert {job.job_id: job.status for job in client.jobs()}["ledger"] == "NOT_STARTED"
+
+
+def test_history_and_job_overview_fit_a_phone(
+    start_worker: Callable[..., WorkerProcess],
+    start_runner: Callable[..., SyncctlProcess],
+    console: Callable[[], ConsoleProcess],
+    client: SyncJobsClient,
+    browser: Browser,
+) -> None:
+    start_worker()
+    start_runner(**SLOW_SNAPSHOT)
+    client.create("warehouse-nightly-export-2026", "continuous")
+    url = console().url
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    phone = context.new_page()
+    try:
+        log_in(phone, url)
+        row = phone.locator('tr[data-job="warehouse-nightly-export-2026"]')
+        expect(row).to_contain_text("Snapshot running", timeout=30_000)
+        _assert_fits(phone, 390)
+        _screenshot(phone, "history-phone.png")
+        row.get_by_role("link").click()
+        expect(phone.locator("#job-status")).to_have_text("Snapshot running")
+        expect(phone.get_by_role("button", name="Terminate")).to_be_visible()
+        _assert_fits(phone, 390)
+    finally:
+        context.close()
+
+
+def _assert_fits(page: Page, width: int) -> None:
+    """Nothing scrolls sideways, and the header bar spans the screen."""
+    page_width = page.evaluate("document.documentElement.scrollWidth")
+    header_width = page.evaluate("document.querySelector('header.top').getBoundingClientRect().width")
+    assert page_width <= width, f"the page is {page_width} px wide on a {width} px screen"
+    assert header_width == width, f"the header bar is {header_width} px wide on a {width} px screen"
+
+
+@contextmanager
+def _serve_page(html: str) -> Iterator[str]:
+    """One HTML page on another local origin (another port)."""
+    body = html.encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://localhost:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -310,3 +310,16 @@ def test_the_console_serves_https_with_a_secure_session_cookie(
     assert alice.http.get("/").status_code == 200
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"http://127.0.0.1:{console.port}/healthz", timeout=5)
+
+
+@pytest.mark.parametrize(("job_id", "problem"), [("bad%20id", "is not valid"), ("x" * 200, "is not valid")])
+def test_a_stop_for_a_malformed_job_id_is_a_client_error_and_sends_nothing(
+    kafka_bootstrap: str, topics: Topics, start_console: Callable[..., ConsoleProcess], users_file: Path,
+    visitors: Callable[..., Visitor], job_id: str, problem: str,
+) -> None:  # fmt: skip
+    console = start_console("--users-file", str(users_file))
+    alice = visitors(console)
+    alice.login("alice")
+    refused = alice.stop(job_id, token=alice.token())
+    assert refused.status_code == 400 and problem in refused.json()["error"]
+    assert messages_in(kafka_bootstrap, topics.control) == 0, "the console sent a command for a malformed request"

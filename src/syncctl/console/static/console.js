@@ -224,5 +224,6 @@ document.addEventListener("DOMContentLoaded", () => {
   if (history) historyPage(history);
   const job = document.getElementById("job");
   if (job) jobPage(job);
-  if (!history && !job) connect(() => {});
+  // Other signed-in pages show the live state too; the login page has none to show.
+  if (!history && !job && liveState()) connect(() => {});
 });
