@@ -7,8 +7,6 @@ from typing import Any
 
 import pytest
 from confluent_kafka.admin import AdminClient
-
-from syncctl.kafka.topics import ensure_topics
 from tests.integration.harness import (
     ConsoleProcess,
     ControlProducer,
@@ -19,6 +17,8 @@ from tests.integration.harness import (
     WorkerProcess,
     syncctl_env,
 )
+
+from syncctl.kafka.topics import ensure_topics
 
 
 @pytest.fixture

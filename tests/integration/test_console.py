@@ -11,11 +11,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from tests.integration.harness import (
+    ConsoleProcess,
+    SyncctlProcess,
+    Topics,
+    WorkerProcess,
+    messages_in,
+    wait_until,
+)
 
 from syncctl import SyncJobsClient
 from syncctl.console.users import add_user
 from syncctl.settings import KafkaSettings
-from tests.integration.harness import ConsoleProcess, SyncctlProcess, Topics, WorkerProcess, messages_in, wait_until
 
 pytest.importorskip("playwright")
 from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
@@ -307,7 +314,7 @@ def _serve_page(html: str) -> Iterator[str]:
     body = html.encode()
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "text/html")
             self.send_header("Content-Length", str(len(body)))

@@ -15,12 +15,19 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.integration.harness import (
+    ConsoleProcess,
+    EventReader,
+    Topics,
+    WorkerProcess,
+    messages_in,
+    syncctl_env,
+)
 
 from syncctl import SyncJobsClient
 from syncctl.console.users import add_user
 from syncctl.kafka.local_security import LocalSecurity
 from syncctl.settings import KafkaSettings
-from tests.integration.harness import ConsoleProcess, EventReader, Topics, WorkerProcess, messages_in, syncctl_env
 
 PASSWORDS = {"alice": "alice-password", "bob": "bob-password", "carol": "carol-password"}
 
@@ -269,7 +276,7 @@ def test_only_configured_host_names_are_served_and_asset_urls_are_relative(
 
 
 def test_a_console_without_login_refuses_to_listen_off_loopback(kafka_bootstrap: str, topics: Topics) -> None:
-    started = subprocess.run(
+    started = subprocess.run(  # noqa: PLW1510 - its exit code is what is checked
         [sys.executable, "-m", "syncctl", "console", "--host", "0.0.0.0", "--port", "1"],
         env={**syncctl_env(kafka_bootstrap, topics), "PATH": "/usr/bin:/bin"},
         capture_output=True, text=True, timeout=60,

@@ -7,9 +7,9 @@ import signal
 import socket
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 
+import httpx
 import pytest
 from tests.integration.harness import require_postgres, wait_until
 
@@ -53,17 +53,16 @@ def test_the_demo_runs_jobs_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
 
         wait_until(all_running_with_progress, 60, "every demo job to make progress", interval=0.5)
 
-        # The banner's URL opens the console, which lists the demo jobs.
-        rest = [demo.stdout.readline() for _ in range(2)]
+        # The banner's URL and login open the console, which lists the demo jobs.
+        rest = "".join(demo.stdout.readline() for _ in range(2))
         url = f"http://127.0.0.1:{console_port}/"
-        assert f"Web console: {url}" in "".join(rest)
+        assert f"Web console: {url}" in rest
         history: list[str] = []
 
         def console_lists_the_jobs() -> bool:
             try:
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    history[:] = [response.read().decode()]
-            except OSError:
+                history[:] = [_history_page(url, rest)]
+            except httpx.HTTPError:
                 return False
             return all(f'data-job="{name}"' in history[0] for name in names)
 
@@ -89,7 +88,7 @@ def test_the_connect_demo_copies_the_sample_shop_for_real_and_stops_everything(t
     )  # fmt: skip
     try:
         assert demo.stdout is not None
-        banner = [demo.stdout.readline() for _ in range(4)]
+        banner = [demo.stdout.readline() for _ in range(6)]
         assert banner[0].startswith("syncctl demo (Kafka Connect engine) is running"), demo.stderr.read()
         connect_url = banner[0].rsplit("Kafka Connect on ", 1)[1].strip().rstrip(".")
         source_port = int(banner[1].split("127.0.0.1:", 1)[1].split(",", 1)[0])
@@ -108,8 +107,7 @@ def test_the_connect_demo_copies_the_sample_shop_for_real_and_stops_everything(t
         wait_until(copied_and_streaming, 180, "the snapshot job to complete and the continuous one to stream changes")
         copied = {r.job_id: r for r in client.jobs()}[archive].stats.rows_migrated or 0
         assert copied >= 8_750, f"the snapshot job reports {copied} rows of the shop's 8,750"
-        with urllib.request.urlopen(f"http://127.0.0.1:{console_port}/", timeout=5) as response:
-            assert f'data-job="{live}"' in response.read().decode()
+        assert f'data-job="{live}"' in _history_page(f"http://127.0.0.1:{console_port}/", banner[5])
     finally:
         demo.send_signal(signal.SIGINT)
         code = demo.wait(120)
@@ -119,3 +117,15 @@ def test_the_connect_demo_copies_the_sample_shop_for_real_and_stops_everything(t
         with pytest.raises(OSError):
             socket.create_connection(address, timeout=2).close()
             pytest.fail(f"{what} still answers after the demo stopped")
+
+
+def _history_page(url: str, banner: str) -> str:
+    """Log in with the banner's login, as its reader would, and read History."""
+    found = re.search(r"log in as (\S+) / (\S+)\)", banner)
+    assert found, f"the banner names no login: {banner!r}"
+    with httpx.Client(base_url=url, timeout=10, follow_redirects=True) as browser:
+        login = {"user": found.group(1), "password": found.group(2), "next": "/"}
+        browser.post("/login", data=login, headers={"Origin": url.rstrip("/")}).raise_for_status()
+        page = browser.get("/")
+        page.raise_for_status()
+        return page.text

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
@@ -88,20 +90,45 @@ def demo_command(
         "worker": spawn_syncctl(["worker", "--instance-id", "demo-worker"], env, logs / "worker.log"),
         "runner": spawn_syncctl(["runner"], env, logs / "runner.log"),
     }
+    login = None
     if console_port:
-        children["console"] = spawn_syncctl(["console", "--port", str(console_port)], env, logs / "console.log")
+        login = DemoLogin.create(logs.parent / "console-users")
+        children["console"] = spawn_syncctl(login.console_arguments(console_port), env, logs / "console.log")
     stop = StopFlag()
     try:
         wait_for_log(logs / "worker.log", "all assigned partitions ready", children["worker"])
         client = SyncJobsClient(kafka.bootstrap_servers, requested_by="demo")
         names = _create_jobs(client)
-        _banner(kafka, names, logs, console_port)
+        _banner(kafka, names, logs, console_port, login)
         run_until_stopped(children, logs, stop)
     finally:
         typer.echo("Stopping the demo...", err=True)
         stop_children(children)
         kafka.stop()
         typer.echo(f"Demo stopped; Kafka's data is kept in {kafka.data_dir}.", err=True)
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    """The demo console's one user: an operator with a fresh password at every start."""
+
+    users_file: Path
+    user: str
+    password: str
+
+    @classmethod
+    def create(cls, users_file: Path) -> DemoLogin:
+        from syncctl.console.users import add_user
+
+        password = f"demo-{secrets.token_hex(4)}"
+        add_user(users_file, "demo", "operator", password)
+        return cls(users_file, "demo", password)
+
+    def console_arguments(self, port: int) -> list[str]:
+        return ["console", "--port", str(port), "--users-file", str(self.users_file)]
+
+    def banner_line(self, port: int) -> str:
+        return f"Web console: http://127.0.0.1:{port}/  (log in as {self.user} / {self.password})"
 
 
 def spawn_syncctl(arguments: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -159,7 +186,9 @@ def _short(path: Path) -> Path:
         return path
 
 
-def _banner(kafka: LocalKafka, jobs: list[tuple[str, str]], logs: Path, console_port: int) -> None:
+def _banner(
+    kafka: LocalKafka, jobs: list[tuple[str, str]], logs: Path, console_port: int, login: DemoLogin | None
+) -> None:
     snapshot = next(job for job, mode in jobs if mode == "snapshot")
     continuous = next(job for job, mode in jobs if mode == "continuous")
     bootstrap = "" if kafka.port == 9092 else f" -b {kafka.bootstrap_servers}"
@@ -174,8 +203,7 @@ def _banner(kafka: LocalKafka, jobs: list[tuple[str, str]], logs: Path, console_
         f"syncctl demo is running: Kafka {kafka.version} on {kafka.bootstrap_servers}, one worker, the reference runner.",
         "Demo jobs: " + ", ".join(f"{job} ({mode})" for job, mode in jobs),
         "",
-        *([f"Web console: http://127.0.0.1:{console_port}/  (open a job, then Terminate or Complete CDC)", ""]
-          if console_port else []),
+        *([login.banner_line(console_port), "  then open a job, and Terminate or Complete CDC", ""] if login else []),
         "In another terminal (from this directory):",
         *(f"  {command.ljust(width)}  # {what}" for command, what in tries),
         "",

@@ -14,7 +14,13 @@ from pathlib import Path
 
 import typer
 
-from syncctl.cli.demo import run_until_stopped, spawn_syncctl, stop_children, wait_for_log
+from syncctl.cli.demo import (
+    DemoLogin,
+    run_until_stopped,
+    spawn_syncctl,
+    stop_children,
+    wait_for_log,
+)
 from syncctl.cli.signals import StopFlag
 from syncctl.client import SyncJobsClient
 from syncctl.connect.local import LocalConnect
@@ -56,8 +62,10 @@ def run_connect_demo(
             "worker": spawn_syncctl(["worker", "--instance-id", "demo-worker"], env, logs / "worker.log"),
             "engine": spawn_syncctl(["runner", "--engine", "connect"], env, logs / "engine.log"),
         }
+        login = None
         if console_port:
-            children["console"] = spawn_syncctl(["console", "--port", str(console_port)], env, logs / "console.log")
+            login = DemoLogin.create(logs.parent / "console-users")
+            children["console"] = spawn_syncctl(login.console_arguments(console_port), env, logs / "console.log")
         stack.callback(stop_children, children)
         wait_for_log(logs / "worker.log", "all assigned partitions ready", children["worker"])
         wait_for_log(logs / "engine.log", "connect engine started", children["engine"])
@@ -66,7 +74,7 @@ def run_connect_demo(
         jobs = _create_jobs(client)
         traffic = ShopTraffic(shop, rate=20.0).start()
         stack.callback(traffic.stop)
-        _banner(kafka, connect, postgres, ferretdb, shop, jobs, logs, console_port)
+        _banner(kafka, connect, postgres, ferretdb, shop, jobs, logs, console_port, login)
         run_until_stopped(children, logs, stop)
         typer.echo("Stopping the demo...", err=True)
     typer.echo("Demo stopped.", err=True)
@@ -110,6 +118,7 @@ def _banner(
     jobs: list[tuple[str, str, tuple[str, ...]]],
     logs: Path,
     console_port: int,
+    login: DemoLogin | None,
 ) -> None:
     snapshot = next(job for job, mode, _ in jobs if mode == "snapshot")
     continuous = next(job for job, mode, _ in jobs if mode == "continuous")
@@ -129,7 +138,7 @@ def _banner(
         f"Destination: FerretDB (MongoDB wire) at {ferretdb.uri}, one database per job.",
         "Jobs: " + ", ".join(f"{job} ({mode}, {len(tables)} tables)" for job, mode, tables in jobs),
         "",
-        *([f"Web console: http://127.0.0.1:{console_port}/", ""] if console_port else []),
+        *([login.banner_line(console_port), ""] if login else []),
         "In another terminal (from this directory):",
         *(f"  {command.ljust(width)}  # {what}" for command, what in tries),
         "",

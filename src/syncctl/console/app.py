@@ -21,13 +21,27 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import (
+    FileResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from syncctl.client import SyncJobsClient
-from syncctl.console.access import COOKIE, CSRF_HEADER, Gate, Identity, PublicAddress, check_exposure, tokens_match
+from syncctl.console.access import (
+    COOKIE,
+    CSRF_HEADER,
+    Gate,
+    Identity,
+    PublicAddress,
+    check_exposure,
+    tokens_match,
+)
 from syncctl.console.audit import Audit
 from syncctl.console.feed import Change, JobFeed
 from syncctl.console.headers import SecurityHeaders

@@ -1,0 +1,42 @@
+"""What History and the Job overview show of a job's end."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from syncctl.console.views import job_view
+from syncctl.contract import JobRecord, Mode, StageState, Stats, Status
+from syncctl.contract.records import Stages
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+COPIED = Stats(tables_total=4, tables_done=2, rows_migrated=12_345, events_seen=77)
+
+
+def record(mode: Mode, status: Status, stages: Stages, stats: Stats = COPIED) -> JobRecord:
+    return JobRecord(job_id="j", mode=mode, status=status, stages=stages, stats=stats, created_at=NOW, updated_at=NOW)
+
+
+def test_a_cancelled_job_shows_a_cross_and_keeps_what_its_snapshot_copied() -> None:
+    view = job_view(record(Mode.CONTINUOUS, Status.SNAPSHOT_CANCELLED, Stages(snapshot=StageState.CANCELLED)), NOW)
+    assert view["mark"] == {"symbol": "×", "text": "Cancelled"}
+    snapshot, cdc = view["stages"]
+    assert (snapshot["label"], snapshot["progress"]) == ("Cancelled", "tables 2/4, 12,345 rows")
+    assert (cdc["label"], cdc["progress"]) == ("Not run", "")  # the job ended before CDC began
+
+
+def test_cdc_completed_shows_a_checkmark_and_every_stage_completed_with_its_figures() -> None:
+    done = Stages(snapshot=StageState.COMPLETED, cdc=StageState.COMPLETED)
+    view = job_view(record(Mode.CONTINUOUS, Status.CDC_COMPLETED, done), NOW)
+    assert view["mark"] == {"symbol": "✓", "text": "Completed"}
+    assert [(s["name"], s["label"], s["progress"]) for s in view["stages"]] == [
+        ("Snapshot", "Completed", "tables 2/4, 12,345 rows"),
+        ("CDC", "Completed", "77 CDC events"),
+    ]
+
+
+def test_a_running_job_has_no_mark_and_a_not_started_stage_is_just_not_started() -> None:
+    view = job_view(record(Mode.CONTINUOUS, Status.SNAPSHOT_RUNNING, Stages(snapshot=StageState.RUNNING)), NOW)
+    assert view["mark"] is None
+    assert [s["label"] for s in view["stages"]] == ["Running", "Not started"]
+    fresh = job_view(record(Mode.SNAPSHOT, Status.SNAPSHOT_RUNNING, Stages(snapshot=StageState.RUNNING), Stats()), NOW)
+    assert fresh["stages"][0]["progress"] == ""
