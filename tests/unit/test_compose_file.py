@@ -9,6 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from syncctl.console.access import PublicAddress, check_exposure
+from syncctl.console.users import UserDirectory
+from syncctl.settings import ConsoleSettings
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -39,6 +43,23 @@ def test_compose_runs_the_same_demo_as_make_run() -> None:
     assert "127.0.0.1:8080:8080" in services["console"]["ports"]
     for name in ("worker", "runner", "console", "demo-jobs"):
         assert services[name]["environment"]["SYNCCTL_KAFKA__BOOTSTRAP_SERVERS"] == "kafka:9092"
+
+
+def test_the_compose_console_listens_on_the_network_only_behind_its_login() -> None:
+    document = compose()
+    console = document["services"]["console"]
+    command = console["command"]
+    settings = ConsoleSettings(
+        host=command[command.index("--host") + 1],
+        users_file=Path(command[command.index("--users-file") + 1]),
+        public_url=command[command.index("--public-url") + 1],
+    )
+    check_exposure(settings)  # would raise for 0.0.0.0 without a login
+    assert PublicAddress.of(settings).origins == {"http://127.0.0.1:8080"}
+    assert console["secrets"] == ["console-users"]
+    users_file = REPO / document["secrets"]["console-users"]["file"]
+    demo = UserDirectory(users_file).check_password("demo", "syncctl-demo")
+    assert demo is not None and demo.role == "operator", "the documented compose login must work"
 
 
 def test_compose_file_is_valid_for_docker_compose() -> None:
