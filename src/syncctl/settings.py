@@ -261,8 +261,8 @@ class ConsoleSettings(BaseModel):
     proxy_roles: dict[str, Role] = Field(
         default_factory=dict, description="Role of each proxy-authenticated user (others: proxy_default_role)."
     )
-    proxy_default_role: Role | None = Field(
-        "viewer", description="Role of a proxy-authenticated user not in proxy_roles; null refuses them."
+    proxy_default_role: Literal["viewer", "operator", "none"] = Field(
+        "viewer", description="Role of a proxy-authenticated user not in proxy_roles; none refuses them."
     )
     session_hours: float = Field(8.0, gt=0, le=24 * 30, description="A login lasts this long.")
     login_attempts: int = Field(

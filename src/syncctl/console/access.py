@@ -148,7 +148,7 @@ class Gate:
 
     def _proxy_identity(self, name: str) -> Identity | None:
         role = self.settings.proxy_roles.get(name, self.settings.proxy_default_role)
-        if role is None or not _PROXY_USER.match(name):
+        if role == "none" or not _PROXY_USER.match(name):
             return None
         return Identity(name, role, "proxy", self._token("proxy", name))
 

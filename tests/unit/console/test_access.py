@@ -76,7 +76,7 @@ def test_a_proxy_header_is_believed_only_from_a_trusted_proxy(tmp_path: Path) ->
     erin = checks.identify(connection("10.0.0.9", x_forwarded_user="erin@example.com"))
     assert erin is not None and erin.role == "viewer"
     assert checks.identify(connection("10.0.0.9", x_forwarded_user="bad\u2028name")) is None
-    refusing = gate(settings.model_copy(update={"proxy_default_role": None}))
+    refusing = gate(settings.model_copy(update={"proxy_default_role": "none"}))
     assert refusing.identify(connection("10.0.0.9", x_forwarded_user="erin")) is None
 
 
