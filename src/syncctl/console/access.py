@@ -166,5 +166,15 @@ class Gate:
         return hmac.new(self._secret, f"{via}\0{user}".encode(), hashlib.sha256).hexdigest()
 
 
+def local_path(candidate: str | None) -> str:
+    """Where to go after logging in: a path of this console, never another site."""
+    unsafe = (
+        not candidate or not candidate.startswith("/") or candidate.startswith("//") or "\\" in candidate
+        # Browsers drop tabs and newlines from URLs: "/\t/evil.example" would be "//evil.example".
+        or any(ord(character) < 0x21 for character in candidate)
+    )
+    return "/" if unsafe else candidate  # type: ignore[return-value]
+
+
 def tokens_match(sent: str | None, expected: str) -> bool:
     return sent is not None and hmac.compare_digest(sent.encode(), expected.encode())

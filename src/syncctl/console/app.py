@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -34,7 +34,6 @@ from starlette.templating import Jinja2Templates
 
 from syncctl.client import SyncJobsClient
 from syncctl.console.access import (
-    COOKIE,
     CSRF_HEADER,
     Gate,
     Identity,
@@ -45,7 +44,8 @@ from syncctl.console.access import (
 from syncctl.console.audit import Audit
 from syncctl.console.feed import Change, JobFeed
 from syncctl.console.headers import SecurityHeaders
-from syncctl.console.sessions import LoginThrottle, SessionStore
+from syncctl.console.login import Login
+from syncctl.console.sessions import SessionStore
 from syncctl.console.users import UserDirectory
 from syncctl.console.views import ACTIONS, NO_RESUME, STATUS_FILTERS, event_view, job_view
 from syncctl.errors import InvalidCommand, SyncctlError
@@ -53,7 +53,6 @@ from syncctl.settings import Settings
 
 _HERE = Path(__file__).parent
 _KEEPALIVE_SECONDS = 15.0
-_FORM_LIMIT = 8192  # bytes of a login or logout form
 Page = Callable[[Request, Identity], Awaitable[Response]]
 
 
@@ -67,7 +66,6 @@ def create_app(settings: Settings, feed: JobFeed | None = None, client: SyncJobs
     users = UserDirectory(settings.console.users_file) if settings.console.users_file else None
     sessions = SessionStore(settings.console.session_hours * 3600)
     gate = Gate(settings.console, address, users, sessions)
-    throttle = LoginThrottle(settings.console.login_attempts, settings.console.login_window)
     audit = Audit()
     feed = feed or JobFeed(settings.kafka, settings.topics)
     client = client or SyncJobsClient(
@@ -172,58 +170,6 @@ def create_app(settings: Settings, feed: JobFeed | None = None, client: SyncJobs
         headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
         return StreamingResponse(changes(), media_type="text/event-stream", headers=headers)
 
-    async def login_page(request: Request) -> Response:
-        if users is None:
-            return render(request, "login.html", {"proxy_only": True}, None, 401 if settings.console.authenticates else 404)
-        next_path = _local_path(request.query_params.get("next"))
-        if gate.identify(request) is not None:
-            return RedirectResponse(base + next_path.lstrip("/"), status_code=303)
-        return render(request, "login.html", {"next": next_path}, None)
-
-    async def login(request: Request) -> Response:
-        if users is None:
-            return JSONResponse({"error": "this console has no built-in users"}, status_code=404)
-        form = await _form(request)
-        name, next_path = form.get("user", "")[:64], _local_path(form.get("next"))
-        where = gate.client_address(request)
-        if not gate.same_origin(request):
-            audit.login(name, where, refused="cross_origin")
-            return JSONResponse({"error": "log in from the console's own page"}, status_code=403)
-        keys = (f"user:{name}", f"client:{where}")
-        wait = throttle.retry_after(*keys)
-        if wait:
-            audit.login(name, where, refused="throttled")
-            error = f"Too many failed logins: try again in {int(wait) + 1} s."
-            response = render(request, "login.html", {"next": next_path, "error": error, "user": name}, None, 429)
-            response.headers["Retry-After"] = str(int(wait) + 1)
-            return response
-        user = await asyncio.to_thread(users.check_password, name, form.get("password", ""))
-        if user is None:
-            throttle.failed(*keys)
-            audit.login(name, where, refused="bad_credentials")
-            error = "Wrong user name or password."
-            return render(request, "login.html", {"next": next_path, "error": error, "user": name}, None, 401)
-        throttle.succeeded(keys[0])
-        sessions.close(request.cookies.get(COOKIE))  # a new id at every login: no fixation
-        session = sessions.open(user.name)
-        audit.login(user.name, where)
-        response = RedirectResponse(base + next_path.lstrip("/"), status_code=303)
-        response.set_cookie(
-            COOKIE, session.session_id, max_age=int(settings.console.session_hours * 3600), path=base,
-            httponly=True, samesite="strict", secure=address.secure,
-        )  # fmt: skip
-        return response
-
-    async def logout(request: Request) -> Response:
-        me = gate.identify(request)
-        form = await _form(request)
-        if me is None or not gate.same_origin(request) or not tokens_match(form.get("csrf_token"), me.csrf_token):
-            return JSONResponse({"error": "log out from the console's own page"}, status_code=403)
-        sessions.close(me.session_id)
-        response = RedirectResponse(f"{base}login", status_code=303)
-        response.delete_cookie(COOKIE, path=base, httponly=True, samesite="strict", secure=address.secure)
-        return response
-
     async def health(request: Request) -> Response:
         ready = feed.caught_up.is_set()
         return JSONResponse({"status": "ready" if ready else "loading"}, status_code=200 if ready else 503)
@@ -240,9 +186,7 @@ def create_app(settings: Settings, feed: JobFeed | None = None, client: SyncJobs
             Route("/jobs/{job_id}", signed_in(job)),
             Route("/jobs/{job_id}/{action}", stop, methods=["POST"]),
             Route("/stream", stream),
-            Route("/login", login_page, methods=["GET"]),
-            Route("/login", login, methods=["POST"]),
-            Route("/logout", logout, methods=["POST"]),
+            *Login(settings.console, gate, users, audit, render).routes(),
             Route("/healthz", health),
             Route("/metrics", metrics),
             Route("/favicon.ico", favicon),
@@ -254,26 +198,6 @@ def create_app(settings: Settings, feed: JobFeed | None = None, client: SyncJobs
         ],
         lifespan=lifespan,
     )
-
-
-def _local_path(candidate: str | None) -> str:
-    """Where to go after logging in: a path of this console, never another site."""
-    if not candidate or not candidate.startswith("/") or candidate.startswith("//") or "\\" in candidate:
-        return "/"
-    return candidate
-
-
-async def _form(request: Request) -> dict[str, str]:
-    """A small urlencoded form (login, logout), without a multipart parser."""
-    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-        return {}
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > _FORM_LIMIT:
-            return {}
-    fields = parse_qs(body.decode(errors="replace"), keep_blank_values=True)
-    return {key: values[0] for key, values in fields.items()}
 
 
 def _payload(change: Change) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from starlette.requests import HTTPConnection
 
-from syncctl.console.access import COOKIE, Gate, PublicAddress, check_exposure, tokens_match
+from syncctl.console.access import COOKIE, Gate, PublicAddress, check_exposure, local_path, tokens_match
 from syncctl.console.sessions import SessionStore
 from syncctl.console.users import UserDirectory, add_user
 from syncctl.errors import ConfigError
@@ -106,3 +106,9 @@ def test_a_session_follows_the_users_file(tmp_path: Path) -> None:
 def test_tokens_match_needs_the_exact_token() -> None:
     assert tokens_match("abc", "abc")
     assert not tokens_match("abd", "abc") and not tokens_match(None, "abc") and not tokens_match("", "abc")
+
+
+def test_after_login_only_a_path_of_this_console_is_followed() -> None:
+    assert local_path("/jobs/orders?status=CANCELLING") == "/jobs/orders?status=CANCELLING"
+    for elsewhere in ("//evil.example", "/\t/evil.example", "/\\evil.example", "https://evil.example/", "", None):
+        assert local_path(elsewhere) == "/", elsewhere
