@@ -40,11 +40,6 @@ class User:
     job_prefixes: tuple[str, ...] = ()  # empty: every job
     password_hash: str = ""
 
-    def may_stop(self, job_id: str) -> bool:
-        if self.role != "operator":
-            return False
-        return not self.job_prefixes or job_id.startswith(self.job_prefixes)
-
     def line(self) -> str:
         jobs = ",".join(self.job_prefixes) or "*"
         return f"{self.name}:{self.role}:{jobs}:{self.password_hash}"
