@@ -54,7 +54,11 @@ class Sizes:
 
 FULL = Sizes(jobs=20_000, latency_seconds=10, restore_records=(100_000, 1_000_000), rounds=3)
 QUICK = Sizes(
-    jobs=1_000, latency_seconds=3, restore_records=(10_000, 50_000), pipe_latency=False, engine_rounds=1
+    jobs=1_000,
+    latency_seconds=3,
+    restore_records=(10_000, 50_000),
+    pipe_latency=False,
+    engine_rounds=1,
 )
 
 
@@ -62,7 +66,9 @@ def log(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def timed(name: str, measure: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> dict[str, Any]:
+def timed(
+    name: str, measure: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any
+) -> dict[str, Any]:
     """Run one measurement; add the machine's load when it began and how long it took."""
     load = os.getloadavg()[0]
     began = time.monotonic()
@@ -87,36 +93,63 @@ def broker(address: str | None) -> Iterator[tuple[str, str]]:
 
 
 def run_all(bootstrap: str, sizes: Sizes, profile: Path | None) -> dict[str, Any]:
-    log(f"throughput: bare transactional pipe and one syncctl worker, {sizes.rounds} round(s), alternating")
+    log(
+        f"throughput: bare transactional pipe and one syncctl worker, {sizes.rounds} round(s), alternating"
+    )
     bares: list[dict[str, Any]] = []
     workers: list[dict[str, Any]] = []
     for n in range(1, sizes.rounds + 1):
         # Alternate which goes first, so that a drift in the machine's load hits both alike.
         for kind in ("pipe", "worker") if n % 2 else ("worker", "pipe"):
             if kind == "pipe":
-                bares.append(timed(f"bare pipe, round {n}", throughput.measure, bootstrap, "pipe", sizes.jobs))
+                bares.append(
+                    timed(
+                        f"bare pipe, round {n}", throughput.measure, bootstrap, "pipe", sizes.jobs
+                    )
+                )
             else:
-                workers.append(timed(
-                    f"worker x1, round {n}", throughput.measure, bootstrap, "worker", sizes.jobs, profile_dir=profile
-                ))  # fmt: skip
+                workers.append(
+                    timed(
+                        f"worker x1, round {n}",
+                        throughput.measure,
+                        bootstrap,
+                        "worker",
+                        sizes.jobs,
+                        profile_dir=profile,
+                    )
+                )
     bare, worker = _median_run(bares), _median_run(workers)
     ratio = _ratio(worker["commands_per_second"], bare["commands_per_second"])
-    log(f"scaling: {', '.join(map(str, sizes.workers[1:]))} workers in one group (1 worker: the median run above)")
+    log(
+        f"scaling: {', '.join(map(str, sizes.workers[1:]))} workers in one group (1 worker: the median run above)"
+    )
     scaling = [worker] + [
-        timed(f"worker x{n}", throughput.measure, bootstrap, "worker", sizes.jobs, workers=n) for n in sizes.workers[1:]
+        timed(f"worker x{n}", throughput.measure, bootstrap, "worker", sizes.jobs, workers=n)
+        for n in sizes.workers[1:]
     ]
     then = ", then the bare pipe" if sizes.pipe_latency else ""
     log(f"latency: open loop at {', '.join(map(str, RATES))} commands/s, one worker{then}")
     latencies = [
-        timed(f"worker {rate}/s", latency.measure, bootstrap, rate, sizes.latency_seconds, profile_dir=profile)
+        timed(
+            f"worker {rate}/s",
+            latency.measure,
+            bootstrap,
+            rate,
+            sizes.latency_seconds,
+            profile_dir=profile,
+        )
         for rate in RATES
     ]
     pipe_latencies = [
-        timed(f"bare pipe {rate}/s", latency.measure, bootstrap, rate, sizes.latency_seconds, "pipe")
+        timed(
+            f"bare pipe {rate}/s", latency.measure, bootstrap, rate, sizes.latency_seconds, "pipe"
+        )
         for rate in (RATES if sizes.pipe_latency else ())
     ]
     log(f"restore: {', '.join(f'{n:,}' for n in sizes.restore_records)} job records")
-    restores = [timed(f"{n:,} records", restore.measure, bootstrap, n) for n in sizes.restore_records]
+    restores = [
+        timed(f"{n:,} records", restore.measure, bootstrap, n) for n in sizes.restore_records
+    ]
     log("engine: stops on Kafka Connect with a backlog of 10,000 changes")
     stops = timed("engine stops", engine.measure, bootstrap, rounds=sizes.engine_rounds)
     cores = os.cpu_count() or 0
@@ -126,7 +159,8 @@ def run_all(bootstrap: str, sizes: Sizes, profile: Path | None) -> dict[str, Any
             "worker": worker,
             "ratio_worker_to_bare": ratio,
             "ratio_per_round": [
-                _ratio(w["commands_per_second"], b["commands_per_second"]) for b, w in zip(bares, workers, strict=True)
+                _ratio(w["commands_per_second"], b["commands_per_second"])
+                for b, w in zip(bares, workers, strict=True)
             ],
             "bare_pipe_runs": bares,
             "worker_runs": workers,
@@ -137,10 +171,14 @@ def run_all(bootstrap: str, sizes: Sizes, profile: Path | None) -> dict[str, Any
         "scaling": {
             "runs": scaling,
             "speedup_vs_1_worker": {
-                str(run["workers"]): _ratio(run["commands_per_second"], worker["commands_per_second"]) for run in scaling
+                str(run["workers"]): _ratio(
+                    run["commands_per_second"], worker["commands_per_second"]
+                )
+                for run in scaling
             },
             "ratio_to_bare_pipe": {
-                str(run["workers"]): _ratio(run["commands_per_second"], bare["commands_per_second"]) for run in scaling
+                str(run["workers"]): _ratio(run["commands_per_second"], bare["commands_per_second"])
+                for run in scaling
             },
             "note": TWO_CORES_NOTE.format(cores=cores),
         },
@@ -148,11 +186,13 @@ def run_all(bootstrap: str, sizes: Sizes, profile: Path | None) -> dict[str, Any
             "runs": latencies,
             "bare_pipe_runs": pipe_latencies,
             "ratio_worker_to_bare_p99": {
-                str(w["rate"]): _ratio(w["p99_ms"], b["p99_ms"]) for w, b in zip(latencies, pipe_latencies, strict=False)
+                str(w["rate"]): _ratio(w["p99_ms"], b["p99_ms"])
+                for w, b in zip(latencies, pipe_latencies, strict=False)
             },
             "targets_p99_ms": {str(rate): ms for rate, ms in TARGETS_P99_MS.items()},
             "met": {
-                str(run["rate"]): run["p99_ms"] <= TARGETS_P99_MS[run["rate"]] and run["missing"] == 0
+                str(run["rate"]): run["p99_ms"] <= TARGETS_P99_MS[run["rate"]]
+                and run["missing"] == 0
                 for run in latencies
                 if run["rate"] in TARGETS_P99_MS
             },
@@ -189,7 +229,9 @@ def _restore_met(runs: list[dict[str, Any]]) -> dict[str, bool] | None:
 
 
 def summary(results: dict[str, Any]) -> str:
-    machine, tp, sc, lat, rs = (results[k] for k in ("machine", "throughput", "scaling", "latency", "restore"))
+    machine, tp, sc, lat, rs = (
+        results[k] for k in ("machine", "throughput", "scaling", "latency", "restore")
+    )
 
     def mark(ok: bool | None) -> str:
         return "n/a" if ok is None else ("met" if ok else "MISSED")
@@ -210,7 +252,8 @@ def summary(results: dict[str, Any]) -> str:
         lines.append(
             f"  syncctl, {n} worker{'s' if run['workers'] > 1 else ' '}                                        "
             f"{run['commands_per_second'] or 0:>10,.0f}  {sc['ratio_to_bare_pipe'][n] or 0:>7.2f}  "
-            f"{sc['speedup_vs_1_worker'][n] or 0:>10.2f}" + ("" if run["complete"] else "  INCOMPLETE")
+            f"{sc['speedup_vs_1_worker'][n] or 0:>10.2f}"
+            + ("" if run["complete"] else "  INCOMPLETE")
         )
     lines += [
         (
@@ -227,14 +270,24 @@ def summary(results: dict[str, Any]) -> str:
     for run in lat["runs"]:
         target = lat["targets_p99_ms"].get(str(run["rate"]))
         verdict = f"<= {target}: {mark(lat['met'][str(run['rate'])])}" if target else "-"
-        pair = [("worker", run)] + ([("bare  ", bare_runs[run["rate"]])] if run["rate"] in bare_runs else [])
+        pair = [("worker", run)] + (
+            [("bare  ", bare_runs[run["rate"]])] if run["rate"] in bare_runs else []
+        )
         for name, r in pair:
             lines.append(
                 f"  {r['rate']:>5,}/s {name} {r['achieved_send_rate'] or 0:>6,.0f}  {r['p50_ms']:>6,.0f}  "
                 f"{r['p95_ms']:>6,.0f}  {r['p99_ms']:>6,.0f}  {r['max_ms'] or 0:>6,.0f}  {r['missing']:>7}  "
-                + (verdict if name == "worker" else f"(worker p99 = {lat['ratio_worker_to_bare_p99'][str(r['rate'])]}x bare)")
+                + (
+                    verdict
+                    if name == "worker"
+                    else f"(worker p99 = {lat['ratio_worker_to_bare_p99'][str(r['rate'])]}x bare)"
+                )
             )
-    lines += ["", "Restore (seconds until all 12 partitions are ready)", "  records     from start  from assigned  peak RSS MiB"]
+    lines += [
+        "",
+        "Restore (seconds until all 12 partitions are ready)",
+        "  records     from start  from assigned  peak RSS MiB",
+    ]
     for run in rs["runs"]:
         lines.append(
             f"  {run['records']:>9,}  {run['seconds_from_process_start']:>10.2f}  {run['seconds_from_assigned'] or 0:>13.2f}  "
@@ -259,8 +312,10 @@ def engine_summary(stops: dict[str, Any]) -> list[str]:
     def mark(ok: bool) -> str:
         return "met" if ok else "MISSED"
 
-    lines = [f"Stops on the Kafka Connect engine, backlog {stops['backlog']:,} changes, {stops['destination']}",
-             "  stop          median s   max s  target s  runs (s)"]  # fmt: skip
+    lines = [
+        f"Stops on the Kafka Connect engine, backlog {stops['backlog']:,} changes, {stops['destination']}",
+        "  stop          median s   max s  target s  runs (s)",
+    ]
     for name, key in (("terminate", "terminate"), ("complete-cdc", "complete_cdc")):
         figures = stops[key]
         runs = ", ".join(f"{run['seconds']:.1f}" for run in figures["runs"])
@@ -274,10 +329,18 @@ def engine_summary(stops: dict[str, Any]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results", help="where results go")
-    parser.add_argument("--profile", type=Path, help="also sample the worker(s) with py-spy into this directory")
-    parser.add_argument("--bootstrap-servers", help="use this broker instead of starting a local one")
-    parser.add_argument("--engine-stops-only", action="store_true", help="only the real engine's stop times")
+    parser.add_argument(
+        "--out", type=Path, default=REPO / "bench" / "results", help="where results go"
+    )
+    parser.add_argument(
+        "--profile", type=Path, help="also sample the worker(s) with py-spy into this directory"
+    )
+    parser.add_argument(
+        "--bootstrap-servers", help="use this broker instead of starting a local one"
+    )
+    parser.add_argument(
+        "--engine-stops-only", action="store_true", help="only the real engine's stop times"
+    )
     args = parser.parse_args()
     if args.engine_stops_only:
         _engine_stops_only(args.bootstrap_servers, args.out)
@@ -299,13 +362,22 @@ def main() -> None:
         "duration_seconds": round(time.monotonic() - began, 1),
         "kafka_version": version,
         "machine": {
-            "cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-            "confluent_kafka": metadata.version("confluent-kafka"), "librdkafka": confluent_kafka.libversion()[0],
-            "load_average_start": round(load_start, 2), "load_average_end": round(os.getloadavg()[0], 2),
+            "cores": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "confluent_kafka": metadata.version("confluent-kafka"),
+            "librdkafka": confluent_kafka.libversion()[0],
+            "load_average_start": round(load_start, 2),
+            "load_average_end": round(os.getloadavg()[0], 2),
         },
         "parameters": {
-            **asdict(sizes), "commands": sizes.jobs * 3, "rates": list(RATES), "partitions": 12,
-            "batch_max": 500, "commit_interval_ms": 100, "worker_log_level": "WARNING (INFO for restore)",
+            **asdict(sizes),
+            "commands": sizes.jobs * 3,
+            "rates": list(RATES),
+            "partitions": 12,
+            "batch_max": 500,
+            "commit_interval_ms": 100,
+            "worker_log_level": "WARNING (INFO for restore)",
         },
         **measured,
     }
@@ -322,9 +394,13 @@ def _engine_stops_only(bootstrap_servers: str | None, out: Path) -> None:
     with broker(bootstrap_servers) as (bootstrap, version):
         log(f"engine stops on Kafka {version} at {bootstrap}")
         stops = timed("engine stops", engine.measure, bootstrap)
-    results = {"date": started_at.date().isoformat(), "started_at": started_at.isoformat(), "kafka_version": version,
-               "machine": {"cores": os.cpu_count(), "load_average_end": round(os.getloadavg()[0], 2)},
-               "engine_stops": stops}  # fmt: skip
+    results = {
+        "date": started_at.date().isoformat(),
+        "started_at": started_at.isoformat(),
+        "kafka_version": version,
+        "machine": {"cores": os.cpu_count(), "load_average_end": round(os.getloadavg()[0], 2)},
+        "engine_stops": stops,
+    }
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{results['date']}-engine-stops.json"
     path.write_text(json.dumps(results, indent=2) + "\n")

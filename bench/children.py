@@ -24,9 +24,13 @@ class Child:
         self.name = name
         self.started = time.monotonic()
         self.process = subprocess.Popen(
-            argv, env={**os.environ, **env}, cwd=REPO,
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )  # fmt: skip
+            argv,
+            env={**os.environ, **env},
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         self.lines: list[tuple[float, dict[str, Any]]] = []
         self._changed = threading.Condition()
         self._reader = threading.Thread(target=self._read, name=f"{name}-stderr", daemon=True)
@@ -49,7 +53,9 @@ class Child:
         with self._changed:
             self._changed.notify_all()
 
-    def wait_for(self, found: Callable[[list[tuple[float, dict[str, Any]]]], float | None], timeout: float) -> float:
+    def wait_for(
+        self, found: Callable[[list[tuple[float, dict[str, Any]]]], float | None], timeout: float
+    ) -> float:
         """Block until `found(lines)` returns a time; raise if the child exits or time runs out."""
         deadline = time.monotonic() + timeout
         with self._changed:
@@ -58,10 +64,14 @@ class Child:
                 if when is not None:
                     return when
                 if self.process.poll() is not None and not self._reader.is_alive():
-                    raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.tail()}")
+                    raise RuntimeError(
+                        f"{self.name} exited with {self.process.returncode}:\n{self.tail()}"
+                    )
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise TimeoutError(f"{self.name}: nothing after {timeout:.0f} s:\n{self.tail()}")
+                    raise TimeoutError(
+                        f"{self.name}: nothing after {timeout:.0f} s:\n{self.tail()}"
+                    )
                 self._changed.wait(min(left, 0.5))
 
     def tail(self, count: int = 15) -> str:
@@ -86,15 +96,21 @@ class Child:
 
 
 def start_worker(
-    bootstrap: str, topics: Topics, group_id: str, instance_id: str,
+    bootstrap: str,
+    topics: Topics,
+    group_id: str,
+    instance_id: str,
     log_level: str = "WARNING",
-) -> Child:  # fmt: skip
+) -> Child:
     """`python -m syncctl worker` configured only through SYNCCTL_* variables, JSON logs on stderr."""
     env = {
-        "SYNCCTL_KAFKA__BOOTSTRAP_SERVERS": bootstrap, "SYNCCTL_WORKER__GROUP_ID": group_id,
-        "SYNCCTL_WORKER__INSTANCE_ID": instance_id, "SYNCCTL_LOG__LEVEL": log_level,
-        "SYNCCTL_LOG__FORMAT": "json", **topics.env(),
-    }  # fmt: skip
+        "SYNCCTL_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
+        "SYNCCTL_WORKER__GROUP_ID": group_id,
+        "SYNCCTL_WORKER__INSTANCE_ID": instance_id,
+        "SYNCCTL_LOG__LEVEL": log_level,
+        "SYNCCTL_LOG__FORMAT": "json",
+        **topics.env(),
+    }
     argv = [sys.executable, "-m", "syncctl", "worker"]
     return Child(argv, env, f"worker {instance_id}")
 
@@ -114,13 +130,24 @@ def first_event(lines: list[tuple[float, dict[str, Any]]], event: str) -> float 
     return next((arrived for arrived, entry in lines if entry.get("event") == event), None)
 
 
-
-
 def attach_profiler(child: Child, output: Path) -> subprocess.Popen[bytes]:
     """Sample `child` with py-spy (collapsed stacks) until it exits; only for --profile runs."""
     spy = Path(sys.executable).with_name("py-spy")
     return subprocess.Popen(
-        [str(spy), "record", "--pid", str(child.process.pid), "--format", "raw", "--nonblocking",
-         "--rate", "200", "--output", str(output)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            str(spy),
+            "record",
+            "--pid",
+            str(child.process.pid),
+            "--format",
+            "raw",
+            "--nonblocking",
+            "--rate",
+            "200",
+            "--output",
+            str(output),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )

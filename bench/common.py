@@ -21,7 +21,8 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from syncctl.kafka.partitioning import JAVA_COMPATIBLE_PARTITIONER as PARTITIONER, partition_for
+from syncctl.kafka.partitioning import JAVA_COMPATIBLE_PARTITIONER as PARTITIONER
+from syncctl.kafka.partitioning import partition_for
 
 PARTITIONS = 12
 REPO = Path(__file__).resolve().parents[1]
@@ -54,15 +55,19 @@ class Topics:
 
     def env(self) -> dict[str, str]:
         return {
-            "SYNCCTL_TOPICS__CONTROL": self.control, "SYNCCTL_TOPICS__STATE": self.state,
-            "SYNCCTL_TOPICS__EVENTS": self.events, "SYNCCTL_TOPICS__DLQ": self.dlq,
-        }  # fmt: skip
+            "SYNCCTL_TOPICS__CONTROL": self.control,
+            "SYNCCTL_TOPICS__STATE": self.state,
+            "SYNCCTL_TOPICS__EVENTS": self.events,
+            "SYNCCTL_TOPICS__DLQ": self.dlq,
+        }
 
 
 STATE_CONFIG = {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1"}
 
 
-def create_topics(bootstrap: str, topics: dict[str, dict[str, str]], partitions: int = PARTITIONS) -> None:
+def create_topics(
+    bootstrap: str, topics: dict[str, dict[str, str]], partitions: int = PARTITIONS
+) -> None:
     admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": _QUIET})
     new = [NewTopic(name, partitions, 1, config=config) for name, config in topics.items()]
     for future in admin.create_topics(new, operation_timeout=30).values():
@@ -72,10 +77,11 @@ def create_topics(bootstrap: str, topics: dict[str, dict[str, str]], partitions:
     while time.monotonic() < deadline:
         metadata = admin.list_topics(timeout=10).topics
         if all(
-            name in metadata and len(metadata[name].partitions) == partitions
+            name in metadata
+            and len(metadata[name].partitions) == partitions
             and all(p.leader >= 0 for p in metadata[name].partitions.values())
             for name in topics
-        ):  # fmt: skip
+        ):
             return
         time.sleep(0.1)
     raise TimeoutError(f"topics {sorted(topics)} have no leaders after 30 s")
@@ -91,9 +97,13 @@ def delete_topics(bootstrap: str, names: Sequence[str]) -> None:
 
 def command(job_id: str, kind: str, command_id: str | None = None, **fields: Any) -> bytes:
     value = {
-        "command_id": command_id or uuid.uuid4().hex, "type": kind, "job_id": job_id,
-        "issued_at": datetime.now(UTC).isoformat(), "requested_by": "bench", **fields,
-    }  # fmt: skip
+        "command_id": command_id or uuid.uuid4().hex,
+        "type": kind,
+        "job_id": job_id,
+        "issued_at": datetime.now(UTC).isoformat(),
+        "requested_by": "bench",
+        **fields,
+    }
     return json.dumps(value, separators=(",", ":")).encode()
 
 
@@ -134,16 +144,26 @@ def wait_for_group(bootstrap: str, group_id: str, members: int, timeout: float =
             group = admin.describe_consumer_groups([group_id])[group_id].result(10)
             owned = sum(len(m.assignment.topic_partitions) for m in group.members)
             state = f"{group.state.name}, {len(group.members)} members, {owned} partitions"
-            if group.state == ConsumerGroupState.STABLE and len(group.members) == members and owned == PARTITIONS:
+            if (
+                group.state == ConsumerGroupState.STABLE
+                and len(group.members) == members
+                and owned == PARTITIONS
+            ):
                 return
         except Exception as error:  # noqa: BLE001 - the group may not exist yet
             state = str(error)
         time.sleep(0.2)
-    raise TimeoutError(f"group {group_id} not stable with {members} members after {timeout:.0f} s ({state})")
+    raise TimeoutError(
+        f"group {group_id} not stable with {members} members after {timeout:.0f} s ({state})"
+    )
 
 
 def probe_partitions(
-    bootstrap: str, control: str, output: str, producer: Producer | None = None, timeout: float = 60.0
+    bootstrap: str,
+    control: str,
+    output: str,
+    producer: Producer | None = None,
+    timeout: float = 60.0,
 ) -> None:
     """Send one `create` to every control partition and wait for an output keyed by each.
 
@@ -153,7 +173,9 @@ def probe_partitions(
     message for up to half a second while it gets its producer id.
     """
     tag = uuid.uuid4().hex[:6]
-    sender = producer or Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "partitioner": PARTITIONER})
+    sender = producer or Producer(
+        {"bootstrap.servers": bootstrap, "enable.idempotence": True, "partitioner": PARTITIONER}
+    )
     for partition in range(PARTITIONS):
         job = _key_on(partition, f"probe-{tag}-")
         produce(sender, control, job, command(job, "create", mode="snapshot"), partition=partition)
@@ -181,12 +203,20 @@ def probe_partitions(
 def _key_on(partition: int, prefix: str) -> str:
     """A job id whose home is `partition`, so that its probe is not forwarded elsewhere."""
     return next(
-        f"{prefix}{n}" for n in range(10_000) if partition_for(f"{prefix}{n}".encode(), PARTITIONS) == partition
+        f"{prefix}{n}"
+        for n in range(10_000)
+        if partition_for(f"{prefix}{n}".encode(), PARTITIONS) == partition
     )
 
 
 def read_committed_consumer(bootstrap: str, **extra: Any) -> Consumer:
-    return Consumer({
-        "bootstrap.servers": bootstrap, "group.id": unique("reader"), "isolation.level": "read_committed",
-        "enable.auto.commit": False, "auto.offset.reset": "earliest", **extra,
-    })  # fmt: skip
+    return Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": unique("reader"),
+            "isolation.level": "read_committed",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            **extra,
+        }
+    )

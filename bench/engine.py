@@ -47,11 +47,27 @@ class StatusClock:
         self._seen: dict[tuple[str, Status], float] = {}
         self._changed = threading.Condition()
         self._stop = threading.Event()
-        self._consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("clock"),
-                                   "isolation.level": "read_committed", "enable.auto.commit": False})  # fmt: skip
-        partitions = self._consumer.list_topics(events_topic, timeout=10).topics[events_topic].partitions
-        ends = [TopicPartition(events_topic, p, self._consumer.get_watermark_offsets(
-            TopicPartition(events_topic, p), timeout=10)[1]) for p in partitions]  # fmt: skip
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": unique("clock"),
+                "isolation.level": "read_committed",
+                "enable.auto.commit": False,
+            }
+        )
+        partitions = (
+            self._consumer.list_topics(events_topic, timeout=10).topics[events_topic].partitions
+        )
+        ends = [
+            TopicPartition(
+                events_topic,
+                p,
+                self._consumer.get_watermark_offsets(TopicPartition(events_topic, p), timeout=10)[
+                    1
+                ],
+            )
+            for p in partitions
+        ]
         self._consumer.assign(ends)
         self._thread = threading.Thread(target=self._follow, name="status-clock", daemon=True)
         self._thread.start()
@@ -73,11 +89,17 @@ class StatusClock:
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:
-                found = [(status, at) for (job, status), at in self._seen.items() if job == job_id and status in statuses]
+                found = [
+                    (status, at)
+                    for (job, status), at in self._seen.items()
+                    if job == job_id and status in statuses
+                ]
                 if found:
                     return min(found, key=lambda pair: pair[1])
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"{job_id}: none of {sorted(s.value for s in statuses)} in {timeout:.0f} s")
+                    raise TimeoutError(
+                        f"{job_id}: none of {sorted(s.value for s in statuses)} in {timeout:.0f} s"
+                    )
                 self._changed.wait(0.5)
 
     def close(self) -> None:
@@ -87,24 +109,42 @@ class StatusClock:
 
 def measure(bootstrap: str, backlog: int = 10_000, rounds: int = 3) -> dict[str, Any]:
     topics = Topics.named(unique("engine"))
-    create_topics(bootstrap, {topics.control: {}, topics.state: STATE_CONFIG, topics.events: {}, topics.dlq: {}})
-    with LocalPostgres() as postgres, LocalFerretDB(cache_dir=REPO / ".local" / "ferretdb") as ferretdb, \
-            LocalConnect(bootstrap, cache_dir=REPO / ".local" / "connect", progress=_log) as connect:  # fmt: skip
+    create_topics(
+        bootstrap,
+        {topics.control: {}, topics.state: STATE_CONFIG, topics.events: {}, topics.dlq: {}},
+    )
+    with (
+        LocalPostgres() as postgres,
+        LocalFerretDB(cache_dir=REPO / ".local" / "ferretdb") as ferretdb,
+        LocalConnect(bootstrap, cache_dir=REPO / ".local" / "connect", progress=_log) as connect,
+    ):
         shop = create_sample_shop(postgres)
         worker = start_worker(bootstrap, topics, unique("engine-worker"), "w1", log_level="INFO")
-        engine = Child([sys.executable, "-m", "syncctl", "runner", "--engine", "connect"],
-                       _engine_env(bootstrap, topics, connect, shop, ferretdb), "engine")  # fmt: skip
+        engine = Child(
+            [sys.executable, "-m", "syncctl", "runner", "--engine", "connect"],
+            _engine_env(bootstrap, topics, connect, shop, ferretdb),
+            "engine",
+        )
         try:
             worker.wait_for(lambda lines: ready_partitions(lines, 12), 60)
             engine.wait_for(_engine_started, 60)
             client = SyncJobsClient(
-                bootstrap, requested_by="bench",
-                topics=TopicSettings(control=topics.control, state=topics.state, events=topics.events, dlq=topics.dlq),
-            )  # fmt: skip
+                bootstrap,
+                requested_by="bench",
+                topics=TopicSettings(
+                    control=topics.control, state=topics.state, events=topics.events, dlq=topics.dlq
+                ),
+            )
             clock = StatusClock(bootstrap, topics.events)
             try:
-                terminations = [_terminate_round(client, clock, shop, ferretdb, backlog, n) for n in range(rounds)]
-                completions = [_complete_round(client, clock, shop, ferretdb, backlog, n) for n in range(rounds)]
+                terminations = [
+                    _terminate_round(client, clock, shop, ferretdb, backlog, n)
+                    for n in range(rounds)
+                ]
+                completions = [
+                    _complete_round(client, clock, shop, ferretdb, backlog, n)
+                    for n in range(rounds)
+                ]
             finally:
                 clock.close()
                 client.close()
@@ -123,27 +163,54 @@ def measure(bootstrap: str, backlog: int = 10_000, rounds: int = 3) -> dict[str,
 
 
 def _terminate_round(
-    client: SyncJobsClient, clock: StatusClock, shop: SampleShop, ferretdb: LocalFerretDB, backlog: int, n: int
+    client: SyncJobsClient,
+    clock: StatusClock,
+    shop: SampleShop,
+    ferretdb: LocalFerretDB,
+    backlog: int,
+    n: int,
 ) -> dict[str, Any]:
     job_id = f"bench-terminate-{n}-{uuid.uuid4().hex[:6]}"
-    client.wait_for_outcome(client.create(job_id, "snapshot", spec=_spec(["public.order_items"], job_id)), 60)
+    client.wait_for_outcome(
+        client.create(job_id, "snapshot", spec=_spec(["public.order_items"], job_id)), 60
+    )
     names = JobNames(job_id)
-    lag = _wait_for(lambda: _sink_lag(client, names, ["public.order_items"]), lambda behind: behind >= backlog, 120)
+    lag = _wait_for(
+        lambda: _sink_lag(client, names, ["public.order_items"]),
+        lambda behind: behind >= backlog,
+        120,
+    )
     sent = time.monotonic()
     client.terminate(job_id)
-    status, seen = clock.wait(job_id, {Status.SNAPSHOT_CANCELLED, Status.FAILED, Status.COMPLETED}, 90)
-    copied = pymongo.MongoClient(ferretdb.uri)[names.job_id.replace("-", "_")]["order_items"].count_documents({})
-    result = {"seconds": round(seen - sent, 2), "status": status.value, "sink_backlog_at_request": lag,
-              "documents_kept": copied, "job_id": job_id}  # fmt: skip
+    status, seen = clock.wait(
+        job_id, {Status.SNAPSHOT_CANCELLED, Status.FAILED, Status.COMPLETED}, 90
+    )
+    copied = pymongo.MongoClient(ferretdb.uri)[names.job_id.replace("-", "_")][
+        "order_items"
+    ].count_documents({})
+    result = {
+        "seconds": round(seen - sent, 2),
+        "status": status.value,
+        "sink_backlog_at_request": lag,
+        "documents_kept": copied,
+        "job_id": job_id,
+    }
     _log(f"  terminate round {n}: {result}")
     return result
 
 
 def _complete_round(
-    client: SyncJobsClient, clock: StatusClock, shop: SampleShop, ferretdb: LocalFerretDB, backlog: int, n: int
+    client: SyncJobsClient,
+    clock: StatusClock,
+    shop: SampleShop,
+    ferretdb: LocalFerretDB,
+    backlog: int,
+    n: int,
 ) -> dict[str, Any]:
     job_id = f"bench-complete-{n}-{uuid.uuid4().hex[:6]}"
-    client.wait_for_outcome(client.create(job_id, "continuous", spec=_spec(["public.customers"], job_id)), 60)
+    client.wait_for_outcome(
+        client.create(job_id, "continuous", spec=_spec(["public.customers"], job_id)), 60
+    )
     clock.wait(job_id, {Status.CDC_RUNNING}, 180)
     marker = f" r{n}"
     with psycopg.connect(shop.dsn(), autocommit=True) as db:
@@ -154,30 +221,51 @@ def _complete_round(
     collection = pymongo.MongoClient(ferretdb.uri)[job_id.replace("-", "_")]["customers"]
     # Counted here: FerretDB answers a $regex count by decoding every document, very slowly.
     applied = sum(1 for doc in collection.find({}, {"name": 1}) if doc["name"].endswith(marker))
-    result = {"seconds": round(seen - sent, 2), "status": status.value, "changes": backlog,
-              "changes_in_destination": applied, "job_id": job_id}  # fmt: skip
+    result = {
+        "seconds": round(seen - sent, 2),
+        "status": status.value,
+        "changes": backlog,
+        "changes_in_destination": applied,
+        "job_id": job_id,
+    }
     _log(f"  complete round {n}: {result}")
     return result
 
 
 def _summary(runs: list[dict[str, Any]], target: float) -> dict[str, Any]:
     seconds = [run["seconds"] for run in runs]
-    ended_right = all(run["status"] in (Status.SNAPSHOT_CANCELLED.value, Status.CDC_COMPLETED.value) for run in runs)
+    ended_right = all(
+        run["status"] in (Status.SNAPSHOT_CANCELLED.value, Status.CDC_COMPLETED.value)
+        for run in runs
+    )
     drained = all(run.get("changes_in_destination", 0) == run.get("changes", 0) for run in runs)
     return {
-        "runs": runs, "median_seconds": statistics.median(seconds), "max_seconds": max(seconds),
-        "target_seconds": target, "met": ended_right and drained and max(seconds) <= target,
-    }  # fmt: skip
+        "runs": runs,
+        "median_seconds": statistics.median(seconds),
+        "max_seconds": max(seconds),
+        "target_seconds": target,
+        "met": ended_right and drained and max(seconds) <= target,
+    }
 
 
 def _spec(tables: list[str], job_id: str) -> dict[str, Any]:
-    return {"source": "shop", "tables": tables, "destination": "local", "database": job_id.replace("-", "_")}
+    return {
+        "source": "shop",
+        "tables": tables,
+        "destination": "local",
+        "database": job_id.replace("-", "_"),
+    }
 
 
 def _sink_lag(client: SyncJobsClient, names: JobNames, tables: list[str]) -> int:
     """Records Debezium has written to the job's topics that the sink has not committed yet."""
-    reader = Consumer({"bootstrap.servers": client.kafka.bootstrap_servers, "group.id": names.sink_group,
-                       "enable.auto.commit": False})  # fmt: skip
+    reader = Consumer(
+        {
+            "bootstrap.servers": client.kafka.bootstrap_servers,
+            "group.id": names.sink_group,
+            "enable.auto.commit": False,
+        }
+    )
     try:
         partitions = [TopicPartition(names.table_topic(table), 0) for table in tables]
         committed = {tp.topic: max(tp.offset, 0) for tp in reader.committed(partitions, timeout=10)}
@@ -204,7 +292,10 @@ def _wait_for(read: Callable[[], int], good: Callable[[int], bool], timeout: flo
 def _engine_steps(engine: Child, job_id: str) -> dict[str, Any]:
     """The engine's own account of the stop: how long each step took (its log line)."""
     for _, entry in engine.lines:
-        if entry.get("job_id") == job_id and entry.get("event") in ("job cancelled", "job's CDC completed"):
+        if entry.get("job_id") == job_id and entry.get("event") in (
+            "job cancelled",
+            "job's CDC completed",
+        ):
             return {key: value for key, value in entry.items() if key.endswith("_s")}
     return {}
 
@@ -217,13 +308,18 @@ def _engine_env(
     bootstrap: str, topics: Topics, connect: LocalConnect, shop: SampleShop, ferretdb: LocalFerretDB
 ) -> dict[str, str]:
     return {
-        "SYNCCTL_KAFKA__BOOTSTRAP_SERVERS": bootstrap, "SYNCCTL_LOG__FORMAT": "json", **topics.env(),
-        "SYNCCTL_ENGINE__CONNECT_URL": connect.url, "SYNCCTL_ENGINE__GROUP_ID": unique("engine"),
-        "SYNCCTL_ENGINE__SOURCES__SHOP__PORT": str(shop.port), "SYNCCTL_ENGINE__SOURCES__SHOP__DATABASE": shop.database,
-        "SYNCCTL_ENGINE__SOURCES__SHOP__USER": shop.user, "SYNCCTL_ENGINE__SOURCES__SHOP__PASSWORD": shop.password,
+        "SYNCCTL_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
+        "SYNCCTL_LOG__FORMAT": "json",
+        **topics.env(),
+        "SYNCCTL_ENGINE__CONNECT_URL": connect.url,
+        "SYNCCTL_ENGINE__GROUP_ID": unique("engine"),
+        "SYNCCTL_ENGINE__SOURCES__SHOP__PORT": str(shop.port),
+        "SYNCCTL_ENGINE__SOURCES__SHOP__DATABASE": shop.database,
+        "SYNCCTL_ENGINE__SOURCES__SHOP__USER": shop.user,
+        "SYNCCTL_ENGINE__SOURCES__SHOP__PASSWORD": shop.password,
         "SYNCCTL_ENGINE__DESTINATIONS__LOCAL__URI": ferretdb.uri,
         "SYNCCTL_ENGINE__DESTINATIONS__LOCAL__DOCUMENT_ID": "key_string",
-    }  # fmt: skip
+    }
 
 
 def _log(line: str) -> None:

@@ -49,7 +49,9 @@ class _Reader(threading.Thread):
         super().__init__(name="latency-reader", daemon=True)
         # A reader that wants outcomes promptly: do not let an idle fetch wait 500 ms.
         self._consumer = read_committed_consumer(bootstrap, **{"fetch.wait.max.ms": 10})
-        self._consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(PARTITIONS)])
+        self._consumer.assign(
+            [TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(PARTITIONS)]
+        )
         self.seen: list[tuple[float, bytes]] = []
         self.live = threading.Event()  # set once the probes' events were read: it is fetching
         self.stop_at = float("inf")
@@ -75,22 +77,40 @@ class _Reader(threading.Thread):
 
 
 def measure(
-    bootstrap: str, rate: int, seconds: float, kind: Literal["worker", "pipe"] = "worker",
-    drain_timeout: float = 30.0, profile_dir: Path | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    bootstrap: str,
+    rate: int,
+    seconds: float,
+    kind: Literal["worker", "pipe"] = "worker",
+    drain_timeout: float = 30.0,
+    profile_dir: Path | None = None,
+) -> dict[str, Any]:
     prefix = unique(f"lat{rate}-{kind}")
     topics = Topics.named(prefix)
     if kind == "worker":
-        create_topics(bootstrap, {topics.control: {}, topics.state: STATE_CONFIG, topics.events: {}, topics.dlq: {}})
+        create_topics(
+            bootstrap,
+            {topics.control: {}, topics.state: STATE_CONFIG, topics.events: {}, topics.dlq: {}},
+        )
         worker = start_worker(bootstrap, topics, prefix, "w1")
     else:
         create_topics(bootstrap, {topics.control: {}, topics.events: {}})
-        argv = [sys.executable, "-m", "bench.pipe", bootstrap, topics.control, topics.events, prefix, "p1"]
+        argv = [
+            sys.executable,
+            "-m",
+            "bench.pipe",
+            bootstrap,
+            topics.control,
+            topics.events,
+            prefix,
+            "p1",
+        ]
         worker = Child(argv, {}, "pipe p1")
     spy = None
     reader = _Reader(bootstrap, topics.events)
     # Like SyncJobsClient's producer: idempotent, librdkafka's default linger (5 ms).
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "partitioner": PARTITIONER})
+    producer = Producer(
+        {"bootstrap.servers": bootstrap, "enable.idempotence": True, "partitioner": PARTITIONER}
+    )
     try:
         wait_for_group(bootstrap, prefix, 1)
         probe_partitions(bootstrap, topics.control, topics.events, producer)
@@ -101,7 +121,10 @@ def measure(
             raise TimeoutError("the latency reader did not see the probes' events")
         count = int(rate * seconds)
         ids = [f"{prefix}-{i}" for i in range(count)]
-        payloads = [command(f"lat-{i}-{prefix[-8:]}", "create", ids[i], mode="snapshot") for i in range(count)]
+        payloads = [
+            command(f"lat-{i}-{prefix[-8:]}", "create", ids[i], mode="snapshot")
+            for i in range(count)
+        ]
         keys = [f"lat-{i}-{prefix[-8:]}" for i in range(count)]
         start = time.monotonic() + 0.05
         sent, max_lag = 0, 0.0

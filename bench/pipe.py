@@ -25,7 +25,9 @@ from syncctl.settings import KafkaSettings, WorkerSettings
 
 
 class Pipe:
-    def __init__(self, bootstrap: str, source: str, sink: str, group_id: str, instance_id: str) -> None:
+    def __init__(
+        self, bootstrap: str, source: str, sink: str, group_id: str, instance_id: str
+    ) -> None:
         kafka = KafkaSettings(bootstrap_servers=bootstrap)
         self.settings = WorkerSettings(group_id=group_id, instance_id=instance_id)
         self.source, self.sink = source, sink
@@ -84,7 +86,9 @@ class Pipe:
         if not self.open:
             return
         offsets = [TopicPartition(self.source, p, o) for p, o in self.offsets.items()]
-        self.producer.send_offsets_to_transaction(offsets, self.consumer.consumer_group_metadata(), timeout)
+        self.producer.send_offsets_to_transaction(
+            offsets, self.consumer.consumer_group_metadata(), timeout
+        )
         self.producer.commit_transaction(timeout)
         self.open, self.inputs = False, 0
         self.offsets.clear()

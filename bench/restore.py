@@ -39,14 +39,24 @@ def record_templates() -> tuple[bytes, bytes]:
     """A running job's record and a cancelling one's, with a placeholder job id."""
     now = datetime.now(UTC)
     running = JobRecord(
-        job_id=_PLACEHOLDER, mode="snapshot", status=Status.SNAPSHOT_RUNNING,
-        stages=Stages(snapshot=StageState.RUNNING), created_at=now, created_by="bench", updated_at=now,
-        status_changed_at=now, last_requested_by="bench", applied_command_ids=("c" * 32, "d" * 32),
-    )  # fmt: skip
+        job_id=_PLACEHOLDER,
+        mode="snapshot",
+        status=Status.SNAPSHOT_RUNNING,
+        stages=Stages(snapshot=StageState.RUNNING),
+        created_at=now,
+        created_by="bench",
+        updated_at=now,
+        status_changed_at=now,
+        last_requested_by="bench",
+        applied_command_ids=("c" * 32, "d" * 32),
+    )
     stop = PendingStop(
-        command_id="e" * 32, command_type="terminate", requested_at=now, requested_by="bench",
+        command_id="e" * 32,
+        command_type="terminate",
+        requested_at=now,
+        requested_by="bench",
         deadline_at=now + timedelta(days=365),
-    )  # fmt: skip
+    )
     cancelling = running.model_copy(update={"status": Status.CANCELLING, "stop": stop})
     templates = running.model_dump_json().encode(), cancelling.model_dump_json().encode()
     for template in templates:  # what the worker reads must be a valid record
@@ -54,13 +64,22 @@ def record_templates() -> tuple[bytes, bytes]:
     return templates
 
 
-def write_records(bootstrap: str, topic: str, count: int, compression: str = OUTPUT_COMPRESSION) -> int:
+def write_records(
+    bootstrap: str, topic: str, count: int, compression: str = OUTPUT_COMPRESSION
+) -> int:
     """Write `count` records keyed by job id; return the bytes of values written."""
-    producer = Producer({
-        "bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 50, "partitioner": PARTITIONER,
-        "batch.size": 900_000, "queue.buffering.max.messages": 1_000_000,
-        "queue.buffering.max.kbytes": 1_048_576, "compression.type": compression,
-    })  # fmt: skip
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "enable.idempotence": True,
+            "linger.ms": 50,
+            "partitioner": PARTITIONER,
+            "batch.size": 900_000,
+            "queue.buffering.max.messages": 1_000_000,
+            "queue.buffering.max.kbytes": 1_048_576,
+            "compression.type": compression,
+        }
+    )
     running, cancelling = record_templates()
     head_r, tail_r = running.split(_PLACEHOLDER.encode())
     head_c, tail_c = cancelling.split(_PLACEHOLDER.encode())

@@ -23,9 +23,9 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, To
 
 from bench.children import Child, attach_profiler, start_worker
 from bench.common import (
-    PARTITIONER,
     EVENTS_PER_LIFE,
     LIFE,
+    PARTITIONER,
     PARTITIONS,
     PROBE,
     STATE_CONFIG,
@@ -50,10 +50,16 @@ def preload_lifecycles(bootstrap: str, topic: str, jobs: int) -> dict[int, int]:
     of the group sees the whole input at the same moment. Returns, per partition, the offset
     just after its last message (what the group has committed once it consumed everything).
     """
-    producer = Producer({
-        "bootstrap.servers": bootstrap, "transactional.id": unique("preload"),
-        "transaction.timeout.ms": 300_000, "linger.ms": 20, "batch.size": 1_000_000, "partitioner": PARTITIONER,
-    })  # fmt: skip
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "transactional.id": unique("preload"),
+            "transaction.timeout.ms": 300_000,
+            "linger.ms": 20,
+            "batch.size": 1_000_000,
+            "partitioner": PARTITIONER,
+        }
+    )
     ends: dict[int, int] = {}
 
     def delivered(error: KafkaError | None, message: Any) -> None:
@@ -66,8 +72,20 @@ def preload_lifecycles(bootstrap: str, topic: str, jobs: int) -> dict[int, int]:
     for n in range(jobs):
         job = f"job-{n}"
         for kind, fields in LIFE:
-            value = {"command_id": uuid.uuid4().hex, "type": kind, "job_id": job, "issued_at": issued, **fields}
-            produce(producer, topic, job, json.dumps(value, separators=(",", ":")).encode(), on_delivery=delivered)
+            value = {
+                "command_id": uuid.uuid4().hex,
+                "type": kind,
+                "job_id": job,
+                "issued_at": issued,
+                **fields,
+            }
+            produce(
+                producer,
+                topic,
+                job,
+                json.dumps(value, separators=(",", ":")).encode(),
+                on_delivery=delivered,
+            )
         if n % 1000 == 0:
             producer.poll(0)
     producer.flush(120)
@@ -76,10 +94,14 @@ def preload_lifecycles(bootstrap: str, topic: str, jobs: int) -> dict[int, int]:
     return ends
 
 
-def wait_consumed(bootstrap: str, group_id: str, topic: str, ends: dict[int, int], timeout: float) -> float | None:
+def wait_consumed(
+    bootstrap: str, group_id: str, topic: str, ends: dict[int, int], timeout: float
+) -> float | None:
     """Monotonic time at which the group had committed every preloaded offset (None: timed out)."""
     # Reads the group's committed offsets; it never subscribes, so it never joins the group.
-    watcher = Consumer({"bootstrap.servers": bootstrap, "group.id": group_id, "enable.auto.commit": False})
+    watcher = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": group_id, "enable.auto.commit": False}
+    )
     wanted = [TopicPartition(topic, p) for p in ends]
     deadline = time.monotonic() + timeout
     try:
@@ -134,13 +156,20 @@ def output_span(bootstrap: str, topic: str, timeout: float = 120.0) -> Span:
 
 
 def measure(
-    bootstrap: str, kind: Kind, jobs: int, workers: int = 1,
-    timeout: float = 300.0, profile_dir: Path | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    bootstrap: str,
+    kind: Kind,
+    jobs: int,
+    workers: int = 1,
+    timeout: float = 300.0,
+    profile_dir: Path | None = None,
+) -> dict[str, Any]:
     prefix = unique(f"tp-{kind}{workers}")
     topics = Topics.named(prefix)
     if kind == "worker":
-        create_topics(bootstrap, {topics.control: {}, topics.state: STATE_CONFIG, topics.events: {}, topics.dlq: {}})
+        create_topics(
+            bootstrap,
+            {topics.control: {}, topics.state: STATE_CONFIG, topics.events: {}, topics.dlq: {}},
+        )
     else:
         create_topics(bootstrap, {topics.control: {}, topics.events: {}})
     group = prefix
@@ -151,13 +180,25 @@ def measure(
             if kind == "worker":
                 children.append(start_worker(bootstrap, topics, group, f"w{n}"))
             else:
-                argv = [sys.executable, "-m", "bench.pipe", bootstrap, topics.control, topics.events, group, f"p{n}"]
+                argv = [
+                    sys.executable,
+                    "-m",
+                    "bench.pipe",
+                    bootstrap,
+                    topics.control,
+                    topics.events,
+                    group,
+                    f"p{n}",
+                ]
                 children.append(Child(argv, {}, f"pipe p{n}"))
         wait_for_group(bootstrap, group, workers)
         probe_partitions(bootstrap, topics.control, topics.events)
         wait_for_group(bootstrap, group, workers, timeout=10)  # nobody left or joined meanwhile
         if profile_dir is not None:
-            spies = [attach_profiler(c, profile_dir / f"{prefix}-{c.name.replace(' ', '-')}.txt") for c in children]
+            spies = [
+                attach_profiler(c, profile_dir / f"{prefix}-{c.name.replace(' ', '-')}.txt")
+                for c in children
+            ]
         ends = preload_lifecycles(bootstrap, topics.control, jobs)
         visible = time.monotonic()
         done = wait_consumed(bootstrap, group, topics.control, ends, timeout)

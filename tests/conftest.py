@@ -20,6 +20,7 @@ from syncctl.testing import LocalKafka, free_port, wait_for_broker
 REPO = Path(__file__).resolve().parents[1]
 KAFKA_IMAGE = "apache/kafka:4.1.1"
 
+
 def docker_engine_answers() -> bool:
     try:
         import docker
@@ -28,6 +29,7 @@ def docker_engine_answers() -> bool:
     except Exception:  # noqa: BLE001 - any failure means "no engine to use"
         return False
     return True
+
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
@@ -39,6 +41,7 @@ def kafka_bootstrap() -> Iterator[str]:
     else:
         with LocalKafka(lib_dir=REPO / ".local" / "kafka" / "lib") as kafka:
             yield kafka.bootstrap_servers
+
 
 def _container_broker() -> Iterator[str]:
     from testcontainers.core.container import DockerContainer
@@ -55,7 +58,9 @@ def _container_broker() -> Iterator[str]:
         .with_env("KAFKA_LISTENERS", "PLAINTEXT://:9092,CONTROLLER://:9093")
         .with_env("KAFKA_ADVERTISED_LISTENERS", f"PLAINTEXT://127.0.0.1:{port}")
         .with_env("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER")
-        .with_env("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT")
+        .with_env(
+            "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+        )
         .with_env("KAFKA_CONTROLLER_QUORUM_VOTERS", "1@localhost:9093")
         .with_env("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1")
         .with_env("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
@@ -70,6 +75,7 @@ def _container_broker() -> Iterator[str]:
             raise TimeoutError(f"the {KAFKA_IMAGE} container did not answer on {bootstrap}")
         yield bootstrap
 
+
 @pytest.fixture
 def unique_name(request: pytest.FixtureRequest) -> Callable[[str], str]:
     """Names that no other test uses, so tests never see each other's topics or groups."""
@@ -79,6 +85,7 @@ def unique_name(request: pytest.FixtureRequest) -> Callable[[str], str]:
         return f"{prefix}.{test}.{uuid.uuid4().hex[:8]}"
 
     return make
+
 
 @pytest.fixture
 def new_topic(kafka_bootstrap: str, unique_name: Callable[[str], str]) -> Callable[..., str]:

@@ -1,11 +1,11 @@
 """`SyncJobsClient`: send commands, wait for their outcome, watch events, list jobs.
 
-    from syncctl import SyncJobsClient
+from syncctl import SyncJobsClient
 
-    client = SyncJobsClient("127.0.0.1:9092")
-    command_id = client.terminate("orders", requested_by="alice")
-    outcome = client.wait_for_outcome(command_id, timeout=30)
-    print(outcome.status_label if outcome.type == "status_changed" else outcome.reason)
+client = SyncJobsClient("127.0.0.1:9092")
+command_id = client.terminate("orders", requested_by="alice")
+outcome = client.wait_for_outcome(command_id, timeout=30)
+print(outcome.status_label if outcome.type == "status_changed" else outcome.reason)
 """
 
 from __future__ import annotations
@@ -65,7 +65,9 @@ class SyncJobsClient:
         self.requested_by = requested_by
         signing = signing or SigningSettings()
         # (key id, secret) when every message this client sends is to be signed.
-        self._signer = (signing.key_id, signing.secrets()[signing.key_id]) if signing.key_id else None
+        self._signer = (
+            (signing.key_id, signing.secrets()[signing.key_id]) if signing.key_id else None
+        )
         self._producer: Producer | None = None
         self._sent_at: dict[str, datetime] = {}
 
@@ -81,7 +83,12 @@ class SyncJobsClient:
     ) -> str:
         """Create a job; `spec` says what it copies, for an engine that needs it (Kafka Connect)."""
         return self._send(
-            Create, job_id, requested_by, mode=Mode(mode), drop_destination=drop_destination, spec=spec
+            Create,
+            job_id,
+            requested_by,
+            mode=Mode(mode),
+            drop_destination=drop_destination,
+            spec=spec,
         )
 
     def terminate(self, job_id: str, *, requested_by: str | None = None) -> str:
@@ -110,11 +117,22 @@ class SyncJobsClient:
 
         try:
             for message in messages:
-                key, value = message.job_id.encode(), message.model_dump_json(exclude_none=True).encode()
+                key, value = (
+                    message.job_id.encode(),
+                    message.model_dump_json(exclude_none=True).encode(),
+                )
                 headers = signature_headers(*self._signer, key, value) if self._signer else None
-                producer.produce(self.topics.control, key=key, value=value, headers=headers, on_delivery=delivered)
+                producer.produce(
+                    self.topics.control,
+                    key=key,
+                    value=value,
+                    headers=headers,
+                    on_delivery=delivered,
+                )
                 self._sent_at[message.command_id] = datetime.now(UTC)
-        except KafkaException as error:  # the producer hit a fatal error: its cause comes from flush
+        except (
+            KafkaException
+        ) as error:  # the producer hit a fatal error: its cause comes from flush
             failures.append(error.args[0])
         try:
             remaining = producer.flush(15)
@@ -137,7 +155,9 @@ class SyncJobsClient:
             )
         raise KafkaUnavailable(f"could not deliver {count} message(s) to {where}: {reason}")
 
-    def _send(self, kind: type[ControlMessage], job_id: str, requested_by: str | None, **fields: Any) -> str:
+    def _send(
+        self, kind: type[ControlMessage], job_id: str, requested_by: str | None, **fields: Any
+    ) -> str:
         try:
             message = kind(
                 command_id=str(uuid.uuid4()),
@@ -152,11 +172,16 @@ class SyncJobsClient:
                 raise InvalidCommand(
                     f"job id {job_id!r} is not valid: use 1 to 128 letters, digits or '-'"
                 ) from None
-            if problem["loc"][:2] == ("spec", "tables") and problem["type"] == "string_pattern_mismatch":
+            if (
+                problem["loc"][:2] == ("spec", "tables")
+                and problem["type"] == "string_pattern_mismatch"
+            ):
                 raise InvalidCommand(
                     f"table {problem['input']!r} is not valid: name it schema.table (e.g. public.orders)"
                 ) from None
-            raise InvalidCommand(f"{'.'.join(map(str, problem['loc']))}: {problem['msg']}") from None
+            raise InvalidCommand(
+                f"{'.'.join(map(str, problem['loc']))}: {problem['msg']}"
+            ) from None
         return self.send(message)
 
     def _ensure_producer(self) -> Producer:
@@ -175,7 +200,9 @@ class SyncJobsClient:
         """The event that answers an operator command: `StatusChanged` or `CommandRejected`."""
         for event in self.follow(command_id, timeout=timeout):
             return event
-        raise OutcomeTimeout(f"no outcome for command {command_id} within {timeout:.0f} s; is a worker running?")
+        raise OutcomeTimeout(
+            f"no outcome for command {command_id} within {timeout:.0f} s; is a worker running?"
+        )
 
     def follow(
         self, command_id: str, timeout: float = 90.0, on_wait: Callable[[float], None] | None = None
@@ -257,7 +284,9 @@ class SyncJobsClient:
         topic = self.topics.events
         partitions = self._partitions(topic)
         ends = {
-            p: retry_while_not_yet(lambda p=p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10))[1]
+            p: retry_while_not_yet(
+                lambda p=p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            )[1]
             for p in partitions
         }
         if since is None:
@@ -266,13 +295,18 @@ class SyncJobsClient:
         wanted = [TopicPartition(topic, p, millis) for p in partitions]
         found = retry_while_not_yet(lambda: consumer.offsets_for_times(wanted, timeout=10))
         # No event at or after `since` in a partition: start at its end.
-        return [TopicPartition(topic, tp.partition, tp.offset if tp.offset >= 0 else ends[tp.partition]) for tp in found]
+        return [
+            TopicPartition(topic, tp.partition, tp.offset if tp.offset >= 0 else ends[tp.partition])
+            for tp in found
+        ]
 
     def _partitions(self, topic: str) -> list[int]:
         metadata = AdminClient(config.common(self.kafka)).list_topics(topic, timeout=10)
         described = metadata.topics.get(topic)
         if described is None or described.error is not None:
-            raise KafkaUnavailable(f"topic {topic} does not exist at {self.kafka.bootstrap_servers}; has a worker run?")
+            raise KafkaUnavailable(
+                f"topic {topic} does not exist at {self.kafka.bootstrap_servers}; has a worker run?"
+            )
         return sorted(described.partitions)
 
     def jobs(self) -> list[JobRecord]:
@@ -286,7 +320,9 @@ class SyncJobsClient:
                     latest[message.key()] = message.value()
         finally:
             consumer.close()
-        records = [JobRecord.model_validate_json(value) for value in latest.values() if value is not None]
+        records = [
+            JobRecord.model_validate_json(value) for value in latest.values() if value is not None
+        ]
         return sorted(records, key=lambda record: record.created_at)
 
     def close(self) -> None:
@@ -298,4 +334,3 @@ class SyncJobsClient:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-

@@ -28,7 +28,9 @@ DEFAULT_CONFIG_FILE = Path("config/syncctl.toml")
 class BrokerSettings(BaseModel):
     """The local single-node Kafka that `syncctl broker` runs."""
 
-    data_dir: Path = Field(Path(".local/kafka/data"), description="Where the broker keeps its data.")
+    data_dir: Path = Field(
+        Path(".local/kafka/data"), description="Where the broker keeps its data."
+    )
     lib_dir: Path = Field(
         Path(".local/kafka/lib"), description="Cache of the Kafka jars fetched from Maven Central."
     )
@@ -46,11 +48,17 @@ class KafkaSettings(BaseModel):
     sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
     sasl_username: str | None = None
     sasl_password: SecretStr | None = Field(None, description="Never logged or printed.")
-    ssl_ca_location: Path | None = Field(None, description="PEM file of the CA that signed the brokers' certificates.")
-    ssl_certificate_location: Path | None = Field(None, description="Client certificate (mutual TLS).")
+    ssl_ca_location: Path | None = Field(
+        None, description="PEM file of the CA that signed the brokers' certificates."
+    )
+    ssl_certificate_location: Path | None = Field(
+        None, description="Client certificate (mutual TLS)."
+    )
     ssl_key_location: Path | None = Field(None, description="Client private key (mutual TLS).")
     ssl_key_password: SecretStr | None = None
-    ssl_verify_hostname: bool = Field(True, description="Check that the broker's certificate names its host.")
+    ssl_verify_hostname: bool = Field(
+        True, description="Check that the broker's certificate names its host."
+    )
     client_config: dict[str, str] = Field(
         default_factory=dict,
         description="Extra librdkafka properties for every client (they override the above).",
@@ -58,8 +66,12 @@ class KafkaSettings(BaseModel):
 
     @model_validator(mode="after")
     def _sasl_needs_credentials(self) -> KafkaSettings:
-        if self.security_protocol.startswith("SASL_") and not (self.sasl_username and self.sasl_password):
-            raise ValueError(f"security_protocol {self.security_protocol} needs sasl_username and sasl_password")
+        if self.security_protocol.startswith("SASL_") and not (
+            self.sasl_username and self.sasl_password
+        ):
+            raise ValueError(
+                f"security_protocol {self.security_protocol} needs sasl_username and sasl_password"
+            )
         return self
 
 
@@ -84,11 +96,15 @@ class WorkerSettings(BaseModel):
         "Must differ between workers and stay the same across restarts of one worker.",
     )
     stop_deadline: float = Field(
-        60.0, gt=0, le=31_536_000,
+        60.0,
+        gt=0,
+        le=31_536_000,
         description="Seconds an engine has to confirm a stop before it is forced (at most a year).",
-    )  # fmt: skip
+    )
     batch_max: int = Field(
-        2000, ge=1, description="Commit a transaction after this many messages (a backlog is worked off in big ones)."
+        2000,
+        ge=1,
+        description="Commit a transaction after this many messages (a backlog is worked off in big ones).",
     )
     commit_interval_ms: int = Field(100, ge=1, description="Commit at least this often.")
     transaction_timeout_ms: int = Field(
@@ -98,7 +114,9 @@ class WorkerSettings(BaseModel):
     deadline_check_interval_ms: int = Field(250, ge=10)
     history_limit: int = Field(256, ge=1, description="Command ids remembered per job.")
     shutdown_grace: float = Field(
-        10.0, gt=0, description="Seconds SIGTERM/Ctrl-C allows to finish the open transaction and "
+        10.0,
+        gt=0,
+        description="Seconds SIGTERM/Ctrl-C allows to finish the open transaction and "
         "leave the group; past it the worker exits 1 and the next owner aborts what was left open.",
     )
 
@@ -106,13 +124,17 @@ class WorkerSettings(BaseModel):
 class SigningSettings(BaseModel):
     """HMAC-signed commands (docs/security.md): who may stop a migration."""
 
-    required: bool = Field(False, description="Workers refuse unsigned or badly signed commands (DLQ bad_signature).")
+    required: bool = Field(
+        False, description="Workers refuse unsigned or badly signed commands (DLQ bad_signature)."
+    )
     scope: Literal["operator", "all"] = Field(
-        "operator", description="operator: create/terminate/complete_cdc must be signed; all: runner reports too."
+        "operator",
+        description="operator: create/terminate/complete_cdc must be signed; all: runner reports too.",
     )
     key_id: str | None = Field(None, description="Sign what this process sends with this key.")
     keys: dict[str, SecretStr] = Field(
-        default_factory=dict, description="Key id -> secret (16+ characters); several during a rotation."
+        default_factory=dict,
+        description="Key id -> secret (16+ characters); several during a rotation.",
     )
 
     @model_validator(mode="after")
@@ -121,7 +143,9 @@ class SigningSettings(BaseModel):
             raise ValueError(f"signing.key_id {self.key_id!r} is not one of signing.keys")
         if self.required and not self.keys:
             raise ValueError("signing.required needs at least one key in signing.keys")
-        short = [key_id for key_id, secret in self.keys.items() if len(secret.get_secret_value()) < 16]
+        short = [
+            key_id for key_id, secret in self.keys.items() if len(secret.get_secret_value()) < 16
+        ]
         if short:
             raise ValueError(f"signing keys must be at least 16 characters: {', '.join(short)}")
         return self
@@ -133,7 +157,9 @@ class SigningSettings(BaseModel):
 class HttpSettings(BaseModel):
     """The worker's /healthz, /readyz and /metrics endpoints."""
 
-    port: int | None = Field(None, ge=0, le=65535, description="Serve them on this port; off when unset.")
+    port: int | None = Field(
+        None, ge=0, le=65535, description="Serve them on this port; off when unset."
+    )
     host: str = Field("0.0.0.0", description="Address to listen on.")
 
 
@@ -177,9 +203,13 @@ class SourceConnection(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(5432, ge=1, le=65535)
     database: str = Field(description="Database to read.")
-    user: str = Field(description="A user with LOGIN and REPLICATION that owns (or may publish) the tables.")
+    user: str = Field(
+        description="A user with LOGIN and REPLICATION that owns (or may publish) the tables."
+    )
     password: SecretStr = Field(description="Never logged, never in a Kafka message.")
-    password_file: Path | None = Field(None, description="Read the password from this file instead.")
+    password_file: Path | None = Field(
+        None, description="Read the password from this file instead."
+    )
     connect_password: str | None = Field(
         None,
         description=(
@@ -198,17 +228,20 @@ class SourceConnection(BaseModel):
 class DestinationConnection(BaseModel):
     """A MongoDB (or MongoDB-wire) server that jobs may copy into."""
 
-    uri: SecretStr = Field(description="mongodb://[user:password@]host:port/ (may hold a password: never logged).")
+    uri: SecretStr = Field(
+        description="mongodb://[user:password@]host:port/ (may hold a password: never logged)."
+    )
     uri_file: Path | None = Field(None, description="Read the URI from this file instead.")
     connect_uri: str | None = Field(
-        None, description="What Kafka Connect gets instead of the URI: a config provider reference (see connect_password)."
+        None,
+        description="What Kafka Connect gets instead of the URI: a config provider reference (see connect_password).",
     )
     document_id: Literal["key_document", "key_string"] = Field(
         "key_document",
         description=(
             "Each document's _id: key_document is the row's primary key as a document ({id: 1}), "
             "as the MongoDB connector's Debezium handler writes it; key_string is a single-column "
-            "primary key's value as a string (\"1\"), which FerretDB can look up by index."
+            'primary key\'s value as a string ("1"), which FerretDB can look up by index.'
         ),
     )
 
@@ -223,12 +256,18 @@ class EngineSettings(BaseModel):
 
     connect_url: str = Field("http://127.0.0.1:8083", description="Kafka Connect's REST API.")
     runner_id: str = Field("connect-engine", description="Sent as requested_by on reports.")
-    group_id: str = Field("syncctl-connect-engine", description="Consumer group of the engine's event reader.")
-    sources: dict[str, SourceConnection] = Field(default_factory=dict, description="Source connections by name.")
+    group_id: str = Field(
+        "syncctl-connect-engine", description="Consumer group of the engine's event reader."
+    )
+    sources: dict[str, SourceConnection] = Field(
+        default_factory=dict, description="Source connections by name."
+    )
     destinations: dict[str, DestinationConnection] = Field(
         default_factory=dict, description="Destination connections by name."
     )
-    poll_interval: float = Field(1.0, gt=0, description="Seconds between looks at Connect and the topics.")
+    poll_interval: float = Field(
+        1.0, gt=0, description="Seconds between looks at Connect and the topics."
+    )
 
 
 Role = Literal["viewer", "operator"]
@@ -237,7 +276,9 @@ Role = Literal["viewer", "operator"]
 class ConsoleSettings(BaseModel):
     """The web console (`syncctl console`): who may see and stop jobs. docs/security.md#console."""
 
-    host: str = Field("127.0.0.1", description="Address to listen on; a non-loopback one needs authentication.")
+    host: str = Field(
+        "127.0.0.1", description="Address to listen on; a non-loopback one needs authentication."
+    )
     port: int = Field(8080, ge=1, le=65535, description="Port to serve on.")
     public_url: str | None = Field(
         None,
@@ -250,26 +291,37 @@ class ConsoleSettings(BaseModel):
         description="Host names served besides public_url's (a request for any other Host gets 400).",
     )
     users_file: Path | None = Field(
-        None, description="Built-in users: one `name:role:jobs:argon2-hash` per line (syncctl console add-user)."
+        None,
+        description="Built-in users: one `name:role:jobs:argon2-hash` per line (syncctl console add-user).",
     )
     proxy_user_header: str | None = Field(
-        None, description="Trust this header (e.g. X-Forwarded-User) for the user name, from trusted_proxies only."
+        None,
+        description="Trust this header (e.g. X-Forwarded-User) for the user name, from trusted_proxies only.",
     )
     trusted_proxies: list[str] = Field(
-        default_factory=list, description="Addresses or networks of the authenticating reverse proxy."
+        default_factory=list,
+        description="Addresses or networks of the authenticating reverse proxy.",
     )
     proxy_roles: dict[str, Role] = Field(
-        default_factory=dict, description="Role of each proxy-authenticated user (others: proxy_default_role)."
+        default_factory=dict,
+        description="Role of each proxy-authenticated user (others: proxy_default_role).",
     )
     proxy_default_role: Literal["viewer", "operator", "none"] = Field(
-        "viewer", description="Role of a proxy-authenticated user not in proxy_roles; none refuses them."
+        "viewer",
+        description="Role of a proxy-authenticated user not in proxy_roles; none refuses them.",
     )
     session_hours: float = Field(8.0, gt=0, le=24 * 30, description="A login lasts this long.")
     login_attempts: int = Field(
-        5, ge=1, description="Failed logins allowed per user name and per client address in login_window."
+        5,
+        ge=1,
+        description="Failed logins allowed per user name and per client address in login_window.",
     )
-    login_window: float = Field(300.0, gt=0, description="Seconds over which failed logins are counted.")
-    tls_cert: Path | None = Field(None, description="Serve HTTPS with this PEM certificate (chain).")
+    login_window: float = Field(
+        300.0, gt=0, description="Seconds over which failed logins are counted."
+    )
+    tls_cert: Path | None = Field(
+        None, description="Serve HTTPS with this PEM certificate (chain)."
+    )
     tls_key: Path | None = Field(None, description="The certificate's PEM private key.")
 
     @model_validator(mode="after")
@@ -340,9 +392,12 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**merged)
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors(include_url=False)
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            for e in error.errors(include_url=False)
         )
-        raise ConfigError(f"invalid setting ({problems}); see config/syncctl.toml or SYNCCTL_* variables") from None
+        raise ConfigError(
+            f"invalid setting ({problems}); see config/syncctl.toml or SYNCCTL_* variables"
+        ) from None
 
 
 def _merge(target: dict[str, Any], overrides: dict[str, Any]) -> None:

@@ -28,7 +28,9 @@ def _message(rng: random.Random, job: str, kind: str, serial: list[int]) -> dict
         "issued_at": "2026-11-26T12:00:00Z",
     }
     if kind == "progress":
-        message["stats"] = {k: rng.randint(0, 10**6) for k in rng.sample(PROGRESS_STATS, rng.randint(1, 4))}
+        message["stats"] = {
+            k: rng.randint(0, 10**6) for k in rng.sample(PROGRESS_STATS, rng.randint(1, 4))
+        }
     elif kind == "failed":
         message["error"] = "source went away"
     elif kind == "stopped":
@@ -48,20 +50,24 @@ def life(rng: random.Random, job: str) -> list[dict[str, object]]:
     else:
         kinds += ["snapshot_started", *progress(10)]
         if mode == "snapshot":
-            kinds += rng.choice([
-                ["snapshot_completed"],
-                ["terminate", *progress(1), "stopped"],
-                ["terminate", "snapshot_completed", "stopped"],  # the race from the state table
-                ["failed"],
-                ["complete_cdc", "terminate", "stopped"],  # a wrong_stage mistake first
-            ])  # fmt: skip
+            kinds += rng.choice(
+                [
+                    ["snapshot_completed"],
+                    ["terminate", *progress(1), "stopped"],
+                    ["terminate", "snapshot_completed", "stopped"],  # the race from the state table
+                    ["failed"],
+                    ["complete_cdc", "terminate", "stopped"],  # a wrong_stage mistake first
+                ]
+            )
         else:
-            kinds += rng.choice([
-                ["snapshot_completed", *progress(10), "complete_cdc", *progress(2), "stopped"],
-                ["snapshot_completed", "terminate", "complete_cdc", "complete_cdc", "stopped"],
-                ["terminate", "stopped"],
-                ["snapshot_completed", *progress(2), "failed"],
-            ])  # fmt: skip
+            kinds += rng.choice(
+                [
+                    ["snapshot_completed", *progress(10), "complete_cdc", *progress(2), "stopped"],
+                    ["snapshot_completed", "terminate", "complete_cdc", "complete_cdc", "stopped"],
+                    ["terminate", "stopped"],
+                    ["snapshot_completed", *progress(2), "failed"],
+                ]
+            )
     if rng.random() < 0.3:
         kinds += [rng.choice(["terminate", "complete_cdc", "create"])]  # after the end: rejected
     messages = [_message(rng, job, kind, serial) for kind in kinds]
@@ -85,7 +91,9 @@ def traffic(seed: int, jobs: int) -> Traffic:
                 records.append(encoded)
                 out.duplicates += 1
             if rng.random() < 0.02:  # garbage for this job's key
-                records.append((job.encode(), rng.choice([b"{not json", b"[]", b'{"type": "pause"}'])))
+                records.append(
+                    (job.encode(), rng.choice([b"{not json", b"[]", b'{"type": "pause"}']))
+                )
                 out.bad += 1
         queues.append(records)
     # Interleave the jobs at random, keeping each job's own order.

@@ -13,8 +13,16 @@ from syncctl.kafka.partitioning import partition_for
 from syncctl.machine import Rules, apply
 
 # Fields that carry the time a worker processed something: they differ between runs.
-_CLOCK_FIELDS = {"occurred_at", "created_at", "updated_at", "status_changed_at", "requested_at",
-                 "deadline_at", "cdc_started_at", "last_report_at"}  # fmt: skip
+_CLOCK_FIELDS = {
+    "occurred_at",
+    "created_at",
+    "updated_at",
+    "status_changed_at",
+    "requested_at",
+    "deadline_at",
+    "cdc_started_at",
+    "last_report_at",
+}
 
 
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:\d\d)")
@@ -54,5 +62,7 @@ def replay(
         state[parsed.job_id] = transition.record
         for event in transition.events:
             events[parsed.job_id].append(timeless(json.loads(event.model_dump_json())))
-    finals = {job: timeless(json.loads(r.model_dump_json())) for job, r in state.items() if r is not None}
+    finals = {
+        job: timeless(json.loads(r.model_dump_json())) for job, r in state.items() if r is not None
+    }
     return events, finals, dead

@@ -19,9 +19,9 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
@@ -48,7 +48,11 @@ class Plan:
     send_seconds: float
 
 
-PLAN = Plan(jobs=2000, worker_kills=12, send_seconds=90) if FULL else Plan(jobs=300, worker_kills=4, send_seconds=25)
+PLAN = (
+    Plan(jobs=2000, worker_kills=12, send_seconds=90)
+    if FULL
+    else Plan(jobs=300, worker_kills=4, send_seconds=25)
+)
 
 
 @pytest.fixture(scope="module")
@@ -72,13 +76,23 @@ def patiently(call: Callable[[], T]) -> T:
 def read_all(bootstrap: str, topic: str, with_headers: bool = False) -> list[tuple]:  # type: ignore[type-arg]
     """Every committed record of a topic, partition by partition, in offset order:
     (partition, key, value), and the headers as a fourth element when asked for."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"chaos-reader-{uuid.uuid4()}",
-                         "isolation.level": "read_committed", "enable.auto.commit": False,
-                         "enable.partition.eof": True})  # fmt: skip
-    partitions = sorted(patiently(lambda: consumer.list_topics(topic, timeout=30)).topics[topic].partitions)
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"chaos-reader-{uuid.uuid4()}",
+            "isolation.level": "read_committed",
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+        }
+    )
+    partitions = sorted(
+        patiently(lambda: consumer.list_topics(topic, timeout=30)).topics[topic].partitions
+    )
     consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
     ends = {
-        p: patiently(lambda p=p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30))[1]
+        p: patiently(
+            lambda p=p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)
+        )[1]
         for p in partitions
     }
     found: dict[int, list[tuple[int, bytes | None, bytes | None]]] = defaultdict(list)
@@ -88,7 +102,9 @@ def read_all(bootstrap: str, topic: str, with_headers: bool = False) -> list[tup
         for message in consumer.consume(10_000, 0.5):
             if message.error() is None:
                 record = (message.partition(), message.key(), message.value())
-                found[message.partition()].append((*record, message.headers() or []) if with_headers else record)
+                found[message.partition()].append(
+                    (*record, message.headers() or []) if with_headers else record
+                )
         for tp in consumer.position([TopicPartition(topic, p) for p in pending]):
             if tp.offset >= ends[tp.partition]:
                 pending.discard(tp.partition)
@@ -97,25 +113,37 @@ def read_all(bootstrap: str, topic: str, with_headers: bool = False) -> list[tup
     return [record for p in partitions for record in found[p]]
 
 
-def restart_exited(workers: dict[str, WorkerProcess], counts: dict[str, int], exits: list[str]) -> None:
+def restart_exited(
+    workers: dict[str, WorkerProcess], counts: dict[str, int], exits: list[str]
+) -> None:
     """What a supervisor (systemd, Kubernetes) does: restart a worker that exited on its own."""
     for name, worker in workers.items():
         if worker.process is not None and worker.process.poll() is not None:
             # The worker's own reason, not the client's connection noise that follows it.
             own = [e for e in worker.logs if e.get("level") == "error" and "client" not in e]
-            errors = [e.get("error") or e.get("event") for e in own or worker.logs if e.get("level") == "error"]
-            exits.append(f"{name} exit {worker.process.returncode}: {errors[-1] if errors else 'no error logged'}")
+            errors = [
+                e.get("error") or e.get("event")
+                for e in own or worker.logs
+                if e.get("level") == "error"
+            ]
+            exits.append(
+                f"{name} exit {worker.process.returncode}: {errors[-1] if errors else 'no error logged'}"
+            )
             counts["worker_exits"] += 1
             worker.start(wait_ready=False)
 
 
-def test_chaos_no_outcome_lost_or_doubled_and_state_equals_replay(cluster: LocalKafkaCluster) -> None:
+def test_chaos_no_outcome_lost_or_doubled_and_state_equals_replay(
+    cluster: LocalKafkaCluster,
+) -> None:
     seed = int(os.environ.get("SYNCCTL_CHAOS_SEED", random.randrange(1, 10**6)))
     rng = random.Random(seed)
     about = f"(seed {seed}: rerun with SYNCCTL_CHAOS_SEED={seed})"
     print(f"chaos seed {seed}, {PLAN}")
     bootstrap = cluster.bootstrap_servers
-    topics = Topics(*(f"chaos-{seed}.{name}" for name in ("control", "state", "events", "control.dlq")))
+    topics = Topics(
+        *(f"chaos-{seed}.{name}" for name in ("control", "state", "events", "control.dlq"))
+    )
     group = f"chaos-{seed}-{uuid.uuid4().hex[:6]}"
     settings = {"stop_deadline": 3600}  # no forced stops: every stop is confirmed by a report
     env_extra = {"SYNCCTL_TOPICS__REPLICATION_FACTOR": "3"}
@@ -137,7 +165,14 @@ def test_chaos_no_outcome_lost_or_doubled_and_state_equals_replay(cluster: Local
         # Operators' tools differ: some partition as Java does (the contract), some with
         # librdkafka's default CRC32, whose misplaced messages the workers forward.
         producers = [
-            Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5, "partitioner": p})
+            Producer(
+                {
+                    "bootstrap.servers": bootstrap,
+                    "enable.idempotence": True,
+                    "linger.ms": 5,
+                    "partitioner": p,
+                }
+            )
             for p in ("murmur2_random", "consistent_random")
         ]
         choice = random.Random(seed + 1)
@@ -182,8 +217,15 @@ def test_chaos_no_outcome_lost_or_doubled_and_state_equals_replay(cluster: Local
     assert sent.wait(300), f"the sender did not finish {about}"
     cluster.wait_until_complete()
 
-    partition_count = len(patiently(lambda: AdminClient({"bootstrap.servers": bootstrap}).list_topics(
-        topics.control, timeout=30)).topics[topics.control].partitions)
+    partition_count = len(
+        patiently(
+            lambda: AdminClient({"bootstrap.servers": bootstrap}).list_topics(
+                topics.control, timeout=30
+            )
+        )
+        .topics[topics.control]
+        .partitions
+    )
     # The replay needs the control topic as the workers finally ordered it: every misplaced
     # message's forwarded copy included, and workers may still be forwarding the last ones.
     control: list[tuple[int, bytes | None, bytes | None]] = []
@@ -195,14 +237,23 @@ def test_chaos_no_outcome_lost_or_doubled_and_state_equals_replay(cluster: Local
         records = read_all(bootstrap, topics.control, with_headers=True)
         control[:] = [(partition, key, value) for partition, key, value, _ in records]
         forwarded = sum(
-            1 for partition, key, value in control
-            if not isinstance(parse_control_message(key, value), Invalid) and partition_for(key, partition_count) != partition
-        )  # fmt: skip
+            1
+            for partition, key, value in control
+            if not isinstance(parse_control_message(key, value), Invalid)
+            and partition_for(key, partition_count) != partition
+        )
         copies = sum(1 for *_, headers in records if FORWARDED_FROM_PARTITION in dict(headers))
-        assert copies <= forwarded, f"{copies} forwarded copies of {forwarded} misplaced messages {about}"
+        assert copies <= forwarded, (
+            f"{copies} forwarded copies of {forwarded} misplaced messages {about}"
+        )
         return copies == forwarded
 
-    wait_until(every_misplaced_message_forwarded, 240, f"every misplaced message forwarded {about}", interval=2)
+    wait_until(
+        every_misplaced_message_forwarded,
+        240,
+        f"every misplaced message forwarded {about}",
+        interval=2,
+    )
     expected_events, expected_records, expected_dead = replay(
         control, partition_count, Rules(stop_deadline=timedelta(seconds=3600))
     )
@@ -228,24 +279,36 @@ def test_chaos_no_outcome_lost_or_doubled_and_state_equals_replay(cluster: Local
     # As multisets: an event id may rightly appear twice, when a command for a job that does not
     # exist yet is sent twice (no record remembers its command_id; mixed producers reorder a
     # job's messages, so a stop can overtake its job's create). The replay expects that too.
-    expected_counts = Counter(json.dumps(e, sort_keys=True) for job in expected_events.values() for e in job)
+    expected_counts = Counter(
+        json.dumps(e, sort_keys=True) for job in expected_events.values() for e in job
+    )
     seen_counts = Counter(json.dumps(e, sort_keys=True) for job in seen.values() for e in job)
     lost = sum((expected_counts - seen_counts).values())
     doubled = sum((seen_counts - expected_counts).values())
-    print(f"chaos seed {seed}: outcomes lost {lost}, doubled or unexpected {doubled} (of {expected_total} expected)")
+    print(
+        f"chaos seed {seed}: outcomes lost {lost}, doubled or unexpected {doubled} (of {expected_total} expected)"
+    )
     assert (lost, doubled) == (0, 0), f"{lost} events lost, {doubled} doubled or unexpected {about}"
     assert len(ids) == expected_total, f"{len(ids)} events, expected {expected_total} {about}"
     for job, expected in expected_events.items():
         assert seen[job] == expected, f"events of {job} differ from the replay {about}"
-    misplaced = {key for partition, key, _ in state if partition_for(key, partition_count) != partition}
-    assert not misplaced, f"job records outside their id's partition: {sorted(misplaced)[:5]} {about}"
+    misplaced = {
+        key for partition, key, _ in state if partition_for(key, partition_count) != partition
+    }
+    assert not misplaced, (
+        f"job records outside their id's partition: {sorted(misplaced)[:5]} {about}"
+    )
     latest = {key.decode(): value for _, key, value in state}
     final = {job: timeless(json.loads(v)) for job, v in latest.items() if v is not None}
     assert final == expected_records, f"final state differs from the replay {about}"
     assert len(dead) == expected_dead == plan.bad, f"dead letters: {len(dead)} {about}"
 
-    outcomes = sum(1 for job_events in expected_events.values() for e in job_events if e["command_id"])
-    assert forwarded > 0, f"no message needed forwarding: the mixed producers were not exercised {about}"
+    outcomes = sum(
+        1 for job_events in expected_events.values() for e in job_events if e["command_id"]
+    )
+    assert forwarded > 0, (
+        f"no message needed forwarding: the mixed producers were not exercised {about}"
+    )
     print(
         f"chaos seed {seed}: {len(control)} control messages ({plan.duplicates} duplicates, {plan.bad} bad), "
         f"{PLAN.jobs} jobs, {len(ids)} events ({outcomes} naming a command), lost {lost}, doubled {doubled}, "

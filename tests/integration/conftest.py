@@ -54,7 +54,10 @@ def start_worker(
     started: list[WorkerProcess] = []
 
     def start(
-        instance_id: str = "w1", wait_ready: bool = True, env: dict[str, str] | None = None, **settings: object
+        instance_id: str = "w1",
+        wait_ready: bool = True,
+        env: dict[str, str] | None = None,
+        **settings: object,
     ) -> WorkerProcess:
         worker = WorkerProcess(kafka_bootstrap, topics, group, instance_id, env, **settings)
         started.append(worker)
@@ -94,7 +97,9 @@ def start_console(kafka_bootstrap: str, topics: Topics) -> Iterator[Callable[...
     started: list[ConsoleProcess] = []
     ensure_topics(AdminClient({"bootstrap.servers": kafka_bootstrap}), topics.settings())
 
-    def start(*options: str, env: dict[str, str] | None = None, **start_options: Any) -> ConsoleProcess:
+    def start(
+        *options: str, env: dict[str, str] | None = None, **start_options: Any
+    ) -> ConsoleProcess:
         console = ConsoleProcess(kafka_bootstrap, topics, list(options), env or {})
         started.append(console)
         return console.start(**start_options)
@@ -105,7 +110,9 @@ def start_console(kafka_bootstrap: str, topics: Topics) -> Iterator[Callable[...
 
 
 @pytest.fixture
-def syncctl(kafka_bootstrap: str, topics: Topics) -> Callable[..., subprocess.CompletedProcess[str]]:
+def syncctl(
+    kafka_bootstrap: str, topics: Topics
+) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run the `syncctl` CLI as a user would, against this test's topics."""
 
     def run(*arguments: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -114,7 +121,10 @@ def syncctl(kafka_bootstrap: str, topics: Topics) -> Callable[..., subprocess.Co
         env = {**os.environ, **syncctl_env(kafka_bootstrap, topics), "USER": "tester"}
         return subprocess.run(
             [sys.executable, "-m", "syncctl", *arguments],
-            env=env, capture_output=True, text=True, timeout=timeout,
-        )  # fmt: skip
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     return run

@@ -39,7 +39,9 @@ class Topics:
 
     def settings(self) -> TopicSettings:
         """The same names as syncctl's settings, for a `SyncJobsClient` on this test's topics."""
-        return TopicSettings(control=self.control, state=self.state, events=self.events, dlq=self.dlq)
+        return TopicSettings(
+            control=self.control, state=self.state, events=self.events, dlq=self.dlq
+        )
 
     def env(self) -> dict[str, str]:
         return {
@@ -50,7 +52,9 @@ class Topics:
         }
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> None:
+def wait_until(
+    condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.05
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
@@ -64,7 +68,12 @@ class SyncctlProcess:
 
     def __init__(self, arguments: list[str], env: dict[str, str]) -> None:
         self.arguments = arguments
-        self.env = {**os.environ, "SYNCCTL_LOG__FORMAT": "json", "SYNCCTL_LOG__LEVEL": "DEBUG", **env}
+        self.env = {
+            **os.environ,
+            "SYNCCTL_LOG__FORMAT": "json",
+            "SYNCCTL_LOG__LEVEL": "DEBUG",
+            **env,
+        }
         self.logs: list[dict[str, Any]] = []
         self.raw_stderr: list[str] = []
         self.process: subprocess.Popen[str] | None = None
@@ -73,8 +82,11 @@ class SyncctlProcess:
         self.logs.clear()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "syncctl", *self.arguments],
-            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self._collector = threading.Thread(target=self._collect, args=(self.process,), daemon=True)
         self._collector.start()
         if ready_log:
@@ -100,7 +112,9 @@ class SyncctlProcess:
         def seen() -> bool:
             assert self.process is not None
             if self.process.poll() is not None:
-                raise AssertionError(f"{self.arguments[0]} exited ({self.process.returncode}): {''.join(self.raw_stderr[-20:])}")
+                raise AssertionError(
+                    f"{self.arguments[0]} exited ({self.process.returncode}): {''.join(self.raw_stderr[-20:])}"
+                )
             found[:] = [entry for entry in list(self.logs) if entry.get("event") == event]
             return bool(found)
 
@@ -126,19 +140,30 @@ def syncctl_env(bootstrap: str, topics: Topics) -> dict[str, str]:
 class ConsoleProcess(SyncctlProcess):
     """`syncctl console` on a free port, ready once its /healthz answers 200."""
 
-    def __init__(self, bootstrap: str, topics: Topics, options: list[str], env: dict[str, str]) -> None:
+    def __init__(
+        self, bootstrap: str, topics: Topics, options: list[str], env: dict[str, str]
+    ) -> None:
         self.port = free_port()
         self.scheme = "https" if "--tls-cert" in options else "http"
         self.url = f"{self.scheme}://127.0.0.1:{self.port}"
-        super().__init__(["console", "--port", str(self.port), *options], {**syncctl_env(bootstrap, topics), **env})
+        super().__init__(
+            ["console", "--port", str(self.port), *options],
+            {**syncctl_env(bootstrap, topics), **env},
+        )
 
-    def start(self, ready_log: str | None = None, ssl_context: ssl.SSLContext | None = None) -> ConsoleProcess:
+    def start(
+        self, ready_log: str | None = None, ssl_context: ssl.SSLContext | None = None
+    ) -> ConsoleProcess:
         super().start(ready_log)
 
         def ready() -> bool:
-            assert self.process is not None and self.process.poll() is None, "".join(self.raw_stderr)
+            assert self.process is not None and self.process.poll() is None, "".join(
+                self.raw_stderr
+            )
             try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2, context=ssl_context) as response:
+                with urllib.request.urlopen(
+                    f"{self.url}/healthz", timeout=2, context=ssl_context
+                ) as response:
                     return response.status == 200
             except OSError:
                 return False
@@ -148,7 +173,11 @@ class ConsoleProcess(SyncctlProcess):
 
     def audit(self) -> list[dict[str, Any]]:
         """The console's audit log lines (logins and action attempts)."""
-        return [entry for entry in list(self.logs) if entry.get("event") in ("console login", "console action")]
+        return [
+            entry
+            for entry in list(self.logs)
+            if entry.get("event") in ("console login", "console action")
+        ]
 
 
 class WorkerProcess(SyncctlProcess):
@@ -176,7 +205,9 @@ class WorkerProcess(SyncctlProcess):
             },
         )
 
-    def start(self, ready_log: str | None = "all assigned partitions ready", wait_ready: bool = True) -> WorkerProcess:
+    def start(
+        self, ready_log: str | None = "all assigned partitions ready", wait_ready: bool = True
+    ) -> WorkerProcess:
         super().start(ready_log if wait_ready else None)
         return self
 
@@ -188,18 +219,25 @@ class ControlProducer:
         """`partitioner`: librdkafka's name; its default, consistent_random, is not the contract's."""
         self.topic = topic
         chosen = {} if partitioner is None else {"partitioner": partitioner}
-        self._producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 1, **chosen})
+        self._producer = Producer(
+            {"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 1, **chosen}
+        )
 
     def send(self, job_id: str, type_: str, command_id: str | None = None, **fields: Any) -> str:
         command_id = command_id or uuid.uuid4().hex
         message = {
-            "command_id": command_id, "type": type_, "job_id": job_id,
-            "issued_at": datetime.now(UTC).isoformat(), **fields,
-        }  # fmt: skip
+            "command_id": command_id,
+            "type": type_,
+            "job_id": job_id,
+            "issued_at": datetime.now(UTC).isoformat(),
+            **fields,
+        }
         self.send_raw(job_id.encode(), json.dumps(message).encode())
         return command_id
 
-    def send_raw(self, key: bytes | None, value: bytes | None, partition: int | None = None) -> None:
+    def send_raw(
+        self, key: bytes | None, value: bytes | None, partition: int | None = None
+    ) -> None:
         kwargs = {} if partition is None else {"partition": partition}
         self._producer.produce(self.topic, key=key, value=value, **kwargs)
 
@@ -221,16 +259,22 @@ class TopicReader:
         if self._consumer is None:
             wait_until(lambda: self._partitions() > 0, 30, f"topic {self.topic}")
             self._consumer = Consumer(
-                {"bootstrap.servers": self._bootstrap, "group.id": f"reader-{uuid.uuid4().hex}",
-                 "isolation.level": "read_committed", "enable.auto.commit": False}
-            )  # fmt: skip
+                {
+                    "bootstrap.servers": self._bootstrap,
+                    "group.id": f"reader-{uuid.uuid4().hex}",
+                    "isolation.level": "read_committed",
+                    "enable.auto.commit": False,
+                }
+            )
             self._consumer.assign(
                 [TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in range(self._partitions())]
             )
         return self._consumer
 
     def _partitions(self) -> int:
-        metadata = AdminClient({"bootstrap.servers": self._bootstrap}).list_topics(self.topic, timeout=10)
+        metadata = AdminClient({"bootstrap.servers": self._bootstrap}).list_topics(
+            self.topic, timeout=10
+        )
         topic = metadata.topics.get(self.topic)
         return 0 if topic is None or topic.error else len(topic.partitions)
 
@@ -267,8 +311,12 @@ class EventReader(TopicReader):
     def for_job(self, job_id: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e["job_id"] == job_id]
 
-    def wait_for_command(self, command_id: str, timeout: float = 30, count: int = 1) -> list[dict[str, Any]]:
-        self.read_until(lambda: len(self.for_command(command_id)) >= count, timeout, f"events of {command_id}")
+    def wait_for_command(
+        self, command_id: str, timeout: float = 30, count: int = 1
+    ) -> list[dict[str, Any]]:
+        self.read_until(
+            lambda: len(self.for_command(command_id)) >= count, timeout, f"events of {command_id}"
+        )
         return self.for_command(command_id)
 
 
@@ -277,7 +325,10 @@ def messages_in(bootstrap: str, topic: str) -> int:
     reader = Consumer({"bootstrap.servers": bootstrap, "group.id": f"count-{uuid.uuid4().hex}"})
     try:
         partitions = reader.list_topics(topic, timeout=10).topics[topic].partitions
-        return sum(reader.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions)
+        return sum(
+            reader.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in partitions
+        )
     finally:
         reader.close()
 
@@ -311,6 +362,9 @@ def secure_kafka_settings(kafka: LocalKafka, user: str) -> KafkaSettings:
     security = kafka.security
     assert security is not None
     return KafkaSettings(
-        bootstrap_servers=kafka.bootstrap_servers, security_protocol="SASL_SSL", sasl_username=user,
-        sasl_password=security.password(user), ssl_ca_location=security.ca_file,
-    )  # fmt: skip
+        bootstrap_servers=kafka.bootstrap_servers,
+        security_protocol="SASL_SSL",
+        sasl_username=user,
+        sasl_password=security.password(user),
+        ssl_ca_location=security.ca_file,
+    )

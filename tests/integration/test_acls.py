@@ -22,20 +22,21 @@ from confluent_kafka.admin import (
     ResourcePatternType,
     ResourceType,
 )
+from tests.integration.harness import SyncctlProcess, secure_kafka_settings, wait_until
 
 from syncctl import SyncJobsClient
 from syncctl.contract import CommandRejected, StatusChanged
 from syncctl.errors import KafkaUnavailable
 from syncctl.kafka.partitioning import partition_for
 from syncctl.testing import LocalKafka
-from tests.integration.harness import SyncctlProcess, secure_kafka_settings, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 SECURITY_DOC = REPO / "docs" / "security.md"
 _RESOURCES = {
-    "--topic": ResourceType.TOPIC, "--group": ResourceType.GROUP,
+    "--topic": ResourceType.TOPIC,
+    "--group": ResourceType.GROUP,
     "--transactional-id": ResourceType.TRANSACTIONAL_ID,
-}  # fmt: skip
+}
 
 
 def documented_acls() -> list[AclBinding]:
@@ -62,17 +63,30 @@ def documented_acls() -> list[AclBinding]:
         for resource_type, name in resources:
             for operation in operations:
                 bindings.append(
-                    AclBinding(resource_type, name, pattern, principal, "*", operation, AclPermissionType.ALLOW)
+                    AclBinding(
+                        resource_type,
+                        name,
+                        pattern,
+                        principal,
+                        "*",
+                        operation,
+                        AclPermissionType.ALLOW,
+                    )
                 )
     return bindings
 
 
 @pytest.fixture(scope="module")
 def kafka_with_acls() -> Iterator[LocalKafka]:
-    with LocalKafka(lib_dir=REPO / ".local" / "kafka" / "lib", secure=True, authorizer=True) as kafka:
+    with LocalKafka(
+        lib_dir=REPO / ".local" / "kafka" / "lib", secure=True, authorizer=True
+    ) as kafka:
         admin = AdminClient(kafka.client_config("admin"))
         # The page says: create the topics beforehand, or also grant Create. Here: beforehand.
-        topics = [NewTopic(name, 12, 1) for name in ("syncjobs.control", "syncjobs.events", "syncjobs.control.dlq")]
+        topics = [
+            NewTopic(name, 12, 1)
+            for name in ("syncjobs.control", "syncjobs.events", "syncjobs.control.dlq")
+        ]
         topics.append(NewTopic("syncjobs.state", 12, 1, config={"cleanup.policy": "compact"}))
         for future in admin.create_topics(topics).values():
             future.result(30)
@@ -84,10 +98,15 @@ def test_the_documented_acls_let_each_role_do_its_part_and_nothing_works_without
 ) -> None:
     security = kafka_with_acls.security
     assert security is not None
-    operator = SyncJobsClient(kafka=secure_kafka_settings(kafka_with_acls, "syncctl-operator"), requested_by="alice")
+    operator = SyncJobsClient(
+        kafka=secure_kafka_settings(kafka_with_acls, "syncctl-operator"), requested_by="alice"
+    )
 
     # Before any ACL: the operator may not even write a command, and is told what to grant.
-    with pytest.raises(KafkaUnavailable, match="refused to let user 'syncctl-operator' write.*ACLs of docs/security.md"):
+    with pytest.raises(
+        KafkaUnavailable,
+        match="refused to let user 'syncctl-operator' write.*ACLs of docs/security.md",
+    ):
         operator.create("job-denied", "snapshot")
 
     bindings = documented_acls()
@@ -97,8 +116,12 @@ def test_the_documented_acls_let_each_role_do_its_part_and_nothing_works_without
     for future in admin.create_acls(bindings).values():
         future.result(30)
 
-    env = {"SYNCCTL_WORKER__INSTANCE_ID": "acl-worker", "SYNCCTL_RUNNER__STOP_DELAY": "0.5",
-           "SYNCCTL_RUNNER__START_DELAY": "0.1", "SYNCCTL_RUNNER__ROWS_PER_SECOND": "100000"}  # fmt: skip
+    env = {
+        "SYNCCTL_WORKER__INSTANCE_ID": "acl-worker",
+        "SYNCCTL_RUNNER__STOP_DELAY": "0.5",
+        "SYNCCTL_RUNNER__START_DELAY": "0.1",
+        "SYNCCTL_RUNNER__ROWS_PER_SECOND": "100000",
+    }
     worker = SyncctlProcess(["worker"], {**security.client_env("syncctl-worker"), **env})
     runner = SyncctlProcess(["runner"], {**security.client_env("syncctl-runner"), **env})
     env_bootstrap = {"SYNCCTL_KAFKA__BOOTSTRAP_SERVERS": kafka_with_acls.bootstrap_servers}
@@ -114,10 +137,22 @@ def test_the_documented_acls_let_each_role_do_its_part_and_nothing_works_without
         forwarded = operator.wait_for_outcome(misplaced, timeout=60)
         assert isinstance(forwarded, StatusChanged) and forwarded.status == "NOT_STARTED"
         # The runner (its own user) takes the job to CDC; the operator completes it.
-        wait_until(lambda: any(r.job_id == "job-acl" and r.status == "CDC_RUNNING" for r in operator.jobs()), 60, "CDC")
+        wait_until(
+            lambda: any(
+                r.job_id == "job-acl" and r.status == "CDC_RUNNING" for r in operator.jobs()
+            ),
+            60,
+            "CDC",
+        )
         completing = operator.wait_for_outcome(operator.complete_cdc("job-acl"), timeout=60)
         assert isinstance(completing, StatusChanged) and completing.status == "CDC_COMPLETING"
-        wait_until(lambda: any(r.job_id == "job-acl" and r.status == "CDC_COMPLETED" for r in operator.jobs()), 60, "CDC Completed")
+        wait_until(
+            lambda: any(
+                r.job_id == "job-acl" and r.status == "CDC_COMPLETED" for r in operator.jobs()
+            ),
+            60,
+            "CDC Completed",
+        )
         rejected = operator.wait_for_outcome(operator.terminate("job-acl"), timeout=60)
         assert isinstance(rejected, CommandRejected) and rejected.code == "already_stopped"
     finally:
@@ -130,10 +165,15 @@ def test_the_documented_acls_let_each_role_do_its_part_and_nothing_works_without
 def _create_on_wrong_partition(kafka: LocalKafka, job_id: str) -> str:
     """What a third-party tool with an explicit (wrong) partition sends, as the operator user."""
     command_id = f"misplaced-{job_id}"
-    value = json.dumps({
-        "command_id": command_id, "type": "create", "job_id": job_id, "mode": "snapshot",
-        "issued_at": datetime.now(UTC).isoformat(),
-    }).encode()  # fmt: skip
+    value = json.dumps(
+        {
+            "command_id": command_id,
+            "type": "create",
+            "job_id": job_id,
+            "mode": "snapshot",
+            "issued_at": datetime.now(UTC).isoformat(),
+        }
+    ).encode()
     producer = Producer(kafka.client_config("syncctl-operator"))
     wrong = (partition_for(job_id.encode(), 12) + 1) % 12
     producer.produce("syncjobs.control", key=job_id.encode(), value=value, partition=wrong)

@@ -9,11 +9,6 @@ from collections.abc import Callable
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
-
-from syncctl import SyncJobsClient
-from syncctl.contract import CommandRejected, JobRecord, RejectionCode, Status, StatusChanged
-from syncctl.errors import KafkaUnavailable
-from syncctl.testing import free_port
 from tests.integration.harness import (
     SyncctlProcess,
     Topics,
@@ -22,6 +17,11 @@ from tests.integration.harness import (
     syncctl_env,
     wait_until,
 )
+
+from syncctl import SyncJobsClient
+from syncctl.contract import CommandRejected, JobRecord, RejectionCode, Status, StatusChanged
+from syncctl.errors import KafkaUnavailable
+from syncctl.testing import free_port
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -35,7 +35,9 @@ def client(kafka_bootstrap: str, topics: Topics) -> SyncJobsClient:
     )
 
 
-def wait_for_status(client: SyncJobsClient, job_id: str, status: Status, timeout: float = 60) -> JobRecord:
+def wait_for_status(
+    client: SyncJobsClient, job_id: str, status: Status, timeout: float = 60
+) -> JobRecord:
     found: list[JobRecord] = []
 
     def reached() -> bool:
@@ -47,9 +49,11 @@ def wait_for_status(client: SyncJobsClient, job_id: str, status: Status, timeout
 
 
 def test_terminate_wait_follows_the_job_to_snapshot_cancelled_and_exits_0(
-    start_worker: Callable[..., WorkerProcess], start_runner: Callable[..., SyncctlProcess],
-    syncctl: Cli, client: SyncJobsClient,
-) -> None:  # fmt: skip
+    start_worker: Callable[..., WorkerProcess],
+    start_runner: Callable[..., SyncctlProcess],
+    syncctl: Cli,
+    client: SyncJobsClient,
+) -> None:
     start_worker()
     start_runner(rows_per_second=50)  # slow enough to still be in the snapshot stage
     created = syncctl("create", "orders", "--mode", "snapshot", "--wait")
@@ -68,9 +72,11 @@ def test_terminate_wait_follows_the_job_to_snapshot_cancelled_and_exits_0(
 
 
 def test_complete_cdc_wait_ends_in_cdc_completed_and_exits_0(
-    start_worker: Callable[..., WorkerProcess], start_runner: Callable[..., SyncctlProcess],
-    syncctl: Cli, client: SyncJobsClient,
-) -> None:  # fmt: skip
+    start_worker: Callable[..., WorkerProcess],
+    start_runner: Callable[..., SyncctlProcess],
+    syncctl: Cli,
+    client: SyncJobsClient,
+) -> None:
     start_worker()
     start_runner(rows_per_second=1_000_000)  # reaches CDC at once
     client.create("customers", "continuous")
@@ -107,7 +113,9 @@ def test_a_stop_that_does_not_finish_in_time_exits_2_after_showing_cancelling(
 
     from syncctl.contract import SnapshotStarted
 
-    client.send(SnapshotStarted(command_id="started-1", job_id="stuck", issued_at=datetime.now(UTC)))
+    client.send(
+        SnapshotStarted(command_id="started-1", job_id="stuck", issued_at=datetime.now(UTC))
+    )
     wait_for_status(client, "stuck", Status.SNAPSHOT_RUNNING)
 
     result = syncctl("terminate", "stuck", "--wait", "--timeout", "3")
@@ -123,7 +131,11 @@ def test_no_broker_and_a_bad_job_id_are_one_line_and_exit_2(syncctl: Cli) -> Non
     bad_id = syncctl("terminate", "orders 2026")
 
     assert no_broker.returncode == 2
-    assert no_broker.stderr.strip().splitlines()[-1].startswith(f"syncctl: no Kafka broker answered at 127.0.0.1:{closed_port}")
+    assert (
+        no_broker.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"syncctl: no Kafka broker answered at 127.0.0.1:{closed_port}")
+    )
     assert bad_id.returncode == 2
     assert "job id 'orders 2026' is not valid" in bad_id.stderr
     assert "Traceback" not in no_broker.stderr + bad_id.stderr
@@ -156,12 +168,25 @@ def test_jobs_lists_every_job_as_a_table_and_as_json(
 
     assert table.returncode == 0, table.stderr
     header, *rows = table.stdout.splitlines()
-    assert header.split() == ["JOB", "MODE", "STATUS", "STAGE", "PROGRESS", "LAST", "CHANGE", "ASKED", "BY"]
+    assert header.split() == [
+        "JOB",
+        "MODE",
+        "STATUS",
+        "STAGE",
+        "PROGRESS",
+        "LAST",
+        "CHANGE",
+        "ASKED",
+        "BY",
+    ]
     assert rows[0].split()[:5] == ["alpha", "snapshot", "Snapshot", "cancelled", "snapshot"]
     assert rows[0].split()[-1] == "tester"
     assert rows[1].split()[:5] == ["beta", "continuous", "Not", "started", "snapshot"]
     records = [JobRecord.model_validate_json(line) for line in as_json.stdout.splitlines()]
-    assert {r.job_id: r.status for r in records} == {"alpha": Status.SNAPSHOT_CANCELLED, "beta": Status.NOT_STARTED}
+    assert {r.job_id: r.status for r in records} == {
+        "alpha": Status.SNAPSHOT_CANCELLED,
+        "beta": Status.NOT_STARTED,
+    }
 
 
 def test_a_jobs_spec_is_kept_on_its_record_and_told_to_engines_in_its_first_event_only(
@@ -169,23 +194,46 @@ def test_a_jobs_spec_is_kept_on_its_record_and_told_to_engines_in_its_first_even
 ) -> None:
     start_worker()
     created = syncctl(
-        "create", "with-spec", "--mode", "continuous", "--drop-destination", "--source", "shop",
-        "--table", "public.orders", "--table", "public.items", "--destination", "archive",
-        "--database", "shop-copy", "--wait",
-    )  # fmt: skip
+        "create",
+        "with-spec",
+        "--mode",
+        "continuous",
+        "--drop-destination",
+        "--source",
+        "shop",
+        "--table",
+        "public.orders",
+        "--table",
+        "public.items",
+        "--destination",
+        "archive",
+        "--database",
+        "shop-copy",
+        "--wait",
+    )
     assert created.returncode == 0, created.stderr
     command_id = created.stdout.split("(command ")[1].split(")")[0]
     stop = client.terminate("with-spec")
     client.wait_for_outcome(stop)
 
-    (record,) = [JobRecord.model_validate_json(line) for line in syncctl("jobs", "--json").stdout.splitlines()]
-    expected = {"source": "shop", "tables": ["public.orders", "public.items"], "destination": "archive", "database": "shop-copy"}
+    (record,) = [
+        JobRecord.model_validate_json(line)
+        for line in syncctl("jobs", "--json").stdout.splitlines()
+    ]
+    expected = {
+        "source": "shop",
+        "tables": ["public.orders", "public.items"],
+        "destination": "archive",
+        "database": "shop-copy",
+    }
     assert record.spec is not None and record.spec.model_dump(mode="json") == expected
     first = client.wait_for_outcome(command_id)
     assert isinstance(first, StatusChanged) and first.drop_destination is True
     assert first.spec is not None and first.spec.model_dump(mode="json") == expected
     later = client.wait_for_outcome(stop)
-    assert isinstance(later, StatusChanged) and later.spec is None and later.drop_destination is None
+    assert (
+        isinstance(later, StatusChanged) and later.spec is None and later.drop_destination is None
+    )
 
 
 def test_an_incomplete_or_malformed_spec_is_refused_before_anything_is_sent(
@@ -195,16 +243,37 @@ def test_an_incomplete_or_malformed_spec_is_refused_before_anything_is_sent(
     admin.create_topics([NewTopic(topics.control, 1, 1)])[topics.control].result(30)
 
     partial = syncctl("create", "j1", "--mode", "snapshot", "--source", "shop")
-    malformed = syncctl("create", "j1", "--mode", "snapshot", "--source", "shop", "--table", "orders",
-                        "--destination", "archive", "--database", "shop")  # fmt: skip
+    malformed = syncctl(
+        "create",
+        "j1",
+        "--mode",
+        "snapshot",
+        "--source",
+        "shop",
+        "--table",
+        "orders",
+        "--destination",
+        "archive",
+        "--database",
+        "shop",
+    )
 
-    assert partial.returncode == 2 and "a spec needs --table, --destination, --database" in partial.stderr
-    assert malformed.returncode == 2 and "table 'orders' is not valid: name it schema.table" in malformed.stderr
+    assert (
+        partial.returncode == 2
+        and "a spec needs --table, --destination, --database" in partial.stderr
+    )
+    assert (
+        malformed.returncode == 2
+        and "table 'orders' is not valid: name it schema.table" in malformed.stderr
+    )
     assert messages_in(kafka_bootstrap, topics.control) == 0
 
 
 def test_watch_prints_one_readable_line_per_event_as_it_happens(
-    kafka_bootstrap: str, topics: Topics, start_worker: Callable[..., WorkerProcess], client: SyncJobsClient
+    kafka_bootstrap: str,
+    topics: Topics,
+    start_worker: Callable[..., WorkerProcess],
+    client: SyncJobsClient,
 ) -> None:
     start_worker()
     client.wait_for_outcome(client.create("other", "snapshot"))  # makes the events topic
@@ -213,8 +282,10 @@ def test_watch_prints_one_readable_line_per_event_as_it_happens(
     watch = subprocess.Popen(
         [sys.executable, "-m", "syncctl", "watch", "watched"],
         env={**os.environ, **syncctl_env(kafka_bootstrap, topics)},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert watch.stderr is not None
         assert watch.stderr.readline().startswith("watching events of watched")
@@ -249,7 +320,11 @@ def test_the_client_says_clearly_when_no_broker_answers() -> None:
 
 
 def test_watch_json_lines_are_events(
-    kafka_bootstrap: str, topics: Topics, start_worker: Callable[..., WorkerProcess], client: SyncJobsClient, syncctl: Cli
+    kafka_bootstrap: str,
+    topics: Topics,
+    start_worker: Callable[..., WorkerProcess],
+    client: SyncJobsClient,
+    syncctl: Cli,
 ) -> None:
     start_worker()
     client.wait_for_outcome(client.create("json-job", "snapshot"))
@@ -257,12 +332,18 @@ def test_watch_json_lines_are_events(
 
     watch = subprocess.Popen(
         [sys.executable, "-m", "syncctl", "watch", "--json", "--from-beginning"],
-        env={**os.environ, **syncctl_env(kafka_bootstrap, topics)}, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        env={**os.environ, **syncctl_env(kafka_bootstrap, topics)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert watch.stdout is not None
         event = json.loads(watch.stdout.readline())
     finally:
         watch.terminate()
         watch.wait(10)
-    assert (event["type"], event["job_id"], event["status"]) == ("status_changed", "json-job", "NOT_STARTED")
+    assert (event["type"], event["job_id"], event["status"]) == (
+        "status_changed",
+        "json-job",
+        "NOT_STARTED",
+    )

@@ -32,7 +32,12 @@ SCREENSHOTS = REPO / "docs" / "screenshots"
 # A snapshot that takes minutes, so that the test decides when it ends.
 SLOW_SNAPSHOT = {"rows_per_second": 50, "tables_min": 3, "tables_max": 3, "stop_delay": 1.5}
 # A snapshot done in a moment, so that a continuous job reaches CDC at once.
-FAST_SNAPSHOT = {"rows_per_second": 100_000, "rows_per_table_min": 100, "rows_per_table_max": 200, "stop_delay": 1.5}
+FAST_SNAPSHOT = {
+    "rows_per_second": 100_000,
+    "rows_per_table_min": 100,
+    "rows_per_table_max": 200,
+    "stop_delay": 1.5,
+}
 
 
 def _chromium() -> str:
@@ -40,7 +45,9 @@ def _chromium() -> str:
     if found:
         return found
     if os.environ.get("SYNCCTL_E2E_REQUIRED"):
-        pytest.fail("no chromium on PATH, and SYNCCTL_E2E_REQUIRED is set (CI installs Debian's chromium)")
+        pytest.fail(
+            "no chromium on PATH, and SYNCCTL_E2E_REQUIRED is set (CI installs Debian's chromium)"
+        )
     pytest.skip("no chromium on PATH (Debian: apt-get install chromium)")
 
 
@@ -48,7 +55,9 @@ def _chromium() -> str:
 def browser() -> Iterator[Browser]:
     executable = _chromium()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=["--no-sandbox"])
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=["--no-sandbox"]
+        )
         yield browser
         browser.close()
 
@@ -65,7 +74,9 @@ PASSWORDS = {"alice": "alice-password", "bob": "bob-password"}
 
 
 @pytest.fixture
-def console(tmp_path: Path, start_console: Callable[..., ConsoleProcess]) -> Callable[[], ConsoleProcess]:
+def console(
+    tmp_path: Path, start_console: Callable[..., ConsoleProcess]
+) -> Callable[[], ConsoleProcess]:
     """A console with two built-in users: alice (operator) and bob (viewer)."""
     users = tmp_path / "console-users"
     add_user(users, "alice", "operator", PASSWORDS["alice"])
@@ -110,7 +121,9 @@ def test_terminate_a_snapshot_job_from_history_to_snapshot_cancelled(
     client.create("inventory-sync", "continuous")
     url = console().url
     errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
 
     log_in(page, url)
     row = page.locator('tr[data-job="orders-2026"]')
@@ -190,7 +203,9 @@ def test_complete_cdc_on_a_continuous_job_ends_as_cdc_completed(
     expect(page.get_by_role("img", name="Completed")).to_have_text("✓")
     expect(page.get_by_role("button", name="Complete CDC")).to_be_hidden()
     page.goto(url)
-    expect(page.locator('tr[data-job="crm-continuous"]').get_by_role("img", name="Completed")).to_have_text("✓")
+    expect(
+        page.locator('tr[data-job="crm-continuous"]').get_by_role("img", name="Completed")
+    ).to_have_text("✓")
 
 
 def test_a_stop_that_the_worker_rejects_shows_its_reason(
@@ -267,7 +282,11 @@ fetch("{target}", {{method: "POST", mode: "no-cors", credentials: "include"}})
         page.wait_for_url(target)  # the form was submitted and answered
     wait_until(lambda: len(served.audit()) >= 3, 10, "the console to audit both requests")
 
-    refused = [(entry["outcome"], entry.get("reason")) for entry in served.audit() if entry["event"] == "console action"]
+    refused = [
+        (entry["outcome"], entry.get("reason"))
+        for entry in served.audit()
+        if entry["event"] == "console action"
+    ]
     assert refused == [("refused", "cross_origin")] * 2
     assert messages_in(kafka_bootstrap, topics.control) == sent_before
     assert {job.job_id: job.status for job in client.jobs()}["ledger"] == "NOT_STARTED"
@@ -284,7 +303,9 @@ def test_history_and_job_overview_fit_a_phone(
     start_runner(**SLOW_SNAPSHOT)
     client.create("warehouse-nightly-export-2026", "continuous")
     url = console().url
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
     phone = context.new_page()
     try:
         log_in(phone, url)
@@ -303,7 +324,9 @@ def test_history_and_job_overview_fit_a_phone(
 def _assert_fits(page: Page, width: int) -> None:
     """Nothing scrolls sideways, and the header bar spans the screen."""
     page_width = page.evaluate("document.documentElement.scrollWidth")
-    header_width = page.evaluate("document.querySelector('header.top').getBoundingClientRect().width")
+    header_width = page.evaluate(
+        "document.querySelector('header.top').getBoundingClientRect().width"
+    )
     assert page_width <= width, f"the page is {page_width} px wide on a {width} px screen"
     assert header_width == width, f"the header bar is {header_width} px wide on a {width} px screen"
 

@@ -43,7 +43,9 @@ def users_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def client(kafka_bootstrap: str, topics: Topics) -> SyncJobsClient:
-    return SyncJobsClient(kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap), topics=topics.settings())
+    return SyncJobsClient(
+        kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap), topics=topics.settings()
+    )
 
 
 class Visitor:
@@ -51,7 +53,9 @@ class Visitor:
 
     def __init__(self, console: ConsoleProcess, **options: object) -> None:
         self.origin = console.url
-        self.http = httpx.Client(base_url=console.url, follow_redirects=False, timeout=15, **options)  # type: ignore[arg-type]
+        self.http = httpx.Client(
+            base_url=console.url, follow_redirects=False, timeout=15, **options
+        )  # type: ignore[arg-type]
 
     def login(self, user: str, password: str | None = None) -> httpx.Response:
         form = {"user": user, "password": password or PASSWORDS[user], "next": "/"}
@@ -64,9 +68,13 @@ class Visitor:
         assert found, "the page carries no CSRF token"
         return found.group(1)
 
-    def stop(self, job_id: str, action: str = "terminate", *, token: str | None = None, **headers: str) -> httpx.Response:
+    def stop(
+        self, job_id: str, action: str = "terminate", *, token: str | None = None, **headers: str
+    ) -> httpx.Response:
         sent = {"Origin": self.origin, **({"X-CSRF-Token": token} if token else {}), **headers}
-        return self.http.post(f"/jobs/{job_id}/{action}", headers={k: v for k, v in sent.items() if v})
+        return self.http.post(
+            f"/jobs/{job_id}/{action}", headers={k: v for k, v in sent.items() if v}
+        )
 
     def metric(self, name: str, reason: str) -> float:
         text = self.http.get("/metrics").text
@@ -88,9 +96,12 @@ def visitors() -> Iterator[Callable[..., Visitor]]:
 
 
 def test_without_a_login_pages_lead_to_the_login_form_and_actions_are_refused(
-    kafka_bootstrap: str, topics: Topics, start_console: Callable[..., ConsoleProcess],
-    users_file: Path, visitors: Callable[..., Visitor],
-) -> None:  # fmt: skip
+    kafka_bootstrap: str,
+    topics: Topics,
+    start_console: Callable[..., ConsoleProcess],
+    users_file: Path,
+    visitors: Callable[..., Visitor],
+) -> None:
     console = start_console("--users-file", str(users_file))
     stranger = visitors(console)
 
@@ -108,13 +119,17 @@ def test_without_a_login_pages_lead_to_the_login_form_and_actions_are_refused(
 
     assert messages_in(kafka_bootstrap, topics.control) == 0
     assert stranger.metric("syncctl_console_action_refusals", "unauthenticated") == 1
-    assert [(e["outcome"], e["reason"], e["client"]) for e in console.audit()] == [("refused", "unauthenticated", "127.0.0.1")]
+    assert [(e["outcome"], e["reason"], e["client"]) for e in console.audit()] == [
+        ("refused", "unauthenticated", "127.0.0.1")
+    ]
 
 
 def test_wrong_passwords_are_refused_counted_and_then_throttled(
     start_console: Callable[..., ConsoleProcess], users_file: Path, visitors: Callable[..., Visitor]
 ) -> None:
-    console = start_console("--users-file", str(users_file), env={"SYNCCTL_CONSOLE__LOGIN_ATTEMPTS": "3"})
+    console = start_console(
+        "--users-file", str(users_file), env={"SYNCCTL_CONSOLE__LOGIN_ATTEMPTS": "3"}
+    )
     guesser = visitors(console)
 
     for password in ("guess-1", "guess-2"):
@@ -132,14 +147,21 @@ def test_wrong_passwords_are_refused_counted_and_then_throttled(
     assert "set-cookie" not in throttled.headers
     assert guesser.metric("syncctl_console_login_refusals", "throttled") == 1
     refusals = [(e["user"], e["reason"]) for e in console.audit() if e["outcome"] == "refused"]
-    assert refusals == [("alice", "bad_credentials")] * 2 + [("mallory", "bad_credentials"), ("alice", "throttled")]
+    assert refusals == [("alice", "bad_credentials")] * 2 + [
+        ("mallory", "bad_credentials"),
+        ("alice", "throttled"),
+    ]
 
 
 def test_a_viewer_sees_no_stop_button_and_gets_403_from_the_actions(
-    kafka_bootstrap: str, topics: Topics, start_worker: Callable[..., WorkerProcess],
-    start_console: Callable[..., ConsoleProcess], client: SyncJobsClient, users_file: Path,
+    kafka_bootstrap: str,
+    topics: Topics,
+    start_worker: Callable[..., WorkerProcess],
+    start_console: Callable[..., ConsoleProcess],
+    client: SyncJobsClient,
+    users_file: Path,
     visitors: Callable[..., Visitor],
-) -> None:  # fmt: skip
+) -> None:
     start_worker()
     client.wait_for_outcome(client.create("orders-1", "snapshot"), timeout=30)
     console = start_console("--users-file", str(users_file))
@@ -158,10 +180,15 @@ def test_a_viewer_sees_no_stop_button_and_gets_403_from_the_actions(
 
 
 def test_an_operators_stop_reaches_the_events_topic_under_their_own_name(
-    kafka_bootstrap: str, topics: Topics, start_worker: Callable[..., WorkerProcess],
-    start_console: Callable[..., ConsoleProcess], client: SyncJobsClient, users_file: Path,
-    visitors: Callable[..., Visitor], events: EventReader,
-) -> None:  # fmt: skip
+    kafka_bootstrap: str,
+    topics: Topics,
+    start_worker: Callable[..., WorkerProcess],
+    start_console: Callable[..., ConsoleProcess],
+    client: SyncJobsClient,
+    users_file: Path,
+    visitors: Callable[..., Visitor],
+    events: EventReader,
+) -> None:
     start_worker()
     client.wait_for_outcome(client.create("orders-2", "snapshot"), timeout=30)
     console = start_console("--users-file", str(users_file))
@@ -180,7 +207,9 @@ def test_an_operators_stop_reaches_the_events_topic_under_their_own_name(
     assert accepted.status_code == 202
     command_id = accepted.json()["command_id"]
     outcome = events.wait_for_command(command_id)[0]
-    assert outcome["type"] == "status_changed" and outcome["status"] == "SNAPSHOT_CANCELLED"  # never started
+    assert (
+        outcome["type"] == "status_changed" and outcome["status"] == "SNAPSHOT_CANCELLED"
+    )  # never started
     assert outcome["requested_by"] == "alice"
     page = alice.http.get("/jobs/orders-2")
     assert "by alice" in page.text  # the timeline says who stopped it
@@ -191,10 +220,14 @@ def test_an_operators_stop_reaches_the_events_topic_under_their_own_name(
 
 
 def test_cross_origin_or_tokenless_actions_are_refused_and_send_nothing(
-    kafka_bootstrap: str, topics: Topics, start_worker: Callable[..., WorkerProcess],
-    start_console: Callable[..., ConsoleProcess], client: SyncJobsClient, users_file: Path,
+    kafka_bootstrap: str,
+    topics: Topics,
+    start_worker: Callable[..., WorkerProcess],
+    start_console: Callable[..., ConsoleProcess],
+    client: SyncJobsClient,
+    users_file: Path,
     visitors: Callable[..., Visitor],
-) -> None:  # fmt: skip
+) -> None:
     start_worker()
     client.wait_for_outcome(client.create("orders-3", "snapshot"), timeout=30)
     console = start_console("--users-file", str(users_file))
@@ -221,14 +254,22 @@ def test_cross_origin_or_tokenless_actions_are_refused_and_send_nothing(
     assert alice.metric("syncctl_console_action_refusals", "cross_origin") == 4
     assert alice.metric("syncctl_console_action_refusals", "bad_csrf_token") == 3
     # The same request from the page itself goes through.
-    assert alice.stop("orders-3", token=token, Referer=f"{console.url}/jobs/orders-3").status_code == 202
+    assert (
+        alice.stop("orders-3", token=token, Referer=f"{console.url}/jobs/orders-3").status_code
+        == 202
+    )
 
 
 def test_a_proxy_user_header_is_believed_only_from_a_trusted_proxy(
-    kafka_bootstrap: str, topics: Topics, start_worker: Callable[..., WorkerProcess],
-    start_console: Callable[..., ConsoleProcess], client: SyncJobsClient, users_file: Path,
-    visitors: Callable[..., Visitor], events: EventReader,
-) -> None:  # fmt: skip
+    kafka_bootstrap: str,
+    topics: Topics,
+    start_worker: Callable[..., WorkerProcess],
+    start_console: Callable[..., ConsoleProcess],
+    client: SyncJobsClient,
+    users_file: Path,
+    visitors: Callable[..., Visitor],
+    events: EventReader,
+) -> None:
     start_worker()
     client.wait_for_outcome(client.create("orders-4", "snapshot"), timeout=30)
     # The proxy connects from 127.0.0.2; everybody else from 127.0.0.1.
@@ -240,7 +281,9 @@ def test_a_proxy_user_header_is_believed_only_from_a_trusted_proxy(
     console = start_console("--users-file", str(users_file), env=proxy_env)
     as_dora = {"X-Forwarded-User": "dora"}
     spoofer = visitors(console, headers=as_dora)
-    proxy = visitors(console, headers=as_dora, transport=httpx.HTTPTransport(local_address="127.0.0.2"))
+    proxy = visitors(
+        console, headers=as_dora, transport=httpx.HTTPTransport(local_address="127.0.0.2")
+    )
     sent_before = messages_in(kafka_bootstrap, topics.control)
 
     assert spoofer.http.get("/").status_code == 303  # to the login form: the header was ignored
@@ -248,7 +291,9 @@ def test_a_proxy_user_header_is_believed_only_from_a_trusted_proxy(
     assert messages_in(kafka_bootstrap, topics.control) == sent_before
 
     page = proxy.http.get("/jobs/orders-4")
-    assert page.status_code == 200 and "dora" in page.text and 'data-action="terminate"' in page.text
+    assert (
+        page.status_code == 200 and "dora" in page.text and 'data-action="terminate"' in page.text
+    )
     accepted = proxy.stop("orders-4", token=proxy.token())
     assert accepted.status_code == 202
     assert events.wait_for_command(accepted.json()["command_id"])[0]["requested_by"] == "dora"
@@ -272,15 +317,21 @@ def test_only_configured_host_names_are_served_and_asset_urls_are_relative(
     assert "localhost" not in page.text
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     assert page.headers["x-frame-options"] == "DENY"
-    assert any("NO LOGIN" in line for line in console.raw_stderr), "the startup line must say there is no login"
+    assert any("NO LOGIN" in line for line in console.raw_stderr), (
+        "the startup line must say there is no login"
+    )
 
 
-def test_a_console_without_login_refuses_to_listen_off_loopback(kafka_bootstrap: str, topics: Topics) -> None:
+def test_a_console_without_login_refuses_to_listen_off_loopback(
+    kafka_bootstrap: str, topics: Topics
+) -> None:
     started = subprocess.run(  # noqa: PLW1510 - its exit code is what is checked
         [sys.executable, "-m", "syncctl", "console", "--host", "0.0.0.0", "--port", "1"],
         env={**syncctl_env(kafka_bootstrap, topics), "PATH": "/usr/bin:/bin"},
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert started.returncode == 2
     assert "refusing to serve the console on 0.0.0.0 without authentication" in started.stderr
 
@@ -293,8 +344,18 @@ def test_logging_out_ends_the_session(
     alice.login("alice")
     cookie = alice.http.cookies.get("syncctl_session")
     token = alice.token()
-    assert alice.http.post("/logout", data={"csrf_token": token}, headers={"Origin": "http://evil.example"}).status_code == 403
-    assert alice.http.post("/logout", data={"csrf_token": token}, headers={"Origin": alice.origin}).status_code == 303
+    assert (
+        alice.http.post(
+            "/logout", data={"csrf_token": token}, headers={"Origin": "http://evil.example"}
+        ).status_code
+        == 403
+    )
+    assert (
+        alice.http.post(
+            "/logout", data={"csrf_token": token}, headers={"Origin": alice.origin}
+        ).status_code
+        == 303
+    )
     assert alice.http.get("/").status_code == 303
     replayed = visitors(console)
     replayed.http.cookies.set("syncctl_session", cookie or "")
@@ -302,12 +363,23 @@ def test_logging_out_ends_the_session(
 
 
 def test_the_console_serves_https_with_a_secure_session_cookie(
-    tmp_path: Path, start_console: Callable[..., ConsoleProcess], users_file: Path, visitors: Callable[..., Visitor]
+    tmp_path: Path,
+    start_console: Callable[..., ConsoleProcess],
+    users_file: Path,
+    visitors: Callable[..., Visitor],
 ) -> None:
     security = LocalSecurity.ensure(tmp_path / "tls")
     trust = ssl.create_default_context(cafile=str(security.ca_file))
     keystore = str(security.keystore_file)
-    console = start_console("--users-file", str(users_file), "--tls-cert", keystore, "--tls-key", keystore, ssl_context=trust)
+    console = start_console(
+        "--users-file",
+        str(users_file),
+        "--tls-cert",
+        keystore,
+        "--tls-key",
+        keystore,
+        ssl_context=trust,
+    )
     alice = visitors(console, verify=trust)
 
     logged_in = alice.login("alice")
@@ -319,14 +391,23 @@ def test_the_console_serves_https_with_a_secure_session_cookie(
         httpx.get(f"http://127.0.0.1:{console.port}/healthz", timeout=5)
 
 
-@pytest.mark.parametrize(("job_id", "problem"), [("bad%20id", "is not valid"), ("x" * 200, "is not valid")])
+@pytest.mark.parametrize(
+    ("job_id", "problem"), [("bad%20id", "is not valid"), ("x" * 200, "is not valid")]
+)
 def test_a_stop_for_a_malformed_job_id_is_a_client_error_and_sends_nothing(
-    kafka_bootstrap: str, topics: Topics, start_console: Callable[..., ConsoleProcess], users_file: Path,
-    visitors: Callable[..., Visitor], job_id: str, problem: str,
-) -> None:  # fmt: skip
+    kafka_bootstrap: str,
+    topics: Topics,
+    start_console: Callable[..., ConsoleProcess],
+    users_file: Path,
+    visitors: Callable[..., Visitor],
+    job_id: str,
+    problem: str,
+) -> None:
     console = start_console("--users-file", str(users_file))
     alice = visitors(console)
     alice.login("alice")
     refused = alice.stop(job_id, token=alice.token())
     assert refused.status_code == 400 and problem in refused.json()["error"]
-    assert messages_in(kafka_bootstrap, topics.control) == 0, "the console sent a command for a malformed request"
+    assert messages_in(kafka_bootstrap, topics.control) == 0, (
+        "the console sent a command for a malformed request"
+    )

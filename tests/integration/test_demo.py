@@ -28,14 +28,31 @@ def test_make_run_starts_the_demo() -> None:
 def test_the_demo_runs_jobs_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     port, console_port = free_port(), free_port()
     demo = subprocess.Popen(
-        [sys.executable, "-m", "syncctl", "demo", "--port", str(port), "--data-dir", str(tmp_path / "data"),
-         "--rows-per-second", "500", "--console-port", str(console_port)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "syncctl",
+            "demo",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--rows-per-second",
+            "500",
+            "--console-port",
+            str(console_port),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert demo.stdout is not None
         banner = demo.stdout.readline()
-        assert banner.startswith(f"syncctl demo is running: Kafka 4.4.0 on 127.0.0.1:{port}"), demo.stderr.read()
+        assert banner.startswith(f"syncctl demo is running: Kafka 4.4.0 on 127.0.0.1:{port}"), (
+            demo.stderr.read()
+        )
         jobs_line = demo.stdout.readline()
         names = [part.split(" ")[0] for part in jobs_line.removeprefix("Demo jobs: ").split(", ")]
         assert len(names) == 4
@@ -74,22 +91,45 @@ def test_the_demo_runs_jobs_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
 
 
 def test_make_demo_connect_runs_the_demo_on_the_real_stack() -> None:
-    dry_run = subprocess.run(["make", "-n", "demo-connect"], cwd=REPO, capture_output=True, text=True)
+    dry_run = subprocess.run(
+        ["make", "-n", "demo-connect"], cwd=REPO, capture_output=True, text=True
+    )
     assert "syncctl demo --engine connect" in dry_run.stdout
 
 
-def test_the_connect_demo_copies_the_sample_shop_for_real_and_stops_everything(tmp_path: Path) -> None:
+def test_the_connect_demo_copies_the_sample_shop_for_real_and_stops_everything(
+    tmp_path: Path,
+) -> None:
     require_postgres()
     port, console_port = free_port(), free_port()
     demo = subprocess.Popen(
-        [sys.executable, "-m", "syncctl", "demo", "--engine", "connect", "--scale", "0.05", "--port", str(port),
-         "--data-dir", str(tmp_path), "--console-port", str(console_port)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "syncctl",
+            "demo",
+            "--engine",
+            "connect",
+            "--scale",
+            "0.05",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path),
+            "--console-port",
+            str(console_port),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert demo.stdout is not None
         banner = [demo.stdout.readline() for _ in range(6)]
-        assert banner[0].startswith("syncctl demo (Kafka Connect engine) is running"), demo.stderr.read()
+        assert banner[0].startswith("syncctl demo (Kafka Connect engine) is running"), (
+            demo.stderr.read()
+        )
         connect_url = banner[0].rsplit("Kafka Connect on ", 1)[1].strip().rstrip(".")
         source_port = int(banner[1].split("127.0.0.1:", 1)[1].split(",", 1)[0])
         assert "8,750 rows in 4 tables" in banner[1]
@@ -99,12 +139,18 @@ def test_the_connect_demo_copies_the_sample_shop_for_real_and_stops_everything(t
         def copied_and_streaming() -> bool:
             records = {r.job_id: r for r in client.jobs()}
             return (
-                archive in records and records[archive].status is Status.COMPLETED
-                and live in records and records[live].status is Status.CDC_RUNNING
+                archive in records
+                and records[archive].status is Status.COMPLETED
+                and live in records
+                and records[live].status is Status.CDC_RUNNING
                 and (records[live].stats.events_seen or 0) > 0
-            )  # fmt: skip
+            )
 
-        wait_until(copied_and_streaming, 180, "the snapshot job to complete and the continuous one to stream changes")
+        wait_until(
+            copied_and_streaming,
+            180,
+            "the snapshot job to complete and the continuous one to stream changes",
+        )
         copied = {r.job_id: r for r in client.jobs()}[archive].stats.rows_migrated or 0
         assert copied >= 8_750, f"the snapshot job reports {copied} rows of the shop's 8,750"
         assert f'data-job="{live}"' in _history_page(f"http://127.0.0.1:{console_port}/", banner[5])
@@ -112,8 +158,10 @@ def test_the_connect_demo_copies_the_sample_shop_for_real_and_stops_everything(t
         demo.send_signal(signal.SIGINT)
         code = demo.wait(120)
     assert code == 0
-    for what, address in (("Kafka Connect", ("127.0.0.1", int(connect_url.rsplit(":", 1)[1]))),
-                          ("PostgreSQL", ("127.0.0.1", source_port))):  # fmt: skip
+    for what, address in (
+        ("Kafka Connect", ("127.0.0.1", int(connect_url.rsplit(":", 1)[1]))),
+        ("PostgreSQL", ("127.0.0.1", source_port)),
+    ):
         with pytest.raises(OSError):
             socket.create_connection(address, timeout=2).close()
             pytest.fail(f"{what} still answers after the demo stopped")

@@ -10,10 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from syncctl import SyncJobsClient
-from syncctl.connect.connectors import JobNames
-from syncctl.contract import JobRecord, Status
 from tests.integration.harness import (
     SyncctlProcess,
     Topics,
@@ -22,6 +18,10 @@ from tests.integration.harness import (
     syncctl_env,
     wait_until,
 )
+
+from syncctl import SyncJobsClient
+from syncctl.connect.connectors import JobNames
+from syncctl.contract import JobRecord, Status
 
 psycopg = pytest.importorskip("psycopg")
 pymongo = pytest.importorskip("pymongo")
@@ -43,7 +43,9 @@ def stack(kafka_bootstrap: str) -> Iterator[dict[str, Any]]:
             admin.execute(f"CREATE ROLE engine WITH LOGIN REPLICATION PASSWORD '{SOURCE_PASSWORD}'")
             admin.execute("CREATE DATABASE shop OWNER engine")
             # Another user of the same tables, whose password Connect gets only as a reference.
-            admin.execute(f"CREATE ROLE vaulted WITH LOGIN REPLICATION PASSWORD '{VAULTED_PASSWORD}' IN ROLE engine")
+            admin.execute(
+                f"CREATE ROLE vaulted WITH LOGIN REPLICATION PASSWORD '{VAULTED_PASSWORD}' IN ROLE engine"
+            )
         with LocalConnect(kafka_bootstrap, cache_dir=REPO / ".local" / "connect") as connect:
             yield {"postgres": postgres, "ferretdb": ferretdb, "connect": connect}
 
@@ -55,7 +57,11 @@ def shop(stack: dict[str, Any]) -> Callable[[str], Any]:
 
     def connect(sql: str) -> Any:
         if not connections:
-            connections.append(psycopg.connect(stack["postgres"].dsn("shop", "engine", SOURCE_PASSWORD), autocommit=True))
+            connections.append(
+                psycopg.connect(
+                    stack["postgres"].dsn("shop", "engine", SOURCE_PASSWORD), autocommit=True
+                )
+            )
         return connections[0].execute(sql)
 
     yield connect
@@ -111,7 +117,13 @@ def _record(client: SyncJobsClient, job_id: str) -> JobRecord | None:
     return next((r for r in client.jobs() if r.job_id == job_id), None)
 
 
-def _wait_for(client: SyncJobsClient, job_id: str, check: Callable[[JobRecord], bool], what: str, timeout: float = 120) -> JobRecord:
+def _wait_for(
+    client: SyncJobsClient,
+    job_id: str,
+    check: Callable[[JobRecord], bool],
+    what: str,
+    timeout: float = 120,
+) -> JobRecord:
     found: list[JobRecord] = []
 
     def reached() -> bool:
@@ -140,7 +152,12 @@ def _connectors(stack: dict[str, Any]) -> list[str]:
 
 
 def _spec(*tables: str, database: str, destination: str = "archive") -> dict[str, Any]:
-    return {"source": "shop", "tables": list(tables), "destination": destination, "database": database}
+    return {
+        "source": "shop",
+        "tables": list(tables),
+        "destination": destination,
+        "database": database,
+    }
 
 
 def test_terminate_mid_snapshot_keeps_the_partial_data_and_leaves_nothing_on_the_source(
@@ -154,7 +171,9 @@ def test_terminate_mid_snapshot_keeps_the_partial_data_and_leaves_nothing_on_the
     shop("CREATE TABLE public.events (id int PRIMARY KEY, payload text)")
     shop(f"INSERT INTO public.events SELECT n, repeat('x', 40) FROM generate_series(1, {rows}) n")
     client = SyncJobsClient(kafka_bootstrap, topics=topics.settings(), requested_by="tester")
-    client.wait_for_outcome(client.create("big-copy", "snapshot", spec=_spec("public.events", database="big")))
+    client.wait_for_outcome(
+        client.create("big-copy", "snapshot", spec=_spec("public.events", database="big"))
+    )
     _wait_for(client, "big-copy", lambda r: (r.stats.rows_migrated or 0) > 0, "rows migrated")
 
     stop = client.terminate("big-copy")
@@ -176,14 +195,22 @@ def test_complete_cdc_drains_every_change_then_removes_the_jobs_temporary_data(
     engine: SyncctlProcess,
     destination: str,
 ) -> None:
-    customers, orders, job_id = f"customers_{destination}", f"orders_{destination}", f"crm-{destination}"
+    customers, orders, job_id = (
+        f"customers_{destination}",
+        f"orders_{destination}",
+        f"crm-{destination}",
+    )
     shop(f"CREATE TABLE public.{customers} (id int PRIMARY KEY, name text)")
     shop(f"CREATE TABLE public.{orders} (id int PRIMARY KEY, customer int, total int)")
     # Small: FerretDB scans a whole collection for each upsert by a document _id (docs/engine-connect.md).
-    shop(f"INSERT INTO public.{customers} SELECT n, 'customer ' || n FROM generate_series(1, 100) n")
+    shop(
+        f"INSERT INTO public.{customers} SELECT n, 'customer ' || n FROM generate_series(1, 100) n"
+    )
     shop(f"INSERT INTO public.{orders} SELECT n, n % 100 + 1, n * 3 FROM generate_series(1, 300) n")
     client = SyncJobsClient(kafka_bootstrap, topics=topics.settings(), requested_by="tester")
-    spec = _spec(f"public.{customers}", f"public.{orders}", database=job_id, destination=destination)
+    spec = _spec(
+        f"public.{customers}", f"public.{orders}", database=job_id, destination=destination
+    )
     client.wait_for_outcome(client.create(job_id, "continuous", spec=spec))
     _wait_for(client, job_id, lambda r: r.status is Status.CDC_RUNNING, "CDC running")
 
@@ -198,15 +225,27 @@ def test_complete_cdc_drains_every_change_then_removes_the_jobs_temporary_data(
     assert final.stages.snapshot.value == "COMPLETED" and final.stages.cdc.value == "COMPLETED"
     copies = pymongo.MongoClient(stack["ferretdb"].uri)[job_id]
     for table, columns in ((customers, ("id", "name")), (orders, ("id", "customer", "total"))):
-        source_rows = {row[0]: row for row in shop(f"SELECT {', '.join(columns)} FROM public.{table}").fetchall()}
+        source_rows = {
+            row[0]: row
+            for row in shop(f"SELECT {', '.join(columns)} FROM public.{table}").fetchall()
+        }
         copied = {_key(doc["_id"]): doc for doc in copies[table].find()}
-        assert set(copied) == set(source_rows), f"{table}: {len(copied)} documents, {len(source_rows)} rows"
+        assert set(copied) == set(source_rows), (
+            f"{table}: {len(copied)} documents, {len(source_rows)} rows"
+        )
         for key, row in source_rows.items():
             assert tuple(copied[key].get(column) for column in columns[1:]) == row[1:], (table, key)
     assert _leftovers(stack, shop, job_id) == []
     names = JobNames(job_id)
     topics_left = _topics(kafka_bootstrap)
-    assert not {names.table_topic(f"public.{customers}"), names.table_topic(f"public.{orders}"), names.notifications_topic} & topics_left
+    assert (
+        not {
+            names.table_topic(f"public.{customers}"),
+            names.table_topic(f"public.{orders}"),
+            names.notifications_topic,
+        }
+        & topics_left
+    )
     assert client.wait_for_outcome(complete).status is Status.CDC_COMPLETING
 
 
@@ -222,16 +261,30 @@ def _topics(bootstrap: str) -> set[str]:
 
 
 def test_a_spec_the_engine_cannot_run_ends_failed_with_a_reason_and_the_engine_goes_on(
-    kafka_bootstrap: str, topics: Topics, stack: dict[str, Any], shop: Callable[[str], Any], engine: SyncctlProcess
+    kafka_bootstrap: str,
+    topics: Topics,
+    stack: dict[str, Any],
+    shop: Callable[[str], Any],
+    engine: SyncctlProcess,
 ) -> None:
     shop("CREATE TABLE public.present (id int PRIMARY KEY)")
     shop("INSERT INTO public.present VALUES (1), (2), (3)")
     client = SyncJobsClient(kafka_bootstrap, topics=topics.settings(), requested_by="tester")
     client.create("no-table", "snapshot", spec=_spec("public.absent", database="x1"))
-    client.create("no-source", "snapshot", spec={**_spec("public.present", database="x2"), "source": "nowhere"})
-    client.create("mistyped", "snapshot", spec={**_spec("public.present", database="x4"), "source": "mistyped"})
+    client.create(
+        "no-source",
+        "snapshot",
+        spec={**_spec("public.present", database="x2"), "source": "nowhere"},
+    )
+    client.create(
+        "mistyped",
+        "snapshot",
+        spec={**_spec("public.present", database="x4"), "source": "mistyped"},
+    )
     shop("CREATE TABLE public.keyless (name text)")
-    client.create("keyless", "snapshot", spec=_spec("public.keyless", database="x5", destination="indexed"))
+    client.create(
+        "keyless", "snapshot", spec=_spec("public.keyless", database="x5", destination="indexed")
+    )
     client.create("fine", "snapshot", spec=_spec("public.present", database="x3"))
 
     no_table = _wait_for(client, "no-table", lambda r: r.status.terminal, "an end")
@@ -240,18 +293,30 @@ def test_a_spec_the_engine_cannot_run_ends_failed_with_a_reason_and_the_engine_g
     keyless = _wait_for(client, "keyless", lambda r: r.status.terminal, "an end")
     fine = _wait_for(client, "fine", lambda r: r.status.terminal, "an end")
 
-    assert no_table.status is Status.FAILED and "has no table public.absent" in (no_table.reason or "")
-    assert no_source.status is Status.FAILED and "source 'nowhere' is not configured" in (no_source.reason or "")
-    assert mistyped.status is Status.FAILED and "password authentication failed" in (mistyped.reason or "")
+    assert no_table.status is Status.FAILED and "has no table public.absent" in (
+        no_table.reason or ""
+    )
+    assert no_source.status is Status.FAILED and "source 'nowhere' is not configured" in (
+        no_source.reason or ""
+    )
+    assert mistyped.status is Status.FAILED and "password authentication failed" in (
+        mistyped.reason or ""
+    )
     assert "not-the-password" not in (mistyped.reason or "")
-    assert keyless.status is Status.FAILED and "public.keyless has no primary key" in (keyless.reason or "")
+    assert keyless.status is Status.FAILED and "public.keyless has no primary key" in (
+        keyless.reason or ""
+    )
     assert fine.status is Status.COMPLETED, fine.reason
     assert pymongo.MongoClient(stack["ferretdb"].uri)["x3"]["present"].count_documents({}) == 3
     assert _leftovers(stack, shop, "fine") == []
 
 
 def test_drop_destination_starts_a_new_job_from_an_empty_destination(
-    kafka_bootstrap: str, topics: Topics, stack: dict[str, Any], shop: Callable[[str], Any], engine: SyncctlProcess
+    kafka_bootstrap: str,
+    topics: Topics,
+    stack: dict[str, Any],
+    shop: Callable[[str], Any],
+    engine: SyncctlProcess,
 ) -> None:
     shop("CREATE TABLE public.catalog (id int PRIMARY KEY, title text)")
     shop("INSERT INTO public.catalog SELECT n, 'item ' || n FROM generate_series(1, 50) n")
@@ -259,7 +324,12 @@ def test_drop_destination_starts_a_new_job_from_an_empty_destination(
     destination["stale"].insert_one({"_id": "left by an earlier migration"})
     client = SyncJobsClient(kafka_bootstrap, topics=topics.settings(), requested_by="tester")
 
-    client.create("catalog-v2", "snapshot", drop_destination=True, spec=_spec("public.catalog", database="catalog"))
+    client.create(
+        "catalog-v2",
+        "snapshot",
+        drop_destination=True,
+        spec=_spec("public.catalog", database="catalog"),
+    )
     done = _wait_for(client, "catalog-v2", lambda r: r.status.terminal, "an end")
 
     assert done.status is Status.COMPLETED, done.reason
@@ -268,13 +338,19 @@ def test_drop_destination_starts_a_new_job_from_an_empty_destination(
 
 
 def test_an_engine_killed_mid_snapshot_carries_on_when_restarted_and_leaves_nothing(
-    kafka_bootstrap: str, topics: Topics, stack: dict[str, Any], shop: Callable[[str], Any], engine: SyncctlProcess
+    kafka_bootstrap: str,
+    topics: Topics,
+    stack: dict[str, Any],
+    shop: Callable[[str], Any],
+    engine: SyncctlProcess,
 ) -> None:
     shop("CREATE TABLE public.ledger (id int PRIMARY KEY, amount int)")
     shop("INSERT INTO public.ledger SELECT n, n FROM generate_series(1, 600) n")
     client = SyncJobsClient(kafka_bootstrap, topics=topics.settings(), requested_by="tester")
     client.create("ledger", "snapshot", spec=_spec("public.ledger", database="ledger"))
-    _wait_for(client, "ledger", lambda r: r.status is Status.SNAPSHOT_RUNNING, "the snapshot started")
+    _wait_for(
+        client, "ledger", lambda r: r.status is Status.SNAPSHOT_RUNNING, "the snapshot started"
+    )
 
     engine.kill()
     engine.start(ready_log="connect engine started")
@@ -286,7 +362,11 @@ def test_an_engine_killed_mid_snapshot_carries_on_when_restarted_and_leaves_noth
 
 
 def test_complete_cdc_on_a_quiet_source_ends_completed(
-    kafka_bootstrap: str, topics: Topics, stack: dict[str, Any], shop: Callable[[str], Any], engine: SyncctlProcess
+    kafka_bootstrap: str,
+    topics: Topics,
+    stack: dict[str, Any],
+    shop: Callable[[str], Any],
+    engine: SyncctlProcess,
 ) -> None:
     shop("CREATE TABLE public.settings (id int PRIMARY KEY, value text)")
     shop("INSERT INTO public.settings SELECT n, 'v' || n FROM generate_series(1, 20) n")
@@ -306,19 +386,29 @@ def test_complete_cdc_on_a_quiet_source_ends_completed(
 
 
 def test_a_password_given_to_connect_as_a_reference_never_reaches_connects_config_topic(
-    kafka_bootstrap: str, topics: Topics, stack: dict[str, Any], shop: Callable[[str], Any], engine: SyncctlProcess
+    kafka_bootstrap: str,
+    topics: Topics,
+    stack: dict[str, Any],
+    shop: Callable[[str], Any],
+    engine: SyncctlProcess,
 ) -> None:
     shop("CREATE TABLE public.vault (id int PRIMARY KEY, note text)")
     shop("INSERT INTO public.vault SELECT n, 'note ' || n FROM generate_series(1, 20) n")
     client = SyncJobsClient(kafka_bootstrap, topics=topics.settings(), requested_by="tester")
 
-    client.create("vaulted", "snapshot", spec={**_spec("public.vault", database="vaulted"), "source": "vaulted"})
+    client.create(
+        "vaulted",
+        "snapshot",
+        spec={**_spec("public.vault", database="vaulted"), "source": "vaulted"},
+    )
     done = _wait_for(client, "vaulted", lambda r: r.status.terminal, "an end")
 
     assert done.status is Status.COMPLETED, done.reason
     assert pymongo.MongoClient(stack["ferretdb"].uri)["vaulted"]["vault"].count_documents({}) == 20
     stored = _all_values(kafka_bootstrap, f"{stack['connect'].group_id}-configs")
-    assert any(b"${directory:" in value and b"vaulted-password" in value for value in stored), "no reference stored"
+    assert any(b"${directory:" in value and b"vaulted-password" in value for value in stored), (
+        "no reference stored"
+    )
     assert not any(VAULTED_PASSWORD.encode() in value for value in stored)
 
 
@@ -327,8 +417,18 @@ def _all_values(bootstrap: str, topic: str) -> list[bytes]:
 
     from syncctl.kafka.reading import read_to_end
 
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"test-{uuid.uuid4()}", "enable.auto.commit": False})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"test-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+        }
+    )
     try:
-        return [message.value() for message in read_to_end(consumer, topic) if message.value() is not None]
+        return [
+            message.value()
+            for message in read_to_end(consumer, topic)
+            if message.value() is not None
+        ]
     finally:
         consumer.close()

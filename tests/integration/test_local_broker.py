@@ -21,7 +21,9 @@ REPO = Path(__file__).resolve().parents[2]
 LIB_DIR = REPO / ".local" / "kafka" / "lib"
 
 
-def consume_all(bootstrap: str, topic: str, expected: int, isolation: str = "read_committed") -> list[bytes]:
+def consume_all(
+    bootstrap: str, topic: str, expected: int, isolation: str = "read_committed"
+) -> list[bytes]:
     """Read `topic` from the start until `expected` values arrived or the topic is drained."""
     consumer = Consumer(
         {
@@ -52,7 +54,9 @@ def consume_all(bootstrap: str, topic: str, expected: int, isolation: str = "rea
     return values
 
 
-def test_produce_and_consume_round_trip(kafka_bootstrap: str, new_topic: Callable[..., str]) -> None:
+def test_produce_and_consume_round_trip(
+    kafka_bootstrap: str, new_topic: Callable[..., str]
+) -> None:
     topic = new_topic()
     producer = Producer({"bootstrap.servers": kafka_bootstrap, "enable.idempotence": True})
     sent = [f"message-{i}".encode() for i in range(50)]
@@ -83,22 +87,38 @@ def test_read_committed_sees_committed_transactions_and_never_aborted_ones(
     assert consume_all(kafka_bootstrap, topic, expected=1) == [b"committed"]
     # The aborted records are really in the log: a read_uncommitted consumer sees them.
     assert consume_all(kafka_bootstrap, topic, expected=3, isolation="read_uncommitted") == [
-        b"aborted-1", b"aborted-2", b"committed",
-    ]  # fmt: skip
+        b"aborted-1",
+        b"aborted-2",
+        b"committed",
+    ]
 
 
 def start_broker_cli(data_dir: Path, port: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "syncctl", "broker", "--port", str(port),
-         "--data-dir", str(data_dir), "--lib-dir", str(LIB_DIR)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "syncctl",
+            "broker",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--lib-dir",
+            str(LIB_DIR),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_ready_line(process: subprocess.Popen[str]) -> str:
     assert process.stdout is not None
     line = process.stdout.readline()  # the CLI prints exactly one line once clients can connect
-    assert "ready on" in line, f"no ready line; stderr: {process.stderr.read() if process.stderr else ''}"
+    assert "ready on" in line, (
+        f"no ready line; stderr: {process.stderr.read() if process.stderr else ''}"
+    )
     return line
 
 
@@ -143,10 +163,22 @@ def test_broker_cli_on_a_taken_port_exits_2_and_names_the_port(tmp_path: Path) -
         holder.listen()
         port = holder.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, "-m", "syncctl", "broker", "--port", str(port),
-             "--data-dir", str(tmp_path / "data"), "--lib-dir", str(LIB_DIR)],
-            capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "syncctl",
+                "broker",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(tmp_path / "data"),
+                "--lib-dir",
+                str(LIB_DIR),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert result.returncode == 2
     assert f"port {port}" in result.stderr and "--port" in result.stderr
     assert "Traceback" not in result.stderr
@@ -157,10 +189,22 @@ def test_broker_cli_refuses_a_data_dir_of_another_cluster(tmp_path: Path) -> Non
     data_dir.mkdir()
     (data_dir / "meta.properties").write_text("version=1\ncluster.id=someone-elses\nnode.id=3\n")
     result = subprocess.run(
-        [sys.executable, "-m", "syncctl", "broker", "--port", str(free_port()),
-         "--data-dir", str(data_dir), "--lib-dir", str(LIB_DIR)],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "syncctl",
+            "broker",
+            "--port",
+            str(free_port()),
+            "--data-dir",
+            str(data_dir),
+            "--lib-dir",
+            str(LIB_DIR),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert "formatted by another Kafka cluster" in result.stderr and "--fresh" in result.stderr
     assert "Traceback" not in result.stderr
@@ -171,8 +215,11 @@ def test_broker_cli_without_java_says_what_to_install(tmp_path: Path, java_home:
     env = {**os.environ, "JAVA_HOME": java_home}
     result = subprocess.run(
         [sys.executable, "-m", "syncctl", "broker", "--data-dir", str(tmp_path)],
-        capture_output=True, text=True, env=env, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "no `java` found" in result.stderr and "openjdk-17" in result.stderr
     assert "Traceback" not in result.stderr
@@ -187,4 +234,8 @@ def test_a_cluster_id_that_starts_with_a_dash_still_formats(
 
     monkeypatch.setattr(local_broker, "new_cluster_id", lambda: "-dashFirstClusterId00w")
     with local_broker.LocalKafka(data_dir=tmp_path / "data", lib_dir=LIB_DIR) as kafka:
-        assert AdminClient({"bootstrap.servers": kafka.bootstrap_servers}).list_topics(timeout=10).brokers
+        assert (
+            AdminClient({"bootstrap.servers": kafka.bootstrap_servers})
+            .list_topics(timeout=10)
+            .brokers
+        )

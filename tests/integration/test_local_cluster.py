@@ -10,10 +10,10 @@ from pathlib import Path
 
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
-
-from syncctl.testing import LocalKafkaCluster, free_port
 from tests.integration.harness import wait_until
 from tests.integration.test_local_broker import consume_all
+
+from syncctl.testing import LocalKafkaCluster, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 LIB_DIR = REPO / ".local" / "kafka" / "lib"
@@ -38,7 +38,9 @@ def test_killing_a_node_loses_no_committed_record_and_writes_go_on() -> None:
             # Right after creation a node may answer before it has the new topic's metadata.
             topic = admin.list_topics("replicated", timeout=30).topics["replicated"]
             found.update(topic.partitions)
-            return len(topic.partitions) == 3 and all(p.leader >= 0 for p in topic.partitions.values())
+            return len(topic.partitions) == 3 and all(
+                p.leader >= 0 for p in topic.partitions.values()
+            )
 
         wait_until(described, 60, "metadata of the new topic on every partition")
         assert all(len(p.replicas) == 3 for p in found.values())
@@ -57,10 +59,24 @@ def test_killing_a_node_loses_no_committed_record_and_writes_go_on() -> None:
 def test_broker_cli_starts_a_three_node_cluster_and_stops_it_cleanly(tmp_path: Path) -> None:
     port = free_port()
     broker = subprocess.Popen(
-        [sys.executable, "-m", "syncctl", "broker", "--nodes", "3", "--port", str(port),
-         "--data-dir", str(tmp_path / "cluster"), "--lib-dir", str(LIB_DIR)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "syncctl",
+            "broker",
+            "--nodes",
+            "3",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path / "cluster"),
+            "--lib-dir",
+            str(LIB_DIR),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert broker.stdout is not None
         line = broker.stdout.readline()

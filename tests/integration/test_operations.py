@@ -9,7 +9,6 @@ import urllib.request
 from collections.abc import Callable
 
 from prometheus_client.parser import text_string_to_metric_families
-
 from tests.integration.harness import ControlProducer, EventReader, WorkerProcess, wait_until
 from tests.integration.test_worker_recovery import (
     LIFE,
@@ -44,11 +43,15 @@ def test_sigterm_under_load_exits_0_and_the_other_worker_takes_over_at_once_losi
     leaving.kill(signal.SIGTERM)  # waits for the process to exit
     sender.join(60)
 
-    assert leaving.process is not None and leaving.process.returncode == 0, "".join(leaving.raw_stderr[-20:])
+    assert leaving.process is not None and leaving.process.returncode == 0, "".join(
+        leaving.raw_stderr[-20:]
+    )
     # The session timeout is 120 s: finishing well within 60 s means the group did not wait for it.
     events.read_until(finished(events, jobs), 60, "every job to reach Snapshot cancelled")
     assert_each_job_saw_its_life_exactly_once(events, jobs)
-    took_over = [entry for entry in staying.logs if entry.get("event") == "all assigned partitions ready"]
+    took_over = [
+        entry for entry in staying.logs if entry.get("event") == "all assigned partitions ready"
+    ]
     assert len(took_over[-1]["partitions"]) == 12
 
 
@@ -88,7 +91,9 @@ def test_probes_and_metrics_describe_what_the_worker_did(
         return _samples(_get(port, "/metrics")[1])
 
     # Gauges are refreshed by the loop every 2 s; counters as it goes.
-    wait_until(lambda: scraped().get(("syncctl_jobs", (("status", "NOT_STARTED"),))) == 5, 30, "jobs gauge")
+    wait_until(
+        lambda: scraped().get(("syncctl_jobs", (("status", "NOT_STARTED"),))) == 5, 30, "jobs gauge"
+    )
     metrics = scraped()
     assert metrics[("syncctl_commands_total", (("result", "accepted"), ("type", "create")))] == 5
     assert metrics[("syncctl_commands_total", (("result", "rejected"), ("type", "terminate")))] == 1
@@ -98,6 +103,10 @@ def test_probes_and_metrics_describe_what_the_worker_did(
     assert metrics[("syncctl_end_to_end_latency_seconds_count", ())] == 7
     assert metrics[("syncctl_processing_latency_seconds_count", ())] == 7
     assert metrics[("syncctl_pending_stop_deadlines", ())] == 0
-    lags = {labels: v for (name, labels), v in metrics.items() if name == "syncctl_consumer_lag_messages"}
+    lags = {
+        labels: v
+        for (name, labels), v in metrics.items()
+        if name == "syncctl_consumer_lag_messages"
+    }
     assert lags and all(v == 0 for v in lags.values())
     assert _get(port, "/nowhere")[0] == 404

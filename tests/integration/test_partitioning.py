@@ -12,10 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from confluent_kafka.admin import AdminClient, NewPartitions
-
-from syncctl import SyncJobsClient
-from syncctl.kafka.local_broker import find_java
-from syncctl.kafka.partitioning import partition_for
 from tests.integration.harness import (
     ControlProducer,
     EventReader,
@@ -23,6 +19,10 @@ from tests.integration.harness import (
     Topics,
     WorkerProcess,
 )
+
+from syncctl import SyncJobsClient
+from syncctl.kafka.local_broker import find_java
+from syncctl.kafka.partitioning import partition_for
 
 PARTITIONS = 6
 JOBS = 18
@@ -52,7 +52,9 @@ def test_a_job_driven_by_three_kinds_of_producer_has_one_record_and_one_outcome_
     start_worker(env={"SYNCCTL_TOPICS__PARTITIONS": str(PARTITIONS)})
     client = SyncJobsClient(kafka_bootstrap, topics=topics.settings(), requested_by="client")
     java_like = ControlProducer(kafka_bootstrap, topics.control, partitioner="murmur2_random")
-    crc32 = ControlProducer(kafka_bootstrap, topics.control)  # librdkafka's default: consistent_random
+    crc32 = ControlProducer(
+        kafka_bootstrap, topics.control
+    )  # librdkafka's default: consistent_random
     raw_producers = [java_like, crc32]
 
     def send(sender: int, job: str, type_: str, **fields: Any) -> str:
@@ -77,21 +79,33 @@ def test_a_job_driven_by_three_kinds_of_producer_has_one_record_and_one_outcome_
         events.wait_for_command(command)
     again = {job: send(plan[3], job, "terminate") for job, plan in plans.items()}
     commands = [*created.values(), *duplicates.values(), *terminates.values(), *again.values()]
-    events.read_until(lambda: all(events.for_command(c) for c in commands), 60, "an outcome for every command")
+    events.read_until(
+        lambda: all(events.for_command(c) for c in commands), 60, "an outcome for every command"
+    )
 
     for job in jobs:
         (duplicate,) = events.for_command(duplicates[job])
-        assert (duplicate["type"], duplicate["code"]) == ("command_rejected", "job_exists"), duplicate
+        assert (duplicate["type"], duplicate["code"]) == ("command_rejected", "job_exists"), (
+            duplicate
+        )
         (stop,) = events.for_command(terminates[job])
-        assert (stop["previous_status"], stop["status"]) == ("NOT_STARTED", "SNAPSHOT_CANCELLED"), stop
+        assert (stop["previous_status"], stop["status"]) == ("NOT_STARTED", "SNAPSHOT_CANCELLED"), (
+            stop
+        )
         (second,) = events.for_command(again[job])
         assert second["type"] == "command_rejected", second
-    assert all(len(events.for_command(c)) == 1 for c in commands), "a command had more than one outcome"
+    assert all(len(events.for_command(c)) == 1 for c in commands), (
+        "a command had more than one outcome"
+    )
 
     # The state topic holds one live record per job, on the partition Java clients use for its id.
-    state_reader.read_until(lambda: set(_live_records(state_reader)) >= set(jobs), 30, "every job's record")
+    state_reader.read_until(
+        lambda: set(_live_records(state_reader)) >= set(jobs), 30, "every job's record"
+    )
     live = _live_records(state_reader)
-    assert {job: live[job] for job in jobs} == {job: {partition_for(job.encode(), PARTITIONS)} for job in jobs}
+    assert {job: live[job] for job in jobs} == {
+        job: {partition_for(job.encode(), PARTITIONS)} for job in jobs
+    }
     # The CRC32 producer did put messages on other partitions: the worker forwarded them.
     sent = TopicReader(kafka_bootstrap, topics.control)
     sent.read_until(lambda: len(sent.records) >= len(commands), 30, "the control topic")
@@ -107,12 +121,24 @@ def _send_with_java(bootstrap: str, topic: str, commands: list[dict[str, Any]]) 
     """Produce with Kafka's own Java producer (default partitioner); the partition of each job."""
     pairs = [part for command in commands for part in (command["job_id"], json.dumps(command))]
     sent = subprocess.run(
-        [find_java(), "-cp", str(REPO / ".local" / "kafka" / "lib" / "*"),
-         str(Path(__file__).parent / "java" / "SendCommands.java"), bootstrap, topic, *pairs],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            find_java(),
+            "-cp",
+            str(REPO / ".local" / "kafka" / "lib" / "*"),
+            str(Path(__file__).parent / "java" / "SendCommands.java"),
+            bootstrap,
+            topic,
+            *pairs,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert sent.returncode == 0, sent.stderr[-3000:]
-    return {key: int(partition) for key, partition in (line.split() for line in sent.stdout.splitlines())}
+    return {
+        key: int(partition)
+        for key, partition in (line.split() for line in sent.stdout.splitlines())
+    }
 
 
 def test_a_job_created_with_syncctl_is_stopped_by_a_java_producer_on_the_same_partition(
@@ -128,10 +154,15 @@ def test_a_job_created_with_syncctl_is_stopped_by_a_java_producer_on_the_same_pa
         client.wait_for_outcome(client.create(job, "snapshot"), timeout=30)
 
     terminates = [
-        {"command_id": uuid.uuid4().hex, "type": "terminate", "job_id": job,
-         "issued_at": datetime.now(UTC).isoformat(), "requested_by": "java-tool"}
+        {
+            "command_id": uuid.uuid4().hex,
+            "type": "terminate",
+            "job_id": job,
+            "issued_at": datetime.now(UTC).isoformat(),
+            "requested_by": "java-tool",
+        }
         for job in jobs
-    ]  # fmt: skip
+    ]
     partitions = _send_with_java(kafka_bootstrap, topics.control, terminates)
 
     # The Java producer and syncctl agree on every job's partition ...
@@ -139,12 +170,16 @@ def test_a_job_created_with_syncctl_is_stopped_by_a_java_producer_on_the_same_pa
     # ... so the job is found there and stops, once.
     for command in terminates:
         (outcome,) = events.wait_for_command(command["command_id"], timeout=30)
-        assert (outcome["type"], outcome["status"]) == ("status_changed", "SNAPSHOT_CANCELLED"), outcome
+        assert (outcome["type"], outcome["status"]) == ("status_changed", "SNAPSHOT_CANCELLED"), (
+            outcome
+        )
 
 
 def _grow(bootstrap: str, topics: list[str], partitions: int) -> None:
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    for future in admin.create_partitions([NewPartitions(topic, partitions) for topic in topics]).values():
+    for future in admin.create_partitions(
+        [NewPartitions(topic, partitions) for topic in topics]
+    ).values():
         future.result(30)
 
 
@@ -169,7 +204,9 @@ def test_state_written_under_another_partition_count_is_refused_until_relocated(
     refused = start_worker("w2", wait_ready=False)
     assert refused.process is not None and refused.process.wait(90) == 2
     stderr = "".join(refused.raw_stderr)
-    assert "partition count changed" in stderr and "syncctl relocate-state" in stderr, stderr[-2000:]
+    assert "partition count changed" in stderr and "syncctl relocate-state" in stderr, stderr[
+        -2000:
+    ]
     assert "Traceback" not in stderr
 
     relocated = syncctl("relocate-state", "--group-id", refused.env["SYNCCTL_WORKER__GROUP_ID"])

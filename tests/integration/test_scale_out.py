@@ -16,8 +16,6 @@ from datetime import datetime
 from typing import Any
 
 from confluent_kafka import Producer
-
-from syncctl.contract import Status
 from tests.integration.harness import (
     ControlProducer,
     EventReader,
@@ -27,6 +25,8 @@ from tests.integration.harness import (
     latest_records,
     wait_until,
 )
+
+from syncctl.contract import Status
 
 LIFE = ["create", "snapshot_started", "terminate", "stopped"]
 LIFE_STATUSES = ["NOT_STARTED", "SNAPSHOT_RUNNING", "CANCELLING", "SNAPSHOT_CANCELLED"]
@@ -97,7 +97,9 @@ def assert_running(workers: list[WorkerProcess]) -> None:
             errors = [e for e in list(worker.logs) if e.get("level") in ("error", "critical")]
             own = [e for e in errors if "client" not in e]  # syncctl's, not librdkafka's
             name = worker.env["SYNCCTL_WORKER__INSTANCE_ID"]
-            raise AssertionError(f"{name} exited ({worker.process.returncode}): {(own or errors)[-2:]}")
+            raise AssertionError(
+                f"{name} exited ({worker.process.returncode}): {(own or errors)[-2:]}"
+            )
 
 
 def wait_for_split(workers: list[WorkerProcess], what: str) -> dict[str, set[int]]:
@@ -108,7 +110,12 @@ def wait_for_split(workers: list[WorkerProcess], what: str) -> dict[str, set[int
     def settled() -> bool:
         assert_running(workers)
         split.clear()
-        split.update({worker.env["SYNCCTL_WORKER__INSTANCE_ID"]: ready_partitions(worker) for worker in workers})
+        split.update(
+            {
+                worker.env["SYNCCTL_WORKER__INSTANCE_ID"]: ready_partitions(worker)
+                for worker in workers
+            }
+        )
         owned = list(split.values())
         no_overlap = sum(map(len, owned)) == len(PARTITIONS)
         return all(owned) and no_overlap and set().union(*owned) == PARTITIONS
@@ -186,7 +193,9 @@ def test_growing_and_shrinking_the_group_under_load_loses_doubles_and_reorders_n
             applies commands and jobs keep finishing."""
             done = len(finished.update().jobs)
             assert sender.is_alive() and sender.error is None, sender.error
-            assert len(sender.jobs) > done, f"no job in flight at {step}; the test would prove nothing"
+            assert len(sender.jobs) > done, (
+                f"no job in flight at {step}; the test would prove nothing"
+            )
             seen = {name: len(workers[name].logs) for name in live}
 
             def kept_up() -> bool:
@@ -258,7 +267,9 @@ def test_growing_and_shrinking_the_group_under_load_loses_doubles_and_reorders_n
     # The state topic ends with the record the last event describes.
     final_state = Finished(state_reader, b'"status":"SNAPSHOT_CANCELLED"')
     state_reader.read_until(
-        lambda: final_state.update().jobs >= set(jobs), 60, "every job's final record in the state topic"
+        lambda: final_state.update().jobs >= set(jobs),
+        60,
+        "every job's final record in the state topic",
     )
     records = latest_records(state_reader)
     assert set(records) == set(jobs)
@@ -268,14 +279,22 @@ def test_growing_and_shrinking_the_group_under_load_loses_doubles_and_reorders_n
         assert record.version == len(LIFE), (job, record)
         assert list(record.applied_command_ids) == commands[job], (job, record)
         assert record.stop is None and record.stats.model_dump(mode="json") == last["stats"]
-        assert record.status_changed_at == datetime.fromisoformat(last["occurred_at"]), (record, last)
+        assert record.status_changed_at == datetime.fromisoformat(last["occurred_at"]), (
+            record,
+            last,
+        )
 
     # No worker applied a command of a partition it had not restored, or no longer held.
     processed = {
-        name: assert_processed_only_restored_partitions(name, worker) for name, worker in workers.items()
+        name: assert_processed_only_restored_partitions(name, worker)
+        for name, worker in workers.items()
     }
-    assert all(processed.values()), f"a worker processed nothing; the test proves nothing: {processed}"
-    restored = [e for w in workers.values() for e in list(w.logs) if e.get("event") == "partition restored"]
+    assert all(processed.values()), (
+        f"a worker processed nothing; the test proves nothing: {processed}"
+    )
+    restored = [
+        e for w in workers.values() for e in list(w.logs) if e.get("event") == "partition restored"
+    ]
     assert sum(entry["jobs"] for entry in restored) > 0, "no partition moved with its state"
 
 
@@ -303,7 +322,9 @@ def test_a_partition_restored_while_a_dead_workers_transaction_is_open_keeps_eve
     dead.init_transactions(30)
     dead.begin_transaction()
     for partition in PARTITIONS:
-        dead.produce(topics.state, key=b"job-dead", value=b'{"job_id":"job-dead"}', partition=partition)
+        dead.produce(
+            topics.state, key=b"job-dead", value=b'{"job_id":"job-dead"}', partition=partition
+        )
     assert dead.flush(30) == 0
     aborted = False
     try:
@@ -324,7 +345,9 @@ def test_a_partition_restored_while_a_dead_workers_transaction_is_open_keeps_eve
         terminates = {job: control.send(job, "terminate") for job in jobs}
         control.flush()
         outcomes = {job: events.wait_for_command(terminates[job], timeout=60)[0] for job in jobs}
-        rejected = sorted(job for job, outcome in outcomes.items() if outcome["type"] == "command_rejected")
+        rejected = sorted(
+            job for job, outcome in outcomes.items() if outcome["type"] == "command_rejected"
+        )
         restored = sum(e["jobs"] for e in second.logs if e.get("event") == "partition restored")
         assert not rejected, (
             f"{len(rejected)} of {len(jobs)} committed jobs were unknown to the worker that restored "

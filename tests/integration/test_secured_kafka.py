@@ -9,12 +9,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from tests.integration.harness import Topics, WorkerProcess, secure_kafka_settings
 
 from syncctl import SyncJobsClient
 from syncctl.contract import StatusChanged
 from syncctl.kafka.local_security import LocalSecurity
 from syncctl.testing import LocalKafka
-from tests.integration.harness import Topics, WorkerProcess, secure_kafka_settings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -33,7 +33,10 @@ def security(secure_kafka: LocalKafka) -> LocalSecurity:
 
 @pytest.fixture
 def secure_worker(
-    secure_kafka: LocalKafka, security: LocalSecurity, topics: Topics, unique_name: Callable[[str], str]
+    secure_kafka: LocalKafka,
+    security: LocalSecurity,
+    topics: Topics,
+    unique_name: Callable[[str], str],
 ) -> Iterator[Callable[..., WorkerProcess]]:
     started: list[WorkerProcess] = []
 
@@ -41,7 +44,9 @@ def secure_worker(
         env = security.client_env("syncctl-worker")
         if password is not None:
             env["SYNCCTL_KAFKA__SASL_PASSWORD"] = password
-        worker = WorkerProcess(secure_kafka.bootstrap_servers, topics, unique_name("group"), env=env)
+        worker = WorkerProcess(
+            secure_kafka.bootstrap_servers, topics, unique_name("group"), env=env
+        )
         started.append(worker)
         return worker.start(wait_ready=wait_ready)
 
@@ -91,16 +96,32 @@ def test_wrong_credentials_stop_the_worker_at_once_with_a_clear_message(
 
 
 def test_the_cli_connects_with_the_env_file_printed_by_broker_secure(
-    secure_kafka: LocalKafka, security: LocalSecurity, topics: Topics, secure_worker: Callable[..., WorkerProcess]
+    secure_kafka: LocalKafka,
+    security: LocalSecurity,
+    topics: Topics,
+    secure_worker: Callable[..., WorkerProcess],
 ) -> None:
     secure_worker()
     env_lines = security.env_file("syncctl-operator").read_text().splitlines()
     env = dict(line.split("=", 1) for line in env_lines if line)
     result = subprocess.run(
-        [sys.executable, "-m", "syncctl", "create", "job-cli", "--mode", "snapshot", "--wait",
-         "--bootstrap-servers", secure_kafka.bootstrap_servers],
-        env={**_base_env(), **env, **topics.env()}, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "syncctl",
+            "create",
+            "job-cli",
+            "--mode",
+            "snapshot",
+            "--wait",
+            "--bootstrap-servers",
+            secure_kafka.bootstrap_servers,
+        ],
+        env={**_base_env(), **env, **topics.env()},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert "Not started" in result.stdout
     assert security.password("syncctl-operator") not in result.stdout + result.stderr

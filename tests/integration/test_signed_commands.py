@@ -5,11 +5,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from tests.integration.harness import (
+    ControlProducer,
+    EventReader,
+    TopicReader,
+    Topics,
+    WorkerProcess,
+)
+
 from syncctl import SyncJobsClient
 from syncctl.contract import StatusChanged
 from syncctl.contract.signing import signature_headers
 from syncctl.settings import KafkaSettings, SigningSettings
-from tests.integration.harness import ControlProducer, EventReader, TopicReader, Topics, WorkerProcess
 
 CURRENT, PREVIOUS = "ops-2026-11", "ops-2026-05"
 KEYS = {CURRENT: "c" * 40, PREVIOUS: "p" * 40}
@@ -30,21 +37,35 @@ def test_only_commands_signed_with_a_configured_key_reach_the_jobs(
     control: ControlProducer,
     events: EventReader,
 ) -> None:
-    start_worker(env={"SYNCCTL_SIGNING__REQUIRED": "true", "SYNCCTL_SIGNING__KEYS": json.dumps(KEYS)})
+    start_worker(
+        env={"SYNCCTL_SIGNING__REQUIRED": "true", "SYNCCTL_SIGNING__KEYS": json.dumps(KEYS)}
+    )
     signer = _client(kafka_bootstrap, topics, CURRENT)
     created = signer.wait_for_outcome(signer.create("job-1", "snapshot"), timeout=30)
     assert isinstance(created, StatusChanged) and created.status == "NOT_STARTED"
 
     # Unsigned, signed with an unknown key, and signed then altered: all dead-lettered.
     control.send("job-1", "terminate", command_id="unsigned")
-    forged = json.dumps({"command_id": "forged", "type": "terminate", "job_id": "job-1",
-                         "issued_at": "2026-11-26T12:00:00+00:00"}).encode()  # fmt: skip
+    forged = json.dumps(
+        {
+            "command_id": "forged",
+            "type": "terminate",
+            "job_id": "job-1",
+            "issued_at": "2026-11-26T12:00:00+00:00",
+        }
+    ).encode()
     control._producer.produce(
-        topics.control, key=b"job-1", value=forged, headers=signature_headers("ops-stolen", "s" * 40, b"job-1", forged)
+        topics.control,
+        key=b"job-1",
+        value=forged,
+        headers=signature_headers("ops-stolen", "s" * 40, b"job-1", forged),
     )
     altered = forged.replace(b'"forged"', b'"altered"')
     control._producer.produce(
-        topics.control, key=b"job-1", value=altered, headers=signature_headers(CURRENT, KEYS[CURRENT], b"job-1", forged)
+        topics.control,
+        key=b"job-1",
+        value=altered,
+        headers=signature_headers(CURRENT, KEYS[CURRENT], b"job-1", forged),
     )
     # A runner report needs no signature in the default scope ("operator").
     control.send("job-1", "snapshot_started", command_id="report")
@@ -55,7 +76,11 @@ def test_only_commands_signed_with_a_configured_key_reach_the_jobs(
     codes = [dict(headers)["syncctl.error.code"] for _, _, headers in dlq.records]
     assert codes == [b"bad_signature"] * 3
     reasons = [dict(headers)["syncctl.error.message"].decode() for _, _, headers in dlq.records]
-    assert "not signed" in reasons[0] and "do not know" in reasons[1] and "does not match" in reasons[2]
+    assert (
+        "not signed" in reasons[0]
+        and "do not know" in reasons[1]
+        and "does not match" in reasons[2]
+    )
     dlq.close()
 
     # The previous key still works during a rotation; the job is stopped only by that command.

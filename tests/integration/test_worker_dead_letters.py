@@ -5,9 +5,21 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from tests.integration.harness import ControlProducer, EventReader, TopicReader, Topics, WorkerProcess
+from tests.integration.harness import (
+    ControlProducer,
+    EventReader,
+    TopicReader,
+    Topics,
+    WorkerProcess,
+)
 
-VALID = {"command_id": "c-1", "type": "create", "job_id": "job-a", "issued_at": "2026-11-26T10:00:00Z", "mode": "snapshot"}
+VALID = {
+    "command_id": "c-1",
+    "type": "create",
+    "job_id": "job-a",
+    "issued_at": "2026-11-26T10:00:00Z",
+    "mode": "snapshot",
+}
 
 
 def valid(**changes: object) -> bytes:
@@ -19,7 +31,11 @@ BAD_INPUTS: list[tuple[str, bytes | None, bytes | None]] = [
     ("not_utf8", b"job-a", b'{"job_id": "\xff\xfe"}'),
     ("not_an_object", b"job-a", b'["terminate"]'),
     ("unknown_type", b"job-a", valid(type="pause")),
-    ("missing_field", b"job-a", json.dumps({k: v for k, v in VALID.items() if k != "issued_at"}).encode()),
+    (
+        "missing_field",
+        b"job-a",
+        json.dumps({k: v for k, v in VALID.items() if k != "issued_at"}).encode(),
+    ),
     ("invalid_field", b"job a", valid(job_id="job a")),
     ("invalid_field", b"job-a", valid(issued_at="yesterday")),
     ("unknown_field", b"job-a", valid(drop_destinaton=True)),

@@ -9,8 +9,6 @@ import time
 from collections.abc import Callable
 
 from confluent_kafka.admin import AdminClient, NewTopic
-
-from syncctl.contract import Status
 from tests.integration.harness import (
     ControlProducer,
     EventReader,
@@ -19,6 +17,8 @@ from tests.integration.harness import (
     WorkerProcess,
     latest_records,
 )
+
+from syncctl.contract import Status
 
 LIFE = ["create", "snapshot_started", "terminate", "stopped"]
 LIFE_STATUSES = ["NOT_STARTED", "SNAPSHOT_RUNNING", "CANCELLING", "SNAPSHOT_CANCELLED"]
@@ -80,7 +80,9 @@ def test_a_worker_killed_mid_stream_and_restarted_loses_and_doubles_nothing(
 
     events.read_until(finished(events, jobs), 60, "every job to reach Snapshot cancelled")
     assert_each_job_saw_its_life_exactly_once(events, jobs)
-    state_reader.read_until(lambda: set(latest_records(state_reader)) >= set(jobs), 30, "state of every job")
+    state_reader.read_until(
+        lambda: set(latest_records(state_reader)) >= set(jobs), 30, "state of every job"
+    )
     records = latest_records(state_reader)
     assert {records[job].status for job in jobs} == {Status.SNAPSHOT_CANCELLED}
     assert all(records[job].version == len(LIFE) for job in jobs)
@@ -109,7 +111,10 @@ def test_a_second_worker_takes_over_a_killed_workers_partitions_with_their_state
     events.read_until(finished(events, jobs), 90, "every job to reach Snapshot cancelled")
     assert_each_job_saw_its_life_exactly_once(events, jobs)
     taken_over = {
-        p for entry in second.logs if entry.get("event") == "partitions ready" for p in entry["partitions"]
+        p
+        for entry in second.logs
+        if entry.get("event") == "partitions ready"
+        for p in entry["partitions"]
     }
     assert first_partitions and first_partitions <= taken_over
 
@@ -137,8 +142,10 @@ def test_state_written_in_many_transactions_is_restored_on_restart(
         (outcome,) = events.wait_for_command(terminate)
         # Answered from the restored record: without it this would be an unknown_job rejection.
         assert (outcome["type"], outcome["previous_status"], outcome["status"]) == (
-            "status_changed", "NOT_STARTED", "SNAPSHOT_CANCELLED",
-        )  # fmt: skip
+            "status_changed",
+            "NOT_STARTED",
+            "SNAPSHOT_CANCELLED",
+        )
 
 
 def test_a_control_and_state_topic_with_different_partition_counts_stop_the_worker_clearly(
@@ -146,7 +153,10 @@ def test_a_control_and_state_topic_with_different_partition_counts_stop_the_work
 ) -> None:
     admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
     for future in admin.create_topics(
-        [NewTopic(topics.control, 3, 1), NewTopic(topics.state, 2, 1, config={"cleanup.policy": "compact"})]
+        [
+            NewTopic(topics.control, 3, 1),
+            NewTopic(topics.state, 2, 1, config={"cleanup.policy": "compact"}),
+        ]
     ).values():
         future.result(30)
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from syncctl.contract import Mode, Status
 from tests.integration.harness import ControlProducer, EventReader, WorkerProcess
 from tests.unit.machine.journeys import PATHS
 from tests.unit.machine.test_state_table import ROWS, Row
+
+from syncctl.contract import Mode, Status
 
 VISIBLE_ROWS = [row for row in ROWS if row.event != "—" or row.input != "deadline (not due)"]
 
@@ -27,7 +28,9 @@ def drive(control: ControlProducer, job_id: str, row: Row) -> tuple[str | None, 
             if kind in ("terminate", "complete_cdc"):
                 stop_id = sent
     kind = row.input.split(" ")[0]
-    answered = stop_id if kind == "deadline" else control.send(job_id, kind, **fields(kind, row.mode))
+    answered = (
+        stop_id if kind == "deadline" else control.send(job_id, kind, **fields(kind, row.mode))
+    )
     sentinel = control.send(job_id, "create", mode="snapshot")
     return answered, sentinel
 
@@ -61,13 +64,18 @@ def test_every_state_table_row_is_what_a_consumer_of_the_events_topic_sees(
     forced = [answered for row, _, answered, _ in cases if "forced" in row.event]
     events.read_until(
         lambda: all(any(e["forced"] for e in events.for_command(a)) for a in forced),
-        30, "forced stops at the deadline",
-    )  # fmt: skip
+        30,
+        "forced stops at the deadline",
+    )
 
     for row, job_id, answered, _ in cases:
         # A stop's command_id is named again by the forced event at its deadline; that one
         # answers only the deadline rows.
-        seen = [e for e in events.for_command(answered) if e.get("forced", False) == (row.input == "deadline (due)")]
+        seen = [
+            e
+            for e in events.for_command(answered)
+            if e.get("forced", False) == (row.input == "deadline (due)")
+        ]
         if row.event == "—":
             if answered is not None and row.input != "deadline (due)":
                 assert seen == [], (row, seen)
@@ -92,14 +100,27 @@ def test_a_terminate_that_the_engine_never_confirms_is_forced_at_the_deadline_wi
     start_worker(stop_deadline=2)
     control.send("slow-engine", "create", mode="snapshot")
     control.send("slow-engine", "snapshot_started")
-    control.send("slow-engine", "progress", stats={"tables_total": 10, "tables_done": 4, "rows_migrated": 9000})
+    control.send(
+        "slow-engine",
+        "progress",
+        stats={"tables_total": 10, "tables_done": 4, "rows_migrated": 9000},
+    )
     terminate = control.send("slow-engine", "terminate", requested_by="bob")
     control.flush()
 
     first, final = events.wait_for_command(terminate, count=2, timeout=30)
     assert (first["status"], first["forced"]) == ("CANCELLING", False)
-    assert (final["status"], final["status_label"], final["forced"]) == ("SNAPSHOT_CANCELLED", "Snapshot cancelled", True)
-    assert final["stats"] == {"tables_total": 10, "tables_done": 4, "rows_migrated": 9000, "events_seen": None}
+    assert (final["status"], final["status_label"], final["forced"]) == (
+        "SNAPSHOT_CANCELLED",
+        "Snapshot cancelled",
+        True,
+    )
+    assert final["stats"] == {
+        "tables_total": 10,
+        "tables_done": 4,
+        "rows_migrated": 9000,
+        "events_seen": None,
+    }
     assert final["completes_command_id"] == terminate
     assert final["stages"] == {"snapshot": "CANCELLED", "cdc": "NOT_STARTED"}
 
@@ -117,7 +138,11 @@ def test_complete_cdc_confirmed_by_the_engine_marks_every_stage_completed(
     control.flush()
 
     (final,) = events.wait_for_command(stopped)
-    assert (final["status"], final["status_label"], final["forced"]) == ("CDC_COMPLETED", "CDC Completed", False)
+    assert (final["status"], final["status_label"], final["forced"]) == (
+        "CDC_COMPLETED",
+        "CDC Completed",
+        False,
+    )
     assert final["stages"] == {"snapshot": "COMPLETED", "cdc": "COMPLETED"}
     assert final["completes_command_id"] == complete
 

@@ -30,7 +30,9 @@ def test_compose_runs_a_kafka_4_kraft_broker_with_a_healthcheck() -> None:
 
 def test_compose_worker_is_built_from_the_repo_and_waits_for_a_healthy_broker() -> None:
     worker = compose()["services"]["worker"]
-    assert (REPO / worker["build"]["context"] / worker["build"].get("dockerfile", "Dockerfile")).is_file()
+    assert (
+        REPO / worker["build"]["context"] / worker["build"].get("dockerfile", "Dockerfile")
+    ).is_file()
     assert worker["depends_on"]["kafka"]["condition"] == "service_healthy"
     assert worker["environment"]["SYNCCTL_KAFKA__BOOTSTRAP_SERVERS"] == "kafka:9092"
 
@@ -64,9 +66,14 @@ def test_the_compose_console_listens_on_the_network_only_behind_its_login() -> N
 
 def test_compose_file_is_valid_for_docker_compose() -> None:
     docker = shutil.which("docker")
-    if docker is None or subprocess.run([docker, "compose", "version"], capture_output=True).returncode:
+    if (
+        docker is None
+        or subprocess.run([docker, "compose", "version"], capture_output=True).returncode
+    ):
         pytest.skip("the docker compose plugin is not installed")
-    result = subprocess.run([docker, "compose", "config", "--quiet"], cwd=REPO, capture_output=True, text=True)
+    result = subprocess.run(
+        [docker, "compose", "config", "--quiet"], cwd=REPO, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -87,10 +94,18 @@ def test_the_connect_compose_file_keeps_the_source_password_out_of_variables_and
     services = compose_file["services"]
     engine_env = services["engine"]["environment"]
     assert "SYNCCTL_ENGINE__SOURCES__SHOP__PASSWORD" not in engine_env
-    assert engine_env["SYNCCTL_ENGINE__SOURCES__SHOP__PASSWORD_FILE"] == "/run/secrets/shop-password"
-    assert services["postgres"]["environment"]["POSTGRES_PASSWORD_FILE"] == "/run/secrets/shop-password"
+    assert (
+        engine_env["SYNCCTL_ENGINE__SOURCES__SHOP__PASSWORD_FILE"] == "/run/secrets/shop-password"
+    )
+    assert (
+        services["postgres"]["environment"]["POSTGRES_PASSWORD_FILE"]
+        == "/run/secrets/shop-password"
+    )
     assert (REPO / compose_file["secrets"]["shop-password"]["file"]).is_file()
     assert "ports" not in services["connect"], "Kafka Connect's REST API has no authentication"
     # Connect resolves the password from the same secret: its config topic holds only a reference.
-    assert engine_env["SYNCCTL_ENGINE__SOURCES__SHOP__CONNECT_PASSWORD"] == "$${directory:/run/secrets:shop-password}"
+    assert (
+        engine_env["SYNCCTL_ENGINE__SOURCES__SHOP__CONNECT_PASSWORD"]
+        == "$${directory:/run/secrets:shop-password}"
+    )
     assert "shop-password" in services["connect"]["secrets"]

@@ -9,9 +9,16 @@ from syncctl.runner.simulation import Phase, SimulatedJob
 from syncctl.settings import RunnerSettings
 
 FAST = RunnerSettings(
-    rows_per_second=1000, tables_min=2, tables_max=2, rows_per_table_min=500, rows_per_table_max=500,
-    cdc_events_per_second=10, progress_interval=0.5, start_delay=0.1, stop_delay=2.0,
-)  # fmt: skip
+    rows_per_second=1000,
+    tables_min=2,
+    tables_max=2,
+    rows_per_table_min=500,
+    rows_per_table_max=500,
+    cdc_events_per_second=10,
+    progress_interval=0.5,
+    start_delay=0.1,
+    stop_delay=2.0,
+)
 
 
 def run(job: SimulatedJob, until: float, step: float = 0.1) -> list[str]:
@@ -28,7 +35,9 @@ def test_a_snapshot_job_starts_reports_progress_and_completes() -> None:
     assert kinds[0] == "snapshot_started"
     assert kinds[-2:] == ["progress", "snapshot_completed"]
     assert "progress" in kinds[1:-2]
-    assert job.phase is Phase.DONE and job.stats.tables_done == 2 and job.stats.rows_migrated == 1000
+    assert (
+        job.phase is Phase.DONE and job.stats.tables_done == 2 and job.stats.rows_migrated == 1000
+    )
 
 
 def test_a_continuous_job_keeps_reporting_cdc_events_until_asked_to_stop() -> None:

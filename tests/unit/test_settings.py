@@ -28,7 +28,9 @@ def test_the_toml_file_sets_values(toml_file: Path) -> None:
     assert settings.topics.control == "syncjobs.control"
 
 
-def test_environment_variables_override_the_toml_file(toml_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_variables_override_the_toml_file(
+    toml_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SYNCCTL_KAFKA__BOOTSTRAP_SERVERS", "from-env:9092")
     monkeypatch.setenv("SYNCCTL_TOPICS__PARTITIONS", "3")
     settings = load_settings()
@@ -60,19 +62,29 @@ def test_engine_secrets_can_come_from_files_as_docker_and_kubernetes_mount_them(
     toml_file.write_text(
         f'[engine.sources.shop]\ndatabase = "shop"\nuser = "engine"\npassword_file = "{tmp_path / "shop-password"}"\n'
     )
-    monkeypatch.setenv("SYNCCTL_ENGINE__DESTINATIONS__ARCHIVE__URI_FILE", str(tmp_path / "archive-uri"))
+    monkeypatch.setenv(
+        "SYNCCTL_ENGINE__DESTINATIONS__ARCHIVE__URI_FILE", str(tmp_path / "archive-uri")
+    )
     engine = load_settings().engine
     assert engine.sources["shop"].password.get_secret_value() == "s3cret-from-a-file"
-    assert engine.destinations["archive"].uri.get_secret_value() == "mongodb://copier:pw@mongo:27017/"
+    assert (
+        engine.destinations["archive"].uri.get_secret_value() == "mongodb://copier:pw@mongo:27017/"
+    )
     assert "s3cret" not in repr(engine)
 
 
 @pytest.mark.parametrize(
     ("source", "said"),
     [
-        ({"PASSWORD_FILE": "/nonexistent/password"}, "cannot read password_file /nonexistent/password"),
+        (
+            {"PASSWORD_FILE": "/nonexistent/password"},
+            "cannot read password_file /nonexistent/password",
+        ),
         ({"PASSWORD_FILE": "{empty}"}, "is empty"),
-        ({"PASSWORD_FILE": "{empty}", "PASSWORD": "also-given"}, "give password or password_file, not both"),
+        (
+            {"PASSWORD_FILE": "{empty}", "PASSWORD": "also-given"},
+            "give password or password_file, not both",
+        ),
     ],
 )
 def test_a_secrets_file_that_cannot_be_used_is_refused_with_the_reason(
@@ -82,7 +94,10 @@ def test_a_secrets_file_that_cannot_be_used_is_refused_with_the_reason(
     monkeypatch.setenv("SYNCCTL_ENGINE__SOURCES__SHOP__DATABASE", "shop")
     monkeypatch.setenv("SYNCCTL_ENGINE__SOURCES__SHOP__USER", "engine")
     for key, value in source.items():
-        monkeypatch.setenv(f"SYNCCTL_ENGINE__SOURCES__SHOP__{key}", value.replace("{empty}", str(tmp_path / "empty")))
+        monkeypatch.setenv(
+            f"SYNCCTL_ENGINE__SOURCES__SHOP__{key}",
+            value.replace("{empty}", str(tmp_path / "empty")),
+        )
     with pytest.raises(ConfigError, match="engine.sources.shop") as refused:
         load_settings()
     assert said in str(refused.value)

@@ -7,14 +7,14 @@ import sys
 import typer
 
 from syncctl.cli.broker import broker_command
+from syncctl.cli.commands import complete_cdc_command, create_command, terminate_command
 from syncctl.cli.connect import connect_command
 from syncctl.cli.console import console_app
-from syncctl.cli.commands import complete_cdc_command, create_command, terminate_command
-from syncctl.cli.views import jobs_command, watch_command
 from syncctl.cli.demo import demo_command
 from syncctl.cli.relocate import relocate_command
 from syncctl.cli.runner import runner_command
 from syncctl.cli.schema import schema_command
+from syncctl.cli.views import jobs_command, watch_command
 from syncctl.cli.worker import worker_command
 from syncctl.errors import SyncctlError
 from syncctl.logging import configure_logging
@@ -32,6 +32,8 @@ app = typer.Typer(
 @app.callback()
 def _root() -> None:
     """Stop long-running data-sync jobs over Apache Kafka, exactly once."""
+
+
 app.command("create")(create_command)
 app.command("terminate")(terminate_command)
 app.command("complete-cdc")(complete_cdc_command)

@@ -12,8 +12,8 @@ import typer
 
 from syncctl.cli.signals import StopFlag, on_stop_request
 from syncctl.kafka.local_broker import LocalKafka
-from syncctl.kafka.local_security import LocalSecurity
 from syncctl.kafka.local_cluster import LocalKafkaCluster
+from syncctl.kafka.local_security import LocalSecurity
 from syncctl.settings import BrokerSettings, load_settings
 
 
@@ -29,8 +29,12 @@ def broker_command(
             show_default="9092",
         ),
     ] = None,
-    fresh: Annotated[bool, typer.Option("--fresh", help="Wipe the data dir before starting.")] = False,
-    heap: Annotated[str | None, typer.Option(help="JVM maximum heap (-Xmx).", show_default="512m")] = None,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Wipe the data dir before starting.")
+    ] = False,
+    heap: Annotated[
+        str | None, typer.Option(help="JVM maximum heap (-Xmx).", show_default="512m")
+    ] = None,
     nodes: Annotated[
         int,
         typer.Option(
@@ -41,7 +45,9 @@ def broker_command(
     ] = 1,
     lib_dir: Annotated[
         Path | None,
-        typer.Option(help="Cache of the Kafka jars from Maven Central.", show_default=".local/kafka/lib"),
+        typer.Option(
+            help="Cache of the Kafka jars from Maven Central.", show_default=".local/kafka/lib"
+        ),
     ] = None,
     secure: Annotated[
         bool,
@@ -99,9 +105,13 @@ def broker_command(
 
 def _run_cluster(nodes: int, settings: BrokerSettings, fresh: bool) -> None:
     cluster = LocalKafkaCluster(
-        nodes, data_dir=settings.data_dir, port=settings.port, lib_dir=settings.lib_dir,
-        heap=settings.heap if settings.heap != "512m" else "384m", fresh=fresh,
-    )  # fmt: skip
+        nodes,
+        data_dir=settings.data_dir,
+        port=settings.port,
+        lib_dir=settings.lib_dir,
+        heap=settings.heap if settings.heap != "512m" else "384m",
+        fresh=fresh,
+    )
     cluster.start()
     stop = StopFlag()
     typer.echo(

@@ -13,32 +13,46 @@ from syncctl.cli.render import event_line
 from syncctl.client import SyncJobsClient
 from syncctl.contract import CommandRejected, Mode
 
-JobArgument = Annotated[str, typer.Argument(help="Job id (letters, digits and '-').", show_default=False)]
+JobArgument = Annotated[
+    str, typer.Argument(help="Job id (letters, digits and '-').", show_default=False)
+]
 WaitOption = Annotated[
     bool, typer.Option("--wait", help="Print each status change until the stop has finished.")
 ]
 # Checked before anything is sent: a command must not go out with a wait that cannot be kept.
 TimeoutOption = Annotated[
-    float, typer.Option(min=1, help="Seconds to wait with --wait (at least 1); the worker's stop deadline is 60 s.")
+    float,
+    typer.Option(
+        min=1, help="Seconds to wait with --wait (at least 1); the worker's stop deadline is 60 s."
+    ),
 ]
 ByOption = Annotated[str | None, typer.Option("--by", help="Who asks; defaults to your user name.")]
 
 
 def create_command(
     job: JobArgument,
-    mode: Annotated[Mode, typer.Option(help="snapshot: one copy; continuous: a snapshot, then CDC.")],
+    mode: Annotated[
+        Mode, typer.Option(help="snapshot: one copy; continuous: a snapshot, then CDC.")
+    ],
     drop_destination: Annotated[
         bool, typer.Option("--drop-destination", help="Drop the destination data before copying.")
     ] = False,
     bootstrap_servers: BootstrapOption = None,
     by: ByOption = None,
-    wait: Annotated[bool, typer.Option("--wait", help="Wait for the worker to accept or reject it.")] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Wait for the worker to accept or reject it.")
+    ] = False,
     timeout: TimeoutOption = 30.0,
-    source: Annotated[str | None, typer.Option(help="Spec: a source connection named in the engine's settings.")] = None,
-    table: Annotated[
-        list[str] | None, typer.Option("--table", help="Spec: a schema.table to copy (repeat for more).")
+    source: Annotated[
+        str | None, typer.Option(help="Spec: a source connection named in the engine's settings.")
     ] = None,
-    destination: Annotated[str | None, typer.Option(help="Spec: a destination connection of the engine.")] = None,
+    table: Annotated[
+        list[str] | None,
+        typer.Option("--table", help="Spec: a schema.table to copy (repeat for more)."),
+    ] = None,
+    destination: Annotated[
+        str | None, typer.Option(help="Spec: a destination connection of the engine.")
+    ] = None,
     database: Annotated[str | None, typer.Option(help="Spec: the destination database.")] = None,
 ) -> None:
     """Register a new sync job (status Not started).
@@ -53,13 +67,21 @@ def create_command(
         _follow(client, command_id, timeout, until_final=False)
 
 
-def _spec(source: str | None, tables: list[str], destination: str | None, database: str | None) -> dict[str, Any] | None:
+def _spec(
+    source: str | None, tables: list[str], destination: str | None, database: str | None
+) -> dict[str, Any] | None:
     given = {"source": source, "tables": tables, "destination": destination, "database": database}
     if not any(given.values()):
         return None
-    missing = [f"--{name.removesuffix('s') if name == 'tables' else name}" for name, value in given.items() if not value]
+    missing = [
+        f"--{name.removesuffix('s') if name == 'tables' else name}"
+        for name, value in given.items()
+        if not value
+    ]
     if missing:
-        raise typer.BadParameter(f"a spec needs {', '.join(missing)} as well", param_hint="--source/--table/...")
+        raise typer.BadParameter(
+            f"a spec needs {', '.join(missing)} as well", param_hint="--source/--table/..."
+        )
     return given
 
 
@@ -94,7 +116,12 @@ def complete_cdc_command(
 
 
 def _stop(
-    send: Callable[..., str], job: str, bootstrap_servers: str | None, by: str | None, wait: bool, timeout: float
+    send: Callable[..., str],
+    job: str,
+    bootstrap_servers: str | None,
+    by: str | None,
+    wait: bool,
+    timeout: float,
 ) -> None:
     client = make_client(bootstrap_servers, by)
     command_id = send(client, job)
@@ -103,9 +130,12 @@ def _stop(
         _follow(client, command_id, timeout)
 
 
-def _follow(client: SyncJobsClient, command_id: str, timeout: float, until_final: bool = True) -> None:
+def _follow(
+    client: SyncJobsClient, command_id: str, timeout: float, until_final: bool = True
+) -> None:
     started = time.monotonic()
     final = False
+
     def still_waiting(seconds: float) -> None:
         typer.echo(f"  ... still waiting after {seconds:.0f} s")
 
@@ -121,6 +151,7 @@ def _follow(client: SyncJobsClient, command_id: str, timeout: float, until_final
     typer.secho(
         f"syncctl: no {'final status' if not final else 'outcome'} within {waited:.0f} s; the stop may "
         "still finish: follow it with `syncctl watch`",
-        err=True, fg=typer.colors.RED,
-    )  # fmt: skip
+        err=True,
+        fg=typer.colors.RED,
+    )
     raise typer.Exit(code=2)

@@ -17,7 +17,9 @@ from syncctl.settings import load_settings
 
 
 def connect_command(
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of Connect's REST API on 127.0.0.1.")] = 8083,
+    port: Annotated[
+        int, typer.Option(min=1, max=65535, help="Port of Connect's REST API on 127.0.0.1.")
+    ] = 8083,
     bootstrap_servers: BootstrapOption = None,
     data_dir: Annotated[
         Path, typer.Option(help="Worker settings and logs.", show_default=".local/connect/data")
@@ -25,8 +27,10 @@ def connect_command(
     heap: Annotated[str, typer.Option(help="JVM maximum heap (-Xmx).")] = "512m",
     host: Annotated[
         str,
-        typer.Option(help="Address of the REST API. It has no authentication: other than loopback only on a private "
-                     "network (e.g. docker compose's)."),
+        typer.Option(
+            help="Address of the REST API. It has no authentication: other than loopback only on a private "
+            "network (e.g. docker compose's)."
+        ),
     ] = "127.0.0.1",
 ) -> None:
     """Start Kafka Connect 4.4.0 (distributed worker) on 127.0.0.1 in the foreground, with the
@@ -39,9 +43,14 @@ def connect_command(
     settings = load_settings(kafka={"bootstrap_servers": bootstrap_servers})
     check_connection(settings.kafka, timeout=10)
     if not ipaddress.ip_address(host).is_loopback:
-        typer.secho(f"warning: Kafka Connect's REST API on {host}:{port} has no authentication; anyone who reaches "
-                    "it can read connector configs (passwords included) and create connectors", err=True)  # fmt: skip
-    connect = LocalConnect(settings.kafka.bootstrap_servers, data_dir=data_dir, port=port, heap=heap, host=host)
+        typer.secho(
+            f"warning: Kafka Connect's REST API on {host}:{port} has no authentication; anyone who reaches "
+            "it can read connector configs (passwords included) and create connectors",
+            err=True,
+        )
+    connect = LocalConnect(
+        settings.kafka.bootstrap_servers, data_dir=data_dir, port=port, heap=heap, host=host
+    )
     connect.start()
     on_stop_request(connect.terminate)
     typer.echo(

@@ -28,31 +28,57 @@ class DemoEngine(str, Enum):
     CONNECT = "connect"
 
 
-DEMO_JOBS = (("orders", "snapshot"), ("invoices", "snapshot"), ("customers", "continuous"), ("inventory", "continuous"))
+DEMO_JOBS = (
+    ("orders", "snapshot"),
+    ("invoices", "snapshot"),
+    ("customers", "continuous"),
+    ("inventory", "continuous"),
+)
 # 4-8 tables of 10,000-20,000 rows at 2,000 rows/s: a snapshot takes 30-65 s (5th-95th
 # percentile, 75 s at most), so the continuous jobs reach CDC within about a minute and the
 # snapshot jobs run long enough to be terminated. SYNCCTL_RUNNER__* variables override it.
 DEMO_TABLES = {
-    "SYNCCTL_RUNNER__TABLES_MIN": "4", "SYNCCTL_RUNNER__TABLES_MAX": "8",
-    "SYNCCTL_RUNNER__ROWS_PER_TABLE_MIN": "10000", "SYNCCTL_RUNNER__ROWS_PER_TABLE_MAX": "20000",
-}  # fmt: skip
+    "SYNCCTL_RUNNER__TABLES_MIN": "4",
+    "SYNCCTL_RUNNER__TABLES_MAX": "8",
+    "SYNCCTL_RUNNER__ROWS_PER_TABLE_MIN": "10000",
+    "SYNCCTL_RUNNER__ROWS_PER_TABLE_MAX": "20000",
+}
 
 
 def demo_command(
-    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Broker client port.", show_default="9092")] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="Broker data; with --engine connect, the whole stack's (.local/demo-connect).", show_default=".local/kafka/data")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Broker client port.", show_default="9092")
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Broker data; with --engine connect, the whole stack's (.local/demo-connect).",
+            show_default=".local/kafka/data",
+        ),
+    ] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Wipe the broker's data first.")] = False,
-    rows_per_second: Annotated[int, typer.Option(min=1, help="Snapshot speed of the demo engine.")] = 2000,
-    console_port: Annotated[int, typer.Option(min=0, max=65535, help="Port of the web console (0: no console).")] = 8080,
+    rows_per_second: Annotated[
+        int, typer.Option(min=1, help="Snapshot speed of the demo engine.")
+    ] = 2000,
+    console_port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port of the web console (0: no console).")
+    ] = 8080,
     create_jobs_only: Annotated[
-        bool, typer.Option("--create-jobs-only", help="Only create the demo jobs (for docker compose).")
+        bool,
+        typer.Option("--create-jobs-only", help="Only create the demo jobs (for docker compose)."),
     ] = False,
     bootstrap_servers: BootstrapOption = None,
     engine: Annotated[
-        DemoEngine, typer.Option(help="reference: simulated copies; connect: PostgreSQL, Kafka Connect, FerretDB.")
+        DemoEngine,
+        typer.Option(
+            help="reference: simulated copies; connect: PostgreSQL, Kafka Connect, FerretDB."
+        ),
     ] = DemoEngine.REFERENCE,
     scale: Annotated[
-        float, typer.Option(min=0.01, max=20, help="--engine connect: sample shop size (1: 175,000 rows).")
+        float,
+        typer.Option(
+            min=0.01, max=20, help="--engine connect: sample shop size (1: 175,000 rows)."
+        ),
     ] = 1.0,
 ) -> None:
     """Run the whole demo locally: Kafka, a worker, the reference runner, and four jobs.
@@ -69,13 +95,23 @@ def demo_command(
         return
     if create_jobs_only:
         settings = load_settings(kafka={"bootstrap_servers": bootstrap_servers})
-        _create_jobs(SyncJobsClient(kafka=settings.kafka, topics=settings.topics, requested_by="demo", signing=settings.signing))
+        _create_jobs(
+            SyncJobsClient(
+                kafka=settings.kafka,
+                topics=settings.topics,
+                requested_by="demo",
+                signing=settings.signing,
+            )
+        )
         return
     settings = load_settings(broker={"port": port, "data_dir": data_dir})
     kafka = LocalKafka(
-        data_dir=settings.broker.data_dir, port=settings.broker.port, lib_dir=settings.broker.lib_dir,
-        heap=settings.broker.heap, fresh=fresh,
-    )  # fmt: skip
+        data_dir=settings.broker.data_dir,
+        port=settings.broker.port,
+        lib_dir=settings.broker.lib_dir,
+        heap=settings.broker.heap,
+        fresh=fresh,
+    )
     kafka.start()
     logs = kafka.data_dir.parent / "demo-logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -87,13 +123,17 @@ def demo_command(
         "SYNCCTL_RUNNER__ROWS_PER_SECOND": str(rows_per_second),
     }
     children = {
-        "worker": spawn_syncctl(["worker", "--instance-id", "demo-worker"], env, logs / "worker.log"),
+        "worker": spawn_syncctl(
+            ["worker", "--instance-id", "demo-worker"], env, logs / "worker.log"
+        ),
         "runner": spawn_syncctl(["runner"], env, logs / "runner.log"),
     }
     login = None
     if console_port:
         login = DemoLogin.create(logs.parent / "console-users")
-        children["console"] = spawn_syncctl(login.console_arguments(console_port), env, logs / "console.log")
+        children["console"] = spawn_syncctl(
+            login.console_arguments(console_port), env, logs / "console.log"
+        )
     stop = StopFlag()
     try:
         wait_for_log(logs / "worker.log", "all assigned partitions ready", children["worker"])
@@ -134,18 +174,25 @@ class DemoLogin:
 def spawn_syncctl(arguments: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with open(log, "ab") as output:
         return subprocess.Popen(
-            [sys.executable, "-m", "syncctl", *arguments], env=env, stdout=output, stderr=output,
+            [sys.executable, "-m", "syncctl", *arguments],
+            env=env,
+            stdout=output,
+            stderr=output,
             start_new_session=True,
-        )  # fmt: skip
+        )
 
 
-def run_until_stopped(children: dict[str, subprocess.Popen[bytes]], logs: Path, stop: StopFlag) -> None:
+def run_until_stopped(
+    children: dict[str, subprocess.Popen[bytes]], logs: Path, stop: StopFlag
+) -> None:
     """Until Ctrl-C, or until a child exits (then say which, and where its log is)."""
     while not stop.raised and all(child.poll() is None for child in children.values()):
         time.sleep(0.2)
     for name, child in children.items():
         if child.poll() is not None and not stop.raised:
-            typer.secho(f"the {name} exited ({child.returncode}); see {logs / (name + '.log')}", err=True)
+            typer.secho(
+                f"the {name} exited ({child.returncode}); see {logs / (name + '.log')}", err=True
+            )
 
 
 def stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
@@ -187,7 +234,11 @@ def _short(path: Path) -> Path:
 
 
 def _banner(
-    kafka: LocalKafka, jobs: list[tuple[str, str]], logs: Path, console_port: int, login: DemoLogin | None
+    kafka: LocalKafka,
+    jobs: list[tuple[str, str]],
+    logs: Path,
+    console_port: int,
+    login: DemoLogin | None,
 ) -> None:
     snapshot = next(job for job, mode in jobs if mode == "snapshot")
     continuous = next(job for job, mode in jobs if mode == "continuous")
@@ -196,14 +247,25 @@ def _banner(
         (f".venv/bin/syncctl jobs{bootstrap}", "the History table"),
         (f".venv/bin/syncctl watch{bootstrap}", "follow every status change"),
         (f".venv/bin/syncctl terminate {snapshot} --wait{bootstrap}", "-> Snapshot cancelled"),
-        (f".venv/bin/syncctl complete-cdc {continuous} --wait{bootstrap}", "once it is CDC running"),
+        (
+            f".venv/bin/syncctl complete-cdc {continuous} --wait{bootstrap}",
+            "once it is CDC running",
+        ),
     ]
     width = max(len(command) for command, _ in tries)
     lines = [
         f"syncctl demo is running: Kafka {kafka.version} on {kafka.bootstrap_servers}, one worker, the reference runner.",
         "Demo jobs: " + ", ".join(f"{job} ({mode})" for job, mode in jobs),
         "",
-        *([login.banner_line(console_port), "  then open a job, and Terminate or Complete CDC", ""] if login else []),
+        *(
+            [
+                login.banner_line(console_port),
+                "  then open a job, and Terminate or Complete CDC",
+                "",
+            ]
+            if login
+            else []
+        ),
         "In another terminal (from this directory):",
         *(f"  {command.ljust(width)}  # {what}" for command, what in tries),
         "",

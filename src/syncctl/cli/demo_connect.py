@@ -32,7 +32,10 @@ from syncctl.settings import Settings
 DEMO_DIR = Path(".local/demo-connect")  # --data-dir changes it
 # A snapshot job over the whole shop (long enough to terminate) and a continuous one over the
 # three smaller tables (it reaches CDC within about a minute, then follows the trickle).
-CONNECT_JOBS = (("shop-archive", "snapshot", SHOP_TABLES), ("shop-live", "continuous", SHOP_TABLES[:3]))
+CONNECT_JOBS = (
+    ("shop-archive", "snapshot", SHOP_TABLES),
+    ("shop-live", "continuous", SHOP_TABLES[:3]),
+)
 
 
 def run_connect_demo(
@@ -46,26 +49,40 @@ def run_connect_demo(
     base = data_dir or DEMO_DIR
     logs = base / "logs"
     with ExitStack() as stack:
-        typer.echo("Starting Kafka, PostgreSQL, FerretDB and Kafka Connect (a fresh stack each time)...", err=True)
-        kafka = stack.enter_context(LocalKafka(
-            data_dir=base / "kafka", port=settings.broker.port, lib_dir=settings.broker.lib_dir,
-            heap=settings.broker.heap, fresh=True,
-        ))  # fmt: skip
+        typer.echo(
+            "Starting Kafka, PostgreSQL, FerretDB and Kafka Connect (a fresh stack each time)...",
+            err=True,
+        )
+        kafka = stack.enter_context(
+            LocalKafka(
+                data_dir=base / "kafka",
+                port=settings.broker.port,
+                lib_dir=settings.broker.lib_dir,
+                heap=settings.broker.heap,
+                fresh=True,
+            )
+        )
         logs.mkdir(parents=True, exist_ok=True)
         postgres = stack.enter_context(LocalPostgres())
         ferretdb = stack.enter_context(LocalFerretDB())
         typer.echo(f"Filling the sample shop database ({scale:g}x)...", err=True)
         shop = create_sample_shop(postgres, scale=scale)
-        connect = stack.enter_context(LocalConnect(kafka.bootstrap_servers, data_dir=base / "connect"))
+        connect = stack.enter_context(
+            LocalConnect(kafka.bootstrap_servers, data_dir=base / "connect")
+        )
         env = _engine_env(kafka, connect, shop, ferretdb)
         children = {
-            "worker": spawn_syncctl(["worker", "--instance-id", "demo-worker"], env, logs / "worker.log"),
+            "worker": spawn_syncctl(
+                ["worker", "--instance-id", "demo-worker"], env, logs / "worker.log"
+            ),
             "engine": spawn_syncctl(["runner", "--engine", "connect"], env, logs / "engine.log"),
         }
         login = None
         if console_port:
             login = DemoLogin.create(logs.parent / "console-users")
-            children["console"] = spawn_syncctl(login.console_arguments(console_port), env, logs / "console.log")
+            children["console"] = spawn_syncctl(
+                login.console_arguments(console_port), env, logs / "console.log"
+            )
         stack.callback(stop_children, children)
         wait_for_log(logs / "worker.log", "all assigned partitions ready", children["worker"])
         wait_for_log(logs / "engine.log", "connect engine started", children["engine"])
@@ -80,7 +97,9 @@ def run_connect_demo(
     typer.echo("Demo stopped.", err=True)
 
 
-def _engine_env(kafka: LocalKafka, connect: LocalConnect, shop: SampleShop, ferretdb: LocalFerretDB) -> dict[str, str]:
+def _engine_env(
+    kafka: LocalKafka, connect: LocalConnect, shop: SampleShop, ferretdb: LocalFerretDB
+) -> dict[str, str]:
     """The children's settings: the engine's connections go in variables, never on a command line."""
     return {
         **os.environ,
@@ -103,7 +122,12 @@ def _create_jobs(client: SyncJobsClient) -> list[tuple[str, str, tuple[str, ...]
     created = []
     for name, mode, tables in CONNECT_JOBS:
         job_id = f"{name}-{suffix}"
-        spec = {"source": "shop", "tables": list(tables), "destination": "local", "database": job_id.replace("-", "_")}
+        spec = {
+            "source": "shop",
+            "tables": list(tables),
+            "destination": "local",
+            "database": job_id.replace("-", "_"),
+        }
         client.wait_for_outcome(client.create(job_id, mode, spec=spec), timeout=60)
         created.append((job_id, mode, tables))
     return created
@@ -125,16 +149,26 @@ def _banner(
     bootstrap = "" if kafka.port == 9092 else f" -b {kafka.bootstrap_servers}"
     tries = [
         (f".venv/bin/syncctl jobs{bootstrap}", "real progress: tables and rows copied"),
-        (f".venv/bin/syncctl terminate {snapshot} --wait{bootstrap}", "-> Snapshot cancelled, partial data kept"),
-        (f".venv/bin/syncctl complete-cdc {continuous} --wait{bootstrap}", "once CDC running: drain, clean up"),
+        (
+            f".venv/bin/syncctl terminate {snapshot} --wait{bootstrap}",
+            "-> Snapshot cancelled, partial data kept",
+        ),
+        (
+            f".venv/bin/syncctl complete-cdc {continuous} --wait{bootstrap}",
+            "once CDC running: drain, clean up",
+        ),
         (f"curl -s {connect.url}/connectors", "the jobs' Debezium and MongoDB connectors"),
     ]
     width = max(len(command) for command, _ in tries)
     lines = [
-        (f"syncctl demo (Kafka Connect engine) is running: Kafka {kafka.version} on {kafka.bootstrap_servers}, "
-        f"Kafka Connect on {connect.url}."),
-        (f"Source: PostgreSQL on 127.0.0.1:{postgres.port}, database {shop.database}, {shop.rows:,} rows in "
-        f"{len(SHOP_TABLES)} tables, about 20 changes a second."),
+        (
+            f"syncctl demo (Kafka Connect engine) is running: Kafka {kafka.version} on {kafka.bootstrap_servers}, "
+            f"Kafka Connect on {connect.url}."
+        ),
+        (
+            f"Source: PostgreSQL on 127.0.0.1:{postgres.port}, database {shop.database}, {shop.rows:,} rows in "
+            f"{len(SHOP_TABLES)} tables, about 20 changes a second."
+        ),
         f"Destination: FerretDB (MongoDB wire) at {ferretdb.uri}, one database per job.",
         "Jobs: " + ", ".join(f"{job} ({mode}, {len(tables)} tables)" for job, mode, tables in jobs),
         "",

@@ -19,15 +19,19 @@ BootstrapOption = Annotated[
         show_default="127.0.0.1:9092",
     ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="One JSON document per line, for scripts.")]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="One JSON document per line, for scripts.")
+]
 
 
 def make_client(bootstrap_servers: str | None, requested_by: str | None = None) -> SyncJobsClient:
     settings = load_settings(kafka={"bootstrap_servers": bootstrap_servers})
     return SyncJobsClient(
-        kafka=settings.kafka, topics=settings.topics, requested_by=requested_by or _whoami(),
+        kafka=settings.kafka,
+        topics=settings.topics,
+        requested_by=requested_by or _whoami(),
         signing=settings.signing,
-    )  # fmt: skip
+    )
 
 
 def _whoami() -> str | None:

@@ -14,17 +14,26 @@ from syncctl.store.relocate import relocate_state
 def relocate_command(
     bootstrap_servers: BootstrapOption = None,
     group_id: Annotated[
-        str | None, typer.Option(help="The workers' group, which must have no member.", show_default="syncctl-worker")
+        str | None,
+        typer.Option(
+            help="The workers' group, which must have no member.", show_default="syncctl-worker"
+        ),
     ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would move; write nothing.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would move; write nothing.")
+    ] = False,
 ) -> None:
     """Move job records to the state partition their id belongs on, after the partition count of
     the control and state topics changed (docs/operations.md). Stop every worker first: this
     refuses to run while the worker group has members."""
-    settings = load_settings(kafka={"bootstrap_servers": bootstrap_servers}, worker={"group_id": group_id})
+    settings = load_settings(
+        kafka={"bootstrap_servers": bootstrap_servers}, worker={"group_id": group_id}
+    )
     plan = relocate_state(settings, dry_run=dry_run)
     for job_id, partitions in sorted(plan.duplicates.items()):
-        typer.echo(f"job {job_id} had records on partitions {partitions}; keeping the one updated last")
+        typer.echo(
+            f"job {job_id} had records on partitions {partitions}; keeping the one updated last"
+        )
     verb = "would move" if dry_run else "moved"
     typer.echo(
         f"{verb} {len(plan.moved)} job record(s) to their partition of {plan.partition_count} "

@@ -10,7 +10,9 @@ from syncctl.contract import CommandRejected, Event, JobRecord, Stats, Status
 def progress(stats: Stats, status: Status | None = None) -> str:
     parts = []
     if stats.tables_total is not None or stats.tables_done is not None:
-        parts.append(f"tables {stats.tables_done or 0}/{stats.tables_total if stats.tables_total is not None else '?'}")
+        parts.append(
+            f"tables {stats.tables_done or 0}/{stats.tables_total if stats.tables_total is not None else '?'}"
+        )
     if stats.rows_migrated is not None:
         parts.append(f"{stats.rows_migrated:,} rows")
     if stats.events_seen is not None:
@@ -31,13 +33,21 @@ def jobs_table(records: list[JobRecord]) -> str:
     header = ("JOB", "MODE", "STATUS", "STAGE", "PROGRESS", "LAST CHANGE", "ASKED BY")
     rows = [
         (
-            r.job_id, r.mode.value, r.status.label, r.stage.value, progress(r.stats),
-            when(r.status_changed_at or r.updated_at), r.last_requested_by or r.created_by or "—",
+            r.job_id,
+            r.mode.value,
+            r.status.label,
+            r.stage.value,
+            progress(r.stats),
+            when(r.status_changed_at or r.updated_at),
+            r.last_requested_by or r.created_by or "—",
         )
         for r in records
-    ]  # fmt: skip
+    ]
     widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
-    return "\n".join("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip() for row in (header, *rows))
+    return "\n".join(
+        "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip()
+        for row in (header, *rows)
+    )
 
 
 def event_line(event: Event) -> str:

@@ -8,25 +8,37 @@ import typer
 
 from syncctl.cli.options import BootstrapOption
 from syncctl.cli.signals import on_stop_request
-from syncctl.logging import configure_logging
 from syncctl.connect.engine import ConnectEngine
+from syncctl.logging import configure_logging
 from syncctl.runner import Runner
 from syncctl.settings import load_settings
 
 
 def runner_command(
     bootstrap_servers: BootstrapOption = None,
-    rows_per_second: Annotated[int | None, typer.Option(help="Snapshot speed per job.", show_default="5000")] = None,
+    rows_per_second: Annotated[
+        int | None, typer.Option(help="Snapshot speed per job.", show_default="5000")
+    ] = None,
     stop_delay: Annotated[
-        float | None, typer.Option(help="Seconds the engine takes to confirm a stop.", show_default="2")
+        float | None,
+        typer.Option(help="Seconds the engine takes to confirm a stop.", show_default="2"),
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for random table sizes.")] = None,
-    log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, WARNING or ERROR.", show_default="INFO")] = None,
+    log_level: Annotated[
+        str | None, typer.Option(help="DEBUG, INFO, WARNING or ERROR.", show_default="INFO")
+    ] = None,
     engine: Annotated[
-        str, typer.Option(help="reference: the simulated engine; connect: Kafka Connect (docs/engine-connect.md).")
+        str,
+        typer.Option(
+            help="reference: the simulated engine; connect: Kafka Connect (docs/engine-connect.md)."
+        ),
     ] = "reference",
     connect_url: Annotated[
-        str | None, typer.Option(help="Kafka Connect's REST API (--engine connect).", show_default="http://127.0.0.1:8083")
+        str | None,
+        typer.Option(
+            help="Kafka Connect's REST API (--engine connect).",
+            show_default="http://127.0.0.1:8083",
+        ),
     ] = None,
 ) -> None:
     """Run jobs for real-looking demos: start each created job, report progress, stop on request.
@@ -45,7 +57,9 @@ def runner_command(
         log={"level": log_level.upper() if log_level else None},
     )
     configure_logging(settings.log.level, settings.log.format)
-    runner: Runner | ConnectEngine = ConnectEngine(settings) if engine == "connect" else Runner(settings)
+    runner: Runner | ConnectEngine = (
+        ConnectEngine(settings) if engine == "connect" else Runner(settings)
+    )
 
     on_stop_request(runner.stop)
     runner.run()

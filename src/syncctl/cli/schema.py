@@ -12,10 +12,12 @@ from syncctl.contract.schema import write_schemas
 
 
 def schema_command(
-    out: Annotated[Path, typer.Option(help="Directory to write the schemas into.")] = Path("docs/schemas"),
-    asyncapi: Annotated[Path, typer.Option(help="Where to write the AsyncAPI 3.0 document.")] = Path(
-        "docs/asyncapi.yaml"
+    out: Annotated[Path, typer.Option(help="Directory to write the schemas into.")] = Path(
+        "docs/schemas"
     ),
+    asyncapi: Annotated[
+        Path, typer.Option(help="Where to write the AsyncAPI 3.0 document.")
+    ] = Path("docs/asyncapi.yaml"),
 ) -> None:
     """Write JSON Schemas of control messages, job records and events (one file each), and the
     AsyncAPI document of the four topics."""

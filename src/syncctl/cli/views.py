@@ -24,7 +24,9 @@ def jobs_command(bootstrap_servers: BootstrapOption = None, as_json: JsonOption 
 
 
 def watch_command(
-    job: Annotated[str | None, typer.Argument(help="Only this job's events.", show_default=False)] = None,
+    job: Annotated[
+        str | None, typer.Argument(help="Only this job's events.", show_default=False)
+    ] = None,
     bootstrap_servers: BootstrapOption = None,
     as_json: JsonOption = False,
     from_beginning: Annotated[
@@ -36,8 +38,13 @@ def watch_command(
 
     client = make_client(bootstrap_servers)
     since = datetime.fromtimestamp(0, UTC) if from_beginning else None
+
     def ready() -> None:
-        typer.echo(f"watching {'events of ' + job if job else 'all events'} (Ctrl-C to stop)", err=True)
+        typer.echo(
+            f"watching {'events of ' + job if job else 'all events'} (Ctrl-C to stop)", err=True
+        )
 
     for event in client.watch(job, since=since, on_ready=ready):
-        typer.echo(json.dumps(event.model_dump(mode="json")) if as_json else event_line(event), nl=True)
+        typer.echo(
+            json.dumps(event.model_dump(mode="json")) if as_json else event_line(event), nl=True
+        )

@@ -37,23 +37,41 @@ def worker_command(
     ] = None,
     stop_deadline: Annotated[
         float | None,
-        typer.Option(help="Seconds an engine has to confirm a stop before it is forced.", show_default="60"),
+        typer.Option(
+            help="Seconds an engine has to confirm a stop before it is forced.", show_default="60"
+        ),
     ] = None,
-    control_topic: Annotated[str | None, typer.Option(help="Control topic.", show_default="syncjobs.control")] = None,
-    state_topic: Annotated[str | None, typer.Option(help="State topic.", show_default="syncjobs.state")] = None,
-    events_topic: Annotated[str | None, typer.Option(help="Events topic.", show_default="syncjobs.events")] = None,
-    dlq_topic: Annotated[str | None, typer.Option(help="Dead-letter topic.", show_default="syncjobs.control.dlq")] = None,
+    control_topic: Annotated[
+        str | None, typer.Option(help="Control topic.", show_default="syncjobs.control")
+    ] = None,
+    state_topic: Annotated[
+        str | None, typer.Option(help="State topic.", show_default="syncjobs.state")
+    ] = None,
+    events_topic: Annotated[
+        str | None, typer.Option(help="Events topic.", show_default="syncjobs.events")
+    ] = None,
+    dlq_topic: Annotated[
+        str | None, typer.Option(help="Dead-letter topic.", show_default="syncjobs.control.dlq")
+    ] = None,
     partitions: Annotated[
-        int | None, typer.Option(help="Partitions of topics this worker creates.", show_default="12")
+        int | None,
+        typer.Option(help="Partitions of topics this worker creates.", show_default="12"),
     ] = None,
-    log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, WARNING or ERROR.", show_default="INFO")] = None,
+    log_level: Annotated[
+        str | None, typer.Option(help="DEBUG, INFO, WARNING or ERROR.", show_default="INFO")
+    ] = None,
     http_port: Annotated[
         int | None,
-        typer.Option(help="Serve /healthz, /readyz and /metrics on this port (0: any free port).", show_default="off"),
+        typer.Option(
+            help="Serve /healthz, /readyz and /metrics on this port (0: any free port).",
+            show_default="off",
+        ),
     ] = None,
     shutdown_grace: Annotated[
         float | None,
-        typer.Option(help="Seconds a stop request allows before the worker exits anyway.", show_default="10"),
+        typer.Option(
+            help="Seconds a stop request allows before the worker exits anyway.", show_default="10"
+        ),
     ] = None,
 ) -> None:
     """Consume the control topic, apply commands to job records, publish events, exactly once.
@@ -65,16 +83,21 @@ def worker_command(
     settings = load_settings(
         kafka={"bootstrap_servers": bootstrap_servers},
         worker={
-            "group_id": group_id, "instance_id": instance_id, "stop_deadline": stop_deadline,
+            "group_id": group_id,
+            "instance_id": instance_id,
+            "stop_deadline": stop_deadline,
             "shutdown_grace": shutdown_grace,
         },
         http={"port": http_port},
         topics={
-            "control": control_topic, "state": state_topic, "events": events_topic,
-            "dlq": dlq_topic, "partitions": partitions,
+            "control": control_topic,
+            "state": state_topic,
+            "events": events_topic,
+            "dlq": dlq_topic,
+            "partitions": partitions,
         },
         log={"level": log_level.upper() if log_level else None},
-    )  # fmt: skip
+    )
     configure_logging(settings.log.level, settings.log.format)
     serving = settings.http.port is not None
     worker = Worker(settings, WorkerMetrics() if serving else None)
@@ -92,7 +115,9 @@ def worker_command(
 def _serve(settings: Settings, worker: Worker) -> OperationsServer:
     assert settings.http.port is not None
     try:
-        server = OperationsServer(settings.http.port, worker.metrics.registry, worker.readiness, settings.http.host)
+        server = OperationsServer(
+            settings.http.port, worker.metrics.registry, worker.readiness, settings.http.host
+        )
     except OSError as error:
         typer.echo(
             f"error: cannot serve HTTP on {settings.http.host}:{settings.http.port} ({error.strerror}); "

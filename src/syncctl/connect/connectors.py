@@ -68,7 +68,9 @@ class JobNames:
         return f"connect-{self.sink}"
 
 
-def source_config(job_id: str, mode: Mode, spec: JobSpec, source: SourceConnection) -> dict[str, Any]:
+def source_config(
+    job_id: str, mode: Mode, spec: JobSpec, source: SourceConnection
+) -> dict[str, Any]:
     names = JobNames(job_id)
     return {
         "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
@@ -151,8 +153,10 @@ def _key_string_ids(spec: JobSpec, primary_keys: Mapping[str, tuple[str, ...]]) 
         if len(primary_keys.get(table, ())) != 1
     }
     if unfit:
-        described = "; ".join(f"{table} has {'key ' + ', '.join(cols) if cols else 'no primary key'}"
-                              for table, cols in unfit.items())  # fmt: skip
+        described = "; ".join(
+            f"{table} has {'key ' + ', '.join(cols) if cols else 'no primary key'}"
+            for table, cols in unfit.items()
+        )
         raise ConfigError(
             f'destination {spec.destination!r} uses document_id = "key_string", which needs a '
             f"single-column primary key on every table: {described}. Add one, or use "

@@ -16,9 +16,13 @@ from syncctl.settings import DestinationConnection, SourceConnection
 class SourceDatabase:
     def __init__(self, connection: SourceConnection) -> None:
         self._dsn = psycopg.conninfo.make_conninfo(
-            host=connection.host, port=connection.port, dbname=connection.database,
-            user=connection.user, password=connection.password.get_secret_value(), connect_timeout=10,
-        )  # fmt: skip
+            host=connection.host,
+            port=connection.port,
+            dbname=connection.database,
+            user=connection.user,
+            password=connection.password.get_secret_value(),
+            connect_timeout=10,
+        )
 
     def missing_tables(self, tables: tuple[str, ...]) -> list[str]:
         """The `schema.table` names the source does not have (connecting fails clearly first)."""
@@ -30,7 +34,9 @@ class SourceDatabase:
                     (list(tables),),
                 ).fetchall()
         except psycopg.OperationalError as error:
-            raise ServerError(f"cannot connect to the source database: {str(error).strip().splitlines()[-1]}") from None
+            raise ServerError(
+                f"cannot connect to the source database: {str(error).strip().splitlines()[-1]}"
+            ) from None
         found = {row[0] for row in rows}
         return [table for table in tables if table not in found]
 
@@ -80,7 +86,9 @@ class SourceDatabase:
                     return int(row[0]) if row else 0
                 except psycopg.errors.ObjectInUse:
                     if time.monotonic() > deadline:
-                        raise ServerError(f"replication slot {slot} is still in use after {timeout:.0f} s") from None
+                        raise ServerError(
+                            f"replication slot {slot} is still in use after {timeout:.0f} s"
+                        ) from None
                     time.sleep(0.2)
 
     def drop_slot_and_publication(self, slot: str, publication: str, timeout: float = 30.0) -> None:
@@ -91,7 +99,9 @@ class SourceDatabase:
         with psycopg.connect(self._dsn, autocommit=True) as db:
             db.execute(f'DROP PUBLICATION IF EXISTS "{publication}"')
             while True:
-                row = db.execute("SELECT active FROM pg_replication_slots WHERE slot_name = %s", (slot,)).fetchone()
+                row = db.execute(
+                    "SELECT active FROM pg_replication_slots WHERE slot_name = %s", (slot,)
+                ).fetchone()
                 if row is None:
                     return
                 if not row[0]:
@@ -101,7 +111,9 @@ class SourceDatabase:
                     except psycopg.errors.ObjectInUse:
                         pass  # taken again between the two statements
                 if time.monotonic() > deadline:
-                    raise ServerError(f"replication slot {slot} is still in use after {timeout:.0f} s")
+                    raise ServerError(
+                        f"replication slot {slot} is still in use after {timeout:.0f} s"
+                    )
                 time.sleep(0.2)
 
 

@@ -76,9 +76,11 @@ class ConnectEngine:
         self._settings = settings
         self._engine = settings.engine
         self._client = SyncJobsClient(
-            kafka=settings.kafka, topics=settings.topics, requested_by=self._engine.runner_id,
+            kafka=settings.kafka,
+            topics=settings.topics,
+            requested_by=self._engine.runner_id,
             signing=settings.signing,
-        )  # fmt: skip
+        )
         self._api = ConnectApi(self._engine.connect_url)
         self._admin = AdminClient(config.common(settings.kafka))
         self._jobs: dict[str, EngineJob] = {}
@@ -92,20 +94,29 @@ class ConnectEngine:
     # -- the loop ------------------------------------------------------------------------------
     def run(self) -> None:
         self._api.connectors()  # fails now, clearly, when Connect does not answer
-        events = Consumer({
-            **config.reader_consumer(self._settings.kafka, self._engine.group_id),
-            "partition.assignment.strategy": "range", "enable.auto.commit": True,
-        })  # fmt: skip
+        events = Consumer(
+            {
+                **config.reader_consumer(self._settings.kafka, self._engine.group_id),
+                "partition.assignment.strategy": "range",
+                "enable.auto.commit": True,
+            }
+        )
         # Read from the beginning at every start, never committed: a restarted engine rebuilds
         # each job's snapshot progress from them (a few messages per job).
-        notifications = Consumer({
-            **config.reader_consumer(self._settings.kafka, f"{self._engine.group_id}-notifications-{uuid.uuid4()}"),
-            "topic.metadata.refresh.interval.ms": 2000,
-        })  # fmt: skip
+        notifications = Consumer(
+            {
+                **config.reader_consumer(
+                    self._settings.kafka, f"{self._engine.group_id}-notifications-{uuid.uuid4()}"
+                ),
+                "topic.metadata.refresh.interval.ms": 2000,
+            }
+        )
         follow_events(events, self._settings.topics.events, self._on_event, lambda: self._stopping)
         notifications.subscribe([r"^syncctl\..*\.notifications$"])
         self._resume(self._client.jobs())
-        log.info("connect engine started", connect_url=self._engine.connect_url, jobs=len(self._jobs))
+        log.info(
+            "connect engine started", connect_url=self._engine.connect_url, jobs=len(self._jobs)
+        )
         try:
             while not self._stopping:
                 for message in events.consume(500, self._engine.poll_interval / 2):
@@ -134,7 +145,9 @@ class ConnectEngine:
         if event is None:
             return
         if event.status is Status.NOT_STARTED and event.previous_status is None:
-            self._start(event.job_id, event.mode or Mode.SNAPSHOT, event.spec, bool(event.drop_destination))
+            self._start(
+                event.job_id, event.mode or Mode.SNAPSHOT, event.spec, bool(event.drop_destination)
+            )
         elif event.status.stopping:
             self._request_stop(event.job_id, complete=event.status is Status.CDC_COMPLETING)
         elif event.status.terminal:
@@ -151,7 +164,9 @@ class ConnectEngine:
             left = {names.source, names.sink} & existing
             if record.spec is None or record.job_id in self._jobs:
                 continue
-            job = EngineJob(record.job_id, record.mode, record.spec, in_cdc=record.status is Status.CDC_RUNNING)
+            job = EngineJob(
+                record.job_id, record.mode, record.spec, in_cdc=record.status is Status.CDC_RUNNING
+            )
             if record.status.terminal:
                 if left:
                     self._stops.submit(self._remove, job, drop_topics=False)
@@ -167,8 +182,12 @@ class ConnectEngine:
     # -- starting ------------------------------------------------------------------------------
     def _start(self, job_id: str, mode: Mode, spec: JobSpec | None, drop_destination: bool) -> None:
         if spec is None:
-            self._send(Failed, job_id, error="this job has no spec: the Kafka Connect engine needs one "
-                       "(create it with --source, --table, --destination and --database)")  # fmt: skip
+            self._send(
+                Failed,
+                job_id,
+                error="this job has no spec: the Kafka Connect engine needs one "
+                "(create it with --source, --table, --destination and --database)",
+            )
             return
         problem = self._unknown_connection(spec)
         if problem:
@@ -183,7 +202,9 @@ class ConnectEngine:
                     "(schema.table) and that the engine's user may see them"
                 )
             if drop_destination:
-                drop_destination_database(self._engine.destinations[spec.destination], spec.database)
+                drop_destination_database(
+                    self._engine.destinations[spec.destination], spec.database
+                )
             self._put_connectors(job)
         except SyncctlError as error:
             self._send(Failed, job_id, error=str(error))
@@ -202,15 +223,21 @@ class ConnectEngine:
             return f"source {spec.source!r} is not configured in the engine (known: {known}); add [engine.sources.{spec.source}]"
         if spec.destination not in self._engine.destinations:
             known = ", ".join(sorted(self._engine.destinations)) or "none"
-            return (f"destination {spec.destination!r} is not configured in the engine (known: {known}); "
-                    f"add [engine.destinations.{spec.destination}]")  # fmt: skip
+            return (
+                f"destination {spec.destination!r} is not configured in the engine (known: {known}); "
+                f"add [engine.destinations.{spec.destination}]"
+            )
         return None
 
     def _put_connectors(self, job: EngineJob) -> None:
         names = job.names
         destination = self._engine.destinations[job.spec.destination]
         source = self._engine.sources[job.spec.source]
-        keys = SourceDatabase(source).primary_keys(job.spec.tables) if destination.document_id == "key_string" else {}
+        keys = (
+            SourceDatabase(source).primary_keys(job.spec.tables)
+            if destination.document_id == "key_string"
+            else {}
+        )
         # The sink first, so that it is reading when the first snapshot records arrive.
         self._api.put_config(names.sink, sink_config(job.job_id, job.spec, destination, keys))
         self._api.put_config(names.source, source_config(job.job_id, job.mode, job.spec, source))
@@ -238,7 +265,9 @@ class ConnectEngine:
 
     def _advance(self, job: EngineJob) -> None:
         try:
-            failure = first_failure(self._api.status(job.names.source)) or first_failure(self._api.status(job.names.sink))
+            failure = first_failure(self._api.status(job.names.source)) or first_failure(
+                self._api.status(job.names.sink)
+            )
             if failure:
                 self._fail(job, failure)
                 return
@@ -249,7 +278,11 @@ class ConnectEngine:
         if job.in_cdc:
             stats = Stats(events_seen=max(0, written - job.rows_at_cdc_start))
         else:
-            stats = Stats(tables_total=len(job.spec.tables), tables_done=job.tables_done, rows_migrated=written)
+            stats = Stats(
+                tables_total=len(job.spec.tables),
+                tables_done=job.tables_done,
+                rows_migrated=written,
+            )
         now = time.monotonic()
         if stats != job.last_stats and now - job.last_progress_at >= _PROGRESS_SECONDS:
             job.last_stats, job.last_progress_at = stats, now
@@ -271,7 +304,9 @@ class ConnectEngine:
         try:
             self._remove(job, drop_topics=True)
         except Exception as error:  # noqa: BLE001 - the copy is whole; a leftover is removed on restart
-            log.warning("could not remove a finished job's connectors", job_id=job.job_id, error=str(error))
+            log.warning(
+                "could not remove a finished job's connectors", job_id=job.job_id, error=str(error)
+            )
         self._send(Progress, job.job_id, stats=stats)
         self._send(SnapshotCompleted, job.job_id)
 
@@ -282,15 +317,26 @@ class ConnectEngine:
         offsets and the topics' ends, with no consumer made per job and look."""
         topics = [job.names.table_topic(table) for table in job.spec.tables]
         metadata = self._admin.list_topics(timeout=10).topics
-        partitions = [TopicPartition(t, p) for t in topics if t in metadata for p in metadata[t].partitions]
+        partitions = [
+            TopicPartition(t, p) for t in topics if t in metadata for p in metadata[t].partitions
+        ]
         if not partitions:
             return 0, 0
         group = job.names.sink_group
         try:
-            asked = self._admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group, partitions)])
-            committed = {(tp.topic, tp.partition): max(tp.offset, 0) for tp in asked[group].result(10).topic_partitions}
-            latest = self._admin.list_offsets({tp: OffsetSpec.latest() for tp in partitions}, request_timeout=10)
-            ends = {(tp.topic, tp.partition): future.result(10).offset for tp, future in latest.items()}
+            asked = self._admin.list_consumer_group_offsets(
+                [ConsumerGroupTopicPartitions(group, partitions)]
+            )
+            committed = {
+                (tp.topic, tp.partition): max(tp.offset, 0)
+                for tp in asked[group].result(10).topic_partitions
+            }
+            latest = self._admin.list_offsets(
+                {tp: OffsetSpec.latest() for tp in partitions}, request_timeout=10
+            )
+            ends = {
+                (tp.topic, tp.partition): future.result(10).offset for tp, future in latest.items()
+            }
         except KafkaException as error:
             raise SyncctlError(f"could not read the sink's position: {error}") from error
         written = sum(committed.get(key, 0) for key in ends)
@@ -320,8 +366,13 @@ class ConnectEngine:
                 self._remove_connector(job.names.sink, drop_offsets=False)
                 source_removed.result()
             self._send(Stopped, job.job_id)
-            log.info("job cancelled", job_id=job.job_id, source_stop_s=round(source_stopped - began, 2),
-                     sink_drain_s=round(drained - source_stopped, 2), total_s=round(time.monotonic() - began, 2))  # fmt: skip
+            log.info(
+                "job cancelled",
+                job_id=job.job_id,
+                source_stop_s=round(source_stopped - began, 2),
+                sink_drain_s=round(drained - source_stopped, 2),
+                total_s=round(time.monotonic() - began, 2),
+            )
         except Exception as error:  # noqa: BLE001 - the job ends Failed with the reason, the engine goes on
             self._fail(job, f"could not cancel cleanly: {error}")
 
@@ -341,8 +392,13 @@ class ConnectEngine:
                 source_removed.result()
             self._delete_topics(job)
             self._send(Stopped, job.job_id, temp_data_cleaned=True)
-            log.info("job's CDC completed", job_id=job.job_id, source_drain_s=round(source_drained - began, 2),
-                     sink_drain_s=round(drained - source_drained, 2), total_s=round(time.monotonic() - began, 2))  # fmt: skip
+            log.info(
+                "job's CDC completed",
+                job_id=job.job_id,
+                source_drain_s=round(source_drained - began, 2),
+                sink_drain_s=round(drained - source_drained, 2),
+                total_s=round(time.monotonic() - began, 2),
+            )
         except Exception as error:  # noqa: BLE001
             self._fail(job, f"could not complete CDC cleanly: {error}")
 
@@ -366,7 +422,9 @@ class ConnectEngine:
             if source.changes_pending(names.slot, names.publication, lsn) == 0:
                 return  # stopped for good: the removal that follows expects it so
             if time.monotonic() > deadline:
-                raise SyncctlError(f"the source connector did not deliver the changes up to WAL position {lsn} in time")
+                raise SyncctlError(
+                    f"the source connector did not deliver the changes up to WAL position {lsn} in time"
+                )
             self._api.resume(names.source)
 
     def _wait_for_sink(self, job: EngineJob, timeout: float, strict: bool = False) -> None:
@@ -384,12 +442,18 @@ class ConnectEngine:
         self._remove_connector(job.names.sink, drop_offsets=drop_topics)
         if drop_topics:
             self._delete_topics(job)
-        log.info("job's connectors, slot and publication removed", job_id=job.job_id, topics_deleted=drop_topics)
+        log.info(
+            "job's connectors, slot and publication removed",
+            job_id=job.job_id,
+            topics_deleted=drop_topics,
+        )
 
     def _remove_source(self, job: EngineJob, drop_offsets: bool) -> None:
         names = job.names
         self._remove_connector(names.source, drop_offsets)
-        SourceDatabase(self._engine.sources[job.spec.source]).drop_slot_and_publication(names.slot, names.publication)
+        SourceDatabase(self._engine.sources[job.spec.source]).drop_slot_and_publication(
+            names.slot, names.publication
+        )
 
     def _remove_connector(self, name: str, drop_offsets: bool) -> None:
         if drop_offsets:  # only a stopped connector's offsets can be deleted
@@ -399,10 +463,16 @@ class ConnectEngine:
 
     def _delete_topics(self, job: EngineJob) -> None:
         names = job.names
-        wanted = [*(names.table_topic(t) for t in job.spec.tables), names.notifications_topic, names.heartbeat_topic]
+        wanted = [
+            *(names.table_topic(t) for t in job.spec.tables),
+            names.notifications_topic,
+            names.heartbeat_topic,
+        ]
         existing = self._admin.list_topics(timeout=10).topics
         doomed = [topic for topic in wanted if topic in existing]
-        for future in self._admin.delete_topics(doomed, operation_timeout=30).values() if doomed else []:
+        for future in (
+            self._admin.delete_topics(doomed, operation_timeout=30).values() if doomed else []
+        ):
             future.result(30)
 
     def _fail(self, job: EngineJob, reason: str) -> None:
@@ -413,10 +483,17 @@ class ConnectEngine:
         try:
             self._remove(job, drop_topics=False)
         except Exception as error:  # noqa: BLE001 - removal is retried when the engine restarts
-            log.warning("could not remove a failed job's connectors", job_id=job.job_id, error=str(error))
+            log.warning(
+                "could not remove a failed job's connectors", job_id=job.job_id, error=str(error)
+            )
 
     def _send(self, kind: type, job_id: str, **fields: Any) -> None:
-        self._client.send(kind(
-            command_id=str(uuid.uuid4()), job_id=job_id, issued_at=datetime.now(UTC),
-            requested_by=self._engine.runner_id, **fields,
-        ))  # fmt: skip
+        self._client.send(
+            kind(
+                command_id=str(uuid.uuid4()),
+                job_id=job_id,
+                issued_at=datetime.now(UTC),
+                requested_by=self._engine.runner_id,
+                **fields,
+            )
+        )

@@ -54,7 +54,9 @@ def _sanitizer_shim(plugin_dir: Path) -> None:
 def _mongodb_service_entries(plugin_dir: Path) -> None:
     with zipfile.ZipFile(plugin_dir / "mongo-kafka-connect-services.jar", "w") as services:
         services.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
-        services.writestr("META-INF/services/org.apache.kafka.connect.sink.SinkConnector", MONGODB_SINK + "\n")
+        services.writestr(
+            "META-INF/services/org.apache.kafka.connect.sink.SinkConnector", MONGODB_SINK + "\n"
+        )
         services.writestr(
             "META-INF/services/org.apache.kafka.connect.source.SourceConnector",
             "com.mongodb.kafka.connect.MongoSourceConnector\n",
@@ -67,12 +69,26 @@ def ensure_connect_jars(
 ) -> tuple[Path, Path]:
     """(the worker's lib folder, plugin.path), fetched from Maven Central once."""
     config = connect_config_dir()
-    lib = fetch_jars(config / "runtime", cache_dir / "lib", "Kafka Connect 4.4.0", progress, ServerError)
+    lib = fetch_jars(
+        config / "runtime", cache_dir / "lib", "Kafka Connect 4.4.0", progress, ServerError
+    )
     plugins = cache_dir / "plugins"
-    fetch_jars(config / "debezium-postgres", plugins / "debezium-postgres",
-               "the Debezium PostgreSQL connector 3.6.1.Final", progress, ServerError, _sanitizer_shim)  # fmt: skip
-    fetch_jars(config / "mongodb", plugins / "mongodb", "the MongoDB Kafka connector 2.0.1", progress,
-               ServerError, _mongodb_service_entries)  # fmt: skip
+    fetch_jars(
+        config / "debezium-postgres",
+        plugins / "debezium-postgres",
+        "the Debezium PostgreSQL connector 3.6.1.Final",
+        progress,
+        ServerError,
+        _sanitizer_shim,
+    )
+    fetch_jars(
+        config / "mongodb",
+        plugins / "mongodb",
+        "the MongoDB Kafka connector 2.0.1",
+        progress,
+        ServerError,
+        _mongodb_service_entries,
+    )
     return lib, plugins
 
 
@@ -120,44 +136,56 @@ class LocalConnect:
         logs.mkdir(parents=True, exist_ok=True)
         properties = self.data_dir / "worker.properties"
         properties.write_text(
-            "\n".join([
-                f"bootstrap.servers={self.bootstrap_servers}",
-                f"group.id={self.group_id}",
-                f"config.storage.topic={self.group_id}-configs",
-                f"offset.storage.topic={self.group_id}-offsets",
-                f"status.storage.topic={self.group_id}-status",
-                "config.storage.replication.factor=1",
-                "offset.storage.replication.factor=1",
-                "status.storage.replication.factor=1",
-                "offset.storage.partitions=1",
-                "status.storage.partitions=1",
-                "key.converter=org.apache.kafka.connect.json.JsonConverter",
-                "value.converter=org.apache.kafka.connect.json.JsonConverter",
-                f"plugin.path={plugins}",
-                "plugin.discovery=service_load",
-                f"listeners=http://{self.host}:{self.port}",
-                f"rest.advertised.host.name={socket.gethostname() if self.host == '0.0.0.0' else self.host}",
-                f"rest.advertised.port={self.port}",
-                # Source offsets reach Kafka within 0.2 s (a restarted worker replays little), and
-                # sinks commit theirs as often: that is how the engine sees a drain end.
-                "offset.flush.interval.ms=200",
-                # Connector configs may hold ${directory:DIR:FILE}, ${file:PATH:KEY} or ${env:NAME}
-                # instead of secrets (the engine's connect_password and connect_uri).
-                "config.providers=directory,file,env",
-                f"config.providers.directory.class={_PROVIDERS}.DirectoryConfigProvider",
-                f"config.providers.file.class={_PROVIDERS}.FileConfigProvider",
-                f"config.providers.env.class={_PROVIDERS}.EnvVarConfigProvider",
-                "",
-            ])
-        )  # fmt: skip
+            "\n".join(
+                [
+                    f"bootstrap.servers={self.bootstrap_servers}",
+                    f"group.id={self.group_id}",
+                    f"config.storage.topic={self.group_id}-configs",
+                    f"offset.storage.topic={self.group_id}-offsets",
+                    f"status.storage.topic={self.group_id}-status",
+                    "config.storage.replication.factor=1",
+                    "offset.storage.replication.factor=1",
+                    "status.storage.replication.factor=1",
+                    "offset.storage.partitions=1",
+                    "status.storage.partitions=1",
+                    "key.converter=org.apache.kafka.connect.json.JsonConverter",
+                    "value.converter=org.apache.kafka.connect.json.JsonConverter",
+                    f"plugin.path={plugins}",
+                    "plugin.discovery=service_load",
+                    f"listeners=http://{self.host}:{self.port}",
+                    f"rest.advertised.host.name={socket.gethostname() if self.host == '0.0.0.0' else self.host}",
+                    f"rest.advertised.port={self.port}",
+                    # Source offsets reach Kafka within 0.2 s (a restarted worker replays little), and
+                    # sinks commit theirs as often: that is how the engine sees a drain end.
+                    "offset.flush.interval.ms=200",
+                    # Connector configs may hold ${directory:DIR:FILE}, ${file:PATH:KEY} or ${env:NAME}
+                    # instead of secrets (the engine's connect_password and connect_uri).
+                    "config.providers=directory,file,env",
+                    f"config.providers.directory.class={_PROVIDERS}.DirectoryConfigProvider",
+                    f"config.providers.file.class={_PROVIDERS}.FileConfigProvider",
+                    f"config.providers.env.class={_PROVIDERS}.EnvVarConfigProvider",
+                    "",
+                ]
+            )
+        )
         command = [
-            find_java(), f"-Xmx{self.heap}", "-Xms128m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
-            "-Djava.awt.headless=true", f"-Dkafka.logs.dir={logs}",
+            find_java(),
+            f"-Xmx{self.heap}",
+            "-Xms128m",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            "-Djava.awt.headless=true",
+            f"-Dkafka.logs.dir={logs}",
             f"-Dlog4j2.configurationFile={connect_config_dir() / 'log4j2.properties'}",
-            "-cp", f"{lib.resolve()}/*", "org.apache.kafka.connect.cli.ConnectDistributed", str(properties),
-        ]  # fmt: skip
+            "-cp",
+            f"{lib.resolve()}/*",
+            "org.apache.kafka.connect.cli.ConnectDistributed",
+            str(properties),
+        ]
         with open(logs / "stdout.log", "ab") as stdout:
-            self._process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.STDOUT, start_new_session=True)
+            self._process = subprocess.Popen(
+                command, stdout=stdout, stderr=subprocess.STDOUT, start_new_session=True
+            )
         self._wait_ready(timeout)
         return self
 
@@ -173,7 +201,9 @@ class LocalConnect:
         while True:
             assert self._process is not None
             if self._process.poll() is not None:
-                raise ServerError(f"Kafka Connect exited ({self._process.returncode}); see {self.log_file}")
+                raise ServerError(
+                    f"Kafka Connect exited ({self._process.returncode}); see {self.log_file}"
+                )
             try:
                 if {DEBEZIUM_POSTGRES, MONGODB_SINK} <= self.plugins():
                     if httpx.get(f"{self.url}/connectors", timeout=5).status_code == 200:
@@ -182,7 +212,9 @@ class LocalConnect:
                 pass
             if time.monotonic() > deadline:
                 self.stop()
-                raise ServerError(f"Kafka Connect was not ready on {self.url} within {timeout:.0f} s; see {self.log_file}")
+                raise ServerError(
+                    f"Kafka Connect was not ready on {self.url} within {timeout:.0f} s; see {self.log_file}"
+                )
             time.sleep(0.5)
 
     def wait(self) -> int:
@@ -211,6 +243,9 @@ class LocalConnect:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()

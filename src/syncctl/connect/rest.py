@@ -10,7 +10,6 @@ import httpx
 
 from syncctl.errors import ServerError
 
-
 _CONFLICT_PATIENCE = 20.0  # seconds
 
 
@@ -83,7 +82,9 @@ class ConnectApi:
             try:
                 response = self._http.request(method, path, **kwargs)
             except httpx.HTTPError as error:
-                raise ServerError(f"Kafka Connect at {self.url} did not answer {method} {path}: {error}") from error
+                raise ServerError(
+                    f"Kafka Connect at {self.url} did not answer {method} {path}: {error}"
+                ) from error
             if response.status_code != 409 or time.monotonic() > deadline:
                 return response
             time.sleep(pause)
@@ -96,7 +97,9 @@ class ConnectApi:
             message = response.json().get("message", response.text)
         except ValueError:
             message = response.text
-        raise ServerError(f"Kafka Connect refused {response.request.method} {response.request.url.path}: {message}")
+        raise ServerError(
+            f"Kafka Connect refused {response.request.method} {response.request.url.path}: {message}"
+        )
 
 
 def first_failure(status: dict[str, Any] | None) -> str | None:

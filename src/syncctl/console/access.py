@@ -63,7 +63,12 @@ class PublicAddress:
             url = urlsplit(settings.public_url)
             hosts = (url.hostname or "", *settings.trusted_hosts)
             path = url.path if url.path.endswith("/") else f"{url.path}/"
-            return cls(frozenset({f"{url.scheme}://{url.netloc.lower()}"}), hosts, path, url.scheme == "https")
+            return cls(
+                frozenset({f"{url.scheme}://{url.netloc.lower()}"}),
+                hosts,
+                path,
+                url.scheme == "https",
+            )
         if not is_loopback(settings.host):
             raise ConfigError(
                 f"set console.public_url (the URL operators open, e.g. https://console.example.com/) to "
@@ -97,13 +102,19 @@ class Gate:
     """Finds the identity behind a request, and checks that an action comes from our own pages."""
 
     def __init__(
-        self, settings: ConsoleSettings, address: PublicAddress, users: UserDirectory | None, sessions: SessionStore
+        self,
+        settings: ConsoleSettings,
+        address: PublicAddress,
+        users: UserDirectory | None,
+        sessions: SessionStore,
     ) -> None:
         self.settings = settings
         self.address = address
         self.users = users
         self.sessions = sessions
-        self._proxies = [ipaddress.ip_network(proxy, strict=False) for proxy in settings.trusted_proxies]
+        self._proxies = [
+            ipaddress.ip_network(proxy, strict=False) for proxy in settings.trusted_proxies
+        ]
         self._secret = secrets.token_bytes(32)  # derives the CSRF tokens of sessionless identities
         self._local_user = f"local:{getpass.getuser()}"
 
@@ -117,7 +128,9 @@ class Gate:
             session = self.sessions.find(connection.cookies.get(COOKIE))
             return self._session_identity(session) if session else None
         if not self.settings.authenticates:
-            return Identity(self._local_user, "operator", "none", self._token("none", self._local_user))
+            return Identity(
+                self._local_user, "operator", "none", self._token("none", self._local_user)
+            )
         return None
 
     def same_origin(self, connection: HTTPConnection) -> bool:
@@ -133,7 +146,9 @@ class Gate:
         peer = connection.client.host if connection.client else "unknown"
         if not self._from_proxy(connection):
             return peer
-        forwarded = [part.strip() for part in connection.headers.get("x-forwarded-for", "").split(",")]
+        forwarded = [
+            part.strip() for part in connection.headers.get("x-forwarded-for", "").split(",")
+        ]
         for candidate in reversed(forwarded):
             if candidate and not self._is_proxy(candidate):
                 return candidate
@@ -144,7 +159,14 @@ class Gate:
         user = self.users.get(session.user)  # removed from the file: logged out; new role: applies
         if user is None:
             return None
-        return Identity(user.name, user.role, "session", session.csrf_token, user.job_prefixes, session.session_id)
+        return Identity(
+            user.name,
+            user.role,
+            "session",
+            session.csrf_token,
+            user.job_prefixes,
+            session.session_id,
+        )
 
     def _proxy_identity(self, name: str) -> Identity | None:
         role = self.settings.proxy_roles.get(name, self.settings.proxy_default_role)
@@ -169,7 +191,10 @@ class Gate:
 def local_path(candidate: str | None) -> str:
     """Where to go after logging in: a path of this console, never another site."""
     unsafe = (
-        not candidate or not candidate.startswith("/") or candidate.startswith("//") or "\\" in candidate
+        not candidate
+        or not candidate.startswith("/")
+        or candidate.startswith("//")
+        or "\\" in candidate
         # Browsers drop tabs and newlines from URLs: "/\t/evil.example" would be "//evil.example".
         or any(ord(character) < 0x21 for character in candidate)
     )

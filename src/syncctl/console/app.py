@@ -56,7 +56,9 @@ _KEEPALIVE_SECONDS = 15.0
 Page = Callable[[Request, Identity], Awaitable[Response]]
 
 
-def create_app(settings: Settings, feed: JobFeed | None = None, client: SyncJobsClient | None = None) -> Starlette:
+def create_app(
+    settings: Settings, feed: JobFeed | None = None, client: SyncJobsClient | None = None
+) -> Starlette:
     """The console app; `feed` and `client` default to ones built from `settings`.
 
     Raises ConfigError when the settings would expose it unauthenticated (access.check_exposure).
@@ -69,7 +71,10 @@ def create_app(settings: Settings, feed: JobFeed | None = None, client: SyncJobs
     audit = Audit()
     feed = feed or JobFeed(settings.kafka, settings.topics)
     client = client or SyncJobsClient(
-        kafka=settings.kafka, topics=settings.topics, requested_by="console", signing=settings.signing
+        kafka=settings.kafka,
+        topics=settings.topics,
+        requested_by="console",
+        signing=settings.signing,
     )
     base = address.base_path
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
@@ -84,8 +89,12 @@ def create_app(settings: Settings, feed: JobFeed | None = None, client: SyncJobs
         yield
         await asyncio.to_thread(feed.stop)
 
-    def render(request: Request, name: str, context: dict[str, Any], me: Identity | None, status: int = 200) -> Response:
-        response = templates.TemplateResponse(request, name, {**context, "me": me}, status_code=status)
+    def render(
+        request: Request, name: str, context: dict[str, Any], me: Identity | None, status: int = 200
+    ) -> Response:
+        response = templates.TemplateResponse(
+            request, name, {**context, "me": me}, status_code=status
+        )
         response.headers["Cache-Control"] = "no-store"
         return response
 
@@ -95,7 +104,9 @@ def create_app(settings: Settings, feed: JobFeed | None = None, client: SyncJobs
             if me is not None:
                 return await page(request, me)
             if users is not None:
-                target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+                target = quote(
+                    request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                )
                 return RedirectResponse(f"{base}login?next={target}", status_code=303)
             return render(request, "login.html", {"proxy_only": True}, None, 401)
 
@@ -106,9 +117,11 @@ def create_app(settings: Settings, feed: JobFeed | None = None, client: SyncJobs
         rows = [job_view(record) for record in feed.records()]
         shown = [row for row in rows if not wanted or row["status"] == wanted]
         return render(
-            request, "history.html",
-            {"rows": shown, "total": len(rows), "status_filter": wanted, "filters": STATUS_FILTERS}, me,
-        )  # fmt: skip
+            request,
+            "history.html",
+            {"rows": shown, "total": len(rows), "status_filter": wanted, "filters": STATUS_FILTERS},
+            me,
+        )
 
     async def job(request: Request, me: Identity) -> Response:
         job_id = request.path_params["job_id"]
@@ -132,13 +145,21 @@ def create_app(settings: Settings, feed: JobFeed | None = None, client: SyncJobs
             return JSONResponse({"error": message}, status_code=status)
 
         if not gate.same_origin(request):
-            return refuse(403, "cross_origin", "actions are accepted only from the console's own pages")
+            return refuse(
+                403, "cross_origin", "actions are accepted only from the console's own pages"
+            )
         if me is None:
             return refuse(401, "unauthenticated", "log in first")
         if not tokens_match(request.headers.get(CSRF_HEADER), me.csrf_token):
-            return refuse(403, "bad_csrf_token", "missing or wrong CSRF token: reload the page and try again")
+            return refuse(
+                403, "bad_csrf_token", "missing or wrong CSRF token: reload the page and try again"
+            )
         if not me.may_stop(job_id):
-            why = "viewers cannot stop jobs" if me.role != "operator" else "this job is outside the jobs you may stop"
+            why = (
+                "viewers cannot stop jobs"
+                if me.role != "operator"
+                else "this job is outside the jobs you may stop"
+            )
             return refuse(403, "forbidden", f"{me.user}: {why}; ask an operator")
         try:
             command_id = await asyncio.to_thread(send, job_id, requested_by=me.user)
@@ -172,7 +193,9 @@ def create_app(settings: Settings, feed: JobFeed | None = None, client: SyncJobs
 
     async def health(request: Request) -> Response:
         ready = feed.caught_up.is_set()
-        return JSONResponse({"status": "ready" if ready else "loading"}, status_code=200 if ready else 503)
+        return JSONResponse(
+            {"status": "ready" if ready else "loading"}, status_code=200 if ready else 503
+        )
 
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(audit.registry), media_type=CONTENT_TYPE_LATEST)

@@ -19,17 +19,22 @@ class Audit:
         self._login_refusals = Counter(
             "syncctl_console_login_refusals",
             "Console logins refused, by reason (bad_credentials, throttled, cross_origin).",
-            ["reason"], registry=self.registry,
-        )  # fmt: skip
+            ["reason"],
+            registry=self.registry,
+        )
         self._actions = Counter(
-            "syncctl_console_actions", "Stop commands the console sent, by action.", ["action"], registry=self.registry
+            "syncctl_console_actions",
+            "Stop commands the console sent, by action.",
+            ["action"],
+            registry=self.registry,
         )
         self._action_refusals = Counter(
             "syncctl_console_action_refusals",
             "Console action requests refused, by reason (unauthenticated, cross_origin, "
             "bad_csrf_token, forbidden, invalid_request, kafka_unavailable).",
-            ["reason"], registry=self.registry,
-        )  # fmt: skip
+            ["reason"],
+            registry=self.registry,
+        )
 
     def login(self, user: str, client: str, refused: str | None = None) -> None:
         if refused is None:
@@ -37,12 +42,19 @@ class Audit:
             log.info("console login", user=user, client=client, outcome="accepted")
         else:
             self._login_refusals.labels(refused).inc()
-            log.warning("console login", user=user, client=client, outcome="refused", reason=refused)
+            log.warning(
+                "console login", user=user, client=client, outcome="refused", reason=refused
+            )
 
     def action(
-        self, user: str | None, job_id: str, action: str, client: str,
-        refused: str | None = None, command_id: str | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        user: str | None,
+        job_id: str,
+        action: str,
+        client: str,
+        refused: str | None = None,
+        command_id: str | None = None,
+    ) -> None:
         fields = {"user": user or "-", "job_id": job_id, "command": action, "client": client}
         if refused is None:
             self._actions.labels(action).inc()

@@ -54,7 +54,9 @@ class JobFeed:
     # -- what pages read -----------------------------------------------------------------------
     def records(self) -> list[JobRecord]:
         with self._lock:
-            return sorted(self._records.values(), key=lambda record: record.created_at, reverse=True)
+            return sorted(
+                self._records.values(), key=lambda record: record.created_at, reverse=True
+            )
 
     def record(self, job_id: str) -> JobRecord | None:
         with self._lock:
@@ -146,7 +148,10 @@ class JobFeed:
         if not ends:
             return True
         positions = consumer.position([TopicPartition(topic, p) for topic, p in ends])
-        return all(tp.offset >= ends[(tp.topic, tp.partition)] or ends[(tp.topic, tp.partition)] == 0 for tp in positions)
+        return all(
+            tp.offset >= ends[(tp.topic, tp.partition)] or ends[(tp.topic, tp.partition)] == 0
+            for tp in positions
+        )
 
     def _take(self, topic: str, key: bytes | None, value: bytes | None) -> None:
         if key is None:
@@ -199,4 +204,3 @@ def _offer(queue: asyncio.Queue[Change], change: Change) -> None:
     # the current state again on reload.
     if not queue.full():
         queue.put_nowait(change)
-

@@ -23,7 +23,12 @@ _FORM_LIMIT = 8192  # bytes of a login or logout form
 
 class Login:
     def __init__(
-        self, settings: ConsoleSettings, gate: Gate, users: UserDirectory | None, audit: Audit, render: Render
+        self,
+        settings: ConsoleSettings,
+        gate: Gate,
+        users: UserDirectory | None,
+        audit: Audit,
+        render: Render,
     ) -> None:
         self._settings = settings
         self._gate = gate
@@ -42,7 +47,13 @@ class Login:
 
     async def page(self, request: Request) -> Response:
         if self._users is None:  # the proxy logs users in, or nobody needs to
-            return self._render(request, "login.html", {"proxy_only": True}, None, 401 if self._settings.authenticates else 404)
+            return self._render(
+                request,
+                "login.html",
+                {"proxy_only": True},
+                None,
+                401 if self._settings.authenticates else 404,
+            )
         next_path = local_path(request.query_params.get("next"))
         if self._gate.identify(request) is not None:
             return RedirectResponse(self._base + next_path.lstrip("/"), status_code=303)
@@ -62,7 +73,9 @@ class Login:
         if wait:
             self._audit.login(name, where, refused="throttled")
             seconds = int(wait) + 1
-            response = self._form_again(request, next_path, name, f"Too many failed logins: try again in {seconds} s.", 429)
+            response = self._form_again(
+                request, next_path, name, f"Too many failed logins: try again in {seconds} s.", 429
+            )
             response.headers["Retry-After"] = str(seconds)
             return response
         user = await asyncio.to_thread(self._users.check_password, name, form.get("password", ""))
@@ -77,25 +90,42 @@ class Login:
         self._audit.login(user.name, where)
         response = RedirectResponse(self._base + next_path.lstrip("/"), status_code=303)
         response.set_cookie(
-            COOKIE, session.session_id, max_age=int(self._settings.session_hours * 3600), path=self._base,
-            httponly=True, samesite="strict", secure=self._gate.address.secure,
-        )  # fmt: skip
+            COOKIE,
+            session.session_id,
+            max_age=int(self._settings.session_hours * 3600),
+            path=self._base,
+            httponly=True,
+            samesite="strict",
+            secure=self._gate.address.secure,
+        )
         return response
 
     async def logout(self, request: Request) -> Response:
         me = self._gate.identify(request)
         form = await _form(request)
-        if me is None or not self._gate.same_origin(request) or not tokens_match(form.get("csrf_token"), me.csrf_token):
+        if (
+            me is None
+            or not self._gate.same_origin(request)
+            or not tokens_match(form.get("csrf_token"), me.csrf_token)
+        ):
             return JSONResponse({"error": "log out from the console's own page"}, status_code=403)
         self._gate.sessions.close(me.session_id)
         response = RedirectResponse(f"{self._base}login", status_code=303)
         response.delete_cookie(
-            COOKIE, path=self._base, httponly=True, samesite="strict", secure=self._gate.address.secure
+            COOKIE,
+            path=self._base,
+            httponly=True,
+            samesite="strict",
+            secure=self._gate.address.secure,
         )
         return response
 
-    def _form_again(self, request: Request, next_path: str, name: str, error: str, status: int) -> Response:
-        return self._render(request, "login.html", {"next": next_path, "error": error, "user": name}, None, status)
+    def _form_again(
+        self, request: Request, next_path: str, name: str, error: str, status: int
+    ) -> Response:
+        return self._render(
+            request, "login.html", {"next": next_path, "error": error, "user": name}, None, status
+        )
 
 
 async def _form(request: Request) -> dict[str, str]:

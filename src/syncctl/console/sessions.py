@@ -36,7 +36,10 @@ class SessionStore:
 
     def open(self, user: str) -> Session:
         session = Session(
-            secrets.token_urlsafe(32), user, secrets.token_urlsafe(32), self._clock() + self._lifetime
+            secrets.token_urlsafe(32),
+            user,
+            secrets.token_urlsafe(32),
+            self._clock() + self._lifetime,
         )
         with self._lock:
             self._sessions[session.session_id] = session
@@ -62,7 +65,9 @@ class SessionStore:
 class LoginThrottle:
     """At most `attempts` failed logins per key (a user name, a client address) in `window` s."""
 
-    def __init__(self, attempts: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, attempts: int, window: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._attempts = attempts
         self._window = window
         self._clock = clock

@@ -59,7 +59,9 @@ def parse_line(line: str, where: str) -> User | None:
     if role not in ROLES:
         raise ConfigError(f"{where}: role {role!r} is not one of {', '.join(ROLES)}")
     if not password_hash.startswith("$argon2"):
-        raise ConfigError(f"{where}: the password hash must be argon2 (syncctl console add-user writes one)")
+        raise ConfigError(
+            f"{where}: the password hash must be argon2 (syncctl console add-user writes one)"
+        )
     prefixes = () if jobs == "*" else tuple(prefix for prefix in jobs.split(",") if prefix)
     return User(name, role, prefixes, password_hash)  # type: ignore[arg-type]
 
@@ -68,7 +70,9 @@ def read_users(path: Path) -> dict[str, User]:
     try:
         lines = path.read_text().splitlines()
     except OSError as error:
-        raise ConfigError(f"cannot read the console's users file {path}: {error.strerror}") from None
+        raise ConfigError(
+            f"cannot read the console's users file {path}: {error.strerror}"
+        ) from None
     users: dict[str, User] = {}
     for number, line in enumerate(lines, 1):
         user = parse_line(line, f"{path}:{number}")
@@ -77,7 +81,9 @@ def read_users(path: Path) -> dict[str, User]:
     return users
 
 
-def add_user(path: Path, name: str, role: Role, password: str, job_prefixes: tuple[str, ...] = ()) -> bool:
+def add_user(
+    path: Path, name: str, role: Role, password: str, job_prefixes: tuple[str, ...] = ()
+) -> bool:
     """Add `name` or replace its line; True if it replaced one. The file is private (0600)."""
     if not USER_NAME.match(name):
         raise ConfigError(f"user name {name!r} must be 1-64 of A-Z a-z 0-9 . _ @ -")
@@ -86,7 +92,11 @@ def add_user(path: Path, name: str, role: Role, password: str, job_prefixes: tup
     if any(":" in prefix or "," in prefix for prefix in job_prefixes):
         raise ConfigError("job prefixes cannot contain ':' or ','")
     user = User(name, role, job_prefixes, _HASHER.hash(password))
-    existing = path.read_text().splitlines() if path.exists() else ["# syncctl console users: name:role:jobs:hash"]
+    existing = (
+        path.read_text().splitlines()
+        if path.exists()
+        else ["# syncctl console users: name:role:jobs:hash"]
+    )
     kept = [line for line in existing if not line.startswith(f"{name}:")]
     replaced = len(kept) != len(existing)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -137,7 +147,10 @@ class UserDirectory:
                     if self._seen is None:
                         raise
                     # A half-edited file must not lock everybody out: keep the users it had.
-                    log.error("console users file unreadable; keeping the previous users", path=str(self._path))
+                    log.error(
+                        "console users file unreadable; keeping the previous users",
+                        path=str(self._path),
+                    )
                     return self._users
                 self._seen = seen
             return self._users

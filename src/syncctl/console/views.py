@@ -10,15 +10,20 @@ from syncctl.contract import CommandRejected, JobRecord, Mode, Stage, StageState
 
 TERMINABLE = {Status.NOT_STARTED, Status.SNAPSHOT_RUNNING}
 _STAGE_LABELS = {
-    StageState.NOT_STARTED: "Not started", StageState.RUNNING: "Running", StageState.COMPLETED: "Completed",
-    StageState.CANCELLED: "Cancelled", StageState.FAILED: "Failed",
-}  # fmt: skip
+    StageState.NOT_STARTED: "Not started",
+    StageState.RUNNING: "Running",
+    StageState.COMPLETED: "Completed",
+    StageState.CANCELLED: "Cancelled",
+    StageState.FAILED: "Failed",
+}
 
 # A final status's mark in History, with its text alternative (the product shows × and ✓).
 OUTCOME_MARKS = {
-    Status.SNAPSHOT_CANCELLED: ("×", "Cancelled"), Status.COMPLETED: ("✓", "Completed"),
-    Status.CDC_COMPLETED: ("✓", "Completed"), Status.FAILED: ("!", "Failed"),
-}  # fmt: skip
+    Status.SNAPSHOT_CANCELLED: ("×", "Cancelled"),
+    Status.COMPLETED: ("✓", "Completed"),
+    Status.CDC_COMPLETED: ("✓", "Completed"),
+    Status.FAILED: ("!", "Failed"),
+}
 
 ACTIONS = {
     "terminate": {
@@ -110,11 +115,14 @@ def event_view(event: Any) -> dict[str, Any]:
     at = event.occurred_at.astimezone(UTC)
     if isinstance(event, CommandRejected):
         return {
-            "kind": "rejected", "job_id": event.job_id, "command_id": event.command_id,
-            "at": at.isoformat(), "time": at.strftime("%H:%M:%S"),
+            "kind": "rejected",
+            "job_id": event.job_id,
+            "command_id": event.command_id,
+            "at": at.isoformat(),
+            "time": at.strftime("%H:%M:%S"),
             "text": f"{event.command_type} rejected ({event.code.value}): {event.reason}",
             "reason": event.reason,
-        }  # fmt: skip
+        }
     before = event.previous_status.label if event.previous_status else "Created"
     details = []
     if event.forced:
@@ -123,11 +131,16 @@ def event_view(event: Any) -> dict[str, Any]:
         details.append(f"by {event.requested_by}")
     text = f"{before} → {event.status_label}" + (f" ({'; '.join(details)})" if details else "")
     return {
-        "kind": "status", "job_id": event.job_id, "command_id": event.command_id,
-        "at": at.isoformat(), "time": at.strftime("%H:%M:%S"), "text": text,
-        "status": event.status.value, "status_label": event.status_label,
+        "kind": "status",
+        "job_id": event.job_id,
+        "command_id": event.command_id,
+        "at": at.isoformat(),
+        "time": at.strftime("%H:%M:%S"),
+        "text": text,
+        "status": event.status.value,
+        "status_label": event.status_label,
         "completes": event.completes_command_id,
-    }  # fmt: skip
+    }
 
 
 STATUS_FILTERS = [(status.value, status.label) for status in Status]

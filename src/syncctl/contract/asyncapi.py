@@ -13,11 +13,11 @@ from pydantic import BaseModel, TypeAdapter
 
 from syncctl import __version__
 from syncctl.contract.events import CommandRejected, StatusChanged
+from syncctl.contract.headers import FORWARDED_FROM_OFFSET, FORWARDED_FROM_PARTITION
 from syncctl.contract.messages import MESSAGE_TYPES, OPERATOR_COMMAND_TYPES
 from syncctl.contract.records import JobRecord
 from syncctl.contract.signing import KEY_ID_HEADER, SIGNATURE_HEADER
 from syncctl.contract.statuses import InvalidCode
-from syncctl.contract.headers import FORWARDED_FROM_OFFSET, FORWARDED_FROM_PARTITION
 from syncctl.settings import TopicSettings
 
 _REF = "#/components/schemas/{model}"
@@ -34,7 +34,9 @@ def asyncapi_document() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     messages: dict[str, Any] = {}
 
-    def add(model: type[BaseModel], name: str, summary: str, headers: dict[str, Any] | None = None) -> dict[str, str]:
+    def add(
+        model: type[BaseModel], name: str, summary: str, headers: dict[str, Any] | None = None
+    ) -> dict[str, str]:
         schema = TypeAdapter(model).json_schema(ref_template=_REF)
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
@@ -58,10 +60,11 @@ def asyncapi_document() -> dict[str, Any]:
         "properties": {
             KEY_ID_HEADER: {"type": "string", "description": "Id of the signing key."},
             SIGNATURE_HEADER: {
-                "type": "string", "pattern": "^[0-9a-f]{64}$",
+                "type": "string",
+                "pattern": "^[0-9a-f]{64}$",
                 "description": "Hex HMAC-SHA256 over b'syncctl-signature-v1' + 4-byte big-endian "
                 "key length + key + value.",
-            },  # fmt: skip
+            },
         },
     }
     control_headers = {
@@ -69,12 +72,17 @@ def asyncapi_document() -> dict[str, Any]:
         "properties": {
             **signature_headers["properties"],
             FORWARDED_FROM_PARTITION: {
-                "type": "string", "pattern": "^[0-9]+$",
+                "type": "string",
+                "pattern": "^[0-9]+$",
                 "description": "Added when a worker forwards the message to its key's partition: "
                 "the partition it was first read from.",
             },
-            FORWARDED_FROM_OFFSET: {"type": "string", "pattern": "^[0-9]+$", "description": "Its offset there."},
-        },  # fmt: skip
+            FORWARDED_FROM_OFFSET: {
+                "type": "string",
+                "pattern": "^[0-9]+$",
+                "description": "Its offset there.",
+            },
+        },
         "description": signature_headers["description"],
     }
     control = {}
@@ -82,11 +90,19 @@ def asyncapi_document() -> dict[str, Any]:
         kind = model.model_fields["type"].default
         who = "operator command" if kind in OPERATOR_COMMAND_TYPES else "runner report"
         control[kind] = add(model, kind, f"{kind}: {who}.", control_headers)
-    state = {"jobRecord": add(JobRecord, "jobRecord", "The job's current record; a null value deletes it.")}
+    state = {
+        "jobRecord": add(
+            JobRecord, "jobRecord", "The job's current record; a null value deletes it."
+        )
+    }
     events = {
         "statusChanged": add(StatusChanged, "statusChanged", "A job's status changed."),
-        "commandRejected": add(CommandRejected, "commandRejected", "An operator command was not allowed; `reason` says what to do instead."),
-    }  # fmt: skip
+        "commandRejected": add(
+            CommandRejected,
+            "commandRejected",
+            "An operator command was not allowed; `reason` says what to do instead.",
+        ),
+    }
     messages["deadLetter"] = {
         "name": "deadLetter",
         "title": "Dead letter",
@@ -95,7 +111,10 @@ def asyncapi_document() -> dict[str, Any]:
         "headers": {
             "type": "object",
             "properties": {
-                "syncctl.error.code": {"type": "string", "enum": [code.value for code in InvalidCode]},
+                "syncctl.error.code": {
+                    "type": "string",
+                    "enum": [code.value for code in InvalidCode],
+                },
                 "syncctl.error.message": {"type": "string"},
                 "syncctl.source.topic": {"type": "string"},
                 "syncctl.source.partition": {"type": "string", "pattern": "^[0-9]+$"},
@@ -104,13 +123,26 @@ def asyncapi_document() -> dict[str, Any]:
         },
     }
     channels = {
-        "control": _channel(topics.control, "Commands from operators, reports from engines, keyed by job id "
-                            "and partitioned by murmur2 (partitioner=murmur2_random in librdkafka).", control),
-        "state": _channel(topics.state, "Compacted changelog of job records (written by workers only).", state),
-        "events": _channel(topics.events, "Status changes and rejections; read with isolation.level=read_committed.", events),
-        "deadLetters": _channel(topics.dlq, "Control messages that could not be processed.",
-                                {"deadLetter": {"$ref": "#/components/messages/deadLetter"}}),
-    }  # fmt: skip
+        "control": _channel(
+            topics.control,
+            "Commands from operators, reports from engines, keyed by job id "
+            "and partitioned by murmur2 (partitioner=murmur2_random in librdkafka).",
+            control,
+        ),
+        "state": _channel(
+            topics.state, "Compacted changelog of job records (written by workers only).", state
+        ),
+        "events": _channel(
+            topics.events,
+            "Status changes and rejections; read with isolation.level=read_committed.",
+            events,
+        ),
+        "deadLetters": _channel(
+            topics.dlq,
+            "Control messages that could not be processed.",
+            {"deadLetter": {"$ref": "#/components/messages/deadLetter"}},
+        ),
+    }
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -120,14 +152,34 @@ def asyncapi_document() -> dict[str, Any]:
             "Generated from the contract models by `syncctl schema`; see docs/contract.md.",
         },
         "defaultContentType": "application/json",
-        "servers": {"local": {"host": "127.0.0.1:9092", "protocol": "kafka", "description": "`syncctl broker`"}},
+        "servers": {
+            "local": {
+                "host": "127.0.0.1:9092",
+                "protocol": "kafka",
+                "description": "`syncctl broker`",
+            }
+        },
         "channels": channels,
         "operations": {
-            "receiveControl": _operation("receive", "control", control, "The worker applies each message to its job."),
-            "sendState": _operation("send", "state", state, "The worker writes the new record in the same transaction."),
-            "sendEvents": _operation("send", "events", events, "The worker publishes the outcome in the same transaction."),
-            "sendDeadLetters": _operation("send", "deadLetters", {"deadLetter": {}}, "Invalid input, with the reason in headers."),
-        },  # fmt: skip
+            "receiveControl": _operation(
+                "receive", "control", control, "The worker applies each message to its job."
+            ),
+            "sendState": _operation(
+                "send", "state", state, "The worker writes the new record in the same transaction."
+            ),
+            "sendEvents": _operation(
+                "send",
+                "events",
+                events,
+                "The worker publishes the outcome in the same transaction.",
+            ),
+            "sendDeadLetters": _operation(
+                "send",
+                "deadLetters",
+                {"deadLetter": {}},
+                "Invalid input, with the reason in headers.",
+            ),
+        },
         "components": {"messages": messages, "schemas": dict(sorted(schemas.items()))},
     }
 
@@ -147,4 +199,6 @@ def _operation(action: str, channel: str, messages: dict[str, Any], summary: str
 
 def asyncapi_yaml() -> str:
     header = "# Generated by `syncctl schema` from src/syncctl/contract; do not edit by hand.\n"
-    return header + yaml.safe_dump(asyncapi_document(), sort_keys=False, allow_unicode=True, width=100)
+    return header + yaml.safe_dump(
+        asyncapi_document(), sort_keys=False, allow_unicode=True, width=100
+    )

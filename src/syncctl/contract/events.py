@@ -42,9 +42,12 @@ class StatusChanged(_Event):
     requested_by: str | None = Field(None, description="syncctl addition: who sent the cause.")
     mode: Mode | None = Field(None, description="syncctl addition: the job's mode.")
     drop_destination: bool | None = Field(
-        None, description="syncctl addition, on the event that creates the job: whether to drop the destination first."
+        None,
+        description="syncctl addition, on the event that creates the job: whether to drop the destination first.",
     )
-    spec: JobSpec | None = Field(None, description="syncctl addition, on the event that creates the job: what it copies.")
+    spec: JobSpec | None = Field(
+        None, description="syncctl addition, on the event that creates the job: what it copies."
+    )
 
 
 class CommandRejected(_Event):

@@ -30,7 +30,9 @@ class Stats(BaseModel):
 
 ConnectionName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 # schema.table, as PostgreSQL names them unquoted (Debezium's table.include.list takes them so).
-TableName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}\.[A-Za-z_][A-Za-z0-9_]{0,62}$")]
+TableName = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}\.[A-Za-z_][A-Za-z0-9_]{0,62}$")
+]
 DatabaseName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,63}$")]
 MAX_SPEC_TABLES = 256
 
@@ -48,7 +50,9 @@ class JobSpec(BaseModel):
     tables: tuple[TableName, ...] = Field(
         min_length=1, max_length=MAX_SPEC_TABLES, description="schema.table names to copy."
     )
-    destination: ConnectionName = Field(description="A destination connection configured in the engine.")
+    destination: ConnectionName = Field(
+        description="A destination connection configured in the engine."
+    )
     database: DatabaseName = Field(description="Database to write to at the destination.")
 
 
@@ -65,7 +69,9 @@ class Create(_ControlMessage):
     type: Literal["create"] = "create"
     mode: Mode
     drop_destination: bool = False
-    spec: JobSpec | None = Field(None, description="syncctl addition: what to copy, for engines that need it.")
+    spec: JobSpec | None = Field(
+        None, description="syncctl addition: what to copy, for engines that need it."
+    )
 
 
 class Terminate(_ControlMessage):
@@ -102,10 +108,24 @@ class Failed(_ControlMessage):
 OperatorCommand = Create | Terminate | CompleteCdc
 RunnerReport = SnapshotStarted | Progress | SnapshotCompleted | Stopped | Failed
 ControlMessage = Annotated[
-    Create | Terminate | CompleteCdc | SnapshotStarted | Progress | SnapshotCompleted | Stopped | Failed,
+    Create
+    | Terminate
+    | CompleteCdc
+    | SnapshotStarted
+    | Progress
+    | SnapshotCompleted
+    | Stopped
+    | Failed,
     Field(discriminator="type"),
 ]
 OPERATOR_COMMAND_TYPES = frozenset({"create", "terminate", "complete_cdc"})
 MESSAGE_TYPES = (
-    Create, Terminate, CompleteCdc, SnapshotStarted, Progress, SnapshotCompleted, Stopped, Failed,
-)  # fmt: skip
+    Create,
+    Terminate,
+    CompleteCdc,
+    SnapshotStarted,
+    Progress,
+    SnapshotCompleted,
+    Stopped,
+    Failed,
+)

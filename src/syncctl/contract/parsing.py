@@ -32,7 +32,9 @@ class Invalid:
 def parse_control_message(key: bytes | None, value: bytes | None) -> ControlMessage | Invalid:
     """Validate a control-topic record against the contract (size, JSON, fields, key = job_id)."""
     if value is None:
-        return Invalid(InvalidCode.MISSING_VALUE, "the message has no value; send a command as JSON")
+        return Invalid(
+            InvalidCode.MISSING_VALUE, "the message has no value; send a command as JSON"
+        )
     if len(value) > MAX_MESSAGE_BYTES:
         return Invalid(
             InvalidCode.TOO_LARGE,
@@ -43,7 +45,9 @@ def parse_control_message(key: bytes | None, value: bytes | None) -> ControlMess
     except ValidationError as error:
         return _describe(error, value)
     if key is None:
-        return Invalid(InvalidCode.MISSING_KEY, f"the message has no key; use the job id {message.job_id!r}")
+        return Invalid(
+            InvalidCode.MISSING_KEY, f"the message has no key; use the job id {message.job_id!r}"
+        )
     if key != message.job_id.encode():
         return Invalid(
             InvalidCode.KEY_MISMATCH,

@@ -22,7 +22,10 @@ SCHEMAS: dict[str, Any] = {
 def schema_documents() -> dict[str, str]:
     """File name → JSON text, one schema per model."""
     return {
-        f"{name}.schema.json": json.dumps(TypeAdapter(model).json_schema(), indent=2, sort_keys=True) + "\n"
+        f"{name}.schema.json": json.dumps(
+            TypeAdapter(model).json_schema(), indent=2, sort_keys=True
+        )
+        + "\n"
         for name, model in SCHEMAS.items()
     }
 

@@ -27,12 +27,20 @@ def signature(secret: str, key: bytes | None, value: bytes) -> str:
     return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
-def signature_headers(key_id: str, secret: str, key: bytes | None, value: bytes) -> list[tuple[str, bytes]]:
-    return [(KEY_ID_HEADER, key_id.encode()), (SIGNATURE_HEADER, signature(secret, key, value).encode())]
+def signature_headers(
+    key_id: str, secret: str, key: bytes | None, value: bytes
+) -> list[tuple[str, bytes]]:
+    return [
+        (KEY_ID_HEADER, key_id.encode()),
+        (SIGNATURE_HEADER, signature(secret, key, value).encode()),
+    ]
 
 
 def signature_problem(
-    secrets: Mapping[str, str], headers: Sequence[tuple[str, bytes | None]] | None, key: bytes | None, value: bytes
+    secrets: Mapping[str, str],
+    headers: Sequence[tuple[str, bytes | None]] | None,
+    key: bytes | None,
+    value: bytes,
 ) -> str | None:
     """None when the message is signed by one of `secrets` (key id -> secret); else why not."""
     found = {name: content for name, content in headers or [] if content is not None}

@@ -27,11 +27,13 @@ def security(kafka: KafkaSettings) -> dict[str, Any]:
     settings: dict[str, Any] = {"security.protocol": kafka.security_protocol}
     if kafka.security_protocol.startswith("SASL_"):
         assert kafka.sasl_password is not None  # checked when the settings were loaded
-        settings.update({
-            "sasl.mechanism": kafka.sasl_mechanism,
-            "sasl.username": kafka.sasl_username,
-            "sasl.password": kafka.sasl_password.get_secret_value(),
-        })  # fmt: skip
+        settings.update(
+            {
+                "sasl.mechanism": kafka.sasl_mechanism,
+                "sasl.username": kafka.sasl_username,
+                "sasl.password": kafka.sasl_password.get_secret_value(),
+            }
+        )
     if kafka.security_protocol.endswith("SSL"):
         files = {
             "ssl.ca.location": kafka.ssl_ca_location,
@@ -41,7 +43,9 @@ def security(kafka: KafkaSettings) -> dict[str, Any]:
         settings.update({key: str(path) for key, path in files.items() if path is not None})
         if kafka.ssl_key_password is not None:
             settings["ssl.key.password"] = kafka.ssl_key_password.get_secret_value()
-        settings["ssl.endpoint.identification.algorithm"] = "https" if kafka.ssl_verify_hostname else "none"
+        settings["ssl.endpoint.identification.algorithm"] = (
+            "https" if kafka.ssl_verify_hostname else "none"
+        )
     return settings
 
 

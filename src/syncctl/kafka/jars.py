@@ -51,7 +51,11 @@ def ensure_jars(
     """Return `lib_dir`, filling it from Maven Central first if it is missing or stale."""
     config_dir = kafka_config_dir()
     return fetch_jars(
-        config_dir, lib_dir, f"Apache Kafka {kafka_version(config_dir)} jars (about 45 MB)", progress, BrokerError
+        config_dir,
+        lib_dir,
+        f"Apache Kafka {kafka_version(config_dir)} jars (about 45 MB)",
+        progress,
+        BrokerError,
     )
 
 
@@ -81,10 +85,14 @@ def fetch_jars(
     staging.mkdir(parents=True)
     progress(f"Fetching {what} from Maven Central into {lib_dir} (one time)...")
     command = [
-        mvn, "-B", "-f", str(pom_dir / "pom.xml"),
-        "dependency:copy-dependencies", "-DincludeScope=runtime",
+        mvn,
+        "-B",
+        "-f",
+        str(pom_dir / "pom.xml"),
+        "dependency:copy-dependencies",
+        "-DincludeScope=runtime",
         f"-DoutputDirectory={staging.resolve()}",
-    ]  # fmt: skip
+    ]
     output: list[str] = []
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -94,7 +102,9 @@ def fetch_jars(
             output.append(line)
             downloaded = _DOWNLOADED.search(line)
             if downloaded and downloaded.group(1).endswith(".jar"):
-                progress(f"  downloaded {downloaded.group(1)} ({downloaded.group(2).split(' at ')[0]})")
+                progress(
+                    f"  downloaded {downloaded.group(1)} ({downloaded.group(2).split(' at ')[0]})"
+                )
     if proc.returncode != 0:
         tail = "".join(output[-15:])
         raise error(f"mvn could not fetch {what} (exit {proc.returncode}):\n{tail}")

@@ -51,7 +51,9 @@ def find_java() -> str:
     if major == 1 and match.group(2):  # "1.8" style versions
         major = int(match.group(2))
     if major < _MIN_JAVA:
-        raise BrokerError(f"{java} is Java {major}, Kafka 4 needs {_MIN_JAVA} or newer: {install_hint}")
+        raise BrokerError(
+            f"{java} is Java {major}, Kafka 4 needs {_MIN_JAVA} or newer: {install_hint}"
+        )
     return java
 
 
@@ -82,18 +84,29 @@ def render_properties(node_dir: Path, **values: object) -> Path:
     return path
 
 
-def spawn_broker(java: str, lib: Path, heap: str, properties: Path, log_dir: Path) -> subprocess.Popen[bytes]:
+def spawn_broker(
+    java: str, lib: Path, heap: str, properties: Path, log_dir: Path
+) -> subprocess.Popen[bytes]:
     """Start one Kafka node (a JVM) in its own session, its output in `log_dir`."""
     log_dir.mkdir(parents=True, exist_ok=True)
     command = [
-        java, f"-Xmx{heap}", "-Xms64m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+        java,
+        f"-Xmx{heap}",
+        "-Xms64m",
+        "-XX:+UseG1GC",
+        "-XX:MaxGCPauseMillis=20",
         "-Djava.awt.headless=true",
         f"-Dkafka.logs.dir={log_dir}",
         f"-Dlog4j2.configurationFile={kafka_config_dir() / 'log4j2.properties'}",
-        "-cp", f"{lib}/*", "kafka.Kafka", str(properties),
-    ]  # fmt: skip
+        "-cp",
+        f"{lib}/*",
+        "kafka.Kafka",
+        str(properties),
+    ]
     with open(log_dir / "stdout.log", "ab") as stdout:
-        return subprocess.Popen(command, stdout=stdout, stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(
+            command, stdout=stdout, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 def new_cluster_id() -> str:
@@ -235,7 +248,10 @@ class LocalKafka:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
@@ -255,15 +271,23 @@ class LocalKafka:
     def _render_properties(self, controller_port: int) -> Path:
         security = self.security
         return render_properties(
-            self.data_dir, node_id=1, port=self.port, controller_port=controller_port,
-            quorum=f"127.0.0.1:{controller_port}", replication_factor=1, min_isr=1,
+            self.data_dir,
+            node_id=1,
+            port=self.port,
+            controller_port=controller_port,
+            quorum=f"127.0.0.1:{controller_port}",
+            replication_factor=1,
+            min_isr=1,
             listener="SASL_SSL" if security else "PLAINTEXT",
             security=security.broker_properties(self.authorizer) if security else "",
-        )  # fmt: skip
+        )
 
     def _format_once(self, java: str, lib: Path, properties: Path, controller_port: int) -> None:
         marker = self._marker()
-        for meta in (self.data_dir / "meta.properties", self.data_dir / "kraft" / "meta.properties"):
+        for meta in (
+            self.data_dir / "meta.properties",
+            self.data_dir / "kraft" / "meta.properties",
+        ):
             if not meta.is_file():
                 continue
             found = _read_properties(meta)
@@ -284,25 +308,47 @@ class LocalKafka:
         cluster_id = new_cluster_id()
         security = self.security
         result = subprocess.run(
-            [java, "-cp", f"{lib}/*", "kafka.tools.StorageTool", "format",
-             f"--cluster-id={cluster_id}", "-c", str(properties), "--standalone",
-             *(security.scram_arguments() if security else [])],
-            capture_output=True, text=True,
-        )  # fmt: skip
+            [
+                java,
+                "-cp",
+                f"{lib}/*",
+                "kafka.tools.StorageTool",
+                "format",
+                f"--cluster-id={cluster_id}",
+                "-c",
+                str(properties),
+                "--standalone",
+                *(security.scram_arguments() if security else []),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if result.returncode != 0:
             raise BrokerError(f"could not format {self.data_dir}:\n{result.stdout}{result.stderr}")
         (self.data_dir / _MARKER).write_text(
-            json.dumps({"cluster_id": cluster_id, "controller_port": controller_port, "secure": self.secure})
+            json.dumps(
+                {
+                    "cluster_id": cluster_id,
+                    "controller_port": controller_port,
+                    "secure": self.secure,
+                }
+            )
         )
 
     def _wait_ready(self, timeout: float) -> None:
         def still_starting() -> None:
             if not self.running():
                 tail = self.log_file.read_text()[-3000:] if self.log_file.exists() else ""
-                raise BrokerError(f"Kafka exited while starting; last lines of {self.log_file}:\n{tail}")
+                raise BrokerError(
+                    f"Kafka exited while starting; last lines of {self.log_file}:\n{tail}"
+                )
 
-        if not wait_for_broker(self.bootstrap_servers, timeout, still_starting, self.client_config()):
-            raise BrokerError(f"Kafka did not become ready within {timeout:.0f} s; see {self.log_file}")
+        if not wait_for_broker(
+            self.bootstrap_servers, timeout, still_starting, self.client_config()
+        ):
+            raise BrokerError(
+                f"Kafka did not become ready within {timeout:.0f} s; see {self.log_file}"
+            )
 
 
 def wait_for_broker(
@@ -315,7 +361,9 @@ def wait_for_broker(
 
     `check` runs between attempts and may raise to give up early (e.g. the process died).
     """
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers, **(client_config or {}), "log_level": 0})
+    admin = AdminClient(
+        {"bootstrap.servers": bootstrap_servers, **(client_config or {}), "log_level": 0}
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         check()

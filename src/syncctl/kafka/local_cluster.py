@@ -132,7 +132,9 @@ class LocalKafkaCluster:
         for node in self.nodes:
             for port in (node.port, node.controller_port):
                 if not port_is_free(port):
-                    raise BrokerError(f"port {port} on 127.0.0.1 is already in use: choose another with --port")
+                    raise BrokerError(
+                        f"port {port} on 127.0.0.1 is already in use: choose another with --port"
+                    )
         self._lib = ensure_jars(self.lib_dir, self._progress)
         self._format_once()
         for node in self.nodes:
@@ -162,7 +164,9 @@ class LocalKafkaCluster:
         while len(admin.list_topics(timeout=5).brokers) < len(self.nodes):
             check()
             if time.monotonic() > deadline:
-                raise BrokerError(f"not every node of the cluster registered within {timeout:.0f} s")
+                raise BrokerError(
+                    f"not every node of the cluster registered within {timeout:.0f} s"
+                )
             time.sleep(0.2)
 
     def stop(self) -> None:
@@ -175,7 +179,10 @@ class LocalKafkaCluster:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
@@ -185,7 +192,9 @@ class LocalKafkaCluster:
         if marker.is_file():
             saved = json.loads(marker.read_text())["nodes"]
             if len(saved) != count:
-                raise BrokerError(f"{self.data_dir} holds a {len(saved)}-node cluster; use --nodes {len(saved)} or --fresh")
+                raise BrokerError(
+                    f"{self.data_dir} holds a {len(saved)}-node cluster; use --nodes {len(saved)} or --fresh"
+                )
             specs = [(n["port"], n["controller_port"], n["directory_id"]) for n in saved]
         elif port:
             specs = [(port + 2 * i, port + 2 * i + 1, _directory_id()) for i in range(count)]
@@ -201,12 +210,19 @@ class LocalKafkaCluster:
 
     def _properties(self, node: ClusterNode) -> Path:
         return render_properties(
-            node.data_dir, node_id=node.node_id, port=node.port, controller_port=node.controller_port,
-            quorum=self._quorum(), replication_factor=self.replication_factor, min_isr=self.min_isr,
-        )  # fmt: skip
+            node.data_dir,
+            node_id=node.node_id,
+            port=node.port,
+            controller_port=node.controller_port,
+            quorum=self._quorum(),
+            replication_factor=self.replication_factor,
+            min_isr=self.min_isr,
+        )
 
     def _spawn(self, node: ClusterNode) -> subprocess.Popen[bytes]:
-        return spawn_broker(self._java, self._lib, self.heap, self._properties(node), node.log_file.parent)
+        return spawn_broker(
+            self._java, self._lib, self.heap, self._properties(node), node.log_file.parent
+        )
 
     def _format_once(self) -> None:
         marker = self.data_dir / _MARKER
@@ -214,21 +230,41 @@ class LocalKafkaCluster:
             return
         cluster_id = new_cluster_id()
         voters = ",".join(
-            f"{node.node_id}@127.0.0.1:{node.controller_port}:{node.directory_id}" for node in self.nodes
+            f"{node.node_id}@127.0.0.1:{node.controller_port}:{node.directory_id}"
+            for node in self.nodes
         )
         for node in self.nodes:
             result = subprocess.run(
-                [self._java, "-cp", f"{self._lib}/*", "kafka.tools.StorageTool", "format",
-                 f"--cluster-id={cluster_id}", "-c", str(self._properties(node)),
-                 f"--initial-controllers={voters}"],
-                capture_output=True, text=True,
-            )  # fmt: skip
+                [
+                    self._java,
+                    "-cp",
+                    f"{self._lib}/*",
+                    "kafka.tools.StorageTool",
+                    "format",
+                    f"--cluster-id={cluster_id}",
+                    "-c",
+                    str(self._properties(node)),
+                    f"--initial-controllers={voters}",
+                ],
+                capture_output=True,
+                text=True,
+            )
             if result.returncode != 0:
-                raise BrokerError(f"could not format node {node.node_id}:\n{result.stdout}{result.stderr}")
-        marker.write_text(json.dumps({
-            "cluster_id": cluster_id,
-            "nodes": [
-                {"port": n.port, "controller_port": n.controller_port, "directory_id": n.directory_id}
-                for n in self.nodes
-            ],
-        }))  # fmt: skip
+                raise BrokerError(
+                    f"could not format node {node.node_id}:\n{result.stdout}{result.stderr}"
+                )
+        marker.write_text(
+            json.dumps(
+                {
+                    "cluster_id": cluster_id,
+                    "nodes": [
+                        {
+                            "port": n.port,
+                            "controller_port": n.controller_port,
+                            "directory_id": n.directory_id,
+                        }
+                        for n in self.nodes
+                    ],
+                }
+            )
+        )

@@ -66,7 +66,10 @@ class LocalSecurity:
         """`kafka-storage format` arguments that create every user in the metadata log."""
         arguments = []
         for user in USERS:
-            arguments += ["--add-scram", f"SCRAM-SHA-512=[name={user},password={self.password(user)}]"]
+            arguments += [
+                "--add-scram",
+                f"SCRAM-SHA-512=[name={user},password={self.password(user)}]",
+            ]
         return arguments
 
     def broker_properties(self, authorizer: bool = False) -> str:
@@ -77,21 +80,27 @@ class LocalSecurity:
             "org.apache.kafka.common.security.scram.ScramLoginModule required "
             f'username="admin" password="{self.password("admin")}";'
         )
-        return "\n".join([
-            "sasl.enabled.mechanisms=SCRAM-SHA-512",
-            "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
-            f"listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config={jaas}",
-            "ssl.keystore.type=PEM",
-            f"ssl.keystore.location={self.keystore_file}",
-            "ssl.truststore.type=PEM",
-            f"ssl.truststore.location={self.ca_file}",
-            "ssl.client.auth=none",
-            *([
-                "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-                "super.users=User:admin;User:ANONYMOUS",
-                "allow.everyone.if.no.acl.found=false",
-            ] if authorizer else []),
-        ])  # fmt: skip
+        return "\n".join(
+            [
+                "sasl.enabled.mechanisms=SCRAM-SHA-512",
+                "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
+                f"listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config={jaas}",
+                "ssl.keystore.type=PEM",
+                f"ssl.keystore.location={self.keystore_file}",
+                "ssl.truststore.type=PEM",
+                f"ssl.truststore.location={self.ca_file}",
+                "ssl.client.auth=none",
+                *(
+                    [
+                        "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+                        "super.users=User:admin;User:ANONYMOUS",
+                        "allow.everyone.if.no.acl.found=false",
+                    ]
+                    if authorizer
+                    else []
+                ),
+            ]
+        )
 
     def client_env(self, user: str) -> dict[str, str]:
         """The SYNCCTL_KAFKA__* variables that make every syncctl command connect as `user`."""
@@ -125,21 +134,29 @@ def _write_certificates(ca_file: Path, keystore_file: Path) -> None:
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "syncctl local CA")])
     ca_cert = (
         x509.CertificateBuilder()
-        .subject_name(ca_name).issuer_name(ca_name)
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + _VALID_FOR)
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + _VALID_FOR)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-                key_encipherment=False, data_encipherment=False, key_agreement=False,
-                encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
         .sign(ca_key, hashes.SHA256())
-    )  # fmt: skip
+    )
     broker_key = ec.generate_private_key(ec.SECP256R1())
     broker_cert = (
         x509.CertificateBuilder()
@@ -147,19 +164,28 @@ def _write_certificates(ca_file: Path, keystore_file: Path) -> None:
         .issuer_name(ca_name)
         .public_key(broker_key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + _VALID_FOR)
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + _VALID_FOR)
         .add_extension(
             x509.SubjectAlternativeName(
                 [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
             ),
             critical=False,
         )
-        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH,
-                                              x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(
+            x509.ExtendedKeyUsage(
+                [x509.oid.ExtendedKeyUsageOID.SERVER_AUTH, x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]
+            ),
+            critical=False,
+        )
         .sign(ca_key, hashes.SHA256())
-    )  # fmt: skip
+    )
     pem = serialization.Encoding.PEM
     ca_file.write_bytes(ca_cert.public_bytes(pem))
     # Kafka's PEM keystore: the private key (unencrypted PKCS#8) followed by the certificate chain.
-    key = broker_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    _write_private(keystore_file, (key + broker_cert.public_bytes(pem) + ca_cert.public_bytes(pem)).decode())
+    key = broker_key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    _write_private(
+        keystore_file, (key + broker_cert.public_bytes(pem) + ca_cert.public_bytes(pem)).decode()
+    )

@@ -5,7 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
 
 from syncctl.errors import KafkaUnavailable
 from syncctl.kafka.retry import retry_while_not_yet
@@ -25,7 +32,9 @@ def read_to_end(consumer: Consumer, topic: str, timeout: float = 60.0) -> Iterat
     ends: dict[int, int] = {}
     for partition in sorted(described.partitions):
         tp = TopicPartition(topic, partition)
-        low, high = retry_while_not_yet(lambda tp=tp: consumer.get_watermark_offsets(tp, timeout=10))
+        low, high = retry_while_not_yet(
+            lambda tp=tp: consumer.get_watermark_offsets(tp, timeout=10)
+        )
         if high > low:
             ends[partition] = high
     if not ends:

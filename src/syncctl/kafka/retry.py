@@ -24,7 +24,9 @@ _NOT_YET = {
 
 def not_yet(error: KafkaException | KafkaError) -> bool:
     kafka_error = error.args[0] if isinstance(error, KafkaException) else error
-    return isinstance(kafka_error, KafkaError) and (kafka_error.retriable() or kafka_error.code() in _NOT_YET)
+    return isinstance(kafka_error, KafkaError) and (
+        kafka_error.retriable() or kafka_error.code() in _NOT_YET
+    )
 
 
 def retry_while_not_yet(call: Callable[[], T], timeout: float = 15.0, pause: float = 0.1) -> T:

@@ -41,12 +41,16 @@ def ensure_topics(admin: AdminClient, topics: TopicSettings, timeout: float = 30
             except KafkaException as error:
                 # Another worker starting at the same moment may have created it first.
                 if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                    raise ConfigError(f"could not create topic {name}: {error.args[0].str()}") from error
+                    raise ConfigError(
+                        f"could not create topic {name}: {error.args[0].str()}"
+                    ) from error
     _require_compaction(admin, topics.state, timeout)
     return partitions
 
 
-def require_partition_count(client: AdminClient | Consumer, topics: TopicSettings, expected: int) -> None:
+def require_partition_count(
+    client: AdminClient | Consumer, topics: TopicSettings, expected: int
+) -> None:
     """Raise ConfigError unless the control topic still has the partitions the worker started with."""
     try:
         metadata = client.list_topics(topics.control, timeout=10)
@@ -70,13 +74,17 @@ def partition_counts(admin: AdminClient, timeout: float = 30.0) -> dict[str, int
         metadata = admin.list_topics(timeout=timeout)
     except KafkaException as error:
         raise ConfigError(f"cannot reach Kafka: {error.args[0].str()}") from error
-    return {name: len(topic.partitions) for name, topic in metadata.topics.items() if not topic.error}
+    return {
+        name: len(topic.partitions) for name, topic in metadata.topics.items() if not topic.error
+    }
 
 
 def _require_compaction(admin: AdminClient, state_topic: str, timeout: float) -> None:
     resource = ConfigResource(ConfigResource.Type.TOPIC, state_topic)
     # A topic created a moment ago may not be known to every part of the broker yet.
-    configs = retry_while_not_yet(lambda: admin.describe_configs([resource])[resource].result(timeout), timeout)
+    configs = retry_while_not_yet(
+        lambda: admin.describe_configs([resource])[resource].result(timeout), timeout
+    )
     policy = configs["cleanup.policy"].value or ""
     if "compact" not in policy:
         raise ConfigError(

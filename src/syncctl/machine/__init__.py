@@ -3,4 +3,12 @@
 from syncctl.machine.core import DEFAULT_RULES, apply
 from syncctl.machine.model import DeadlineReached, MachineInput, Outcome, Rules, Transition
 
-__all__ = ["DEFAULT_RULES", "DeadlineReached", "MachineInput", "Outcome", "Rules", "Transition", "apply"]
+__all__ = [
+    "DEFAULT_RULES",
+    "DeadlineReached",
+    "MachineInput",
+    "Outcome",
+    "Rules",
+    "Transition",
+    "apply",
+]

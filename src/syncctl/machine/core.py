@@ -25,10 +25,10 @@ from syncctl.contract import (
     RejectionCode,
     SnapshotCompleted,
     SnapshotStarted,
-    StageState,
     Stages,
-    StatusChanged,
+    StageState,
     Status,
+    StatusChanged,
     Stopped,
     TempData,
     Terminate,
@@ -61,7 +61,9 @@ def apply(
 # -- operator commands -------------------------------------------------------------------------
 def _create(record: JobRecord | None, message: Create, now: datetime, rules: Rules) -> Transition:
     if record is not None:
-        return _reject(record, message, now, rules, RejectionCode.JOB_EXISTS, reasons.job_exists(record))
+        return _reject(
+            record, message, now, rules, RejectionCode.JOB_EXISTS, reasons.job_exists(record)
+        )
     created = JobRecord(
         job_id=message.job_id,
         mode=message.mode,
@@ -89,7 +91,9 @@ def _stop(
     changes: dict[str, Any] = {"last_requested_by": message.requested_by}
     if record.status is Status.NOT_STARTED:
         # Nothing runs yet, so nothing needs to confirm: the job is cancelled at once.
-        changes.update(status=Status.SNAPSHOT_CANCELLED, stages=Stages(snapshot=StageState.CANCELLED))
+        changes.update(
+            status=Status.SNAPSHOT_CANCELLED, stages=Stages(snapshot=StageState.CANCELLED)
+        )
     else:
         changes.update(
             status=Status.CANCELLING if isinstance(message, Terminate) else Status.CDC_COMPLETING,
@@ -123,19 +127,27 @@ def _stop_rejection(
 
 
 # -- runner reports ----------------------------------------------------------------------------
-def _report(record: JobRecord | None, message: ControlMessage, now: datetime, rules: Rules) -> Transition:
+def _report(
+    record: JobRecord | None, message: ControlMessage, now: datetime, rules: Rules
+) -> Transition:
     if record is None:
         return Transition(None, (), Outcome.IGNORED, "report for a job that does not exist")
     if record.status.terminal:
-        return Transition(record, (), Outcome.IGNORED, f"report for a job that has ended ({record.status})")
+        return Transition(
+            record, (), Outcome.IGNORED, f"report for a job that has ended ({record.status})"
+        )
     match message:
         case Progress():
             return _progress(record, message, now)
         case SnapshotStarted() if record.status is Status.NOT_STARTED:
             return _changed(
-                record, message, now, rules,
-                status=Status.SNAPSHOT_RUNNING, stages=Stages(snapshot=StageState.RUNNING),
-            )  # fmt: skip
+                record,
+                message,
+                now,
+                rules,
+                status=Status.SNAPSHOT_RUNNING,
+                stages=Stages(snapshot=StageState.RUNNING),
+            )
         case SnapshotCompleted() if record.status is Status.SNAPSHOT_RUNNING:
             return _snapshot_completed(record, message, now, rules)
         case SnapshotCompleted() if record.status is Status.CANCELLING and record.stop:
@@ -148,7 +160,9 @@ def _report(record: JobRecord | None, message: ControlMessage, now: datetime, ru
             return _finish_stop(record, message, now, rules, forced=False)
         case Failed():
             return _failed(record, message, now, rules)
-    return Transition(record, (), Outcome.IGNORED, f"{message.type} does not apply in {record.status}")
+    return Transition(
+        record, (), Outcome.IGNORED, f"{message.type} does not apply in {record.status}"
+    )
 
 
 def _progress(record: JobRecord, message: Progress, now: datetime) -> Transition:
@@ -165,25 +179,39 @@ def _snapshot_completed(
 ) -> Transition:
     if record.mode is Mode.SNAPSHOT:
         return _changed(
-            record, message, now, rules,
-            status=Status.COMPLETED, stages=Stages(snapshot=StageState.COMPLETED),
-        )  # fmt: skip
+            record,
+            message,
+            now,
+            rules,
+            status=Status.COMPLETED,
+            stages=Stages(snapshot=StageState.COMPLETED),
+        )
     return _changed(
-        record, message, now, rules,
+        record,
+        message,
+        now,
+        rules,
         status=Status.CDC_RUNNING,
         stages=Stages(snapshot=StageState.COMPLETED, cdc=StageState.RUNNING),
         temp_data=TempData(cdc_started_at=now, events_seen_at_cdc_start=record.stats.events_seen),
-    )  # fmt: skip
+    )
 
 
 def _failed(record: JobRecord, message: Failed, now: datetime, rules: Rules) -> Transition:
     stages = record.stages.model_copy(update={record.stage.value: StageState.FAILED})
     completes = record.stop.command_id if record.stop else None
     return _changed(
-        record, message, now, rules,
-        status=Status.FAILED, stages=stages, reason=message.error, stop=None, temp_data=None,
+        record,
+        message,
+        now,
+        rules,
+        status=Status.FAILED,
+        stages=stages,
+        reason=message.error,
+        stop=None,
+        temp_data=None,
         completes=completes,
-    )  # fmt: skip
+    )
 
 
 # -- stops -------------------------------------------------------------------------------------
@@ -220,55 +248,92 @@ def _finish_stop(
     if message is not None:
         return _changed(record, message, now, rules, completes=stop.command_id, **fields)
     updated = record.model_copy(
-        update={**fields, "updated_at": now, "status_changed_at": now, "version": record.version + 1}
+        update={
+            **fields,
+            "updated_at": now,
+            "status_changed_at": now,
+            "version": record.version + 1,
+        }
     )
     event = _status_changed(
-        record, updated, None, now, command_id=stop.command_id, forced=True,
-        completes=stop.command_id, kind="deadline",
-    )  # fmt: skip
+        record,
+        updated,
+        None,
+        now,
+        command_id=stop.command_id,
+        forced=True,
+        completes=stop.command_id,
+        kind="deadline",
+    )
     return Transition(updated, (event,), Outcome.CHANGED)
 
 
 # -- building blocks ---------------------------------------------------------------------------
-def _updated(record: JobRecord, message: ControlMessage, now: datetime, rules: Rules, **changes: Any) -> JobRecord:
+def _updated(
+    record: JobRecord, message: ControlMessage, now: datetime, rules: Rules, **changes: Any
+) -> JobRecord:
     history = (*record.applied_command_ids, message.command_id)[-rules.history_limit :]
     if changes.get("status", record.status) is not record.status:
         changes["status_changed_at"] = now
     return record.model_copy(
-        update={**changes, "updated_at": now, "applied_command_ids": history, "version": record.version + 1}
+        update={
+            **changes,
+            "updated_at": now,
+            "applied_command_ids": history,
+            "version": record.version + 1,
+        }
     )
 
 
 def _changed(
-    record: JobRecord, message: ControlMessage, now: datetime, rules: Rules,
-    completes: str | None = None, **changes: Any,
-) -> Transition:  # fmt: skip
+    record: JobRecord,
+    message: ControlMessage,
+    now: datetime,
+    rules: Rules,
+    completes: str | None = None,
+    **changes: Any,
+) -> Transition:
     updated = _updated(record, message, now, rules, **changes)
     event = _status_changed(record, updated, message, now, completes=completes)
     return Transition(updated, (event,), Outcome.CHANGED)
 
 
 def _reject(
-    record: JobRecord, message: ControlMessage, now: datetime, rules: Rules, code: RejectionCode, reason: str
+    record: JobRecord,
+    message: ControlMessage,
+    now: datetime,
+    rules: Rules,
+    code: RejectionCode,
+    reason: str,
 ) -> Transition:
     # Remembering the rejected command_id keeps a redelivered copy from being answered twice.
     updated = _updated(record, message, now, rules)
     event = CommandRejected(
         event_id=_event_id(record.job_id, message.command_id, message.type),
-        job_id=record.job_id, occurred_at=now, command_id=message.command_id,
-        status=record.status, status_label=record.status.label,
-        command_type=message.type, code=code, reason=reason,
-    )  # fmt: skip
+        job_id=record.job_id,
+        occurred_at=now,
+        command_id=message.command_id,
+        status=record.status,
+        status_label=record.status.label,
+        command_type=message.type,
+        code=code,
+        reason=reason,
+    )
     return Transition(updated, (event,), Outcome.REJECTED)
 
 
 def _reject_unknown(message: ControlMessage, now: datetime) -> Transition:
     event = CommandRejected(
         event_id=_event_id(message.job_id, message.command_id, message.type),
-        job_id=message.job_id, occurred_at=now, command_id=message.command_id,
-        status=None, status_label=None, command_type=message.type,
-        code=RejectionCode.UNKNOWN_JOB, reason=reasons.unknown_job(message.job_id),
-    )  # fmt: skip
+        job_id=message.job_id,
+        occurred_at=now,
+        command_id=message.command_id,
+        status=None,
+        status_label=None,
+        command_type=message.type,
+        code=RejectionCode.UNKNOWN_JOB,
+        reason=reasons.unknown_job(message.job_id),
+    )
     return Transition(None, (event,), Outcome.REJECTED)
 
 

@@ -74,7 +74,9 @@ def complete_cdc_in_snapshot_stage(record: JobRecord) -> str:
 
 def forced_stop(record: JobRecord) -> str:
     stopping = "cancel" if record.status is Status.CANCELLING else "complete CDC"
-    return f"the engine did not confirm the {stopping} before the stop deadline; syncctl ended the job"
+    return (
+        f"the engine did not confirm the {stopping} before the stop deadline; syncctl ended the job"
+    )
 
 
 def snapshot_finished_during_stop() -> str:

@@ -23,11 +23,15 @@ Readiness = Callable[[], tuple[bool, str]]
 class OperationsServer:
     """Serves the probes and the metrics on 0.0.0.0:`port` (or `host`) until `close()`."""
 
-    def __init__(self, port: int, registry: CollectorRegistry, readiness: Readiness, host: str = "0.0.0.0") -> None:
+    def __init__(
+        self, port: int, registry: CollectorRegistry, readiness: Readiness, host: str = "0.0.0.0"
+    ) -> None:
         handler = _handler(registry, readiness)
         self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="syncctl-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="syncctl-http", daemon=True
+        )
 
     @property
     def port(self) -> int:

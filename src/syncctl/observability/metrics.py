@@ -43,7 +43,9 @@ class _StoreCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         with self._lock:
             snapshot = self._snapshot
-        jobs = GaugeMetricFamily("syncctl_jobs", "Jobs in this worker's partitions, by status.", labels=["status"])
+        jobs = GaugeMetricFamily(
+            "syncctl_jobs", "Jobs in this worker's partitions, by status.", labels=["status"]
+        )
         for status, count in sorted(snapshot.jobs_by_status.items()):
             jobs.add_metric([status], count)
         yield jobs
@@ -69,44 +71,58 @@ class WorkerMetrics:
         self.registry = CollectorRegistry()
         registry = self.registry
         self._commands = Counter(
-            "syncctl_commands", "Control messages applied, by type and result.", ["type", "result"],
+            "syncctl_commands",
+            "Control messages applied, by type and result.",
+            ["type", "result"],
             registry=registry,
-        )  # fmt: skip
+        )
         self._rejections = Counter(
-            "syncctl_rejections", "Commands rejected, by rejection code.", ["code"], registry=registry
+            "syncctl_rejections",
+            "Commands rejected, by rejection code.",
+            ["code"],
+            registry=registry,
         )
         self._dead_letters = Counter(
-            "syncctl_dead_letters", "Messages sent to the dead-letter topic, by code.", ["code"],
+            "syncctl_dead_letters",
+            "Messages sent to the dead-letter topic, by code.",
+            ["code"],
             registry=registry,
-        )  # fmt: skip
+        )
         self.forwarded = Counter(
             "syncctl_forwarded_commands",
             "Control messages found on the wrong partition for their key and forwarded to the "
             "right one (a producer without partitioner=murmur2_random), by the partition read from.",
-            ["partition"], registry=registry,
-        )  # fmt: skip
+            ["partition"],
+            registry=registry,
+        )
         self._transactions = Counter(
             "syncctl_transactions", "Kafka transactions, by result.", ["result"], registry=registry
         )
         self.batch_size = Histogram(
-            "syncctl_transaction_inputs", "Control messages per committed transaction.",
-            buckets=_BATCH_BUCKETS, registry=registry,
-        )  # fmt: skip
+            "syncctl_transaction_inputs",
+            "Control messages per committed transaction.",
+            buckets=_BATCH_BUCKETS,
+            registry=registry,
+        )
         self.end_to_end_latency = Histogram(
             "syncctl_end_to_end_latency_seconds",
             "From a control message's timestamp (when it was produced) to the commit that makes "
             "its outcome visible.",
-            buckets=_LATENCY_BUCKETS, registry=registry,
-        )  # fmt: skip
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
+        )
         self.processing_latency = Histogram(
             "syncctl_processing_latency_seconds",
             "From the worker reading a control message to the commit that makes its outcome visible.",
-            buckets=_LATENCY_BUCKETS, registry=registry,
-        )  # fmt: skip
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
+        )
         self.restore_duration = Histogram(
-            "syncctl_restore_duration_seconds", "Time to restore one partition's state on assignment.",
-            buckets=_RESTORE_BUCKETS, registry=registry,
-        )  # fmt: skip
+            "syncctl_restore_duration_seconds",
+            "Time to restore one partition's state on assignment.",
+            buckets=_RESTORE_BUCKETS,
+            registry=registry,
+        )
         self._store = _StoreCollector()
         registry.register(self._store)
         # Labelled children cached: looking one up costs more than incrementing it.

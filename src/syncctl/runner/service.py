@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from datetime import UTC, datetime
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
@@ -72,9 +72,11 @@ class Runner:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings.runner
         self._client = SyncJobsClient(
-            kafka=settings.kafka, topics=settings.topics, requested_by=self.settings.runner_id,
+            kafka=settings.kafka,
+            topics=settings.topics,
+            requested_by=self.settings.runner_id,
             signing=settings.signing,
-        )  # fmt: skip
+        )
         self._consumer_config = {
             **config.reader_consumer(settings.kafka, self.settings.group_id),
             "partition.assignment.strategy": "range",  # eager: on_assign sets positions
@@ -113,7 +115,11 @@ class Runner:
                 continue
             job = SimulatedJob.new(record.job_id, record.mode, now, self.settings, self._rng)
             if record.status is not Status.NOT_STARTED:
-                job.phase = Phase.CDC if record.status in (Status.CDC_RUNNING, Status.CDC_COMPLETING) else Phase.SNAPSHOT
+                job.phase = (
+                    Phase.CDC
+                    if record.status in (Status.CDC_RUNNING, Status.CDC_COMPLETING)
+                    else Phase.SNAPSHOT
+                )
                 job.rows_done = float(record.stats.rows_migrated or 0)
                 job.events_seen = float(record.stats.events_seen or 0)
             if record.status.stopping:
@@ -128,15 +134,24 @@ class Runner:
         job = self._jobs.get(event.job_id)
         if event.status is Status.NOT_STARTED and job is None:
             mode = event.mode or Mode.SNAPSHOT
-            self._jobs[event.job_id] = SimulatedJob.new(event.job_id, mode, now, self.settings, self._rng)
+            self._jobs[event.job_id] = SimulatedJob.new(
+                event.job_id, mode, now, self.settings, self._rng
+            )
             log.info("job started", job_id=event.job_id, mode=mode.value)
         elif event.status.stopping:
             if job is None:  # a stop for a job this runner never saw: confirm it all the same
-                job = SimulatedJob.new(event.job_id, event.mode or Mode.SNAPSHOT, now, self.settings, self._rng)
+                job = SimulatedJob.new(
+                    event.job_id, event.mode or Mode.SNAPSHOT, now, self.settings, self._rng
+                )
                 job.phase = Phase.SNAPSHOT if event.status is Status.CANCELLING else Phase.CDC
                 self._jobs[event.job_id] = job
             job.request_stop(now)
-            log.info("stop requested", job_id=event.job_id, status=event.status.value, stop_delay=self.settings.stop_delay)
+            log.info(
+                "stop requested",
+                job_id=event.job_id,
+                status=event.status.value,
+                stop_delay=self.settings.stop_delay,
+            )
         elif event.status.terminal:
             self._jobs.pop(event.job_id, None)
 

@@ -40,10 +40,15 @@ class SimulatedJob:
     stop_at: float | None = None
 
     @classmethod
-    def new(cls, job_id: str, mode: Mode, now: float, settings: RunnerSettings, rng: random.Random) -> SimulatedJob:
+    def new(
+        cls, job_id: str, mode: Mode, now: float, settings: RunnerSettings, rng: random.Random
+    ) -> SimulatedJob:
         tables = rng.randint(settings.tables_min, max(settings.tables_min, settings.tables_max))
         rows = [
-            rng.randint(settings.rows_per_table_min, max(settings.rows_per_table_min, settings.rows_per_table_max))
+            rng.randint(
+                settings.rows_per_table_min,
+                max(settings.rows_per_table_min, settings.rows_per_table_max),
+            )
             for _ in range(tables)
         ]
         return cls(job_id, mode, rows, started_at=now, settings=settings, last_tick=now)
@@ -58,9 +63,11 @@ class SimulatedJob:
             tables_done += 1
         events = int(self.events_seen) if self.phase is Phase.CDC else None
         return Stats(
-            tables_total=len(self.table_rows), tables_done=tables_done,
-            rows_migrated=int(self.rows_done), events_seen=events,
-        )  # fmt: skip
+            tables_total=len(self.table_rows),
+            tables_done=tables_done,
+            rows_migrated=int(self.rows_done),
+            events_seen=events,
+        )
 
     def request_stop(self, now: float) -> None:
         """The worker says the job is stopping: the engine winds down, then confirms."""
@@ -83,7 +90,9 @@ class SimulatedJob:
             self.last_progress = now
             reports.append(Report("snapshot_started"))
         elif self.phase is Phase.SNAPSHOT:
-            self.rows_done = min(sum(self.table_rows), self.rows_done + elapsed * self.settings.rows_per_second)
+            self.rows_done = min(
+                sum(self.table_rows), self.rows_done + elapsed * self.settings.rows_per_second
+            )
             if self.rows_done >= sum(self.table_rows):
                 reports.append(Report("progress", {"stats": self.stats}))
                 reports.append(Report("snapshot_completed"))

@@ -67,8 +67,12 @@ def ensure_ferretdb(
         return binary
     go = shutil.which("go")
     if go is None:
-        raise ServerError(f"no FerretDB binary at {binary} and no `go` to build it: install Go 1.22 or newer")
-    progress(f"Building FerretDB {FERRETDB_VERSION} from its Go module into {binary} (one time, about 2 minutes)...")
+        raise ServerError(
+            f"no FerretDB binary at {binary} and no `go` to build it: install Go 1.22 or newer"
+        )
+    progress(
+        f"Building FerretDB {FERRETDB_VERSION} from its Go module into {binary} (one time, about 2 minutes)..."
+    )
     downloaded = _go(go, "mod", "download", "-json", f"{_MODULE}@{FERRETDB_VERSION}")
     source = Path(json.loads(downloaded)["Dir"])
     with tempfile.TemporaryDirectory(prefix="syncctl-ferretdb-build-") as work:
@@ -90,21 +94,30 @@ def ensure_ferretdb(
 def _patch(path: Path, published: str, built: str) -> None:
     text = path.read_text()
     if text.count(published) != 1:
-        raise ServerError(f"cannot patch FerretDB: {path.name} is not the file this patch was written for")
+        raise ServerError(
+            f"cannot patch FerretDB: {path.name} is not the file this patch was written for"
+        )
     path.write_text(text.replace(published, built))
 
 
 def _go(go: str, *arguments: str, cwd: Path | None = None) -> str:
     done = subprocess.run([go, *arguments], capture_output=True, text=True, cwd=cwd, timeout=900)
     if done.returncode != 0:
-        raise ServerError(f"go {arguments[0]} failed (exit {done.returncode}): {done.stderr.strip()[-500:]}")
+        raise ServerError(
+            f"go {arguments[0]} failed (exit {done.returncode}): {done.stderr.strip()[-500:]}"
+        )
     return done.stdout
 
 
 class LocalFerretDB:
     """A FerretDB server on 127.0.0.1 with its SQLite files in `data_dir`; `uri` connects to it."""
 
-    def __init__(self, data_dir: Path | str | None = None, port: int = 0, cache_dir: Path = Path(".local/ferretdb")) -> None:
+    def __init__(
+        self,
+        data_dir: Path | str | None = None,
+        port: int = 0,
+        cache_dir: Path = Path(".local/ferretdb"),
+    ) -> None:
         self._temporary = data_dir is None
         self.data_dir = Path(data_dir or tempfile.mkdtemp(prefix="syncctl-ferretdb-")).resolve()
         self.port = port or free_port()
@@ -124,21 +137,36 @@ class LocalFerretDB:
         # disk (2.5x slower than NORMAL, itself 15% slower than OFF).
         self._process = subprocess.Popen(
             [
-                str(binary), "--handler=sqlite", f"--sqlite-url=file:{self.data_dir / 'sqlite'}/?_pragma=synchronous(OFF)",
-                f"--state-dir={self.data_dir}", f"--listen-addr=127.0.0.1:{self.port}",
-                "--telemetry=disable", "--debug-addr=-",
+                str(binary),
+                "--handler=sqlite",
+                f"--sqlite-url=file:{self.data_dir / 'sqlite'}/?_pragma=synchronous(OFF)",
+                f"--state-dir={self.data_dir}",
+                f"--listen-addr=127.0.0.1:{self.port}",
+                "--telemetry=disable",
+                "--debug-addr=-",
             ],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         log.close()
         deadline = time.monotonic() + timeout
         while not self._accepts_connections():
             if self._process.poll() is not None:
-                tail = (self.data_dir / "ferretdb.log").read_text(errors="replace").strip().splitlines()[-3:]
-                raise ServerError(f"FerretDB exited ({self._process.returncode}): {' | '.join(tail)}")
+                tail = (
+                    (self.data_dir / "ferretdb.log")
+                    .read_text(errors="replace")
+                    .strip()
+                    .splitlines()[-3:]
+                )
+                raise ServerError(
+                    f"FerretDB exited ({self._process.returncode}): {' | '.join(tail)}"
+                )
             if time.monotonic() > deadline:
                 self.stop()
-                raise ServerError(f"FerretDB did not listen on 127.0.0.1:{self.port} within {timeout:.0f} s")
+                raise ServerError(
+                    f"FerretDB did not listen on 127.0.0.1:{self.port} within {timeout:.0f} s"
+                )
             time.sleep(0.05)
         return self
 
@@ -165,6 +193,9 @@ class LocalFerretDB:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()

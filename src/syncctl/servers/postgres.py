@@ -24,7 +24,9 @@ _SERVER_USER = "postgres"  # created by Debian's postgresql package
 
 def find_postgres_bin() -> Path:
     """The folder of `initdb` and `pg_ctl`: the newest Debian install, else the one on PATH."""
-    installed = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    installed = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3])
+    )
     if installed:
         return installed[-1].parent
     on_path = shutil.which("initdb")
@@ -54,7 +56,9 @@ class LocalPostgres:
     def data_dir(self) -> Path:
         return self.base_dir / "data"
 
-    def dsn(self, database: str = "postgres", user: str = "postgres", password: str | None = None) -> str:
+    def dsn(
+        self, database: str = "postgres", user: str = "postgres", password: str | None = None
+    ) -> str:
         """A libpq connection string (psycopg takes it as is)."""
         secret = self.password if password is None and user == "postgres" else password
         return f"host=127.0.0.1 port={self.port} dbname={database} user={user} password={secret}"
@@ -67,9 +71,18 @@ class LocalPostgres:
         self._give_to_server_user(password_file)
         password_file.chmod(0o600)
         self._run(
-            "initdb", "-D", str(self.data_dir), "-U", "postgres", f"--pwfile={password_file}",
-            "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8",
-        )  # fmt: skip
+            "initdb",
+            "-D",
+            str(self.data_dir),
+            "-U",
+            "postgres",
+            f"--pwfile={password_file}",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        )
         password_file.unlink()
         with open(self.data_dir / "postgresql.conf", "a") as conf:
             conf.write(
@@ -83,7 +96,17 @@ class LocalPostgres:
             "local all all trust\nlocal replication all trust\n"
             "host all all 127.0.0.1/32 scram-sha-256\nhost replication all 127.0.0.1/32 scram-sha-256\n"
         )
-        self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self.base_dir / "postgres.log"), "-w", "-t", "60", "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.base_dir / "postgres.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         return self
 
     def stop(self) -> None:
@@ -96,7 +119,10 @@ class LocalPostgres:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
@@ -104,13 +130,17 @@ class LocalPostgres:
         command = [str(self._bin / program), *arguments]
         if os.geteuid() == 0:
             command = ["runuser", "-u", _SERVER_USER, "--", *command]
-        done = subprocess.run(command, capture_output=True, text=True, cwd=self.base_dir, timeout=120)
+        done = subprocess.run(
+            command, capture_output=True, text=True, cwd=self.base_dir, timeout=120
+        )
         if check and done.returncode != 0:
             log = self.base_dir / "postgres.log"
             detail = (done.stderr or done.stdout).strip().splitlines()[-3:]
             if log.exists():
                 detail += log.read_text().strip().splitlines()[-3:]
-            raise ServerError(f"PostgreSQL {program} failed (exit {done.returncode}): {' | '.join(detail)}")
+            raise ServerError(
+                f"PostgreSQL {program} failed (exit {done.returncode}): {' | '.join(detail)}"
+            )
 
     def _give_to_server_user(self, path: Path) -> None:
         if os.geteuid() != 0:

@@ -34,15 +34,25 @@ class SampleShop:
 
     def dsn(self) -> str:
         return psycopg.conninfo.make_conninfo(
-            host=self.host, port=self.port, dbname=self.database, user=self.user, password=self.password
+            host=self.host,
+            port=self.port,
+            dbname=self.database,
+            user=self.user,
+            password=self.password,
         )
 
 
-def create_sample_shop(postgres: LocalPostgres, scale: float = 1.0, database: str = "shop") -> SampleShop:
+def create_sample_shop(
+    postgres: LocalPostgres, scale: float = 1.0, database: str = "shop"
+) -> SampleShop:
     """Create the `shop` database, owned by a replication user `syncctl` with a fresh password."""
     password = secrets.token_urlsafe(16)
     with psycopg.connect(postgres.dsn(), autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE ROLE syncctl WITH LOGIN REPLICATION PASSWORD {}").format(sql.Literal(password)))
+        admin.execute(
+            sql.SQL("CREATE ROLE syncctl WITH LOGIN REPLICATION PASSWORD {}").format(
+                sql.Literal(password)
+            )
+        )
         admin.execute(sql.SQL("CREATE DATABASE {} OWNER syncctl").format(sql.Identifier(database)))
     shop = SampleShop("127.0.0.1", postgres.port, database, "syncctl", password)
     with psycopg.connect(shop.dsn(), autocommit=True) as db:
@@ -80,9 +90,16 @@ class ShopTraffic:
                 roll = self._random.random()
                 if roll < 0.5:
                     customer = self._random.randint(1, 1000)
-                    db.execute("INSERT INTO orders VALUES (%s, %s, now(), 'paid')", (next_order, customer))
+                    db.execute(
+                        "INSERT INTO orders VALUES (%s, %s, now(), 'paid')", (next_order, customer)
+                    )
                     next_order += 1
                 elif roll < 0.9:
-                    db.execute("UPDATE orders SET status = 'shipped' WHERE id = %s", (self._random.randint(1, next_order),))
+                    db.execute(
+                        "UPDATE orders SET status = 'shipped' WHERE id = %s",
+                        (self._random.randint(1, next_order),),
+                    )
                 else:
-                    db.execute("DELETE FROM orders WHERE id = %s", (self._random.randint(1, next_order),))
+                    db.execute(
+                        "DELETE FROM orders WHERE id = %s", (self._random.randint(1, next_order),)
+                    )

@@ -43,7 +43,9 @@ class Relocation:
     duplicates: dict[str, list[int]] = field(default_factory=dict)
 
 
-def plan_relocation(latest: Mapping[tuple[int, bytes], bytes | None], partition_count: int) -> Relocation:
+def plan_relocation(
+    latest: Mapping[tuple[int, bytes], bytes | None], partition_count: int
+) -> Relocation:
     """From the last value of each (partition, job id), the writes that put every job at home."""
     placed: dict[bytes, dict[int, bytes]] = {}
     for (partition, key), value in latest.items():
@@ -54,12 +56,16 @@ def plan_relocation(latest: Mapping[tuple[int, bytes], bytes | None], partition_
         home = partition_for(key, partition_count)
         if list(records) == [home]:
             continue
-        kept = max(records.values(), key=lambda value: JobRecord.model_validate_json(value).updated_at)
+        kept = max(
+            records.values(), key=lambda value: JobRecord.model_validate_json(value).updated_at
+        )
         if len(records) > 1:
             plan.duplicates[key.decode()] = sorted(records)
         if records.get(home) != kept:
             plan.writes.append(Write(home, key, kept))
-        plan.writes.extend(Write(partition, key, None) for partition in sorted(records) if partition != home)
+        plan.writes.extend(
+            Write(partition, key, None) for partition in sorted(records) if partition != home
+        )
         plan.moved.append(key.decode())
     return plan
 
@@ -71,7 +77,9 @@ def relocate_state(settings: Settings, dry_run: bool = False) -> Relocation:
     counts = partition_counts(admin)
     control, state = counts.get(topics.control), counts.get(topics.state)
     if control is None or state is None:
-        raise ConfigError(f"topics {topics.control} and {topics.state} must both exist; has a worker run?")
+        raise ConfigError(
+            f"topics {topics.control} and {topics.state} must both exist; has a worker run?"
+        )
     if control != state:
         raise ConfigError(
             f"topic {topics.control} has {control} partitions but {topics.state} has {state}: give "
@@ -89,7 +97,9 @@ def _require_no_workers(admin: AdminClient, group_id: str) -> None:
         (future,) = admin.describe_consumer_groups([group_id]).values()
         members = future.result(30).members
     except KafkaException as error:
-        raise ConfigError(f"could not look at worker group {group_id}: {error.args[0].str()}") from error
+        raise ConfigError(
+            f"could not look at worker group {group_id}: {error.args[0].str()}"
+        ) from error
     if members:
         raise ConfigError(
             f"{len(members)} worker(s) of group {group_id} are running ({', '.join(sorted(m.client_id for m in members))}): "
@@ -112,23 +122,32 @@ def _latest(settings: Settings) -> dict[tuple[int, bytes], bytes | None]:
 
 def _write(settings: Settings, writes: Iterable[Write]) -> None:
     worker = settings.worker
-    producer = Producer({
-        **config.common(settings.kafka),
-        # A worker's own id would fence it; this one fences only an earlier, interrupted relocation.
-        "transactional.id": f"{worker.group_id}-relocate",
-        "transaction.timeout.ms": 60_000,
-        "compression.type": config.OUTPUT_COMPRESSION,
-    })  # fmt: skip
+    producer = Producer(
+        {
+            **config.common(settings.kafka),
+            # A worker's own id would fence it; this one fences only an earlier, interrupted relocation.
+            "transactional.id": f"{worker.group_id}-relocate",
+            "transaction.timeout.ms": 60_000,
+            "compression.type": config.OUTPUT_COMPRESSION,
+        }
+    )
     try:
         producer.init_transactions(30)
         producer.begin_transaction()
         for write in writes:
             while True:
                 try:
-                    producer.produce(settings.topics.state, key=write.job_id, value=write.value, partition=write.partition)
+                    producer.produce(
+                        settings.topics.state,
+                        key=write.job_id,
+                        value=write.value,
+                        partition=write.partition,
+                    )
                     break
                 except BufferError:
                     producer.poll(0.1)  # the local queue is full: let some be delivered
         producer.commit_transaction(60)
     except KafkaException as error:
-        raise ConfigError(f"relocation not written (nothing changed): {error.args[0].str()}") from error
+        raise ConfigError(
+            f"relocation not written (nothing changed): {error.args[0].str()}"
+        ) from error

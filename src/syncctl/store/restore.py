@@ -50,7 +50,9 @@ class Restorer:
         # Asked for the end offsets only. A read_committed consumer would answer with the last
         # stable offset, which a dead worker's still-open transaction holds back: records that
         # other transactions committed after it would then be left out of the restore.
-        self._watermarks_reader = Consumer({**consumer_config, "isolation.level": "read_uncommitted"})
+        self._watermarks_reader = Consumer(
+            {**consumer_config, "isolation.level": "read_uncommitted"}
+        )
         self._topic = state_topic
         self._restoring: dict[int, _Restoring] = {}
 
@@ -77,7 +79,9 @@ class Restorer:
         # "not leader" for a moment: that is a reason to ask again, not to fail.
         tp = TopicPartition(self._topic, partition)
         low, high = retry_while_not_yet(
-            lambda: self._watermarks_reader.get_watermark_offsets(tp, timeout=max(1.0, timeout / 10), cached=False),
+            lambda: self._watermarks_reader.get_watermark_offsets(
+                tp, timeout=max(1.0, timeout / 10), cached=False
+            ),
             timeout=timeout,
         )
         return int(low), int(high)
@@ -107,7 +111,11 @@ class Restorer:
         positions = self._consumer.position(
             [TopicPartition(self._topic, partition) for partition in self._restoring]
         )
-        done = [tp.partition for tp in positions if tp.offset >= self._restoring[tp.partition].end_offset]
+        done = [
+            tp.partition
+            for tp in positions
+            if tp.offset >= self._restoring[tp.partition].end_offset
+        ]
         for partition in done:
             restoring = self._restoring[partition]
             self._check_placement(restoring.state)

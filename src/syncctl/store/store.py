@@ -8,7 +8,6 @@ from syncctl.contract import JobRecord
 from syncctl.store.partition import PartitionState
 
 
-
 class StateStore:
     """Job records of the assigned partitions.
 

@@ -6,10 +6,23 @@ import logging
 import time
 from datetime import UTC, datetime, timedelta
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    Message,
+    Producer,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient
 
-from syncctl.contract import CommandRejected, ControlMessage, Invalid, InvalidCode, parse_control_message
+from syncctl.contract import (
+    CommandRejected,
+    ControlMessage,
+    Invalid,
+    InvalidCode,
+    parse_control_message,
+)
 from syncctl.contract.messages import OPERATOR_COMMAND_TYPES
 from syncctl.contract.signing import signature_problem
 from syncctl.kafka import config
@@ -22,7 +35,12 @@ from syncctl.observability import StoreSnapshot, WorkerMetrics
 from syncctl.settings import Settings
 from syncctl.store import Restorer, StateStore
 from syncctl.worker.dead_letters import dead_letter_headers
-from syncctl.worker.transaction import AbortableKafkaError, CommitResult, FatalKafkaError, Transaction
+from syncctl.worker.transaction import (
+    AbortableKafkaError,
+    CommitResult,
+    FatalKafkaError,
+    Transaction,
+)
 
 log = get_logger("syncctl.worker")
 _QUIET_OUTCOMES = {Outcome.RECORDED, Outcome.DUPLICATE, Outcome.NOT_DUE}
@@ -42,7 +60,8 @@ class Worker:
         self.metrics = metrics or WorkerMetrics()
         worker = settings.worker
         self._rules = Rules(
-            stop_deadline=timedelta(seconds=worker.stop_deadline), history_limit=worker.history_limit
+            stop_deadline=timedelta(seconds=worker.stop_deadline),
+            history_limit=worker.history_limit,
         )
         self._topics = settings.topics
         signing = settings.signing
@@ -82,10 +101,11 @@ class Worker:
         self._producer = Producer(config.transactional_producer(kafka, worker))
         self._consumer = Consumer(config.worker_consumer(kafka, worker))
         self._restorer = Restorer(
-            config.restore_consumer(kafka, worker), self._topics.state,
+            config.restore_consumer(kafka, worker),
+            self._topics.state,
             on_restored=lambda _partition, seconds: self.metrics.restore_duration.observe(seconds),
             partition_count=partitions,
-        )  # fmt: skip
+        )
         timeout = worker.transaction_timeout_ms / 1000
         self._transaction = Transaction(self._producer, self._consumer, self._topics, timeout)
         try:
@@ -173,7 +193,9 @@ class Worker:
                 held.add(partition)
                 if partition in self._store.partitions():
                     # Fetched before the partition was paused for restore: read it again later.
-                    self._consumer.seek(TopicPartition(message.topic(), partition, message.offset()))
+                    self._consumer.seek(
+                        TopicPartition(message.topic(), partition, message.offset())
+                    )
                 # else: revoked while this batch was read; its new owner processes it.
                 continue
             self._handle(message, partition, now)
@@ -190,9 +212,15 @@ class Worker:
             )
             log.warning(
                 "invalid control message sent to the dead-letter topic",
-                partition=partition, offset=message.offset(), code=parsed.code.value, reason=parsed.message,
-            )  # fmt: skip
-        elif self._partition_count > 1 and (home := partition_for(message.key(), self._partition_count)) != partition:
+                partition=partition,
+                offset=message.offset(),
+                code=parsed.code.value,
+                reason=parsed.message,
+            )
+        elif (
+            self._partition_count > 1
+            and (home := partition_for(message.key(), self._partition_count)) != partition
+        ):
             # A valid message's key is its job id, and the job's record lives on the id's partition.
             self._forward(message, home)
             self._transaction.consumed(partition, message.offset())
@@ -214,8 +242,10 @@ class Worker:
                 "control messages on the wrong partition for their key are forwarded to the right "
                 "one; a producer is not using the Java-compatible partitioner (librdkafka: "
                 "partitioner=murmur2_random)",
-                partition=message.partition(), offset=message.offset(), to_partition=home,
-            )  # fmt: skip
+                partition=message.partition(),
+                offset=message.offset(),
+                to_partition=home,
+            )
 
     def _check_partition_count(self) -> None:
         """A running worker computes each job's partition from the count it started with: if the
@@ -224,11 +254,15 @@ class Worker:
         self._next_partition_count_check = self._last_turn + _PARTITION_COUNT_CHECK_SECONDS
         require_partition_count(self._consumer, self._topics, self._partition_count)
 
-    def _check_signature(self, message: Message, parsed: ControlMessage) -> ControlMessage | Invalid:
+    def _check_signature(
+        self, message: Message, parsed: ControlMessage
+    ) -> ControlMessage | Invalid:
         assert self._signing_secrets is not None
         if not self._sign_all and parsed.type not in OPERATOR_COMMAND_TYPES:
             return parsed
-        problem = signature_problem(self._signing_secrets, message.headers(), message.key(), message.value() or b"")
+        problem = signature_problem(
+            self._signing_secrets, message.headers(), message.key(), message.value() or b""
+        )
         return parsed if problem is None else Invalid(InvalidCode.BAD_SIGNATURE, problem)
 
     def _apply(self, partition: int, message: MachineInput, now: datetime) -> None:
@@ -261,7 +295,9 @@ class Worker:
             partition=partition,
             status=transition.record.status.value if transition.record else None,
             note=transition.note,
-            rejected=next((e.code.value for e in transition.events if isinstance(e, CommandRejected)), None),
+            rejected=next(
+                (e.code.value for e in transition.events if isinstance(e, CommandRejected)), None
+            ),
         )
 
     def _fire_deadlines(self, now: datetime) -> None:
@@ -282,7 +318,8 @@ class Worker:
             committed_at = time.time()
             times, self._input_times = self._input_times, []
             self.metrics.latencies(
-                (committed_at - produced for produced, _ in times), (committed_at - read for _, read in times)
+                (committed_at - produced for produced, _ in times),
+                (committed_at - read for _, read in times),
             )
         else:
             self._aborted()
@@ -308,7 +345,9 @@ class Worker:
         for tp in self._consumer.committed(ready, timeout=30):
             offset = tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
             self._consumer.seek(TopicPartition(tp.topic, tp.partition, offset))
-        log.warning("transaction aborted; rewound to the committed offsets", partitions=sorted(self._ready))
+        log.warning(
+            "transaction aborted; rewound to the committed offsets", partitions=sorted(self._ready)
+        )
 
     # -- rebalance callbacks (run inside poll) -----------------------------------------------
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:

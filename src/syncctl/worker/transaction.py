@@ -11,7 +11,6 @@ from syncctl.contract import JobRecord
 from syncctl.contract.headers import FORWARDED_FROM_OFFSET, FORWARDED_FROM_PARTITION
 from syncctl.settings import TopicSettings
 
-
 _ABORT_ATTEMPTS = 3
 
 
@@ -27,7 +26,9 @@ class FatalKafkaError(Exception):
 class Transaction:
     """Everything one transaction writes; `commit()` makes all of it visible, or none of it."""
 
-    def __init__(self, producer: Producer, consumer: Consumer, topics: TopicSettings, timeout: float) -> None:
+    def __init__(
+        self, producer: Producer, consumer: Consumer, topics: TopicSettings, timeout: float
+    ) -> None:
         self._producer = producer
         self._consumer = consumer
         self._topics = topics
@@ -56,7 +57,9 @@ class Transaction:
     def write_event(self, job_id: str, value: bytes) -> None:
         self._produce(self._topics.events, job_id.encode(), value)
 
-    def write_dead_letter(self, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]) -> None:
+    def write_dead_letter(
+        self, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
+    ) -> None:
         self._produce(self._topics.dlq, key, value, headers=headers)
 
     def forward(self, message: Message, partition: int) -> None:
@@ -71,9 +74,13 @@ class Transaction:
             (FORWARDED_FROM_OFFSET, str(message.offset()).encode()),
         ]
         self._produce(
-            self._topics.control, message.key(), message.value(),
-            partition=partition, headers=headers, timestamp=message.timestamp()[1],
-        )  # fmt: skip
+            self._topics.control,
+            message.key(),
+            message.value(),
+            partition=partition,
+            headers=headers,
+            timestamp=message.timestamp()[1],
+        )
 
     def consumed(self, partition: int, offset: int) -> None:
         """Mark a control message as processed by this transaction."""
@@ -81,7 +88,9 @@ class Transaction:
         self._offsets[partition] = offset + 1
         self.inputs += 1
 
-    def _produce(self, topic: str, key: bytes | None, value: bytes | None, **kwargs: object) -> None:
+    def _produce(
+        self, topic: str, key: bytes | None, value: bytes | None, **kwargs: object
+    ) -> None:
         self._begin()
         while True:
             try:
@@ -102,7 +111,9 @@ class Transaction:
                 value = record.model_dump_json().encode() if record is not None else None
                 self._produce(self._topics.state, job_id.encode(), value, partition=partition)
             if self._offsets:
-                offsets = [TopicPartition(self._topics.control, p, o) for p, o in self._offsets.items()]
+                offsets = [
+                    TopicPartition(self._topics.control, p, o) for p, o in self._offsets.items()
+                ]
                 self._retrying(
                     lambda: self._producer.send_offsets_to_transaction(
                         offsets, self._consumer.consumer_group_metadata(), self._timeout
@@ -127,7 +138,9 @@ class Transaction:
                 # else, or one timeout too many, leaves nothing to fall back on.
                 if error.args[0].retriable() and attempt + 1 < _ABORT_ATTEMPTS:
                     continue
-                raise FatalKafkaError(f"could not abort the transaction: {error.args[0].str()}") from error
+                raise FatalKafkaError(
+                    f"could not abort the transaction: {error.args[0].str()}"
+                ) from error
         self._reset()
 
     def _reset(self) -> None:

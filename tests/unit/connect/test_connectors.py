@@ -14,7 +14,12 @@ from syncctl.errors import ConfigError
 from syncctl.settings import DestinationConnection, SourceConnection
 
 job_ids = st.from_regex(r"[A-Za-z0-9-]{1,128}", fullmatch=True)
-SPEC = JobSpec(source="shop", tables=("public.orders", "sales.order_items"), destination="archive", database="shop")
+SPEC = JobSpec(
+    source="shop",
+    tables=("public.orders", "sales.order_items"),
+    destination="archive",
+    database="shop",
+)
 SOURCE = SourceConnection(database="shop", user="engine", password="secret")
 DESTINATION = DestinationConnection(uri="mongodb://127.0.0.1:27017/")
 KEY_STRING = DestinationConnection(uri="mongodb://127.0.0.1:27017/", document_id="key_string")
@@ -32,7 +37,10 @@ def test_every_job_gets_its_own_valid_slot_and_topic_names(first: str, second: s
 
 def test_tables_are_matched_exactly_not_as_regular_expressions() -> None:
     include = source_config("j", Mode.CONTINUOUS, SPEC, SOURCE)["table.include.list"].split(",")
-    assert [re.fullmatch(pattern, "public.orders") is not None for pattern in include] == [True, False]
+    assert [re.fullmatch(pattern, "public.orders") is not None for pattern in include] == [
+        True,
+        False,
+    ]
     assert re.fullmatch(include[0], "publicXorders") is None
 
 
@@ -65,9 +73,15 @@ def test_key_string_ids_cast_each_tables_key_column_and_name_it_id() -> None:
 
 
 @pytest.mark.parametrize(
-    ("orders_key", "said"), [(("tenant", "order_id"), "public.orders has key tenant, order_id"), ((), "public.orders has no primary key")]
+    ("orders_key", "said"),
+    [
+        (("tenant", "order_id"), "public.orders has key tenant, order_id"),
+        ((), "public.orders has no primary key"),
+    ],
 )
-def test_key_string_ids_refuse_a_table_without_a_single_column_key(orders_key: tuple[str, ...], said: str) -> None:
+def test_key_string_ids_refuse_a_table_without_a_single_column_key(
+    orders_key: tuple[str, ...], said: str
+) -> None:
     with pytest.raises(ConfigError) as refused:
         sink_config("j", SPEC, KEY_STRING, {**KEYS, "public.orders": orders_key})
     assert said in str(refused.value)

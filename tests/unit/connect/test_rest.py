@@ -10,7 +10,10 @@ from syncctl.connect import rest
 from syncctl.connect.rest import ConnectApi
 from syncctl.errors import ServerError
 
-CONFLICT = {"error_code": 409, "message": "Cannot complete request momentarily due to stale configuration"}
+CONFLICT = {
+    "error_code": 409,
+    "message": "Cannot complete request momentarily due to stale configuration",
+}
 
 
 def _api(answers: list[httpx.Response], seen: list[str]) -> ConnectApi:
@@ -25,12 +28,21 @@ def _api(answers: list[httpx.Response], seen: list[str]) -> ConnectApi:
 
 def test_a_conflict_is_retried_until_connect_accepts_the_change() -> None:
     seen: list[str] = []
-    api = _api([httpx.Response(409, json=CONFLICT), httpx.Response(409, json=CONFLICT), httpx.Response(204)], seen)
+    api = _api(
+        [
+            httpx.Response(409, json=CONFLICT),
+            httpx.Response(409, json=CONFLICT),
+            httpx.Response(204),
+        ],
+        seen,
+    )
     api.delete_offsets("syncctl-orders-sink")
     assert seen == ["DELETE /connectors/syncctl-orders-sink/offsets"] * 3
 
 
-def test_a_conflict_that_does_not_clear_fails_with_connects_own_message(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_conflict_that_does_not_clear_fails_with_connects_own_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(rest, "_CONFLICT_PATIENCE", 0.2)
     api = _api([httpx.Response(409, json=CONFLICT)], [])
     with pytest.raises(ServerError, match="stale configuration"):

@@ -41,7 +41,9 @@ def test_failed_logins_are_limited_within_the_window_per_key() -> None:
         throttle.failed("user:alice", "client:10.0.0.1")
         clock.now += 10
     assert throttle.retry_after("user:alice") == 300 - 30
-    assert throttle.retry_after("user:bob", "client:10.0.0.1") == 300 - 30  # same address, other name
+    assert (
+        throttle.retry_after("user:bob", "client:10.0.0.1") == 300 - 30
+    )  # same address, other name
     assert throttle.retry_after("user:bob", "client:10.0.0.2") == 0
     clock.now += 300 - 30
     assert throttle.retry_after("user:alice", "client:10.0.0.1") == 0

@@ -25,7 +25,9 @@ def test_add_user_writes_a_private_file_that_checks_passwords(tmp_path: Path) ->
     assert users.get("bob") is not None and users.get("bob").role == "viewer"  # type: ignore[union-attr]
 
 
-def test_adding_an_existing_user_replaces_it_and_the_console_sees_it_without_restart(tmp_path: Path) -> None:
+def test_adding_an_existing_user_replaces_it_and_the_console_sees_it_without_restart(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "users"
     add_user(path, "alice", "viewer", "first password")
     users = UserDirectory(path)
@@ -46,7 +48,9 @@ def test_adding_an_existing_user_replaces_it_and_the_console_sees_it_without_res
         ("alice:operator:*:plaintext", "must be argon2"),
     ],
 )
-def test_a_bad_line_names_the_file_line_and_problem(tmp_path: Path, line: str, problem: str) -> None:
+def test_a_bad_line_names_the_file_line_and_problem(
+    tmp_path: Path, line: str, problem: str
+) -> None:
     path = tmp_path / "users"
     path.write_text(f"# users\n{line}\n")
     with pytest.raises(ConfigError, match=f"{path}:2: .*") as error:

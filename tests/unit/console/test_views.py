@@ -13,11 +13,22 @@ COPIED = Stats(tables_total=4, tables_done=2, rows_migrated=12_345, events_seen=
 
 
 def record(mode: Mode, status: Status, stages: Stages, stats: Stats = COPIED) -> JobRecord:
-    return JobRecord(job_id="j", mode=mode, status=status, stages=stages, stats=stats, created_at=NOW, updated_at=NOW)
+    return JobRecord(
+        job_id="j",
+        mode=mode,
+        status=status,
+        stages=stages,
+        stats=stats,
+        created_at=NOW,
+        updated_at=NOW,
+    )
 
 
 def test_a_cancelled_job_shows_a_cross_and_keeps_what_its_snapshot_copied() -> None:
-    view = job_view(record(Mode.CONTINUOUS, Status.SNAPSHOT_CANCELLED, Stages(snapshot=StageState.CANCELLED)), NOW)
+    view = job_view(
+        record(Mode.CONTINUOUS, Status.SNAPSHOT_CANCELLED, Stages(snapshot=StageState.CANCELLED)),
+        NOW,
+    )
     assert view["mark"] == {"symbol": "×", "text": "Cancelled"}
     snapshot, cdc = view["stages"]
     assert (snapshot["label"], snapshot["progress"]) == ("Cancelled", "tables 2/4, 12,345 rows")
@@ -35,8 +46,15 @@ def test_cdc_completed_shows_a_checkmark_and_every_stage_completed_with_its_figu
 
 
 def test_a_running_job_has_no_mark_and_a_not_started_stage_is_just_not_started() -> None:
-    view = job_view(record(Mode.CONTINUOUS, Status.SNAPSHOT_RUNNING, Stages(snapshot=StageState.RUNNING)), NOW)
+    view = job_view(
+        record(Mode.CONTINUOUS, Status.SNAPSHOT_RUNNING, Stages(snapshot=StageState.RUNNING)), NOW
+    )
     assert view["mark"] is None
     assert [s["label"] for s in view["stages"]] == ["Running", "Not started"]
-    fresh = job_view(record(Mode.SNAPSHOT, Status.SNAPSHOT_RUNNING, Stages(snapshot=StageState.RUNNING), Stats()), NOW)
+    fresh = job_view(
+        record(
+            Mode.SNAPSHOT, Status.SNAPSHOT_RUNNING, Stages(snapshot=StageState.RUNNING), Stats()
+        ),
+        NOW,
+    )
     assert fresh["stages"][0]["progress"] == ""

@@ -36,10 +36,15 @@ from syncctl.contract import (
 )
 
 MODELS = {
-    "create": Create, "terminate": Terminate, "complete_cdc": CompleteCdc,
-    "snapshot_started": SnapshotStarted, "progress": Progress,
-    "snapshot_completed": SnapshotCompleted, "stopped": Stopped, "failed": Failed,
-}  # fmt: skip
+    "create": Create,
+    "terminate": Terminate,
+    "complete_cdc": CompleteCdc,
+    "snapshot_started": SnapshotStarted,
+    "progress": Progress,
+    "snapshot_completed": SnapshotCompleted,
+    "stopped": Stopped,
+    "failed": Failed,
+}
 TYPES = sorted(MODELS)
 COMMON_REQUIRED = ("command_id", "job_id", "issued_at")
 EXTRA_REQUIRED = {"create": ("mode",), "progress": ("stats",), "failed": ("error",)}
@@ -48,7 +53,12 @@ FIELD_NAMES = sorted({name for model in MODELS.values() for name in model.model_
 STAT_NAMES = ("tables_total", "tables_done", "rows_migrated", "events_seen")
 JOB_ID = re.compile(r"[A-Za-z0-9-]{1,128}")
 ISSUED_AT = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
-TERMINATE = {"command_id": "c-1", "type": "terminate", "job_id": "job-1", "issued_at": "2026-11-26T10:00:00Z"}
+TERMINATE = {
+    "command_id": "c-1",
+    "type": "terminate",
+    "job_id": "job-1",
+    "issued_at": "2026-11-26T10:00:00Z",
+}
 
 # Fast enough for the unit suite, many inputs still (a few seconds per test on a loaded machine).
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -64,8 +74,9 @@ json_scalars = (
 )
 json_values = st.recursive(
     json_scalars,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -104,9 +115,16 @@ identifiers = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,62}", fullmatch=True)
 @st.composite
 def job_specs(draw: st.DrawFn) -> dict[str, Any]:
     """A `spec` object as the contract allows it."""
-    tables = draw(st.lists(st.tuples(identifiers, identifiers).map(".".join), min_size=1, max_size=5))
+    tables = draw(
+        st.lists(st.tuples(identifiers, identifiers).map(".".join), min_size=1, max_size=5)
+    )
     database = draw(st.from_regex(r"[A-Za-z0-9_-]{1,63}", fullmatch=True))
-    return {"source": draw(names), "tables": tables, "destination": draw(names), "database": database}
+    return {
+        "source": draw(names),
+        "tables": tables,
+        "destination": draw(names),
+        "database": database,
+    }
 
 
 @st.composite
@@ -117,8 +135,11 @@ def valid_messages(
     kind = draw(types)
     stamp, instant = draw(timestamps())
     message: dict[str, Any] = {
-        "command_id": draw(command_ids), "type": kind, "job_id": draw(job_ids), "issued_at": stamp,
-    }  # fmt: skip
+        "command_id": draw(command_ids),
+        "type": kind,
+        "job_id": draw(job_ids),
+        "issued_at": stamp,
+    }
     optional: dict[str, Any] = {"requested_by": draw(st.none() | st.text(max_size=256))}
     if kind == "create":
         message["mode"] = draw(st.sampled_from(["snapshot", "continuous"]))
@@ -160,7 +181,9 @@ def assert_parsed_or_explained(key: bytes | None, value: bytes | None) -> object
 @example(key=None, value=None)
 @example(key=b"job-1", value=b"\xff\xfe{")
 @example(key=b"\xff", value=json.dumps(TERMINATE).encode())
-def test_any_bytes_give_a_message_or_a_dead_letter_code(key: bytes | None, value: bytes | None) -> None:
+def test_any_bytes_give_a_message_or_a_dead_letter_code(
+    key: bytes | None, value: bytes | None
+) -> None:
     assert_parsed_or_explained(key, value)
 
 
@@ -176,13 +199,19 @@ def test_any_json_value_gives_a_message_or_a_dead_letter_code(
 
 # Random JSON, and values that are right for some field, so that deeper checks are reached too.
 field_values = (
-    json_values | st.sampled_from(TYPES) | job_ids | timestamps().map(lambda t: t[0]) | stats_objects()
+    json_values
+    | st.sampled_from(TYPES)
+    | job_ids
+    | timestamps().map(lambda t: t[0])
+    | stats_objects()
 )
 
 
 @FUZZ
 @given(
-    fields=st.dictionaries(st.sampled_from([*FIELD_NAMES, "extra", "Type"]), field_values, max_size=9),
+    fields=st.dictionaries(
+        st.sampled_from([*FIELD_NAMES, "extra", "Type"]), field_values, max_size=9
+    ),
     type_=st.none() | st.sampled_from(TYPES) | json_scalars,
     key=keys,
     ascii_only=st.booleans(),
@@ -231,8 +260,10 @@ def test_every_message_the_contract_allows_parses_to_its_type_with_its_values(
     assert not isinstance(result, Invalid), (result, fields)
     assert type(result) is MODELS[fields["type"]]
     assert (result.command_id, result.job_id, result.requested_by) == (
-        fields["command_id"], fields["job_id"], fields.get("requested_by"),
-    )  # fmt: skip
+        fields["command_id"],
+        fields["job_id"],
+        fields.get("requested_by"),
+    )
     assert result.issued_at == issued_at and result.issued_at.utcoffset() == issued_at.utcoffset()
     match result:
         case Create():
@@ -272,7 +303,9 @@ def test_a_valid_message_missing_one_required_field_is_refused_naming_it(
     generated: tuple[dict[str, Any], datetime], data: st.DataObject
 ) -> None:
     fields = dict(generated[0])
-    missing = data.draw(st.sampled_from([*COMMON_REQUIRED, *EXTRA_REQUIRED.get(fields["type"], ())]))
+    missing = data.draw(
+        st.sampled_from([*COMMON_REQUIRED, *EXTRA_REQUIRED.get(fields["type"], ())])
+    )
     del fields[missing]
     result = parse_control_message(b"job-1", encode(fields, ascii_only=True))
     assert isinstance(result, Invalid) and result.code is InvalidCode.MISSING_FIELD, result
@@ -299,22 +332,35 @@ def test_a_valid_message_with_a_field_its_type_does_not_have_is_refused_naming_i
 finite_floats = st.floats(allow_nan=False, allow_infinity=False)
 small_lists = st.lists(json_scalars, max_size=2)
 not_a_string = (
-    st.none() | st.booleans() | st.integers() | finite_floats | small_lists
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | finite_floats
+    | small_lists
     | st.dictionaries(st.text(max_size=3), json_scalars, max_size=2)
-)  # fmt: skip
+)
 not_a_bool = st.none() | st.integers() | st.text(max_size=5) | small_lists
 # (null is allowed for a stat: it means "not reported")
-not_a_count = st.booleans() | st.integers(max_value=-1) | finite_floats | st.text(max_size=5) | small_lists
+not_a_count = (
+    st.booleans() | st.integers(max_value=-1) | finite_floats | st.text(max_size=5) | small_lists
+)
 WRONG = {
-    "command_id": not_a_string, "job_id": not_a_string, "issued_at": not_a_string,
+    "command_id": not_a_string,
+    "job_id": not_a_string,
+    "issued_at": not_a_string,
     "requested_by": not_a_string.filter(lambda v: v is not None),
-    "mode": not_a_string | st.text(max_size=12).filter(lambda v: v not in ("snapshot", "continuous")),
-    "drop_destination": not_a_bool, "temp_data_cleaned": not_a_bool.filter(lambda v: v is not None),
-    "error": not_a_string, "stats": not_a_string.filter(lambda v: not isinstance(v, dict)),
+    "mode": not_a_string
+    | st.text(max_size=12).filter(lambda v: v not in ("snapshot", "continuous")),
+    "drop_destination": not_a_bool,
+    "temp_data_cleaned": not_a_bool.filter(lambda v: v is not None),
+    "error": not_a_string,
+    "stats": not_a_string.filter(lambda v: not isinstance(v, dict)),
     # null is allowed (no spec); a table name without its schema is not.
     "spec": not_a_string.filter(lambda v: v is not None and not isinstance(v, dict))
-    | st.just({"source": "shop", "tables": ["orders"], "destination": "archive", "database": "shop"}),
-}  # fmt: skip
+    | st.just(
+        {"source": "shop", "tables": ["orders"], "destination": "archive", "database": "shop"}
+    ),
+}
 
 
 @FUZZ
@@ -324,7 +370,12 @@ def test_a_valid_message_with_one_field_of_the_wrong_type_is_refused_naming_it(
 ) -> None:
     fields = dict(generated[0])
     kind = fields["type"]
-    candidates = [*COMMON_REQUIRED, "requested_by", *EXTRA_REQUIRED.get(kind, ()), *EXTRA_OPTIONAL.get(kind, ())]
+    candidates = [
+        *COMMON_REQUIRED,
+        "requested_by",
+        *EXTRA_REQUIRED.get(kind, ()),
+        *EXTRA_OPTIONAL.get(kind, ()),
+    ]
     if kind == "progress":
         candidates += [f"stats.{name}" for name in STAT_NAMES]
     broken = data.draw(st.sampled_from(candidates))
@@ -334,7 +385,10 @@ def test_a_valid_message_with_one_field_of_the_wrong_type_is_refused_naming_it(
         fields[broken] = data.draw(WRONG[broken])
     key = fields["job_id"].encode() if isinstance(fields["job_id"], str) else b"job-1"
     result = parse_control_message(key, encode(fields, ascii_only=True))
-    assert isinstance(result, Invalid) and result.code is InvalidCode.INVALID_FIELD, (broken, result)
+    assert isinstance(result, Invalid) and result.code is InvalidCode.INVALID_FIELD, (
+        broken,
+        result,
+    )
     # The field, or the part of it that is wrong (spec.tables.0).
     assert f"'{broken}" in result.message or f"{broken}:" in result.message, result
 
@@ -459,15 +513,30 @@ def seed(key: bytes, value: dict[str, Any]) -> bytes:
 BASE_SEED = {"command_id": "c-1", "job_id": "job-1", "issued_at": "2026-11-26T10:00:00+01:00"}
 SEEDS = [
     seed(b"job-1", {**BASE_SEED, "type": "create", "mode": "snapshot", "drop_destination": True}),
-    seed(b"job-1", {**BASE_SEED, "type": "progress", "stats": {"rows_migrated": 7, "tables_done": 1}}),
+    seed(
+        b"job-1", {**BASE_SEED, "type": "progress", "stats": {"rows_migrated": 7, "tables_done": 1}}
+    ),
     seed(b"job-1", {**BASE_SEED, "type": "failed", "error": "boom", "requested_by": "runner"}),
     seed(b"job-1", {**BASE_SEED, "type": "stopped", "temp_data_cleaned": True}),
     seed(b"job-1", {**BASE_SEED, "type": "terminate"}),
 ]
 TOKENS = [
     *(f'"{name}"' for name in [*FIELD_NAMES, *TYPES, *STAT_NAMES, "snapshot", "continuous"]),
-    "null", "true", "false", "{", "}", "[", "]", ":", ",", "-1", "1e400", "Z", "+23:59", "\\u0000",
-]  # fmt: skip
+    "null",
+    "true",
+    "false",
+    "{",
+    "}",
+    "[",
+    "]",
+    ":",
+    ",",
+    "-1",
+    "1e400",
+    "Z",
+    "+23:59",
+    "\\u0000",
+]
 
 
 def test_atheris_finds_no_input_that_makes_parsing_raise(tmp_path: Path) -> None:
@@ -482,9 +551,19 @@ def test_atheris_finds_no_input_that_makes_parsing_raise(tmp_path: Path) -> None
     script.write_text(ATHERIS_HARNESS)
     # libFuzzer exits the process when it is done, so it runs in a child; a crash is exit != 0.
     done = subprocess.run(
-        [sys.executable, str(script), "-runs=20000", "-seed=1", "-max_len=600",
-         f"-dict={tokens}", str(corpus)],
-        capture_output=True, text=True, timeout=240, cwd=tmp_path,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(script),
+            "-runs=20000",
+            "-seed=1",
+            "-max_len=600",
+            f"-dict={tokens}",
+            str(corpus),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     assert "Done 20000 runs" in done.stderr, done.stderr[-2000:]

@@ -27,7 +27,11 @@ def encode(**fields: object) -> bytes:
 def test_a_valid_create_parses_with_its_defaults() -> None:
     message = parse_control_message(b"job-1", encode(type="create", mode="continuous"))
     assert isinstance(message, Create)
-    assert (message.mode, message.drop_destination, message.requested_by) == (Mode.CONTINUOUS, False, None)
+    assert (message.mode, message.drop_destination, message.requested_by) == (
+        Mode.CONTINUOUS,
+        False,
+        None,
+    )
 
 
 def test_progress_keeps_only_the_stats_it_reports() -> None:
@@ -50,11 +54,36 @@ def test_progress_keeps_only_the_stats_it_reports() -> None:
         (b"job-1", encode(type="terminate", extra=1), InvalidCode.UNKNOWN_FIELD, "extra"),
         (b"job 1", encode(type="terminate", job_id="job 1"), InvalidCode.INVALID_FIELD, "job_id"),
         (b"j", encode(type="terminate", job_id="j" * 129), InvalidCode.INVALID_FIELD, "job_id"),
-        (b"job-1", encode(type="terminate", command_id=""), InvalidCode.INVALID_FIELD, "command_id"),
-        (b"job-1", encode(type="terminate", issued_at="2026-11-26T10:00:00"), InvalidCode.INVALID_FIELD, "timezone"),
-        (b"job-1", encode(type="progress", stats={"rows_migrated": -1}), InvalidCode.INVALID_FIELD, "stats.rows_migrated"),
-        (b"job-1", encode(type="progress", stats={"rows_migrated": "5"}), InvalidCode.INVALID_FIELD, "integer"),
-        (b"job-1", encode(type="create", mode="snapshot", drop_destination="yes"), InvalidCode.INVALID_FIELD, "boolean"),
+        (
+            b"job-1",
+            encode(type="terminate", command_id=""),
+            InvalidCode.INVALID_FIELD,
+            "command_id",
+        ),
+        (
+            b"job-1",
+            encode(type="terminate", issued_at="2026-11-26T10:00:00"),
+            InvalidCode.INVALID_FIELD,
+            "timezone",
+        ),
+        (
+            b"job-1",
+            encode(type="progress", stats={"rows_migrated": -1}),
+            InvalidCode.INVALID_FIELD,
+            "stats.rows_migrated",
+        ),
+        (
+            b"job-1",
+            encode(type="progress", stats={"rows_migrated": "5"}),
+            InvalidCode.INVALID_FIELD,
+            "integer",
+        ),
+        (
+            b"job-1",
+            encode(type="create", mode="snapshot", drop_destination="yes"),
+            InvalidCode.INVALID_FIELD,
+            "boolean",
+        ),
         (None, encode(type="terminate"), InvalidCode.MISSING_KEY, "job id 'job-1'"),
         (b"job-2", encode(type="terminate"), InvalidCode.KEY_MISMATCH, "differs from job_id"),
     ],

@@ -24,9 +24,15 @@ def test_committed_schemas_match_the_models() -> None:
 def test_the_control_message_schema_names_every_message_type() -> None:
     text = schema_documents()["control-message.schema.json"]
     for message_type in (
-        "create", "terminate", "complete_cdc", "snapshot_started", "progress",
-        "snapshot_completed", "stopped", "failed",
-    ):  # fmt: skip
+        "create",
+        "terminate",
+        "complete_cdc",
+        "snapshot_started",
+        "progress",
+        "snapshot_completed",
+        "stopped",
+        "failed",
+    ):
         assert f'"const": "{message_type}"' in text
 
 
@@ -38,11 +44,18 @@ def test_the_committed_asyncapi_document_is_the_one_the_models_produce() -> None
     assert ASYNCAPI.read_text() == asyncapi_yaml(), f"{ASYNCAPI} is stale: run `syncctl schema`"
 
 
-def test_the_asyncapi_document_describes_every_topic_and_message_and_every_reference_resolves() -> None:
+def test_the_asyncapi_document_describes_every_topic_and_message_and_every_reference_resolves() -> (
+    None
+):
     document = yaml.safe_load(ASYNCAPI.read_text())
     assert document["asyncapi"] == "3.0.0"
     addresses = {channel["address"] for channel in document["channels"].values()}
-    assert addresses == {"syncjobs.control", "syncjobs.state", "syncjobs.events", "syncjobs.control.dlq"}
+    assert addresses == {
+        "syncjobs.control",
+        "syncjobs.state",
+        "syncjobs.events",
+        "syncjobs.control.dlq",
+    }
     control = document["channels"]["control"]["messages"]
     assert set(control) == {model.model_fields["type"].default for model in MESSAGE_TYPES}
     for model in MESSAGE_TYPES:
@@ -53,7 +66,9 @@ def test_the_asyncapi_document_describes_every_topic_and_message_and_every_refer
 
     def refs(node: object) -> list[str]:
         if isinstance(node, dict):
-            return [v for k, v in node.items() if k == "$ref"] + [r for v in node.values() for r in refs(v)]
+            return [v for k, v in node.items() if k == "$ref"] + [
+                r for v in node.values() for r in refs(v)
+            ]
         if isinstance(node, list):
             return [r for v in node for r in refs(v)]
         return []

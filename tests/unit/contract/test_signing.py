@@ -7,20 +7,37 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from syncctl.contract.signing import KEY_ID_HEADER, SIGNATURE_HEADER, signature_headers, signature_problem
+from syncctl.contract.signing import (
+    KEY_ID_HEADER,
+    SIGNATURE_HEADER,
+    signature_headers,
+    signature_problem,
+)
 from syncctl.settings import SigningSettings
 
 SECRETS = {"ops-new": "n" * 32, "ops-old": "o" * 32}
 
 
-@given(key=st.binary(max_size=64), value=st.binary(max_size=512), key_id=st.sampled_from(sorted(SECRETS)))
-def test_a_message_signed_with_any_configured_key_verifies(key: bytes, value: bytes, key_id: str) -> None:
+@given(
+    key=st.binary(max_size=64),
+    value=st.binary(max_size=512),
+    key_id=st.sampled_from(sorted(SECRETS)),
+)
+def test_a_message_signed_with_any_configured_key_verifies(
+    key: bytes, value: bytes, key_id: str
+) -> None:
     headers = signature_headers(key_id, SECRETS[key_id], key, value)
     assert signature_problem(SECRETS, headers, key, value) is None
 
 
-@given(key=st.binary(min_size=1, max_size=64), value=st.binary(min_size=1, max_size=512), data=st.data())
-def test_changing_any_byte_of_key_or_value_breaks_the_signature(key: bytes, value: bytes, data: st.DataObject) -> None:
+@given(
+    key=st.binary(min_size=1, max_size=64),
+    value=st.binary(min_size=1, max_size=512),
+    data=st.data(),
+)
+def test_changing_any_byte_of_key_or_value_breaks_the_signature(
+    key: bytes, value: bytes, data: st.DataObject
+) -> None:
     headers = signature_headers("ops-new", SECRETS["ops-new"], key, value)
     which = data.draw(st.sampled_from(["key", "value"]))
     original = key if which == "key" else value
@@ -52,11 +69,15 @@ def test_unsigned_unknown_key_and_foreign_secret_are_each_explained() -> None:
         ({"keys": {"short": "too-short"}}, "at least 16 characters"),
     ],
 )
-def test_unusable_signing_settings_are_refused_with_the_reason(settings: dict[str, object], complaint: str) -> None:
+def test_unusable_signing_settings_are_refused_with_the_reason(
+    settings: dict[str, object], complaint: str
+) -> None:
     with pytest.raises(ValidationError, match=complaint):
         SigningSettings.model_validate(settings)
 
 
 def test_signing_keys_never_show_in_the_settings_repr() -> None:
     settings = SigningSettings(key_id="ops-new", keys=SECRETS)  # type: ignore[arg-type]
-    assert SECRETS["ops-new"] not in repr(settings) and SECRETS["ops-new"] not in str(settings.model_dump())
+    assert SECRETS["ops-new"] not in repr(settings) and SECRETS["ops-new"] not in str(
+        settings.model_dump()
+    )

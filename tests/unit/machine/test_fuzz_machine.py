@@ -24,10 +24,10 @@ from pydantic import TypeAdapter
 from syncctl.contract import (
     CompleteCdc,
     Create,
-    JobSpec,
     Event,
     Failed,
     JobRecord,
+    JobSpec,
     Mode,
     Progress,
     SnapshotCompleted,
@@ -59,9 +59,18 @@ _common = {"job_id": st.just("placeholder"), "issued_at": issued_at, "requested_
 # Every kind of input `apply` gets, with random values the contract allows (ids are set later).
 BUILDERS: dict[str, st.SearchStrategy[MachineInput]] = {
     "create": st.builds(
-        Create, command_id=st.just("x"), mode=st.sampled_from(Mode), drop_destination=st.booleans(),
-        spec=st.none() | st.builds(JobSpec, source=st.just("shop"), tables=st.just(("public.orders",)),
-                                   destination=st.just("archive"), database=st.just("shop")),
+        Create,
+        command_id=st.just("x"),
+        mode=st.sampled_from(Mode),
+        drop_destination=st.booleans(),
+        spec=st.none()
+        | st.builds(
+            JobSpec,
+            source=st.just("shop"),
+            tables=st.just(("public.orders",)),
+            destination=st.just("archive"),
+            database=st.just("shop"),
+        ),
         **_common,
     ),
     "terminate": st.builds(Terminate, command_id=st.just("x"), **_common),
@@ -74,7 +83,7 @@ BUILDERS: dict[str, st.SearchStrategy[MachineInput]] = {
     ),
     "failed": st.builds(Failed, command_id=st.just("x"), error=st.text(max_size=8192), **_common),
     "deadline": st.just(DeadlineReached("placeholder")),
-}  # fmt: skip
+}
 KINDS = sorted(BUILDERS)
 # What moves a job on from each status; a journey mostly picks one of these (otherwise any
 # kind), so that it reaches every status (CANCELLING, CDC_COMPLETING...) and not only the first.
@@ -115,7 +124,9 @@ def journeys(draw: st.DrawFn) -> tuple[str, Rules, list[tuple[datetime, MachineI
     )
     jumps = st.sampled_from([timedelta(0), -timedelta(seconds=1), rules.stop_deadline * 2]) | PAUSES
     now = draw(
-        st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC))
+        st.datetimes(
+            min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+        )
     )
     record: JobRecord | None = None
     steps: list[tuple[datetime, MachineInput]] = []

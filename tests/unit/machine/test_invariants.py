@@ -19,9 +19,16 @@ from syncctl.machine import DeadlineReached, MachineInput, Transition, apply
 from tests.unit.machine.journeys import T0, message
 
 KINDS = (
-    "create", "terminate", "complete_cdc", "snapshot_started", "progress", "snapshot_completed",
-    "stopped", "failed", "deadline",
-)  # fmt: skip
+    "create",
+    "terminate",
+    "complete_cdc",
+    "snapshot_started",
+    "progress",
+    "snapshot_completed",
+    "stopped",
+    "failed",
+    "deadline",
+)
 OPERATOR = {"create", "terminate", "complete_cdc"}
 
 steps = st.lists(
@@ -47,7 +54,9 @@ def run(sequence: list[tuple[str, Mode, int, bool]]) -> list[Step]:
     for kind, mode, seconds, resend in sequence:
         now += timedelta(seconds=seconds)
         earlier = [m for m in sent if not isinstance(m, DeadlineReached)]
-        current = earlier[len(sent) % len(earlier)] if resend and earlier else message(kind, mode=mode)
+        current = (
+            earlier[len(sent) % len(earlier)] if resend and earlier else message(kind, mode=mode)
+        )
         sent.append(current)
         transition = apply(record, current, now)
         trace.append((current, transition, record, now))
@@ -113,7 +122,9 @@ EXPECTED_STAGES = {
 
 @settings(max_examples=1500)
 @given(steps)
-def test_records_and_events_always_agree_with_the_status(sequence: list[tuple[str, Mode, int, bool]]) -> None:
+def test_records_and_events_always_agree_with_the_status(
+    sequence: list[tuple[str, Mode, int, bool]],
+) -> None:
     for _, transition, before, _ in run(sequence):
         record = transition.record
         if record is None:
@@ -124,7 +135,9 @@ def test_records_and_events_always_agree_with_the_status(sequence: list[tuple[st
         else:
             assert stages == EXPECTED_STAGES[record.status]
         assert (record.stop is not None) == record.status.stopping
-        assert (record.temp_data is not None) == (record.status in (Status.CDC_RUNNING, Status.CDC_COMPLETING))
+        assert (record.temp_data is not None) == (
+            record.status in (Status.CDC_RUNNING, Status.CDC_COMPLETING)
+        )
         for event in transition.events:
             assert event.status is record.status and event.status_label == record.status.label
             if isinstance(event, StatusChanged):
@@ -137,7 +150,9 @@ def test_records_and_events_always_agree_with_the_status(sequence: list[tuple[st
 
 @settings(max_examples=500)
 @given(steps)
-def test_status_changed_at_moves_exactly_when_the_status_does(sequence: list[tuple[str, Mode, int, bool]]) -> None:
+def test_status_changed_at_moves_exactly_when_the_status_does(
+    sequence: list[tuple[str, Mode, int, bool]],
+) -> None:
     for _, transition, before, now in run(sequence):
         record = transition.record
         if record is None or before is None:

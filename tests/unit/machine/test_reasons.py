@@ -23,8 +23,10 @@ def test_the_suggested_job_id_is_valid_and_new(job_id: str) -> None:
 
 def test_suggestions_count_up() -> None:
     assert [next_job_id("orders"), next_job_id("orders-v2"), next_job_id("orders-v9")] == [
-        "orders-v2", "orders-v3", "orders-v10",
-    ]  # fmt: skip
+        "orders-v2",
+        "orders-v3",
+        "orders-v10",
+    ]
 
 
 def test_a_second_create_is_told_to_use_a_new_job_id_not_the_flag_it_just_sent() -> None:
@@ -36,4 +38,7 @@ def test_a_second_create_is_told_to_use_a_new_job_id_not_the_flag_it_just_sent()
 def test_a_command_to_a_stopped_job_suggests_a_new_job_id() -> None:
     stopped = record_in(Status.SNAPSHOT_CANCELLED, Mode.SNAPSHOT)
     (rejection,) = apply(stopped, message("terminate"), T0).events
-    assert f"create a new job with a new job id (e.g. {next_job_id(stopped.job_id)})" in rejection.reason
+    assert (
+        f"create a new job with a new job id (e.g. {next_job_id(stopped.job_id)})"
+        in rejection.reason
+    )

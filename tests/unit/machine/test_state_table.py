@@ -13,9 +13,17 @@ from tests.unit.machine.journeys import AFTER_DEADLINE, REACHABLE, T0, message, 
 
 TABLE = Path(__file__).resolve().parents[3] / "docs" / "state-table.md"
 INPUTS = (
-    "create", "terminate", "complete_cdc", "snapshot_started", "progress", "snapshot_completed",
-    "stopped", "failed", "deadline (due)", "deadline (not due)",
-)  # fmt: skip
+    "create",
+    "terminate",
+    "complete_cdc",
+    "snapshot_started",
+    "progress",
+    "snapshot_completed",
+    "stopped",
+    "failed",
+    "deadline (due)",
+    "deadline (not due)",
+)
 
 
 class Row(NamedTuple):
@@ -34,7 +42,9 @@ def table_rows() -> list[Row]:
     for line in lines[start:]:
         if not line.startswith("| "):
             break
-        status, mode, input_, outcome, new_status, event = (c.strip() for c in line.strip("|").split("|"))
+        status, mode, input_, outcome, new_status, event = (
+            c.strip() for c in line.strip("|").split("|")
+        )
         job_status = None if status == "(no job)" else Status(status)
         modes = (Mode.SNAPSHOT, Mode.CONTINUOUS) if job_status is None else REACHABLE[job_status]
         for each in modes if mode == "any" else (Mode(mode),):

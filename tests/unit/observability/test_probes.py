@@ -21,7 +21,9 @@ def _get(port: int, path: str) -> tuple[int, dict[str, str]]:
 
 def test_a_worker_that_has_not_joined_its_group_is_alive_but_not_ready() -> None:
     worker = Worker(Settings(), WorkerMetrics())
-    server = OperationsServer(0, worker.metrics.registry, worker.readiness, host="127.0.0.1").start()
+    server = OperationsServer(
+        0, worker.metrics.registry, worker.readiness, host="127.0.0.1"
+    ).start()
     try:
         assert _get(server.port, "/healthz") == (200, {"status": "alive"})
         status, body = _get(server.port, "/readyz")

@@ -18,7 +18,9 @@ job_ids = st.from_regex(r"[a-z0-9-]{1,12}", fullmatch=True)
 
 def _value(job_id: str, age_minutes: int = 0) -> bytes:
     record = record_in(Status.SNAPSHOT_RUNNING, Mode.SNAPSHOT).model_copy(update={"job_id": job_id})
-    record = record.model_copy(update={"updated_at": record.updated_at - timedelta(minutes=age_minutes)})
+    record = record.model_copy(
+        update={"updated_at": record.updated_at - timedelta(minutes=age_minutes)}
+    )
     return record.model_dump_json().encode()
 
 
@@ -29,8 +31,14 @@ def _after(latest: dict[tuple[int, bytes], bytes | None]) -> dict[tuple[int, byt
     return result
 
 
-@given(st.dictionaries(job_ids, st.lists(st.integers(0, PARTITIONS - 1), min_size=1, max_size=3, unique=True)))
-def test_every_job_ends_with_one_record_on_its_home_partition(placements: dict[str, list[int]]) -> None:
+@given(
+    st.dictionaries(
+        job_ids, st.lists(st.integers(0, PARTITIONS - 1), min_size=1, max_size=3, unique=True)
+    )
+)
+def test_every_job_ends_with_one_record_on_its_home_partition(
+    placements: dict[str, list[int]],
+) -> None:
     latest = {
         (partition, job.encode()): _value(job, age_minutes=n)
         for job, partitions in placements.items()
@@ -46,7 +54,9 @@ def test_every_job_ends_with_one_record_on_its_home_partition(placements: dict[s
 
 
 def test_records_already_in_place_and_removed_jobs_are_left_alone() -> None:
-    home = next(f"job-{n}" for n in range(100) if partition_for(f"job-{n}".encode(), PARTITIONS) == 2)
+    home = next(
+        f"job-{n}" for n in range(100) if partition_for(f"job-{n}".encode(), PARTITIONS) == 2
+    )
     elsewhere = 3
     latest = {(2, home.encode()): _value(home), (elsewhere, b"gone"): None}
     assert plan_relocation(latest, PARTITIONS).writes == []

@@ -48,7 +48,9 @@ def test_restored_records_read_back_equal_and_pending_stops_are_indexed() -> Non
     store = StateStore()
     partition = store.add_partition(0)
     plain = record_in(Status.SNAPSHOT_RUNNING, Mode.SNAPSHOT)
-    stopping = record_in(Status.CDC_COMPLETING, Mode.CONTINUOUS).model_copy(update={"job_id": "job-2"})
+    stopping = record_in(Status.CDC_COMPLETING, Mode.CONTINUOUS).model_copy(
+        update={"job_id": "job-2"}
+    )
     partition.restore(b"job-1", plain.model_dump_json().encode())
     partition.restore(b"job-2", stopping.model_dump_json().encode())
     partition.restore(b"job-3", plain.model_dump_json().encode())
@@ -78,7 +80,9 @@ RECORDS = {status: _a_record_in(status) for status in Status}
         max_size=40,
     )
 )
-def test_jobs_by_status_always_match_the_records_the_store_holds(steps: list[tuple[str, str, Status]]) -> None:
+def test_jobs_by_status_always_match_the_records_the_store_holds(
+    steps: list[tuple[str, str, Status]],
+) -> None:
     """The `syncctl_jobs{status}` gauge is counted as records come and go, never by a recount."""
     store = StateStore(count_statuses=True)
     partition = store.add_partition(0)
