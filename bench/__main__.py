@@ -94,7 +94,8 @@ def broker(address: str | None) -> Iterator[tuple[str, str]]:
 
 def run_all(bootstrap: str, sizes: Sizes, profile: Path | None) -> dict[str, Any]:
     log(
-        f"throughput: bare transactional pipe and one syncctl worker, {sizes.rounds} round(s), alternating"
+        "throughput: bare transactional pipe and one syncctl worker, "
+        f"{sizes.rounds} round(s), alternating"
     )
     bares: list[dict[str, Any]] = []
     workers: list[dict[str, Any]] = []
@@ -121,7 +122,8 @@ def run_all(bootstrap: str, sizes: Sizes, profile: Path | None) -> dict[str, Any
     bare, worker = _median_run(bares), _median_run(workers)
     ratio = _ratio(worker["commands_per_second"], bare["commands_per_second"])
     log(
-        f"scaling: {', '.join(map(str, sizes.workers[1:]))} workers in one group (1 worker: the median run above)"
+        f"scaling: {', '.join(map(str, sizes.workers[1:]))} workers in one group "
+        "(1 worker: the median run above)"
     )
     scaling = [worker] + [
         timed(f"worker x{n}", throughput.measure, bootstrap, "worker", sizes.jobs, workers=n)
@@ -164,7 +166,8 @@ def run_all(bootstrap: str, sizes: Sizes, profile: Path | None) -> dict[str, Any
             ],
             "bare_pipe_runs": bares,
             "worker_runs": workers,
-            "note": "bare_pipe and worker are the median runs (by commands/s) of the rounds; the ratio is of those",
+            "note": "bare_pipe and worker are the median runs (by commands/s) of the rounds; "
+            "the ratio is of those",
             "target_ratio": TARGET_RATIO,
             "met": ratio is not None and ratio >= TARGET_RATIO,
         },
@@ -239,31 +242,44 @@ def summary(results: dict[str, Any]) -> str:
     bare = tp["bare_pipe"]
     lines = [
         (
-            f"syncctl benchmarks {results['date']} ({results['mode']}), Kafka {results['kafka_version']}, "
+            f"syncctl benchmarks {results['date']} ({results['mode']}), "
+            f"Kafka {results['kafka_version']}, "
             f"{machine['cores']} cores shared by broker, workers and load generator, "
-            f"load average {machine['load_average_start']:.1f} at start; {results['duration_seconds']:.0f} s"
+            f"load average {machine['load_average_start']:.1f} at start; "
+            f"{results['duration_seconds']:.0f} s"
         ),
         "",
-        f"Throughput, {tp['worker']['commands']:,} preloaded commands, 12 partitions   commands/s  vs bare  vs 1 worker",
-        f"  bare transactional pipe                                    {bare['commands_per_second'] or 0:>10,.0f}     1.00",
+        (
+            f"Throughput, {tp['worker']['commands']:,} preloaded commands, 12 partitions   "
+            "commands/s  vs bare  vs 1 worker"
+        ),
+        (
+            "  bare transactional pipe                                    "
+            f"{bare['commands_per_second'] or 0:>10,.0f}     1.00"
+        ),
     ]
     for run in sc["runs"]:
         n = str(run["workers"])
         lines.append(
-            f"  syncctl, {n} worker{'s' if run['workers'] > 1 else ' '}                                        "
+            f"  syncctl, {n} worker{'s' if run['workers'] > 1 else ' '}"
+            "                                        "
             f"{run['commands_per_second'] or 0:>10,.0f}  {sc['ratio_to_bare_pipe'][n] or 0:>7.2f}  "
             f"{sc['speedup_vs_1_worker'][n] or 0:>10.2f}"
             + ("" if run["complete"] else "  INCOMPLETE")
         )
     lines += [
         (
-            f"  worker/bare = {tp['ratio_worker_to_bare']} (median runs of {len(tp['worker_runs'])} alternating "
+            f"  worker/bare = {tp['ratio_worker_to_bare']} "
+            f"(median runs of {len(tp['worker_runs'])} alternating "
             f"round(s); per round {', '.join(str(r) for r in tp['ratio_per_round'])}), "
             f"target >= {tp['target_ratio']:.2f}: {mark(tp['met'])}"
         ),
         f"  note: {sc['note']}",
         "",
-        "Latency, open loop, one worker vs the bare pipe (ms from scheduled send to visible outcome)",
+        (
+            "Latency, open loop, one worker vs the bare pipe "
+            "(ms from scheduled send to visible outcome)"
+        ),
         "  offered        sent/s     p50     p95     p99     max  missing  p99 target",
     ]
     bare_runs = {run["rate"]: run for run in lat["bare_pipe_runs"]}  # none with --quick
@@ -275,8 +291,9 @@ def summary(results: dict[str, Any]) -> str:
         )
         for name, r in pair:
             lines.append(
-                f"  {r['rate']:>5,}/s {name} {r['achieved_send_rate'] or 0:>6,.0f}  {r['p50_ms']:>6,.0f}  "
-                f"{r['p95_ms']:>6,.0f}  {r['p99_ms']:>6,.0f}  {r['max_ms'] or 0:>6,.0f}  {r['missing']:>7}  "
+                f"  {r['rate']:>5,}/s {name} {r['achieved_send_rate'] or 0:>6,.0f}  "
+                f"{r['p50_ms']:>6,.0f}  {r['p95_ms']:>6,.0f}  {r['p99_ms']:>6,.0f}  "
+                f"{r['max_ms'] or 0:>6,.0f}  {r['missing']:>7}  "
                 + (
                     verdict
                     if name == "worker"
@@ -290,12 +307,14 @@ def summary(results: dict[str, Any]) -> str:
     ]
     for run in rs["runs"]:
         lines.append(
-            f"  {run['records']:>9,}  {run['seconds_from_process_start']:>10.2f}  {run['seconds_from_assigned'] or 0:>13.2f}  "
+            f"  {run['records']:>9,}  {run['seconds_from_process_start']:>10.2f}  "
+            f"{run['seconds_from_assigned'] or 0:>13.2f}  "
             f"{run['peak_rss_mib']:>12,.0f}"
         )
     met = rs["met"]
     lines.append(
-        f"  target at {rs['target_records']:,}: <= {rs['target_seconds']:g} s and <= {rs['target_rss_mib']} MiB: "
+        f"  target at {rs['target_records']:,}: <= {rs['target_seconds']:g} s "
+        f"and <= {rs['target_rss_mib']} MiB: "
         + (
             "n/a (not measured in --quick)"
             if met is None
@@ -313,7 +332,10 @@ def engine_summary(stops: dict[str, Any]) -> list[str]:
         return "met" if ok else "MISSED"
 
     lines = [
-        f"Stops on the Kafka Connect engine, backlog {stops['backlog']:,} changes, {stops['destination']}",
+        (
+            f"Stops on the Kafka Connect engine, backlog {stops['backlog']:,} changes, "
+            f"{stops['destination']}"
+        ),
         "  stop          median s   max s  target s  runs (s)",
     ]
     for name, key in (("terminate", "terminate"), ("complete-cdc", "complete_cdc")):

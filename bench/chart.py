@@ -20,7 +20,8 @@ def draw(results: dict[str, Any], path: Path) -> None:
     _restore_rss(axes[1][1], results["restore"])
     machine = results["machine"]
     figure.suptitle(
-        f"syncctl benchmarks {results['date']} ({results['mode']}): Kafka {results['kafka_version']}, "
+        f"syncctl benchmarks {results['date']} ({results['mode']}): "
+        f"Kafka {results['kafka_version']}, "
         f"{machine['cores']} cores shared by broker, worker(s) and load generator, "
         f"1-min load average {machine['load_average_start']:.1f} at start",
         fontsize=11,
@@ -72,7 +73,7 @@ def _throughput(ax: Axes, results: dict[str, Any]) -> None:
     ax.set_title(
         f"Throughput, {throughput['worker']['commands']:,} preloaded commands, 12 partitions"
     )
-    ax.set_ylim(0, max(values + [1]) * 1.3)
+    ax.set_ylim(0, max([*values, 1]) * 1.3)
     ax.legend(fontsize=8, loc="upper right")
 
 
@@ -185,7 +186,8 @@ def _restore_rss(ax: Axes, restore: dict[str, Any]) -> None:
         color="red",
         linestyle="--",
         linewidth=1,
-        label=f"target at {restore['target_records']:,} records: {restore['target_rss_mib'] / 1024:.1f} GiB",
+        label=f"target at {restore['target_records']:,} records: "
+        f"{restore['target_rss_mib'] / 1024:.1f} GiB",
     )
     ax.set_ylabel("peak RSS (VmHWM) of the worker, MiB")
     ax.set_title("Worker memory after restore")

@@ -1,4 +1,5 @@
-"""Child processes of a measurement: syncctl workers and bare pipes, their stderr lines and memory."""
+"""Child processes of a measurement: syncctl workers and bare pipes, their stderr lines and
+memory."""
 
 from __future__ import annotations
 
@@ -102,7 +103,8 @@ def start_worker(
     instance_id: str,
     log_level: str = "WARNING",
 ) -> Child:
-    """`python -m syncctl worker` configured only through SYNCCTL_* variables, JSON logs on stderr."""
+    """`python -m syncctl worker` configured only through SYNCCTL_* variables, JSON logs on
+    stderr."""
     env = {
         "SYNCCTL_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
         "SYNCCTL_WORKER__GROUP_ID": group_id,

@@ -150,7 +150,7 @@ def wait_for_group(bootstrap: str, group_id: str, members: int, timeout: float =
                 and owned == PARTITIONS
             ):
                 return
-        except Exception as error:  # noqa: BLE001 - the group may not exist yet
+        except Exception as error:  # the group may not exist yet
             state = str(error)
         time.sleep(0.2)
     raise TimeoutError(

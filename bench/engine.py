@@ -280,7 +280,7 @@ def _wait_for(read: Callable[[], int], good: Callable[[int], bool], timeout: flo
     while True:
         try:
             value = read()
-        except Exception:  # noqa: BLE001 - the job's topics may not exist yet
+        except Exception:  # the job's topics may not exist yet
             value = -1
         if good(value):
             return value

@@ -4,8 +4,8 @@ At the end a read_committed reader of the events and state topics must see exact
 replay of the control topic through the pure state machine says: no outcome lost, none
 doubled, each job's events in order, every final record equal.
 
-Sizes: SYNCCTL_CHAOS=full (`make chaos`: 2,000 jobs, 21,000+ messages, 12 worker kills) or the short run that
-`make test` includes (300 jobs, 4 kills). SYNCCTL_CHAOS_SEED=N reproduces a run.
+Sizes: SYNCCTL_CHAOS=full (`make chaos`: 2,000 jobs, 21,000+ messages, 12 worker kills) or the
+short run that `make test` includes (300 jobs, 4 kills). SYNCCTL_CHAOS_SEED=N reproduces a run.
 """
 
 from __future__ import annotations
@@ -127,7 +127,8 @@ def restart_exited(
                 if e.get("level") == "error"
             ]
             exits.append(
-                f"{name} exit {worker.process.returncode}: {errors[-1] if errors else 'no error logged'}"
+                f"{name} exit {worker.process.returncode}: "
+                f"{errors[-1] if errors else 'no error logged'}"
             )
             counts["worker_exits"] += 1
             worker.start(wait_ready=False)
@@ -272,7 +273,7 @@ def test_chaos_no_outcome_lost_or_doubled_and_state_equals_replay(
 
     seen: dict[str, list[dict[str, object]]] = defaultdict(list)
     ids = []
-    for _, key, value in events:
+    for _, _key, value in events:
         event = json.loads(value)
         ids.append(event["event_id"])
         seen[event["job_id"]].append(timeless(event))
@@ -286,7 +287,8 @@ def test_chaos_no_outcome_lost_or_doubled_and_state_equals_replay(
     lost = sum((expected_counts - seen_counts).values())
     doubled = sum((seen_counts - expected_counts).values())
     print(
-        f"chaos seed {seed}: outcomes lost {lost}, doubled or unexpected {doubled} (of {expected_total} expected)"
+        f"chaos seed {seed}: outcomes lost {lost}, doubled or unexpected {doubled} "
+        f"(of {expected_total} expected)"
     )
     assert (lost, doubled) == (0, 0), f"{lost} events lost, {doubled} doubled or unexpected {about}"
     assert len(ids) == expected_total, f"{len(ids)} events, expected {expected_total} {about}"
@@ -310,8 +312,10 @@ def test_chaos_no_outcome_lost_or_doubled_and_state_equals_replay(
         f"no message needed forwarding: the mixed producers were not exercised {about}"
     )
     print(
-        f"chaos seed {seed}: {len(control)} control messages ({plan.duplicates} duplicates, {plan.bad} bad), "
-        f"{PLAN.jobs} jobs, {len(ids)} events ({outcomes} naming a command), lost {lost}, doubled {doubled}, "
+        f"chaos seed {seed}: {len(control)} control messages "
+        f"({plan.duplicates} duplicates, {plan.bad} bad), "
+        f"{PLAN.jobs} jobs, {len(ids)} events ({outcomes} naming a command), "
+        f"lost {lost}, doubled {doubled}, "
         f"{len(dead)} dead letters, {forwarded} messages forwarded to their key's partition, "
         f"actions {dict(counts)}; workers that gave up on their own: {exits or 'none'}"
     )

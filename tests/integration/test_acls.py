@@ -49,7 +49,7 @@ def documented_acls() -> list[AclBinding]:
         words = shlex.split(line)
         principal, operations, resources = "", [], []
         pattern = ResourcePatternType.LITERAL
-        for flag, value in zip(words, [*words[1:], ""]):
+        for flag, value in zip(words, [*words[1:], ""], strict=True):
             if flag == "--allow-principal":
                 principal = value
             elif flag == "--operation":
@@ -105,7 +105,7 @@ def test_the_documented_acls_let_each_role_do_its_part_and_nothing_works_without
     # Before any ACL: the operator may not even write a command, and is told what to grant.
     with pytest.raises(
         KafkaUnavailable,
-        match="refused to let user 'syncctl-operator' write.*ACLs of docs/security.md",
+        match=r"refused to let user 'syncctl-operator' write.*ACLs of docs/security\.md",
     ):
         operator.create("job-denied", "snapshot")
 

@@ -1,4 +1,5 @@
-"""The web console in a real headless Chromium, against a real broker, worker and reference runner."""
+"""The web console in a real headless Chromium, against a real broker, worker and reference
+runner."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from syncctl.console.users import add_user
 from syncctl.settings import KafkaSettings
 
 pytest.importorskip("playwright")
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "docs" / "screenshots"

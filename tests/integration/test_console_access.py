@@ -49,7 +49,8 @@ def client(kafka_bootstrap: str, topics: Topics) -> SyncJobsClient:
 
 
 class Visitor:
-    """An HTTP client that behaves like a browser on the console's own pages, unless told otherwise."""
+    """An HTTP client that behaves like a browser on the console's own pages, unless told
+    otherwise."""
 
     def __init__(self, console: ConsoleProcess, **options: object) -> None:
         self.origin = console.url
@@ -325,7 +326,7 @@ def test_only_configured_host_names_are_served_and_asset_urls_are_relative(
 def test_a_console_without_login_refuses_to_listen_off_loopback(
     kafka_bootstrap: str, topics: Topics
 ) -> None:
-    started = subprocess.run(  # noqa: PLW1510 - its exit code is what is checked
+    started = subprocess.run(  # its exit code is what is checked
         [sys.executable, "-m", "syncctl", "console", "--host", "0.0.0.0", "--port", "1"],
         env={**syncctl_env(kafka_bootstrap, topics), "PATH": "/usr/bin:/bin"},
         capture_output=True,

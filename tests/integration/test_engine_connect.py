@@ -44,7 +44,8 @@ def stack(kafka_bootstrap: str) -> Iterator[dict[str, Any]]:
             admin.execute("CREATE DATABASE shop OWNER engine")
             # Another user of the same tables, whose password Connect gets only as a reference.
             admin.execute(
-                f"CREATE ROLE vaulted WITH LOGIN REPLICATION PASSWORD '{VAULTED_PASSWORD}' IN ROLE engine"
+                "CREATE ROLE vaulted WITH LOGIN REPLICATION "
+                f"PASSWORD '{VAULTED_PASSWORD}' IN ROLE engine"
             )
         with LocalConnect(kafka_bootstrap, cache_dir=REPO / ".local" / "connect") as connect:
             yield {"postgres": postgres, "ferretdb": ferretdb, "connect": connect}
@@ -104,7 +105,9 @@ def engine(
         "SYNCCTL_ENGINE__SOURCES__VAULTED__DATABASE": "shop",
         "SYNCCTL_ENGINE__SOURCES__VAULTED__USER": "vaulted",
         "SYNCCTL_ENGINE__SOURCES__VAULTED__PASSWORD": VAULTED_PASSWORD,
-        "SYNCCTL_ENGINE__SOURCES__VAULTED__CONNECT_PASSWORD": f"${{directory:{secrets}:vaulted-password}}",
+        "SYNCCTL_ENGINE__SOURCES__VAULTED__CONNECT_PASSWORD": (
+            f"${{directory:{secrets}:vaulted-password}}"
+        ),
     }
     process = SyncctlProcess(["runner", "--engine", "connect"], env)
     process.start(ready_log="connect engine started")
@@ -202,7 +205,8 @@ def test_complete_cdc_drains_every_change_then_removes_the_jobs_temporary_data(
     )
     shop(f"CREATE TABLE public.{customers} (id int PRIMARY KEY, name text)")
     shop(f"CREATE TABLE public.{orders} (id int PRIMARY KEY, customer int, total int)")
-    # Small: FerretDB scans a whole collection for each upsert by a document _id (docs/engine-connect.md).
+    # Small: FerretDB scans a whole collection for each upsert by a document _id
+    # (docs/engine-connect.md).
     shop(
         f"INSERT INTO public.{customers} SELECT n, 'customer ' || n FROM generate_series(1, 100) n"
     )

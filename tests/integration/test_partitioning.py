@@ -30,7 +30,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _live_records(state: TopicReader) -> dict[str, set[int]]:
-    """Job id -> the state partitions that hold a live record of it (the last value per partition)."""
+    """Job id -> the state partitions that hold a live record of it (the last value per
+    partition)."""
     last: dict[tuple[int, bytes], bytes | None] = {}
     for (key, value, _), partition in zip(state.records, state.record_partitions, strict=True):
         assert key is not None

@@ -74,7 +74,7 @@ class LifeSender(threading.Thread):
                 in_flight = [entry for entry in in_flight if entry[1] < len(LIFE)]
                 self.control.flush()
                 time.sleep(self.tick)  # pacing of the load, not synchronisation
-        except BaseException as error:  # noqa: BLE001 - reported by the test
+        except BaseException as error:  # reported by the test
             self.error = error
 
 
@@ -350,8 +350,9 @@ def test_a_partition_restored_while_a_dead_workers_transaction_is_open_keeps_eve
         )
         restored = sum(e["jobs"] for e in second.logs if e.get("event") == "partition restored")
         assert not rejected, (
-            f"{len(rejected)} of {len(jobs)} committed jobs were unknown to the worker that restored "
-            f"their partitions ({restored} jobs restored): {outcomes[rejected[0]]['reason']}"
+            f"{len(rejected)} of {len(jobs)} committed jobs were unknown to the worker "
+            f"that restored their partitions ({restored} jobs restored): "
+            f"{outcomes[rejected[0]]['reason']}"
         )
         changes = {(o["previous_status"], o["status"]) for o in outcomes.values()}
         assert changes == {("NOT_STARTED", "SNAPSHOT_CANCELLED")}

@@ -1,4 +1,5 @@
-"""syncctl against a broker that demands SASL_SSL (SCRAM-SHA-512 over TLS): `syncctl broker --secure`."""
+"""syncctl against a broker that demands SASL_SSL (SCRAM-SHA-512 over TLS):
+`syncctl broker --secure`."""
 
 from __future__ import annotations
 

@@ -50,7 +50,7 @@ def test_cli_options_override_both_and_unset_options_hide_nothing(
 
 def test_a_bad_value_is_refused_with_the_setting_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SYNCCTL_WORKER__STOP_DEADLINE", "-1")
-    with pytest.raises(ConfigError, match="worker.stop_deadline"):
+    with pytest.raises(ConfigError, match=r"worker\.stop_deadline"):
         load_settings()
 
 
@@ -60,7 +60,8 @@ def test_engine_secrets_can_come_from_files_as_docker_and_kubernetes_mount_them(
     (tmp_path / "shop-password").write_text("s3cret-from-a-file\n")
     (tmp_path / "archive-uri").write_text("mongodb://copier:pw@mongo:27017/\n")
     toml_file.write_text(
-        f'[engine.sources.shop]\ndatabase = "shop"\nuser = "engine"\npassword_file = "{tmp_path / "shop-password"}"\n'
+        '[engine.sources.shop]\ndatabase = "shop"\nuser = "engine"\n'
+        f'password_file = "{tmp_path / "shop-password"}"\n'
     )
     monkeypatch.setenv(
         "SYNCCTL_ENGINE__DESTINATIONS__ARCHIVE__URI_FILE", str(tmp_path / "archive-uri")
@@ -98,6 +99,6 @@ def test_a_secrets_file_that_cannot_be_used_is_refused_with_the_reason(
             f"SYNCCTL_ENGINE__SOURCES__SHOP__{key}",
             value.replace("{empty}", str(tmp_path / "empty")),
         )
-    with pytest.raises(ConfigError, match="engine.sources.shop") as refused:
+    with pytest.raises(ConfigError, match=r"engine\.sources\.shop") as refused:
         load_settings()
     assert said in str(refused.value)

@@ -45,7 +45,8 @@ class SourceDatabase:
         with psycopg.connect(self._dsn, autocommit=True) as db:
             rows = db.execute(
                 "SELECT n.nspname || '.' || c.relname, "
-                "       array_agg(a.attname::text ORDER BY array_position(i.indkey::int2[], a.attnum)) "
+                "       array_agg(a.attname::text "
+                "ORDER BY array_position(i.indkey::int2[], a.attnum)) "
                 "FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
                 "JOIN pg_namespace n ON n.oid = c.relnamespace "
                 "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey) "
@@ -65,7 +66,8 @@ class SourceDatabase:
         """Whether the connector confirmed every change up to `lsn` (so it is in Kafka)."""
         with psycopg.connect(self._dsn, autocommit=True) as db:
             row = db.execute(
-                "SELECT confirmed_flush_lsn >= %s::pg_lsn FROM pg_replication_slots WHERE slot_name = %s",
+                "SELECT confirmed_flush_lsn >= %s::pg_lsn FROM pg_replication_slots "
+                "WHERE slot_name = %s",
                 (lsn, slot),
             ).fetchone()
         return bool(row and row[0])
@@ -79,8 +81,10 @@ class SourceDatabase:
                 try:
                     row = db.execute(
                         # pgoutput messages: I(nsert), U(pdate), D(elete), T(runcate) are changes.
-                        "SELECT count(*) FROM pg_logical_slot_peek_binary_changes(%s, %s::pg_lsn, NULL, "
-                        "'proto_version', '1', 'publication_names', %s) WHERE get_byte(data, 0) IN (73, 85, 68, 84)",
+                        "SELECT count(*) FROM pg_logical_slot_peek_binary_changes("
+                        "%s, %s::pg_lsn, NULL, "
+                        "'proto_version', '1', 'publication_names', %s) "
+                        "WHERE get_byte(data, 0) IN (73, 85, 68, 84)",
                         (slot, lsn, publication),
                     ).fetchone()
                     return int(row[0]) if row else 0

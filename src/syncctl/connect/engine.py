@@ -198,7 +198,8 @@ class ConnectEngine:
             missing = SourceDatabase(self._engine.sources[spec.source]).missing_tables(spec.tables)
             if missing:
                 raise SyncctlError(
-                    f"source {spec.source!r} has no table {', '.join(missing)}; check the spec's tables "
+                    f"source {spec.source!r} has no table {', '.join(missing)}; "
+                    "check the spec's tables "
                     "(schema.table) and that the engine's user may see them"
                 )
             if drop_destination:
@@ -209,7 +210,7 @@ class ConnectEngine:
         except SyncctlError as error:
             self._send(Failed, job_id, error=str(error))
             return
-        except Exception as error:  # noqa: BLE001 - a database driver's error is the job's failure
+        except Exception as error:  # a database driver's error is the job's failure
             self._send(Failed, job_id, error=f"{type(error).__name__}: {error}")
             return
         with self._lock:
@@ -220,11 +221,15 @@ class ConnectEngine:
     def _unknown_connection(self, spec: JobSpec) -> str | None:
         if spec.source not in self._engine.sources:
             known = ", ".join(sorted(self._engine.sources)) or "none"
-            return f"source {spec.source!r} is not configured in the engine (known: {known}); add [engine.sources.{spec.source}]"
+            return (
+                f"source {spec.source!r} is not configured in the engine (known: {known}); "
+                f"add [engine.sources.{spec.source}]"
+            )
         if spec.destination not in self._engine.destinations:
             known = ", ".join(sorted(self._engine.destinations)) or "none"
             return (
-                f"destination {spec.destination!r} is not configured in the engine (known: {known}); "
+                f"destination {spec.destination!r} is not configured in the engine "
+                f"(known: {known}); "
                 f"add [engine.destinations.{spec.destination}]"
             )
         return None
@@ -303,7 +308,7 @@ class ConnectEngine:
     def _finish_snapshot_job(self, job: EngineJob, stats: Stats) -> None:
         try:
             self._remove(job, drop_topics=True)
-        except Exception as error:  # noqa: BLE001 - the copy is whole; a leftover is removed on restart
+        except Exception as error:  # the copy is whole; a leftover is removed on restart
             log.warning(
                 "could not remove a finished job's connectors", job_id=job.job_id, error=str(error)
             )
@@ -353,7 +358,8 @@ class ConnectEngine:
         self._stops.submit(self._complete if complete else self._cancel, job)
 
     def _cancel(self, job: EngineJob) -> None:
-        """Terminate: the source stops now; what it captured reaches the destination; the rest goes."""
+        """Terminate: the source stops now; what it captured reaches the destination; the rest
+        goes."""
         try:
             began = time.monotonic()
             self._api.stop(job.names.source)
@@ -373,7 +379,7 @@ class ConnectEngine:
                 sink_drain_s=round(drained - source_stopped, 2),
                 total_s=round(time.monotonic() - began, 2),
             )
-        except Exception as error:  # noqa: BLE001 - the job ends Failed with the reason, the engine goes on
+        except Exception as error:  # the job ends Failed with the reason, the engine goes on
             self._fail(job, f"could not cancel cleanly: {error}")
 
     def _complete(self, job: EngineJob) -> None:
@@ -399,7 +405,7 @@ class ConnectEngine:
                 sink_drain_s=round(drained - source_drained, 2),
                 total_s=round(time.monotonic() - began, 2),
             )
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             self._fail(job, f"could not complete CDC cleanly: {error}")
 
     def _drain_source(self, job: EngineJob, deadline: float) -> None:
@@ -423,7 +429,8 @@ class ConnectEngine:
                 return  # stopped for good: the removal that follows expects it so
             if time.monotonic() > deadline:
                 raise SyncctlError(
-                    f"the source connector did not deliver the changes up to WAL position {lsn} in time"
+                    "the source connector did not deliver the changes up to WAL position "
+                    f"{lsn} in time"
                 )
             self._api.resume(names.source)
 
@@ -482,7 +489,7 @@ class ConnectEngine:
         self._send(Failed, job.job_id, error=reason[:8000])
         try:
             self._remove(job, drop_topics=False)
-        except Exception as error:  # noqa: BLE001 - removal is retried when the engine restarts
+        except Exception as error:  # removal is retried when the engine restarts
             log.warning(
                 "could not remove a failed job's connectors", job_id=job.job_id, error=str(error)
             )

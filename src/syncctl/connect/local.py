@@ -153,13 +153,16 @@ class LocalConnect:
                     f"plugin.path={plugins}",
                     "plugin.discovery=service_load",
                     f"listeners=http://{self.host}:{self.port}",
-                    f"rest.advertised.host.name={socket.gethostname() if self.host == '0.0.0.0' else self.host}",
+                    "rest.advertised.host.name="
+                    f"{socket.gethostname() if self.host == '0.0.0.0' else self.host}",
                     f"rest.advertised.port={self.port}",
-                    # Source offsets reach Kafka within 0.2 s (a restarted worker replays little), and
-                    # sinks commit theirs as often: that is how the engine sees a drain end.
+                    # Source offsets reach Kafka within 0.2 s (a restarted worker replays
+                    # little), and sinks commit theirs as often: that is how the engine sees a
+                    # drain end.
                     "offset.flush.interval.ms=200",
-                    # Connector configs may hold ${directory:DIR:FILE}, ${file:PATH:KEY} or ${env:NAME}
-                    # instead of secrets (the engine's connect_password and connect_uri).
+                    # Connector configs may hold ${directory:DIR:FILE}, ${file:PATH:KEY} or
+                    # ${env:NAME} instead of secrets (the engine's connect_password and
+                    # connect_uri).
                     "config.providers=directory,file,env",
                     f"config.providers.directory.class={_PROVIDERS}.DirectoryConfigProvider",
                     f"config.providers.file.class={_PROVIDERS}.FileConfigProvider",
@@ -205,15 +208,17 @@ class LocalConnect:
                     f"Kafka Connect exited ({self._process.returncode}); see {self.log_file}"
                 )
             try:
-                if {DEBEZIUM_POSTGRES, MONGODB_SINK} <= self.plugins():
-                    if httpx.get(f"{self.url}/connectors", timeout=5).status_code == 200:
-                        return
+                if {DEBEZIUM_POSTGRES, MONGODB_SINK} <= self.plugins() and httpx.get(
+                    f"{self.url}/connectors", timeout=5
+                ).status_code == 200:
+                    return
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
                 self.stop()
                 raise ServerError(
-                    f"Kafka Connect was not ready on {self.url} within {timeout:.0f} s; see {self.log_file}"
+                    f"Kafka Connect was not ready on {self.url} within {timeout:.0f} s; "
+                    f"see {self.log_file}"
                 )
             time.sleep(0.5)
 

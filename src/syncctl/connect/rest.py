@@ -98,7 +98,8 @@ class ConnectApi:
         except ValueError:
             message = response.text
         raise ServerError(
-            f"Kafka Connect refused {response.request.method} {response.request.url.path}: {message}"
+            f"Kafka Connect refused {response.request.method} {response.request.url.path}: "
+            f"{message}"
         )
 
 

@@ -24,7 +24,8 @@ _REF = "#/components/schemas/{model}"
 _JOB_ID_KEY = {
     "type": "string",
     "description": "The job id (UTF-8). Partition by murmur2 as Kafka's Java producer does "
-    "(librdkafka and kcat: partitioner=murmur2_random): a job's record lives on its key's partition, "
+    "(librdkafka and kcat: partitioner=murmur2_random): "
+    "a job's record lives on its key's partition, "
     "and a control message found elsewhere is forwarded there by the worker.",
 }
 

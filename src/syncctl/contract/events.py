@@ -43,7 +43,8 @@ class StatusChanged(_Event):
     mode: Mode | None = Field(None, description="syncctl addition: the job's mode.")
     drop_destination: bool | None = Field(
         None,
-        description="syncctl addition, on the event that creates the job: whether to drop the destination first.",
+        description="syncctl addition, on the event that creates the job: "
+        "whether to drop the destination first.",
     )
     spec: JobSpec | None = Field(
         None, description="syncctl addition, on the event that creates the job: what it copies."

@@ -56,5 +56,8 @@ def signature_problem(
         return f"the command is signed with key id {key_id!r}, which the workers do not know"
     expected = signature(secret, key, value).encode()
     if not hmac.compare_digest(expected, found[SIGNATURE_HEADER].strip().lower()):
-        return f"the signature does not match the message for key id {key_id!r}: it was altered or signed with another key"
+        return (
+            f"the signature does not match the message for key id {key_id!r}: "
+            "it was altered or signed with another key"
+        )
     return None

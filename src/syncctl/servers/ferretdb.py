@@ -52,7 +52,8 @@ _PATCHES = (
     (
         "internal/handler/msg_update.go",
         '\t\tresult, err := common.UpdateDocument(ctx, c, "update", iter, &u)\n',
-        '\t\tresult, err := common.UpdateDocument(ctx, c, "update", iter, &u)\n\t\tcloser.Close()\n',
+        '\t\tresult, err := common.UpdateDocument(ctx, c, "update", iter, &u)\n'
+        "\t\tcloser.Close()\n",
     ),
 )
 
@@ -71,7 +72,8 @@ def ensure_ferretdb(
             f"no FerretDB binary at {binary} and no `go` to build it: install Go 1.22 or newer"
         )
     progress(
-        f"Building FerretDB {FERRETDB_VERSION} from its Go module into {binary} (one time, about 2 minutes)..."
+        f"Building FerretDB {FERRETDB_VERSION} from its Go module into {binary} "
+        "(one time, about 2 minutes)..."
     )
     downloaded = _go(go, "mod", "download", "-json", f"{_MODULE}@{FERRETDB_VERSION}")
     source = Path(json.loads(downloaded)["Dir"])
@@ -131,25 +133,24 @@ class LocalFerretDB:
     def start(self, timeout: float = 30.0) -> LocalFerretDB:
         binary = ensure_ferretdb(self._cache_dir)
         (self.data_dir / "sqlite").mkdir(parents=True, exist_ok=True)  # must exist, URL ends in /
-        log = open(self.data_dir / "ferretdb.log", "ab")
-        # synchronous(OFF) under FerretDB's WAL journal: a process that dies (what the tests do
-        # to it) loses nothing, only a machine that does; without it every write waits for the
-        # disk (2.5x slower than NORMAL, itself 15% slower than OFF).
-        self._process = subprocess.Popen(
-            [
-                str(binary),
-                "--handler=sqlite",
-                f"--sqlite-url=file:{self.data_dir / 'sqlite'}/?_pragma=synchronous(OFF)",
-                f"--state-dir={self.data_dir}",
-                f"--listen-addr=127.0.0.1:{self.port}",
-                "--telemetry=disable",
-                "--debug-addr=-",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log.close()
+        with open(self.data_dir / "ferretdb.log", "ab") as log:
+            # synchronous(OFF) under FerretDB's WAL journal: a process that dies (what the tests do
+            # to it) loses nothing, only a machine that does; without it every write waits for the
+            # disk (2.5x slower than NORMAL, itself 15% slower than OFF).
+            self._process = subprocess.Popen(
+                [
+                    str(binary),
+                    "--handler=sqlite",
+                    f"--sqlite-url=file:{self.data_dir / 'sqlite'}/?_pragma=synchronous(OFF)",
+                    f"--state-dir={self.data_dir}",
+                    f"--listen-addr=127.0.0.1:{self.port}",
+                    "--telemetry=disable",
+                    "--debug-addr=-",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while not self._accepts_connections():
             if self._process.poll() is not None:

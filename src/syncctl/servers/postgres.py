@@ -94,7 +94,8 @@ class LocalPostgres:
             )
         (self.data_dir / "pg_hba.conf").write_text(
             "local all all trust\nlocal replication all trust\n"
-            "host all all 127.0.0.1/32 scram-sha-256\nhost replication all 127.0.0.1/32 scram-sha-256\n"
+            "host all all 127.0.0.1/32 scram-sha-256\n"
+            "host replication all 127.0.0.1/32 scram-sha-256\n"
         )
         self._run(
             "pg_ctl",
@@ -149,7 +150,8 @@ class LocalPostgres:
             user = pwd.getpwnam(_SERVER_USER)
         except KeyError:
             raise ServerError(
-                f"PostgreSQL refuses to run as root and there is no {_SERVER_USER!r} user to run it as: "
+                "PostgreSQL refuses to run as root and there is no "
+                f"{_SERVER_USER!r} user to run it as: "
                 "install Debian's postgresql package (it creates the user), or run as another user"
             ) from None
         os.chown(path, user.pw_uid, user.pw_gid)

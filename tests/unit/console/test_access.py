@@ -52,7 +52,7 @@ def test_a_public_url_sets_the_origin_the_hosts_and_the_base_path() -> None:
 
 
 def test_a_network_address_needs_a_public_url_and_a_login() -> None:
-    with pytest.raises(ConfigError, match="set console.public_url"):
+    with pytest.raises(ConfigError, match=r"set console\.public_url"):
         PublicAddress.of(ConsoleSettings(host="0.0.0.0"))
     with pytest.raises(ConfigError, match="without authentication"):
         check_exposure(ConsoleSettings(host="10.1.2.3"))

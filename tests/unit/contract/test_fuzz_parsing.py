@@ -81,7 +81,7 @@ json_values = st.recursive(
 )
 
 job_ids = st.text(string.ascii_letters + string.digits + "-", min_size=1, max_size=128)
-command_ids = st.text(min_size=1, max_size=128)  # "1–128 chars", any characters
+command_ids = st.text(min_size=1, max_size=128)  # "1-128 chars", any characters
 keys = st.none() | st.binary(max_size=40) | job_ids.map(str.encode)
 
 

@@ -95,7 +95,7 @@ FORWARD: dict[Status | None, list[str]] = {
     Status.CDC_RUNNING: ["complete_cdc"] * 2 + ["progress", "failed"],
     Status.CDC_COMPLETING: ["stopped", "deadline", "progress", "failed"],
 }
-# "1–128 chars", any characters; the step number keeps ids unique, and a few shared ids model
+# "1-128 chars", any characters; the step number keeps ids unique, and a few shared ids model
 # senders that reuse an id for another message (the machine must treat it as a duplicate).
 texts = st.text(max_size=120)
 shared_ids = st.sampled_from(["c-1", "c-2", "c-3"])
@@ -187,7 +187,7 @@ def test_a_record_restored_from_its_json_gives_the_same_outcomes_as_the_original
 ) -> None:
     """After every step, a worker that rebuilt the record from the state topic (as on a
     rebalance) answers the next input exactly as the worker that wrote it would have."""
-    job_id, rules, steps = journey
+    _job_id, rules, steps = journey
     record: JobRecord | None = None
     for now, message in steps:
         transition = apply(record, message, now, rules)

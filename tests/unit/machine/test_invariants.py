@@ -81,7 +81,7 @@ def test_every_operator_command_gets_exactly_one_outcome_and_duplicates_get_none
     sequence: list[tuple[str, Mode, int, bool]],
 ) -> None:
     remembered: set[str] = set()
-    for current, transition, before, _ in run(sequence):
+    for current, transition, _before, _ in run(sequence):
         if isinstance(current, DeadlineReached) or current.type not in OPERATOR:
             continue
         naming = [e for e in transition.events if e.command_id == current.command_id]
