@@ -10,11 +10,11 @@ from typing import Annotated
 import typer
 
 from syncctl.cli.signals import on_stop_request
+from syncctl.kafka.errors import FatalKafkaError
 from syncctl.logging import configure_logging, get_logger
 from syncctl.observability import OperationsServer, WorkerMetrics
 from syncctl.settings import Settings, load_settings
 from syncctl.worker import Worker
-from syncctl.worker.transaction import FatalKafkaError
 
 log = get_logger("syncctl.worker")
 

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from syncctl.errors import ConfigError
+from syncctl.kafka.errors import check_consumer_error
 from syncctl.kafka.partitioning import partition_for
 from syncctl.kafka.retry import retry_while_not_yet
 from syncctl.logging import get_logger
@@ -98,9 +99,8 @@ class Restorer:
         for message in self._consumer.consume(max_messages, timeout):
             error = message.error()
             if error is not None:
-                if error.code() == KafkaError._PARTITION_EOF:
-                    continue
-                raise KafkaException(error)
+                check_consumer_error(error, log, "state topic", partition=message.partition())
+                continue
             restoring = self._restoring.get(message.partition())
             if restoring is not None:
                 restoring.state.restore(message.key(), message.value())

@@ -1,51 +1,32 @@
-"""The worker's loop: consume commands, apply them, commit state, events and offsets together."""
+"""The worker's loop: consume commands, hand them to the handler, commit through the checkpoint.
+
+What one message does is `handler.CommandHandler`'s; the open transaction, and what to do when
+Kafka refuses it, is `checkpoint.Checkpoint`'s. This module keeps the loop itself (polling,
+batching, when to commit, the deadlines' timer) and the rebalance callbacks (restore on assign,
+commit on revoke, abort on loss).
+"""
 
 from __future__ import annotations
 
-import logging
 import time
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime
 
-from confluent_kafka import (
-    OFFSET_BEGINNING,
-    Consumer,
-    KafkaError,
-    Message,
-    Producer,
-    TopicPartition,
-)
+from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from syncctl.contract import (
-    CommandRejected,
-    ControlMessage,
-    Invalid,
-    InvalidCode,
-    parse_control_message,
-)
-from syncctl.contract.messages import OPERATOR_COMMAND_TYPES
-from syncctl.contract.signing import signature_problem
 from syncctl.kafka import config
 from syncctl.kafka.connection import check_connection
-from syncctl.kafka.partitioning import partition_for
+from syncctl.kafka.errors import AbortableKafkaError, FatalKafkaError, check_consumer_error
 from syncctl.kafka.topics import ensure_topics, require_partition_count
 from syncctl.logging import get_logger
-from syncctl.machine import DeadlineReached, MachineInput, Outcome, Rules, Transition, apply
 from syncctl.observability import StoreSnapshot, WorkerMetrics
 from syncctl.settings import Settings
 from syncctl.store import Restorer, StateStore
-from syncctl.worker.dead_letters import dead_letter_headers
-from syncctl.worker.transaction import (
-    AbortableKafkaError,
-    CommitResult,
-    FatalKafkaError,
-    Transaction,
-)
+from syncctl.worker.checkpoint import Checkpoint
+from syncctl.worker.handler import CommandHandler
 
 log = get_logger("syncctl.worker")
-_QUIET_OUTCOMES = {Outcome.RECORDED, Outcome.DUPLICATE, Outcome.NOT_DUE}
-# Aborts in a row, with no commit between, after which the producer is taken to be broken.
-_ABORTS_BEFORE_GIVING_UP = 10
 _METRICS_REFRESH_SECONDS = 2.0
 # How often the worker asks whether the control topic's partition count changed under it.
 _PARTITION_COUNT_CHECK_SECONDS = 10.0
@@ -53,40 +34,39 @@ _LOOP_STALLED_SECONDS = 30.0
 
 
 class Worker:
-    """One member of the worker group. `run()` blocks until `stop()` or a fatal error."""
+    """One member of the worker group. `run()` blocks until `stop()` or a fatal error.
 
-    def __init__(self, settings: Settings, metrics: WorkerMetrics | None = None) -> None:
+    `on_ready` is called (from the loop's thread) whenever every assigned partition has been
+    restored; `readiness()` answers the same question for /readyz.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        metrics: WorkerMetrics | None = None,
+        on_ready: Callable[[list[int]], None] | None = None,
+    ) -> None:
         self.settings = settings
         self.metrics = metrics or WorkerMetrics()
-        worker = settings.worker
-        self._rules = Rules(
-            stop_deadline=timedelta(seconds=worker.stop_deadline),
-            history_limit=worker.history_limit,
-        )
+        self._on_ready = on_ready
         self._topics = settings.topics
-        signing = settings.signing
-        self._signing_secrets = signing.secrets() if signing.required else None
-        self._sign_all = signing.scope == "all"
         # Counting jobs by status costs restore time: only when something will read the gauge.
         self._store = StateStore(count_statuses=metrics is not None)
         self._ready: set[int] = set()
         self._stopping = False
         self._fatal = False
         self._next_deadline_check = 0.0
-        self._aborts_in_a_row = 0
         self._assigned_once = False
         self._last_turn = 0.0
         self._next_metrics_refresh = 0.0
         self._next_partition_count_check = 0.0
         # Partitions of the control (and state) topic: where each job id belongs.
         self._partition_count = 0
-        self._warned_forwarding = False
-        # (produced at, read at) of each control message in the open transaction, epoch seconds.
-        self._input_times: list[tuple[float, float]] = []
         self._consumer: Consumer | None = None
         self._producer: Producer | None = None
         self._restorer: Restorer | None = None
-        self._transaction: Transaction | None = None
+        self._checkpoint: Checkpoint | None = None
+        self._handler: CommandHandler | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def stop(self) -> None:
@@ -107,11 +87,20 @@ class Worker:
             partition_count=partitions,
         )
         timeout = worker.transaction_timeout_ms / 1000
-        self._transaction = Transaction(self._producer, self._consumer, self._topics, timeout)
+        self._checkpoint = Checkpoint(
+            self._producer,
+            self._consumer,
+            self._store,
+            self._topics,
+            timeout,
+            ready_partitions=lambda: self._ready,
+            outcomes=self.metrics,
+        )
+        self._handler = CommandHandler(self.settings, self._store, self.metrics, partitions)
         try:
             # Fences any earlier incarnation with our transactional.id and aborts what it left open.
             self._producer.init_transactions(timeout * 3)
-        except Exception as error:
+        except KafkaException as error:
             raise FatalKafkaError(f"could not initialise transactions: {error}") from error
         self._consumer.subscribe(
             [self._topics.control],
@@ -129,7 +118,7 @@ class Worker:
         try:
             while not self._stopping:
                 self._iterate()
-            self._commit()
+            self._checkpoint.commit()
         except FatalKafkaError as error:
             self._fatal = True
             log.error("worker stopping: this worker can no longer write to Kafka", error=str(error))
@@ -142,7 +131,7 @@ class Worker:
 
     # -- one turn of the loop ----------------------------------------------------------------
     def _iterate(self) -> None:
-        assert self._consumer and self._restorer and self._transaction
+        assert self._consumer and self._restorer and self._checkpoint
         self._last_turn = time.monotonic()
         if self._last_turn >= self._next_metrics_refresh:
             self._refresh_metrics()
@@ -150,41 +139,34 @@ class Worker:
             self._check_partition_count()
         if self._restorer.busy:
             self._mark_ready(self._restorer.step(timeout=0.01))
-        wait = 0.0 if self._transaction.open or self._restorer.busy else self._idle_wait()
+        wait = 0.0 if self._checkpoint.open or self._restorer.busy else self._idle_wait()
+        batch_max = self.settings.worker.batch_max
         first = self._consumer.poll(wait)
         batch = [first] if first is not None else []
         if first is not None:
-            batch += self._consumer.consume(self.settings.worker.batch_max - 1, 0)
+            batch += self._consumer.consume(batch_max - 1, 0)
         now = datetime.now(UTC)
         try:
             self._process(batch, now)
             self._fire_deadlines(now)
         except AbortableKafkaError as error:
             # A write of this transaction failed: none of it may count, so all of it is redone.
-            log.warning("transaction failed; aborting it", error=str(error))
-            self._transaction.abort()
-            self._aborted()
+            self._checkpoint.abort(str(error))
             return
-        worker = self.settings.worker
-        transaction = self._transaction
-        if transaction.open and (
-            transaction.inputs >= worker.batch_max
-            or len(batch) < worker.batch_max  # the input ran dry
-            or time.monotonic() - transaction.opened_at >= worker.commit_interval_ms / 1000
-        ):
-            self._commit()
+        interval = self.settings.worker.commit_interval_ms / 1000
+        if self._checkpoint.due(batch_max, interval, input_ran_dry=len(batch) < batch_max):
+            self._checkpoint.commit()
 
     def _idle_wait(self) -> float:
         return self.settings.worker.deadline_check_interval_ms / 1000
 
     def _process(self, batch: list[Message], now: datetime) -> None:
-        assert self._consumer and self._transaction
+        assert self._consumer and self._checkpoint and self._handler
         held: set[int] = set()
         for message in batch:
             error = message.error()
             if error is not None:
-                if error.code() != KafkaError._PARTITION_EOF:
-                    log.warning("consumer error", error=error.str(), partition=message.partition())
+                check_consumer_error(error, log, "control topic", partition=message.partition())
                 continue
             partition = message.partition()
             if partition in held:
@@ -198,54 +180,14 @@ class Worker:
                     )
                 # else: revoked while this batch was read; its new owner processes it.
                 continue
-            self._handle(message, partition, now)
+            self._handler.handle(message, self._checkpoint, now)
 
-    def _handle(self, message: Message, partition: int, now: datetime) -> None:
-        assert self._transaction
-        parsed = parse_control_message(message.key(), message.value())
-        if self._signing_secrets is not None and not isinstance(parsed, Invalid):
-            parsed = self._check_signature(message, parsed)
-        if isinstance(parsed, Invalid):
-            self.metrics.dead_letter(parsed.code.value)
-            self._transaction.write_dead_letter(
-                message.key(), message.value(), dead_letter_headers(message, parsed)
-            )
-            log.warning(
-                "invalid control message sent to the dead-letter topic",
-                partition=partition,
-                offset=message.offset(),
-                code=parsed.code.value,
-                reason=parsed.message,
-            )
-        elif (
-            self._partition_count > 1
-            and (home := partition_for(message.key(), self._partition_count)) != partition
-        ):
-            # A valid message's key is its job id, and the job's record lives on the id's partition.
-            self._forward(message, home)
-            self._transaction.consumed(partition, message.offset())
-            return  # its latency counts where it is applied
-        else:
-            self._apply(partition, parsed, now)
-        self._transaction.consumed(partition, message.offset())
-        self._input_times.append((message.timestamp()[1] / 1000, time.time()))
-
-    def _forward(self, message: Message, home: int) -> None:
-        """A producer put this message on another partition than its key's: the job's record is
-        not here, so applying it would answer for the wrong record. It moves, in this transaction."""
-        assert self._transaction
-        self._transaction.forward(message, home)
-        self.metrics.forwarded.labels(str(message.partition())).inc()
-        if not self._warned_forwarding:
-            self._warned_forwarding = True
-            log.warning(
-                "control messages on the wrong partition for their key are forwarded to the right "
-                "one; a producer is not using the Java-compatible partitioner (librdkafka: "
-                "partitioner=murmur2_random)",
-                partition=message.partition(),
-                offset=message.offset(),
-                to_partition=home,
-            )
+    def _fire_deadlines(self, now: datetime) -> None:
+        assert self._checkpoint and self._handler
+        if time.monotonic() < self._next_deadline_check:
+            return
+        self._next_deadline_check = time.monotonic() + self._idle_wait()
+        self._handler.fire_deadlines(now, self._ready, self._checkpoint)
 
     def _check_partition_count(self) -> None:
         """A running worker computes each job's partition from the count it started with: if the
@@ -253,101 +195,6 @@ class Worker:
         assert self._consumer
         self._next_partition_count_check = self._last_turn + _PARTITION_COUNT_CHECK_SECONDS
         require_partition_count(self._consumer, self._topics, self._partition_count)
-
-    def _check_signature(
-        self, message: Message, parsed: ControlMessage
-    ) -> ControlMessage | Invalid:
-        assert self._signing_secrets is not None
-        if not self._sign_all and parsed.type not in OPERATOR_COMMAND_TYPES:
-            return parsed
-        problem = signature_problem(
-            self._signing_secrets, message.headers(), message.key(), message.value() or b""
-        )
-        return parsed if problem is None else Invalid(InvalidCode.BAD_SIGNATURE, problem)
-
-    def _apply(self, partition: int, message: MachineInput, now: datetime) -> None:
-        assert self._transaction
-        job_id = message.job_id
-        before = self._store.get(partition, job_id)
-        transition = apply(before, message, now, self._rules)
-        if transition.record is not before:
-            self._store.put(partition, job_id, transition.record)
-            self._transaction.write_state(partition, job_id, transition.record)
-        for event in transition.events:
-            self._transaction.write_event(job_id, event.model_dump_json().encode())
-            if isinstance(event, CommandRejected):
-                self.metrics.rejected(event.code.value)
-        self.metrics.command(message.type, transition.outcome.value)
-        self._log(partition, message, transition)
-
-    def _log(self, partition: int, message: MachineInput, transition: Transition) -> None:
-        level = logging.DEBUG if transition.outcome in _QUIET_OUTCOMES else logging.INFO
-        if not log.is_enabled_for(level):
-            return  # building the line costs more than applying the command
-        emit = log.debug if level == logging.DEBUG else log.info
-        command_id = getattr(message, "command_id", None)
-        if command_id is None and transition.events:
-            command_id = transition.events[0].command_id  # a deadline names the stop it ends
-        emit(
-            f"{message.type} {transition.outcome.value}",
-            job_id=message.job_id,
-            command_id=command_id,
-            partition=partition,
-            status=transition.record.status.value if transition.record else None,
-            note=transition.note,
-            rejected=next(
-                (e.code.value for e in transition.events if isinstance(e, CommandRejected)), None
-            ),
-        )
-
-    def _fire_deadlines(self, now: datetime) -> None:
-        if time.monotonic() < self._next_deadline_check:
-            return
-        self._next_deadline_check = time.monotonic() + self._idle_wait()
-        for partition, job_id in self._store.due(now, self._ready):
-            self._apply(partition, DeadlineReached(job_id), now)
-
-    # -- transactions ------------------------------------------------------------------------
-    def _commit(self) -> None:
-        assert self._transaction
-        inputs = self._transaction.inputs
-        if self._transaction.commit() is CommitResult.COMMITTED:
-            self._store.commit()
-            self._aborts_in_a_row = 0
-            self.metrics.transaction("committed", inputs)
-            committed_at = time.time()
-            times, self._input_times = self._input_times, []
-            self.metrics.latencies(
-                (committed_at - produced for produced, _ in times),
-                (committed_at - read for _, read in times),
-            )
-        else:
-            self._aborted()
-
-    def _aborted(self) -> None:
-        self._count_abort()
-        self._aborts_in_a_row += 1
-        if self._aborts_in_a_row >= _ABORTS_BEFORE_GIVING_UP:
-            raise FatalKafkaError(f"{self._aborts_in_a_row} transactions in a row were aborted")
-        self._rewind()
-
-    def _count_abort(self) -> None:
-        self.metrics.transaction("aborted")
-        self._input_times.clear()  # none of them will be committed
-
-    def _rewind(self) -> None:
-        """After an abort: the store forgets the transaction, the consumer rereads its input."""
-        assert self._consumer
-        self._store.rollback()
-        ready = [TopicPartition(self._topics.control, p) for p in sorted(self._ready)]
-        if not ready:
-            return
-        for tp in self._consumer.committed(ready, timeout=30):
-            offset = tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
-            self._consumer.seek(TopicPartition(tp.topic, tp.partition, offset))
-        log.warning(
-            "transaction aborted; rewound to the committed offsets", partitions=sorted(self._ready)
-        )
 
     # -- rebalance callbacks (run inside poll) -----------------------------------------------
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -376,22 +223,20 @@ class Worker:
         log.info("partitions ready", partitions=sorted(numbers))
         if self._restorer is not None and not self._restorer.busy:
             log.info("all assigned partitions ready", partitions=sorted(self._ready))
+            if self._on_ready is not None:
+                self._on_ready(sorted(self._ready))
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Finish what was read from these partitions before they go to another worker.
-        if self._transaction and self._transaction.open and not self._fatal:
-            self._commit()
+        if self._checkpoint and not self._fatal:
+            self._checkpoint.commit()
         self._forget(consumer, partitions)
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Another worker may own these already: nothing of ours may be committed for them.
-        if self._transaction and self._transaction.open and not self._fatal:
-            self._transaction.abort()
-            self._count_abort()
-            self._forget(consumer, partitions)
-            self._rewind()
-        else:
-            self._forget(consumer, partitions)
+        if self._checkpoint and not self._fatal:
+            self._checkpoint.lose([tp.partition for tp in partitions])
+        self._forget(consumer, partitions)
 
     def _forget(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         assert self._restorer

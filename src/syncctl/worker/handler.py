@@ -1,0 +1,170 @@
+"""What the worker does with one control message, without Kafka: parse it, check its signature,
+then dead-letter it, forward it to its key's partition, or apply it to the job's record; and
+say what that writes. The loop hands it messages and a `Writes` (the Checkpoint)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from syncctl.contract import (
+    CommandRejected,
+    ControlMessage,
+    Invalid,
+    InvalidCode,
+    parse_control_message,
+)
+from syncctl.contract.messages import OPERATOR_COMMAND_TYPES
+from syncctl.contract.signing import signature_problem
+from syncctl.kafka.partitioning import partition_for
+from syncctl.logging import get_logger
+from syncctl.machine import DeadlineReached, MachineInput, Outcome, Rules, Transition, apply
+from syncctl.observability import WorkerMetrics
+from syncctl.settings import Settings
+from syncctl.store import StateStore
+from syncctl.worker.dead_letters import dead_letter_headers
+
+log = get_logger("syncctl.worker")
+_QUIET_OUTCOMES = {Outcome.RECORDED, Outcome.DUPLICATE, Outcome.NOT_DUE}
+
+
+class ControlInput(Protocol):
+    """A consumed control message (confluent_kafka.Message has these)."""
+
+    def key(self) -> bytes | None: ...
+    def value(self) -> bytes | None: ...
+    def headers(self) -> list[tuple[str, bytes]] | None: ...
+    def topic(self) -> str: ...
+    def partition(self) -> int: ...
+    def offset(self) -> int: ...
+    def timestamp(self) -> tuple[int, int]: ...
+
+
+class Writes(Protocol):
+    """Where the outcome of a message goes: one transaction (worker.checkpoint.Checkpoint)."""
+
+    def write_state(self, partition: int, job_id: str, record: Any) -> None: ...
+    def write_event(self, job_id: str, value: bytes) -> None: ...
+    def write_dead_letter(
+        self, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
+    ) -> None: ...
+    def forward(self, message: Any, partition: int) -> None: ...
+    def consumed(self, partition: int, offset: int, produced_at: float | None = None) -> None: ...
+
+
+class CommandHandler:
+    def __init__(
+        self, settings: Settings, store: StateStore, metrics: WorkerMetrics, partition_count: int
+    ) -> None:
+        worker, signing = settings.worker, settings.signing
+        self._rules = Rules(
+            stop_deadline=timedelta(seconds=worker.stop_deadline),
+            history_limit=worker.history_limit,
+        )
+        self._signing_secrets = signing.secrets() if signing.required else None
+        self._sign_all = signing.scope == "all"
+        self._store = store
+        self._metrics = metrics
+        self._partition_count = partition_count
+        self._warned_forwarding = False
+
+    def handle(self, message: ControlInput, writes: Writes, now: datetime) -> None:
+        """Process one message of a ready partition; it is consumed in `writes` whatever it held."""
+        partition = message.partition()
+        parsed = parse_control_message(message.key(), message.value())
+        if self._signing_secrets is not None and not isinstance(parsed, Invalid):
+            parsed = self._check_signature(message, parsed)
+        if isinstance(parsed, Invalid):
+            self._dead_letter(message, parsed, writes)
+        elif (
+            self._partition_count > 1
+            and (home := partition_for(message.key(), self._partition_count)) != partition
+        ):
+            # A valid message's key is its job id, and the job's record lives on the id's partition.
+            self._forward(message, home, writes)
+            writes.consumed(partition, message.offset())
+            return  # its latency counts where it is applied
+        else:
+            self.apply(partition, parsed, now, writes)
+        writes.consumed(partition, message.offset(), message.timestamp()[1] / 1000)
+
+    def fire_deadlines(self, now: datetime, partitions: set[int], writes: Writes) -> None:
+        """Force every stop whose deadline has passed, in the ready partitions."""
+        for partition, job_id in self._store.due(now, partitions):
+            self.apply(partition, DeadlineReached(job_id), now, writes)
+
+    def apply(self, partition: int, message: MachineInput, now: datetime, writes: Writes) -> None:
+        job_id = message.job_id
+        before = self._store.get(partition, job_id)
+        transition = apply(before, message, now, self._rules)
+        if transition.record is not before:
+            self._store.put(partition, job_id, transition.record)
+            writes.write_state(partition, job_id, transition.record)
+        for event in transition.events:
+            writes.write_event(job_id, event.model_dump_json().encode())
+            if isinstance(event, CommandRejected):
+                self._metrics.rejected(event.code.value)
+        self._metrics.command(message.type, transition.outcome.value)
+        self._log(partition, message, transition)
+
+    def _dead_letter(self, message: ControlInput, invalid: Invalid, writes: Writes) -> None:
+        self._metrics.dead_letter(invalid.code.value)
+        writes.write_dead_letter(
+            message.key(), message.value(), dead_letter_headers(message, invalid)
+        )
+        log.warning(
+            "invalid control message sent to the dead-letter topic",
+            partition=message.partition(),
+            offset=message.offset(),
+            code=invalid.code.value,
+            reason=invalid.message,
+        )
+
+    def _forward(self, message: ControlInput, home: int, writes: Writes) -> None:
+        """A producer put this message on another partition than its key's: the job's record is
+        not here, so applying it would answer for the wrong record. It moves, in this
+        transaction."""
+        writes.forward(message, home)
+        self._metrics.forwarded.labels(str(message.partition())).inc()
+        if not self._warned_forwarding:
+            self._warned_forwarding = True
+            log.warning(
+                "control messages on the wrong partition for their key are forwarded to the right "
+                "one; a producer is not using the Java-compatible partitioner (librdkafka: "
+                "partitioner=murmur2_random)",
+                partition=message.partition(),
+                offset=message.offset(),
+                to_partition=home,
+            )
+
+    def _check_signature(
+        self, message: ControlInput, parsed: ControlMessage
+    ) -> ControlMessage | Invalid:
+        assert self._signing_secrets is not None
+        if not self._sign_all and parsed.type not in OPERATOR_COMMAND_TYPES:
+            return parsed
+        problem = signature_problem(
+            self._signing_secrets, message.headers(), message.key(), message.value() or b""
+        )
+        return parsed if problem is None else Invalid(InvalidCode.BAD_SIGNATURE, problem)
+
+    def _log(self, partition: int, message: MachineInput, transition: Transition) -> None:
+        level = logging.DEBUG if transition.outcome in _QUIET_OUTCOMES else logging.INFO
+        if not log.is_enabled_for(level):
+            return  # building the line costs more than applying the command
+        emit = log.debug if level == logging.DEBUG else log.info
+        command_id = getattr(message, "command_id", None)
+        if command_id is None and transition.events:
+            command_id = transition.events[0].command_id  # a deadline names the stop it ends
+        emit(
+            f"{message.type} {transition.outcome.value}",
+            job_id=message.job_id,
+            command_id=command_id,
+            partition=partition,
+            status=transition.record.status.value if transition.record else None,
+            note=transition.note,
+            rejected=next(
+                (e.code.value for e in transition.events if isinstance(e, CommandRejected)), None
+            ),
+        )
