@@ -312,14 +312,11 @@ class SyncJobsClient:
     def jobs(self) -> list[JobRecord]:
         """The current record of every job, read from the state topic to its end."""
         self.check_connection()
-        consumer = Consumer(config.reader_consumer(self.kafka, f"syncctl-client-{uuid.uuid4()}"))
+        reader = config.reader_consumer(self.kafka, f"syncctl-client-{uuid.uuid4()}")
         latest: dict[bytes, bytes | None] = {}
-        try:
-            for message in read_to_end(consumer, self.topics.state):
-                if message.key() is not None:
-                    latest[message.key()] = message.value()
-        finally:
-            consumer.close()
+        for message in read_to_end(reader, self.topics.state):
+            if message.key() is not None:
+                latest[message.key()] = message.value()
         records = [
             JobRecord.model_validate_json(value) for value in latest.values() if value is not None
         ]

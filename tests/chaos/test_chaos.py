@@ -24,12 +24,13 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
 from syncctl.contract import Invalid, parse_control_message
 from syncctl.contract.headers import FORWARDED_FROM_PARTITION
 from syncctl.kafka.partitioning import partition_for
+from syncctl.kafka.reading import read_to_end
 from syncctl.machine import Rules
 from syncctl.testing import LocalKafkaCluster
 from tests.chaos.lives import traffic
@@ -76,41 +77,19 @@ def patiently(call: Callable[[], T]) -> T:
 def read_all(bootstrap: str, topic: str, with_headers: bool = False) -> list[tuple]:  # type: ignore[type-arg]
     """Every committed record of a topic, partition by partition, in offset order:
     (partition, key, value), and the headers as a fourth element when asked for."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"chaos-reader-{uuid.uuid4()}",
-            "isolation.level": "read_committed",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-        }
-    )
-    partitions = sorted(
-        patiently(lambda: consumer.list_topics(topic, timeout=30)).topics[topic].partitions
-    )
-    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-    ends = {
-        p: patiently(
-            lambda p=p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)
-        )[1]
-        for p in partitions
+    reader = {
+        "bootstrap.servers": bootstrap,
+        "group.id": f"chaos-reader-{uuid.uuid4()}",
+        "isolation.level": "read_committed",
+        "enable.auto.commit": False,
     }
-    found: dict[int, list[tuple[int, bytes | None, bytes | None]]] = defaultdict(list)
-    deadline = time.monotonic() + 120
-    pending = {p for p, end in ends.items() if end > 0}
-    while pending and time.monotonic() < deadline:
-        for message in consumer.consume(10_000, 0.5):
-            if message.error() is None:
-                record = (message.partition(), message.key(), message.value())
-                found[message.partition()].append(
-                    (*record, message.headers() or []) if with_headers else record
-                )
-        for tp in consumer.position([TopicPartition(topic, p) for p in pending]):
-            if tp.offset >= ends[tp.partition]:
-                pending.discard(tp.partition)
-    consumer.close()
-    assert not pending, f"could not read {topic} to its end"
-    return [record for p in partitions for record in found[p]]
+    found: dict[int, list[tuple]] = defaultdict(list)  # type: ignore[type-arg]
+    for message in patiently(lambda: list(read_to_end(reader, topic, timeout=120))):
+        record = (message.partition(), message.key(), message.value())
+        found[message.partition()].append(
+            (*record, message.headers() or []) if with_headers else record
+        )
+    return [record for p in sorted(found) for record in found[p]]
 
 
 def restart_exited(

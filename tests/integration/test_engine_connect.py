@@ -417,22 +417,13 @@ def test_a_password_given_to_connect_as_a_reference_never_reaches_connects_confi
 
 
 def _all_values(bootstrap: str, topic: str) -> list[bytes]:
-    from confluent_kafka import Consumer
-
     from syncctl.kafka.reading import read_to_end
 
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"test-{uuid.uuid4()}",
-            "enable.auto.commit": False,
-        }
-    )
-    try:
-        return [
-            message.value()
-            for message in read_to_end(consumer, topic)
-            if message.value() is not None
-        ]
-    finally:
-        consumer.close()
+    reader = {
+        "bootstrap.servers": bootstrap,
+        "group.id": f"test-{uuid.uuid4()}",
+        "enable.auto.commit": False,
+    }
+    return [
+        message.value() for message in read_to_end(reader, topic) if message.value() is not None
+    ]

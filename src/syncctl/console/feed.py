@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
-from confluent_kafka.admin import AdminClient
 from pydantic import TypeAdapter, ValidationError
 
 from syncctl.contract import Event, JobRecord
 from syncctl.kafka import config
-from syncctl.kafka.retry import retry_while_not_yet
+from syncctl.kafka.errors import check_consumer_error
+from syncctl.kafka.reading import end_offsets, partitions_of, unread, watermark_reader
 from syncctl.logging import get_logger
 from syncctl.settings import KafkaSettings, TopicSettings
 
@@ -92,66 +92,62 @@ class JobFeed:
             try:
                 self._follow()
                 return
-            except Exception:  # noqa: BLE001 - any failure: log it, then start over
+            except Exception:  # any failure: log it, then start over
                 log.exception("console feed failed; reading the topics again")
                 if self._stopping.wait(2.0):
                     return
 
     def _follow(self) -> None:
-        consumer = Consumer(config.reader_consumer(self._kafka, f"syncctl-console-{uuid.uuid4()}"))
+        reader = config.reader_consumer(self._kafka, f"syncctl-console-{uuid.uuid4()}")
+        consumer, ends_reader = Consumer(reader), watermark_reader(reader)
         try:
-            ends = self._assign_from_beginning(consumer)
-            if ends is None:
+            unread_ends = self._assign_from_beginning(consumer, ends_reader)
+            if unread_ends is None:
                 return
             with self._lock:
                 self._records.clear()
                 self._timelines.clear()
             while not self._stopping.is_set():
                 for message in consumer.consume(1000, 0.2):
-                    if message.error() is None:
+                    error = message.error()
+                    if error is None:
                         self._take(message.topic(), message.key(), message.value())
-                if not self.caught_up.is_set() and self._reached(consumer, ends):
-                    self.caught_up.set()
-                    log.info("console caught up", jobs=len(self._records))
+                    else:
+                        check_consumer_error(error, log, message.topic() or "console's topics")
+                if not self.caught_up.is_set():
+                    unread_ends = {
+                        topic: {p: ends[p] for p in unread(consumer, topic, ends)}
+                        for topic, ends in unread_ends.items()
+                    }
+                    if not any(unread_ends.values()):
+                        self.caught_up.set()
+                        log.info("console caught up", jobs=len(self._records))
         finally:
             consumer.close()
+            ends_reader.close()
 
-    def _assign_from_beginning(self, consumer: Consumer) -> dict[tuple[str, int], int] | None:
-        """Assign both topics from the beginning; None if stopped before they exist."""
-        admin = AdminClient(config.common(self._kafka))
+    def _assign_from_beginning(
+        self, consumer: Consumer, ends_reader: Consumer
+    ) -> dict[str, dict[int, int]] | None:
+        """Assign both topics from the beginning and return where they end (non-empty
+        partitions only); None if stopped before the topics exist."""
         wanted = (self._topics.state, self._topics.events)
         while True:
-            metadata = retry_while_not_yet(lambda: admin.list_topics(timeout=10))
-            found = {name: metadata.topics.get(name) for name in wanted}
-            if all(_complete(topic) for topic in found.values()):
+            found = {topic: partitions_of(ends_reader, topic) for topic in wanted}
+            if all(partitions is not None for partitions in found.values()):
                 break
-            # The first worker creates them: until then there is nothing to show. Right after
-            # creation a topic can be listed before its partitions are: wait for those too.
+            # The first worker creates them: until then there is nothing to show.
             if self._stopping.wait(1.0):
                 return None
-        ends: dict[tuple[str, int], int] = {}
+        ends: dict[str, dict[int, int]] = {}
         assignment = []
-        for topic, described in found.items():
-            assert described is not None
-            for partition in described.partitions:
-                tp = TopicPartition(topic, partition)
-                # "Not leader" for a moment after the topic was created: ask again.
-                ends[(topic, partition)] = retry_while_not_yet(
-                    lambda tp=tp: consumer.get_watermark_offsets(tp, timeout=10), timeout=30
-                )[1]
-                assignment.append(TopicPartition(topic, partition, OFFSET_BEGINNING))
+        for topic, partitions in found.items():
+            assert partitions is not None
+            watermarks = end_offsets(ends_reader, topic, partitions)
+            ends[topic] = {p: high for p, (low, high) in watermarks.items() if high > low}
+            assignment += [TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions]
         consumer.assign(assignment)
         return ends
-
-    @staticmethod
-    def _reached(consumer: Consumer, ends: dict[tuple[str, int], int]) -> bool:
-        if not ends:
-            return True
-        positions = consumer.position([TopicPartition(topic, p) for topic, p in ends])
-        return all(
-            tp.offset >= ends[(tp.topic, tp.partition)] or ends[(tp.topic, tp.partition)] == 0
-            for tp in positions
-        )
 
     def _take(self, topic: str, key: bytes | None, value: bytes | None) -> None:
         if key is None:
@@ -188,15 +184,6 @@ class JobFeed:
             subscribers = list(self._subscribers)
         for loop, queue in subscribers:
             loop.call_soon_threadsafe(_offer, queue, change)
-
-
-def _complete(topic: Any) -> bool:
-    return (
-        topic is not None
-        and topic.error is None
-        and bool(topic.partitions)
-        and all(partition.leader >= 0 for partition in topic.partitions.values())
-    )
 
 
 def _offer(queue: asyncio.Queue[Change], change: Change) -> None:

@@ -10,9 +10,14 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
 
+from syncctl.errors import SyncctlError
 
-class FatalKafkaError(Exception):
-    """This worker can no longer write: it was fenced by a newer instance, or the client failed."""
+
+class FatalKafkaError(SyncctlError):
+    """Retrying cannot help: the worker was fenced by a newer instance, the client failed, or
+    Kafka refuses this user. Commands exit with code 1 and the message."""
+
+    exit_code = 1
 
 
 class AbortableKafkaError(Exception):

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from confluent_kafka import Consumer, KafkaException, Producer
+from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
 from syncctl.contract import JobRecord
@@ -108,15 +108,12 @@ def _require_no_workers(admin: AdminClient, group_id: str) -> None:
 
 
 def _latest(settings: Settings) -> dict[tuple[int, bytes], bytes | None]:
-    consumer = Consumer(config.reader_consumer(settings.kafka, f"syncctl-relocate-{uuid.uuid4()}"))
+    reader = config.reader_consumer(settings.kafka, f"syncctl-relocate-{uuid.uuid4()}")
     latest: dict[tuple[int, bytes], bytes | None] = {}
-    try:
-        # Long enough for a killed worker's open transaction to time out.
-        for message in read_to_end(consumer, settings.topics.state, timeout=180):
-            if message.key() is not None:
-                latest[(message.partition(), message.key())] = message.value()
-    finally:
-        consumer.close()
+    # Long enough for a killed worker's open transaction to time out.
+    for message in read_to_end(reader, settings.topics.state, timeout=180):
+        if message.key() is not None:
+            latest[(message.partition(), message.key())] = message.value()
     return latest
 
 

@@ -12,7 +12,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from syncctl.errors import ConfigError
 from syncctl.kafka.errors import check_consumer_error
 from syncctl.kafka.partitioning import partition_for
-from syncctl.kafka.retry import retry_while_not_yet
+from syncctl.kafka.reading import end_offsets, unread, watermark_reader
 from syncctl.logging import get_logger
 from syncctl.store.partition import PartitionState
 
@@ -32,11 +32,8 @@ class _Restoring:
 
 
 class Restorer:
-    """Reads state partitions from the beginning to the end offset taken when they were assigned.
-
-    Done is decided by the consumer's *position*, never by seeing the record at `end - 1`: in a
-    changelog written in transactions the last offsets are commit markers, not records.
-    """
+    """Reads state partitions from the beginning to the end offset taken when they were assigned
+    (kafka/reading.py says how that end is found and when it counts as reached)."""
 
     def __init__(
         self,
@@ -48,12 +45,7 @@ class Restorer:
         self._on_restored = on_restored
         self._partition_count = partition_count
         self._consumer = Consumer(consumer_config)
-        # Asked for the end offsets only. A read_committed consumer would answer with the last
-        # stable offset, which a dead worker's still-open transaction holds back: records that
-        # other transactions committed after it would then be left out of the restore.
-        self._watermarks_reader = Consumer(
-            {**consumer_config, "isolation.level": "read_uncommitted"}
-        )
+        self._watermarks_reader = watermark_reader(consumer_config)
         self._topic = state_topic
         self._restoring: dict[int, _Restoring] = {}
 
@@ -64,8 +56,11 @@ class Restorer:
     def start(self, states: list[PartitionState], timeout: float = 30.0) -> list[int]:
         """Begin restoring; return the partitions that were empty and are ready at once."""
         ready, assign = [], []
+        ends = end_offsets(
+            self._watermarks_reader, self._topic, [s.partition for s in states], timeout
+        )
         for state in states:
-            low, high = self._watermarks(state.partition, timeout)
+            low, high = ends[state.partition]
             if high <= low:
                 ready.append(state.partition)
                 continue
@@ -74,18 +69,6 @@ class Restorer:
         if assign:
             self._consumer.incremental_assign(assign)
         return ready
-
-    def _watermarks(self, partition: int, timeout: float) -> tuple[int, int]:
-        # Right after topics are created, or while leadership moves, the broker answers
-        # "not leader" for a moment: that is a reason to ask again, not to fail.
-        tp = TopicPartition(self._topic, partition)
-        low, high = retry_while_not_yet(
-            lambda: self._watermarks_reader.get_watermark_offsets(
-                tp, timeout=max(1.0, timeout / 10), cached=False
-            ),
-            timeout=timeout,
-        )
-        return int(low), int(high)
 
     def cancel(self, partitions: list[int]) -> None:
         stopping = [p for p in partitions if self._restoring.pop(p, None) is not None]
@@ -108,14 +91,8 @@ class Restorer:
         return self._finished()
 
     def _finished(self) -> list[int]:
-        positions = self._consumer.position(
-            [TopicPartition(self._topic, partition) for partition in self._restoring]
-        )
-        done = [
-            tp.partition
-            for tp in positions
-            if tp.offset >= self._restoring[tp.partition].end_offset
-        ]
+        ends = {partition: restoring.end_offset for partition, restoring in self._restoring.items()}
+        done = sorted(ends.keys() - unread(self._consumer, self._topic, ends))
         for partition in done:
             restoring = self._restoring[partition]
             self._check_placement(restoring.state)
