@@ -1,6 +1,7 @@
 """syncctl: stop long-running data-sync jobs over Apache Kafka, exactly once."""
 
 from syncctl.client import SyncJobsClient
+from syncctl.machine import allowed_commands
 
-__all__ = ["SyncJobsClient"]
+__all__ = ["SyncJobsClient", "allowed_commands"]
 __version__ = "0.2.0"

@@ -20,6 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from syncctl.contract import topics
 from syncctl.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = Path("config/syncctl.toml")
@@ -78,10 +79,10 @@ class KafkaSettings(BaseModel):
 class TopicSettings(BaseModel):
     """Topic names, and how to create them when missing."""
 
-    control: str = "syncjobs.control"
-    state: str = "syncjobs.state"
-    events: str = "syncjobs.events"
-    dlq: str = "syncjobs.control.dlq"
+    control: str = topics.CONTROL
+    state: str = topics.STATE
+    events: str = topics.EVENTS
+    dlq: str = topics.DEAD_LETTERS
     partitions: int = Field(12, ge=1, description="Partitions of control and state when created.")
     replication_factor: int = Field(1, ge=1, description="Replication factor when created.")
 
@@ -342,6 +343,14 @@ class LogSettings(BaseModel):
     format: Literal["auto", "json", "console"] = Field(
         "auto", description="auto: readable on a terminal, JSON otherwise."
     )
+
+
+def default_of(model: type[BaseModel], field: str) -> str:
+    """A setting's default as help texts show it, read from the model (never copied by hand)."""
+    value = model.model_fields[field].get_default(call_default_factory=False)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
 
 
 def config_file() -> Path:

@@ -14,26 +14,32 @@ from syncctl.cli.signals import StopFlag, on_stop_request
 from syncctl.kafka.local_broker import LocalKafka
 from syncctl.kafka.local_cluster import LocalKafkaCluster
 from syncctl.kafka.local_security import LocalSecurity
-from syncctl.settings import BrokerSettings, load_settings
+from syncctl.settings import BrokerSettings, default_of, load_settings
 
 
 def broker_command(
     data_dir: Annotated[
         Path | None,
-        typer.Option(help="Where the broker keeps its data.", show_default=".local/kafka/data"),
+        typer.Option(
+            help="Where the broker keeps its data.",
+            show_default=default_of(BrokerSettings, "data_dir"),
+        ),
     ] = None,
     port: Annotated[
         int | None,
         typer.Option(
             help="Client port on 127.0.0.1; the controller takes the next free one.",
-            show_default="9092",
+            show_default=default_of(BrokerSettings, "port"),
         ),
     ] = None,
     fresh: Annotated[
         bool, typer.Option("--fresh", help="Wipe the data dir before starting.")
     ] = False,
     heap: Annotated[
-        str | None, typer.Option(help="JVM maximum heap (-Xmx).", show_default="512m")
+        str | None,
+        typer.Option(
+            help="JVM maximum heap (-Xmx).", show_default=default_of(BrokerSettings, "heap")
+        ),
     ] = None,
     nodes: Annotated[
         int,
@@ -46,7 +52,8 @@ def broker_command(
     lib_dir: Annotated[
         Path | None,
         typer.Option(
-            help="Cache of the Kafka jars from Maven Central.", show_default=".local/kafka/lib"
+            help="Cache of the Kafka jars from Maven Central.",
+            show_default=default_of(BrokerSettings, "lib_dir"),
         ),
     ] = None,
     secure: Annotated[

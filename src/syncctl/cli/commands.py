@@ -12,6 +12,7 @@ from syncctl.cli.options import BootstrapOption, make_client
 from syncctl.cli.render import event_line
 from syncctl.client import SyncJobsClient
 from syncctl.contract import CommandRejected, Mode
+from syncctl.settings import WorkerSettings, default_of
 
 JobArgument = Annotated[
     str, typer.Argument(help="Job id (letters, digits and '-').", show_default=False)
@@ -23,7 +24,9 @@ WaitOption = Annotated[
 TimeoutOption = Annotated[
     float,
     typer.Option(
-        min=1, help="Seconds to wait with --wait (at least 1); the worker's stop deadline is 60 s."
+        min=1,
+        help="Seconds to wait with --wait (at least 1); the workers' stop deadline is "
+        f"{default_of(WorkerSettings, 'stop_deadline')} s unless set otherwise.",
     ),
 ]
 ByOption = Annotated[str | None, typer.Option("--by", help="Who asks; defaults to your user name.")]

@@ -13,7 +13,7 @@ from syncctl.cli.options import BootstrapOption
 from syncctl.errors import ConfigError
 from syncctl.kafka.connection import check_connection
 from syncctl.logging import configure_logging
-from syncctl.settings import ConsoleSettings, load_settings
+from syncctl.settings import ConsoleSettings, default_of, load_settings
 
 console_app = typer.Typer(
     help="Serve the web console; `add-user` manages its users.",
@@ -21,7 +21,6 @@ console_app = typer.Typer(
     no_args_is_help=False,
     rich_markup_mode=None,
 )
-_DEFAULTS = ConsoleSettings()
 
 
 @console_app.callback()
@@ -30,14 +29,14 @@ def console_command(
     port: Annotated[
         int | None,
         typer.Option(
-            min=1, max=65535, help="Port to serve the console on.", show_default=str(_DEFAULTS.port)
+            min=1, max=65535, help="Port to serve the console on.", show_default=default_of(ConsoleSettings, "port")
         ),
     ] = None,
     host: Annotated[
         str | None,
         typer.Option(
             help="Address to listen on; any but loopback needs --users-file or a proxy login.",
-            show_default=_DEFAULTS.host,
+            show_default=default_of(ConsoleSettings, "host"),
         ),
     ] = None,
     users_file: Annotated[

@@ -20,7 +20,7 @@ from syncctl.cli.signals import StopFlag
 from syncctl.client import SyncJobsClient
 from syncctl.errors import SyncctlError
 from syncctl.kafka.local_broker import LocalKafka
-from syncctl.settings import load_settings
+from syncctl.settings import BrokerSettings, default_of, load_settings
 
 
 class DemoEngine(str, Enum):
@@ -47,13 +47,19 @@ DEMO_TABLES = {
 
 def demo_command(
     port: Annotated[
-        int | None, typer.Option(min=1, max=65535, help="Broker client port.", show_default="9092")
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            help="Broker client port.",
+            show_default=default_of(BrokerSettings, "port"),
+        ),
     ] = None,
     data_dir: Annotated[
         Path | None,
         typer.Option(
             help="Broker data; with --engine connect, the whole stack's (.local/demo-connect).",
-            show_default=".local/kafka/data",
+            show_default=default_of(BrokerSettings, "data_dir"),
         ),
     ] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Wipe the broker's data first.")] = False,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from syncctl.client import SyncJobsClient
-from syncctl.settings import load_settings
+from syncctl.settings import KafkaSettings, default_of, load_settings
 
 BootstrapOption = Annotated[
     str | None,
@@ -16,7 +16,7 @@ BootstrapOption = Annotated[
         "--bootstrap-servers",
         "-b",
         help="Kafka bootstrap servers (also SYNCCTL_KAFKA__BOOTSTRAP_SERVERS).",
-        show_default="127.0.0.1:9092",
+        show_default=default_of(KafkaSettings, "bootstrap_servers"),
     ),
 ]
 JsonOption = Annotated[

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from syncctl.cli.options import BootstrapOption
-from syncctl.settings import load_settings
+from syncctl.settings import WorkerSettings, default_of, load_settings
 from syncctl.store.relocate import relocate_state
 
 
@@ -16,7 +16,8 @@ def relocate_command(
     group_id: Annotated[
         str | None,
         typer.Option(
-            help="The workers' group, which must have no member.", show_default="syncctl-worker"
+            help="The workers' group, which must have no member.",
+            show_default=default_of(WorkerSettings, "group_id"),
         ),
     ] = None,
     dry_run: Annotated[

@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 
-from syncctl.contract import CommandRejected, Event, JobRecord, Stats, Status
-
-
-def progress(stats: Stats, status: Status | None = None) -> str:
-    parts = []
-    if stats.tables_total is not None or stats.tables_done is not None:
-        parts.append(
-            f"tables {stats.tables_done or 0}/{stats.tables_total if stats.tables_total is not None else '?'}"
-        )
-    if stats.rows_migrated is not None:
-        parts.append(f"{stats.rows_migrated:,} rows")
-    if stats.events_seen is not None:
-        parts.append(f"{stats.events_seen:,} CDC events")
-    return ", ".join(parts) or "—"
-
-
-def when(moment: datetime, now: datetime | None = None) -> str:
-    seconds = int(((now or datetime.now(UTC)) - moment).total_seconds())
-    if seconds < 60:
-        return f"{max(seconds, 0)} s ago"
-    if seconds < 3600:
-        return f"{seconds // 60} min ago"
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+from syncctl.contract import CommandRejected, Event, JobRecord, Stats
+from syncctl.describe import progress, when
+from syncctl.machine import allowed_commands
 
 
 def jobs_table(records: list[JobRecord]) -> str:
-    header = ("JOB", "MODE", "STATUS", "STAGE", "PROGRESS", "LAST CHANGE", "ASKED BY")
+    header = ("JOB", "MODE", "STATUS", "STAGE", "PROGRESS", "LAST CHANGE", "ASKED BY", "STOP WITH")
     rows = [
         (
             r.job_id,
@@ -40,6 +20,7 @@ def jobs_table(records: list[JobRecord]) -> str:
             progress(r.stats),
             when(r.status_changed_at or r.updated_at),
             r.last_requested_by or r.created_by or "—",
+            " / ".join(command.replace("_", "-") for command in allowed_commands(r)) or "—",
         )
         for r in records
     ]

@@ -11,21 +11,31 @@ from syncctl.cli.signals import on_stop_request
 from syncctl.connect.engine import ConnectEngine
 from syncctl.logging import configure_logging
 from syncctl.runner import Runner
-from syncctl.settings import load_settings
+from syncctl.settings import EngineSettings, LogSettings, RunnerSettings, default_of, load_settings
 
 
 def runner_command(
     bootstrap_servers: BootstrapOption = None,
     rows_per_second: Annotated[
-        int | None, typer.Option(help="Snapshot speed per job.", show_default="5000")
+        int | None,
+        typer.Option(
+            help="Snapshot speed per job.",
+            show_default=default_of(RunnerSettings, "rows_per_second"),
+        ),
     ] = None,
     stop_delay: Annotated[
         float | None,
-        typer.Option(help="Seconds the engine takes to confirm a stop.", show_default="2"),
+        typer.Option(
+            help="Seconds the engine takes to confirm a stop.",
+            show_default=default_of(RunnerSettings, "stop_delay"),
+        ),
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for random table sizes.")] = None,
     log_level: Annotated[
-        str | None, typer.Option(help="DEBUG, INFO, WARNING or ERROR.", show_default="INFO")
+        str | None,
+        typer.Option(
+            help="DEBUG, INFO, WARNING or ERROR.", show_default=default_of(LogSettings, "level")
+        ),
     ] = None,
     engine: Annotated[
         str,
@@ -37,7 +47,7 @@ def runner_command(
         str | None,
         typer.Option(
             help="Kafka Connect's REST API (--engine connect).",
-            show_default="http://127.0.0.1:8083",
+            show_default=default_of(EngineSettings, "connect_url"),
         ),
     ] = None,
 ) -> None:

@@ -12,7 +12,7 @@ from syncctl.cli.render import event_line, jobs_table
 
 
 def jobs_command(bootstrap_servers: BootstrapOption = None, as_json: JsonOption = False) -> None:
-    """List every job with its status, stage, progress, last change and who asked."""
+    """List every job: status, stage, progress, last change, who asked, and the stop that applies."""
     records = make_client(bootstrap_servers).jobs()
     if as_json:
         for record in records:

@@ -13,7 +13,15 @@ from syncctl.cli.signals import on_stop_request
 from syncctl.kafka.errors import FatalKafkaError
 from syncctl.logging import configure_logging, get_logger
 from syncctl.observability import OperationsServer, WorkerMetrics
-from syncctl.settings import Settings, load_settings
+from syncctl.settings import (
+    KafkaSettings,
+    LogSettings,
+    Settings,
+    TopicSettings,
+    WorkerSettings,
+    default_of,
+    load_settings,
+)
 from syncctl.worker import Worker
 
 log = get_logger("syncctl.worker")
@@ -21,11 +29,18 @@ log = get_logger("syncctl.worker")
 
 def worker_command(
     bootstrap_servers: Annotated[
-        str | None, typer.Option(help="Kafka bootstrap servers.", show_default="127.0.0.1:9092")
+        str | None,
+        typer.Option(
+            help="Kafka bootstrap servers.",
+            show_default=default_of(KafkaSettings, "bootstrap_servers"),
+        ),
     ] = None,
     group_id: Annotated[
         str | None,
-        typer.Option(help="Consumer group shared by all workers.", show_default="syncctl-worker"),
+        typer.Option(
+            help="Consumer group shared by all workers.",
+            show_default=default_of(WorkerSettings, "group_id"),
+        ),
     ] = None,
     instance_id: Annotated[
         str | None,
@@ -38,27 +53,38 @@ def worker_command(
     stop_deadline: Annotated[
         float | None,
         typer.Option(
-            help="Seconds an engine has to confirm a stop before it is forced.", show_default="60"
+            help="Seconds an engine has to confirm a stop before it is forced.",
+            show_default=default_of(WorkerSettings, "stop_deadline"),
         ),
     ] = None,
     control_topic: Annotated[
-        str | None, typer.Option(help="Control topic.", show_default="syncjobs.control")
+        str | None,
+        typer.Option(help="Control topic.", show_default=default_of(TopicSettings, "control")),
     ] = None,
     state_topic: Annotated[
-        str | None, typer.Option(help="State topic.", show_default="syncjobs.state")
+        str | None,
+        typer.Option(help="State topic.", show_default=default_of(TopicSettings, "state")),
     ] = None,
     events_topic: Annotated[
-        str | None, typer.Option(help="Events topic.", show_default="syncjobs.events")
+        str | None,
+        typer.Option(help="Events topic.", show_default=default_of(TopicSettings, "events")),
     ] = None,
     dlq_topic: Annotated[
-        str | None, typer.Option(help="Dead-letter topic.", show_default="syncjobs.control.dlq")
+        str | None,
+        typer.Option(help="Dead-letter topic.", show_default=default_of(TopicSettings, "dlq")),
     ] = None,
     partitions: Annotated[
         int | None,
-        typer.Option(help="Partitions of topics this worker creates.", show_default="12"),
+        typer.Option(
+            help="Partitions of topics this worker creates.",
+            show_default=default_of(TopicSettings, "partitions"),
+        ),
     ] = None,
     log_level: Annotated[
-        str | None, typer.Option(help="DEBUG, INFO, WARNING or ERROR.", show_default="INFO")
+        str | None,
+        typer.Option(
+            help="DEBUG, INFO, WARNING or ERROR.", show_default=default_of(LogSettings, "level")
+        ),
     ] = None,
     http_port: Annotated[
         int | None,
@@ -70,7 +96,8 @@ def worker_command(
     shutdown_grace: Annotated[
         float | None,
         typer.Option(
-            help="Seconds a stop request allows before the worker exits anyway.", show_default="10"
+            help="Seconds a stop request allows before the worker exits anyway.",
+            show_default=default_of(WorkerSettings, "shutdown_grace"),
         ),
     ] = None,
 ) -> None:
@@ -100,7 +127,7 @@ def worker_command(
     )
     configure_logging(settings.log.level, settings.log.format)
     serving = settings.http.port is not None
-    worker = Worker(settings, WorkerMetrics() if serving else None)
+    worker = Worker(settings, WorkerMetrics(settings.worker.batch_max) if serving else None)
     server = _serve(settings, worker) if serving else None
     on_stop_request(_stop_within_grace(worker, settings.worker.shutdown_grace))
     try:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from syncctl.cli.render import progress, when
 from syncctl.contract import CommandRejected, JobRecord, Mode, Stage, StageState, Stats, Status
+from syncctl.describe import progress, when
+from syncctl.machine import allowed_commands
 
-TERMINABLE = {Status.NOT_STARTED, Status.SNAPSHOT_RUNNING}
 _STAGE_LABELS = {
     StageState.NOT_STARTED: "Not started",
     StageState.RUNNING: "Running",
@@ -46,12 +46,9 @@ NO_RESUME = (
 
 
 def action_for(record: JobRecord) -> str | None:
-    """The one stop that applies now: Terminate in the snapshot stage, Complete CDC in CDC."""
-    if record.status in TERMINABLE:
-        return "terminate"
-    if record.status is Status.CDC_RUNNING:
-        return "complete-cdc"
-    return None
+    """The one stop that applies now (the machine decides), as the console's route names it."""
+    allowed = allowed_commands(record)
+    return allowed[0].replace("_", "-") if allowed else None
 
 
 def job_view(record: JobRecord, now: datetime | None = None) -> dict[str, Any]:

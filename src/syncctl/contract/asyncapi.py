@@ -12,13 +12,13 @@ import yaml
 from pydantic import BaseModel, TypeAdapter
 
 from syncctl import __version__
+from syncctl.contract import topics
 from syncctl.contract.events import CommandRejected, StatusChanged
 from syncctl.contract.headers import FORWARDED_FROM_OFFSET, FORWARDED_FROM_PARTITION
 from syncctl.contract.messages import MESSAGE_TYPES, OPERATOR_COMMAND_TYPES
 from syncctl.contract.records import JobRecord
 from syncctl.contract.signing import KEY_ID_HEADER, SIGNATURE_HEADER
 from syncctl.contract.statuses import InvalidCode
-from syncctl.settings import TopicSettings
 
 _REF = "#/components/schemas/{model}"
 _JOB_ID_KEY = {
@@ -31,7 +31,6 @@ _JOB_ID_KEY = {
 
 
 def asyncapi_document() -> dict[str, Any]:
-    topics = TopicSettings()
     schemas: dict[str, Any] = {}
     messages: dict[str, Any] = {}
 
@@ -125,21 +124,21 @@ def asyncapi_document() -> dict[str, Any]:
     }
     channels = {
         "control": _channel(
-            topics.control,
+            topics.CONTROL,
             "Commands from operators, reports from engines, keyed by job id "
             "and partitioned by murmur2 (partitioner=murmur2_random in librdkafka).",
             control,
         ),
         "state": _channel(
-            topics.state, "Compacted changelog of job records (written by workers only).", state
+            topics.STATE, "Compacted changelog of job records (written by workers only).", state
         ),
         "events": _channel(
-            topics.events,
+            topics.EVENTS,
             "Status changes and rejections; read with isolation.level=read_committed.",
             events,
         ),
         "deadLetters": _channel(
-            topics.dlq,
+            topics.DEAD_LETTERS,
             "Control messages that could not be processed.",
             {"deadLetter": {"$ref": "#/components/messages/deadLetter"}},
         ),

@@ -1,6 +1,6 @@
 """The pure job state machine: no I/O, no clock, no randomness."""
 
-from syncctl.machine.core import DEFAULT_RULES, apply
+from syncctl.machine.core import DEFAULT_RULES, allowed_commands, apply
 from syncctl.machine.model import DeadlineReached, MachineInput, Outcome, Rules, Transition
 
 __all__ = [
@@ -10,5 +10,6 @@ __all__ = [
     "Outcome",
     "Rules",
     "Transition",
+    "allowed_commands",
     "apply",
 ]

@@ -85,7 +85,7 @@ def _stop(
 ) -> Transition:
     if record is None:
         return _reject_unknown(message, now)
-    rejection = _stop_rejection(record, message)
+    rejection = _stop_rejection(record, message.type)
     if rejection is not None:
         return _reject(record, message, now, rules, *rejection)
     changes: dict[str, Any] = {"last_requested_by": message.requested_by}
@@ -109,19 +109,25 @@ def _stop(
     return Transition(updated, (_status_changed(record, updated, message, now),), Outcome.ACCEPTED)
 
 
-def _stop_rejection(
-    record: JobRecord, message: Terminate | CompleteCdc
-) -> tuple[RejectionCode, str] | None:
+STOP_COMMANDS = ("terminate", "complete_cdc")
+
+
+def allowed_commands(record: JobRecord) -> tuple[str, ...]:
+    """The operator commands `apply` would accept for this record now (CLI, console, client)."""
+    return tuple(command for command in STOP_COMMANDS if _stop_rejection(record, command) is None)
+
+
+def _stop_rejection(record: JobRecord, command_type: str) -> tuple[RejectionCode, str] | None:
     """The first rejection code that applies, in the contract's order (unknown_job is checked before)."""
     if record.status.terminal:
         return RejectionCode.ALREADY_STOPPED, reasons.already_stopped(record)
     if record.status.stopping:
         return RejectionCode.STOP_IN_PROGRESS, reasons.stop_in_progress(record)
-    if isinstance(message, Terminate) and record.status is Status.CDC_RUNNING:
+    if command_type == "terminate" and record.status is Status.CDC_RUNNING:
         return RejectionCode.WRONG_STAGE, reasons.terminate_in_cdc(record)
-    if isinstance(message, CompleteCdc) and record.mode is Mode.SNAPSHOT:
+    if command_type == "complete_cdc" and record.mode is Mode.SNAPSHOT:
         return RejectionCode.WRONG_STAGE, reasons.complete_cdc_on_snapshot_job(record)
-    if isinstance(message, CompleteCdc) and record.status is not Status.CDC_RUNNING:
+    if command_type == "complete_cdc" and record.status is not Status.CDC_RUNNING:
         return RejectionCode.WRONG_STAGE, reasons.complete_cdc_in_snapshot_stage(record)
     return None
 

@@ -15,11 +15,28 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from syncctl.settings import WorkerSettings
+
 # Seconds: a command's outcome is usually visible within tens of milliseconds; a backlog shows
 # in the upper buckets.
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
-_BATCH_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000)
 _RESTORE_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+
+
+_DEFAULT_BATCH_MAX: int = WorkerSettings.model_fields["batch_max"].default
+
+
+def batch_buckets(batch_max: int) -> tuple[int, ...]:
+    """1, 2, 5, 10, 25, 50, ... below `batch_max`, then `batch_max` itself: every batch size a
+    worker can commit falls in a bucket of its own order of magnitude."""
+    steps, scale = [], 1
+    while True:
+        for step in (1, 2, 5) if scale == 1 else (1, 2.5, 5):
+            bucket = int(step * scale)
+            if bucket >= batch_max:
+                return (*steps, batch_max)
+            steps.append(bucket)
+        scale *= 10
 
 
 @dataclass
@@ -67,7 +84,8 @@ class _StoreCollector(Collector):
 class WorkerMetrics:
     """Every series of one worker, in a registry of its own (so that tests can make several)."""
 
-    def __init__(self) -> None:
+    def __init__(self, batch_max: int = _DEFAULT_BATCH_MAX) -> None:
+        """`batch_max`: the worker's, so that the batch-size histogram reaches its largest batch."""
         self.registry = CollectorRegistry()
         registry = self.registry
         self._commands = Counter(
@@ -101,7 +119,7 @@ class WorkerMetrics:
         self.batch_size = Histogram(
             "syncctl_transaction_inputs",
             "Control messages per committed transaction.",
-            buckets=_BATCH_BUCKETS,
+            buckets=batch_buckets(batch_max),
             registry=registry,
         )
         self.end_to_end_latency = Histogram(

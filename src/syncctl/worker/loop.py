@@ -47,7 +47,7 @@ class Worker:
         on_ready: Callable[[list[int]], None] | None = None,
     ) -> None:
         self.settings = settings
-        self.metrics = metrics or WorkerMetrics()
+        self.metrics = metrics or WorkerMetrics(settings.worker.batch_max)
         self._on_ready = on_ready
         self._topics = settings.topics
         # Counting jobs by status costs restore time: only when something will read the gauge.

@@ -6,6 +6,8 @@ import json
 import urllib.error
 import urllib.request
 
+from prometheus_client import generate_latest
+
 from syncctl.observability import OperationsServer, WorkerMetrics
 from syncctl.settings import Settings
 from syncctl.worker import Worker
@@ -37,3 +39,15 @@ def test_a_stopping_worker_is_not_ready() -> None:
     worker = Worker(Settings())
     worker.stop()
     assert worker.readiness() == (False, "stopping")
+
+
+def test_the_batch_size_histogram_reaches_the_largest_batch_a_worker_commits() -> None:
+    from syncctl.observability.metrics import batch_buckets
+
+    assert batch_buckets(2000) == (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2000)
+    assert batch_buckets(7) == (1, 2, 5, 7) and batch_buckets(1) == (1,)
+    metrics = WorkerMetrics(batch_max=3000)
+    metrics.transaction("committed", 2999)
+    text = generate_latest(metrics.registry).decode()
+    assert 'syncctl_transaction_inputs_bucket{le="3000.0"} 1.0' in text
+    assert 'syncctl_transaction_inputs_bucket{le="2500.0"} 0.0' in text

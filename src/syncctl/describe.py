@@ -1,0 +1,31 @@
+"""How a job's figures and moments read for people: the same words in the CLI and the console."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from syncctl.contract import Stats
+
+
+def progress(stats: Stats) -> str:
+    """`tables 2/4, 12,345 rows, 77 CDC events`, or `—` before any report."""
+    parts = []
+    if stats.tables_total is not None or stats.tables_done is not None:
+        parts.append(
+            f"tables {stats.tables_done or 0}/{stats.tables_total if stats.tables_total is not None else '?'}"
+        )
+    if stats.rows_migrated is not None:
+        parts.append(f"{stats.rows_migrated:,} rows")
+    if stats.events_seen is not None:
+        parts.append(f"{stats.events_seen:,} CDC events")
+    return ", ".join(parts) or "—"
+
+
+def when(moment: datetime, now: datetime | None = None) -> str:
+    """`12 s ago`, `3 min ago`, or the UTC time for older moments (console.js says the same)."""
+    seconds = int(((now or datetime.now(UTC)) - moment).total_seconds())
+    if seconds < 60:
+        return f"{max(seconds, 0)} s ago"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
