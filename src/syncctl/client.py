@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,6 +31,7 @@ from syncctl.contract import (
     Mode,
     Terminate,
 )
+from syncctl.contract.messages import OPERATOR_COMMAND_TYPES
 from syncctl.contract.signing import signature_headers
 from syncctl.errors import InvalidCommand, KafkaUnavailable, OutcomeTimeout
 from syncctl.kafka import config
@@ -42,6 +44,8 @@ _EVENT: TypeAdapter[Any] = TypeAdapter(Event)
 # Events are written after the command they answer; this much clock skew between the client's
 # host and the worker's is tolerated when looking for an outcome.
 _CLOCK_SKEW = timedelta(seconds=30)
+# Operator commands whose send time a client keeps (see _sent_at).
+SENT_COMMANDS_REMEMBERED = 10_000
 _WAIT_NOTICE_SECONDS = 10.0
 
 
@@ -69,7 +73,9 @@ class SyncJobsClient:
             (signing.key_id, signing.secrets()[signing.key_id]) if signing.key_id else None
         )
         self._producer: Producer | None = None
-        self._sent_at: dict[str, datetime] = {}
+        # When each recent operator command was sent, so that waiting for its outcome reads the
+        # events topic from then; bounded, since a long-lived client (a runner) sends for ever.
+        self._sent_at: OrderedDict[str, datetime] = OrderedDict()
 
     # -- sending -------------------------------------------------------------------------------
     def create(
@@ -129,10 +135,8 @@ class SyncJobsClient:
                     headers=headers,
                     on_delivery=delivered,
                 )
-                self._sent_at[message.command_id] = datetime.now(UTC)
-        except (
-            KafkaException
-        ) as error:  # the producer hit a fatal error: its cause comes from flush
+                self._remember_sent(message)
+        except KafkaException as error:  # a fatal producer error: its cause comes from flush
             failures.append(error.args[0])
         try:
             remaining = producer.flush(15)
@@ -154,6 +158,13 @@ class SyncJobsClient:
                 "grant the operator ACLs of docs/security.md"
             )
         raise KafkaUnavailable(f"could not deliver {count} message(s) to {where}: {reason}")
+
+    def _remember_sent(self, message: ControlMessage) -> None:
+        if message.type not in OPERATOR_COMMAND_TYPES:
+            return  # runner reports have no outcome to wait for
+        self._sent_at[message.command_id] = datetime.now(UTC)
+        if len(self._sent_at) > SENT_COMMANDS_REMEMBERED:
+            self._sent_at.popitem(last=False)
 
     def _send(
         self, kind: type[ControlMessage], job_id: str, requested_by: str | None, **fields: Any
