@@ -16,6 +16,7 @@ from tests.integration.harness import (
     Topics,
     WorkerProcess,
     syncctl_env,
+    wait_until_consuming,
 )
 
 from syncctl.kafka.topics import ensure_topics
@@ -84,7 +85,9 @@ def start_runner(
         }
         runner = SyncctlProcess(["runner"], env)
         started.append(runner)
-        return runner.start(ready_log="runner started")
+        runner.start()
+        wait_until_consuming(kafka_bootstrap, env["SYNCCTL_RUNNER__GROUP_ID"], runner)
+        return runner
 
     yield start
     for runner in started:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
 from syncctl.contract import JobRecord
+from syncctl.errors import ConfigError
+from syncctl.kafka.groups import group_members
 from syncctl.settings import KafkaSettings, TopicSettings
 from syncctl.testing import LocalKafka, free_port
 
@@ -78,7 +81,7 @@ class SyncctlProcess:
         self.raw_stderr: list[str] = []
         self.process: subprocess.Popen[str] | None = None
 
-    def start(self, ready_log: str | None = None) -> SyncctlProcess:
+    def start(self) -> SyncctlProcess:
         self.logs.clear()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "syncctl", *self.arguments],
@@ -89,8 +92,6 @@ class SyncctlProcess:
         )
         self._collector = threading.Thread(target=self._collect, args=(self.process,), daemon=True)
         self._collector.start()
-        if ready_log:
-            self.wait_for_log(ready_log)
         return self
 
     def finish_reading(self, timeout: float = 5.0) -> None:
@@ -133,6 +134,26 @@ class SyncctlProcess:
         return self.process.wait(30)
 
 
+def wait_until_consuming(
+    bootstrap: str, group_id: str, process: SyncctlProcess, timeout: float = 60
+) -> None:
+    """A runner or an engine is ready once its consumer group has a member with partitions."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+
+    def consuming() -> bool:
+        assert process.process is not None and process.process.poll() is None, "".join(
+            process.raw_stderr[-20:]
+        )
+        try:
+            return bool(group_members(admin, group_id, timeout=5))
+        except ConfigError:
+            return False
+
+    wait_until(
+        consuming, timeout, f"{process.arguments[0]} to consume as group {group_id}", interval=0.2
+    )
+
+
 def syncctl_env(bootstrap: str, topics: Topics) -> dict[str, str]:
     return {**topics.env(), "SYNCCTL_KAFKA__BOOTSTRAP_SERVERS": bootstrap}
 
@@ -151,10 +172,8 @@ class ConsoleProcess(SyncctlProcess):
             {**syncctl_env(bootstrap, topics), **env},
         )
 
-    def start(
-        self, ready_log: str | None = None, ssl_context: ssl.SSLContext | None = None
-    ) -> ConsoleProcess:
-        super().start(ready_log)
+    def start(self, ssl_context: ssl.SSLContext | None = None) -> ConsoleProcess:
+        super().start()
 
         def ready() -> bool:
             assert self.process is not None and self.process.poll() is None, "".join(
@@ -192,11 +211,14 @@ class WorkerProcess(SyncctlProcess):
         env: dict[str, str] | None = None,
         **settings: Any,
     ) -> None:
+        self.http_port = http_port = free_port()
         super().__init__(
             ["worker"],
             {
                 **syncctl_env(bootstrap, topics),
                 "SYNCCTL_WORKER__GROUP_ID": group_id,
+                "SYNCCTL_HTTP__PORT": str(http_port),
+                "SYNCCTL_HTTP__HOST": "127.0.0.1",
                 "SYNCCTL_WORKER__INSTANCE_ID": instance_id,
                 "SYNCCTL_WORKER__SESSION_TIMEOUT_MS": "6000",
                 "SYNCCTL_WORKER__TRANSACTION_TIMEOUT_MS": "5000",
@@ -205,11 +227,35 @@ class WorkerProcess(SyncctlProcess):
             },
         )
 
-    def start(
-        self, ready_log: str | None = "all assigned partitions ready", wait_ready: bool = True
-    ) -> WorkerProcess:
-        super().start(ready_log if wait_ready else None)
+    def start(self, wait_ready: bool = True) -> WorkerProcess:
+        """Start it; unless told otherwise, until its /readyz says every partition is restored."""
+        super().start()
+        if wait_ready:
+            # Ready with partitions: right after the topics are created the group may first
+            # assign none (the metadata has no partitions yet), which /readyz calls a standby.
+            wait_until(self._processing, 60, "the worker's /readyz to report partitions")
         return self
+
+    def _processing(self) -> bool:
+        answer = self.readyz()
+        return answer.get("status") == "ready" and bool(answer.get("partitions"))
+
+    def readyz(self) -> dict[str, Any]:
+        """The worker's /readyz answer ({} while it does not answer)."""
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(
+                f"worker exited ({self.process.returncode}): {''.join(self.raw_stderr[-20:])}"
+            )
+        try:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{self.http_port}/readyz", timeout=2
+            ) as answer:
+                return dict(json.loads(answer.read()))
+        except urllib.error.HTTPError as refused:
+            return dict(json.loads(refused.read()))
+        except OSError:
+            return {}
 
 
 class ControlProducer:

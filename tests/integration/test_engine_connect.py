@@ -17,6 +17,7 @@ from tests.integration.harness import (
     require_postgres,
     syncctl_env,
     wait_until,
+    wait_until_consuming,
 )
 
 from syncctl import SyncJobsClient
@@ -110,7 +111,8 @@ def engine(
         ),
     }
     process = SyncctlProcess(["runner", "--engine", "connect"], env)
-    process.start(ready_log="connect engine started")
+    process.start()
+    wait_until_consuming(kafka_bootstrap, env["SYNCCTL_ENGINE__GROUP_ID"], process)
     yield process
     process.stop()
     assert SOURCE_PASSWORD not in "".join(process.raw_stderr), "the engine logged a password"
@@ -357,7 +359,7 @@ def test_an_engine_killed_mid_snapshot_carries_on_when_restarted_and_leaves_noth
     )
 
     engine.kill()
-    engine.start(ready_log="connect engine started")
+    engine.start()  # it catches up on the events it missed: the test waits for the outcome
     done = _wait_for(client, "ledger", lambda r: r.status.terminal, "an end")
 
     assert done.status is Status.COMPLETED, done.reason

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 import urllib.error
@@ -74,11 +75,12 @@ def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 def test_probes_and_metrics_describe_what_the_worker_did(
     start_worker: Callable[..., WorkerProcess], control: ControlProducer, events: EventReader
 ) -> None:
-    worker = start_worker(env={"SYNCCTL_HTTP__PORT": "0"})
-    port = worker.wait_for_log("serving /healthz, /readyz and /metrics")["port"]
+    worker = start_worker()
+    port = worker.http_port
     assert _get(port, "/healthz")[0] == 200
     status, body = _get(port, "/readyz")
     assert status == 200, body
+    assert json.loads(body)["partitions"] == list(range(12)), "one worker processes every partition"
 
     created = [control.send(f"job-{n}", "create", mode="continuous") for n in range(5)]
     unknown = control.send("job-missing", "terminate")

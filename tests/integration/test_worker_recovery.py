@@ -95,7 +95,7 @@ def test_a_second_worker_takes_over_a_killed_workers_partitions_with_their_state
 ) -> None:
     first = start_worker("w1")
     second = start_worker("w2")
-    first_partitions = set(first.wait_for_log("partitions ready")["partitions"])
+    first_partitions = set(first.readyz()["partitions"])
     jobs = [f"job-{n}" for n in range(100)]
     for job in jobs:
         send_life(control, job, LIFE[:2])

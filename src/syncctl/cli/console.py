@@ -29,7 +29,10 @@ def console_command(
     port: Annotated[
         int | None,
         typer.Option(
-            min=1, max=65535, help="Port to serve the console on.", show_default=default_of(ConsoleSettings, "port")
+            min=1,
+            max=65535,
+            help="Port to serve the console on.",
+            show_default=default_of(ConsoleSettings, "port"),
         ),
     ] = None,
     host: Annotated[

@@ -7,6 +7,8 @@ import secrets
 import subprocess
 import sys
 import time
+import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -14,13 +16,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from confluent_kafka.admin import AdminClient
 
 from syncctl.cli.options import BootstrapOption
 from syncctl.cli.signals import StopFlag
 from syncctl.client import SyncJobsClient
-from syncctl.errors import SyncctlError
-from syncctl.kafka.local_broker import LocalKafka
-from syncctl.settings import BrokerSettings, default_of, load_settings
+from syncctl.errors import ConfigError, SyncctlError
+from syncctl.kafka.groups import group_members
+from syncctl.kafka.local_broker import LocalKafka, free_port
+from syncctl.settings import BrokerSettings, Settings, default_of, load_settings
 
 
 class DemoEngine(str, Enum):
@@ -128,10 +132,9 @@ def demo_command(
         "SYNCCTL_LOG__FORMAT": "json",
         "SYNCCTL_RUNNER__ROWS_PER_SECOND": str(rows_per_second),
     }
+    worker_http = free_port()
     children = {
-        "worker": spawn_syncctl(
-            ["worker", "--instance-id", "demo-worker"], env, logs / "worker.log"
-        ),
+        "worker": spawn_worker(env, logs, worker_http),
         "runner": spawn_syncctl(["runner"], env, logs / "runner.log"),
     }
     login = None
@@ -142,8 +145,8 @@ def demo_command(
         )
     stop = StopFlag()
     try:
-        wait_for_log(logs / "worker.log", "all assigned partitions ready", children["worker"])
-        client = SyncJobsClient(kafka.bootstrap_servers, requested_by="demo")
+        wait_for(worker_ready(worker_http), children["worker"], logs / "worker.log")
+        client = demo_client(settings, kafka.bootstrap_servers)
         names = _create_jobs(client)
         _banner(kafka, names, logs, console_port, login)
         run_until_stopped(children, logs, stop)
@@ -213,10 +216,53 @@ def stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
             child.kill()
 
 
-def wait_for_log(log: Path, text: str, child: subprocess.Popen[bytes], timeout: float = 60) -> None:
+def spawn_worker(env: dict[str, str], logs: Path, http_port: int) -> subprocess.Popen[bytes]:
+    """The demo's worker, with /readyz on 127.0.0.1:`http_port` (what the demo waits for)."""
+    serving = {"SYNCCTL_HTTP__PORT": str(http_port), "SYNCCTL_HTTP__HOST": "127.0.0.1"}
+    arguments = ["worker", "--instance-id", "demo-worker"]
+    return spawn_syncctl(arguments, {**env, **serving}, logs / "worker.log")
+
+
+def demo_client(settings: Settings, bootstrap_servers: str) -> SyncJobsClient:
+    """The client that creates the demo's jobs: the settings it was given (signing included)."""
+    kafka = settings.kafka.model_copy(update={"bootstrap_servers": bootstrap_servers})
+    return SyncJobsClient(
+        kafka=kafka, topics=settings.topics, requested_by="demo", signing=settings.signing
+    )
+
+
+def worker_ready(http_port: int) -> Callable[[], bool]:
+    def ready() -> bool:
+        try:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{http_port}/readyz", timeout=2
+            ) as answer:
+                return answer.status == 200
+        except OSError:  # not serving yet, or 503: not ready
+            return False
+
+    return ready
+
+
+def consuming(bootstrap_servers: str, group_id: str) -> Callable[[], bool]:
+    """A runner or engine is ready once it consumes: its group has a member with partitions."""
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+
+    def ready() -> bool:
+        try:
+            return bool(group_members(admin, group_id, timeout=5))
+        except ConfigError:
+            return False
+
+    return ready
+
+
+def wait_for(
+    ready: Callable[[], bool], child: subprocess.Popen[bytes], log: Path, timeout: float = 60
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and child.poll() is None:
-        if text in log.read_text(errors="replace"):
+        if ready():
             return
         time.sleep(0.2)
     raise SyncctlError(f"the demo's {log.stem} did not get ready; see {log}")

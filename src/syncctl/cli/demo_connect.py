@@ -16,15 +16,19 @@ import typer
 
 from syncctl.cli.demo import (
     DemoLogin,
+    consuming,
+    demo_client,
     run_until_stopped,
     spawn_syncctl,
+    spawn_worker,
     stop_children,
-    wait_for_log,
+    wait_for,
+    worker_ready,
 )
 from syncctl.cli.signals import StopFlag
 from syncctl.client import SyncJobsClient
 from syncctl.connect.local import LocalConnect
-from syncctl.kafka.local_broker import LocalKafka
+from syncctl.kafka.local_broker import LocalKafka, free_port
 from syncctl.servers import LocalFerretDB, LocalPostgres
 from syncctl.servers.sample_shop import SHOP_TABLES, SampleShop, ShopTraffic, create_sample_shop
 from syncctl.settings import Settings
@@ -71,10 +75,9 @@ def run_connect_demo(
             LocalConnect(kafka.bootstrap_servers, data_dir=base / "connect")
         )
         env = _engine_env(kafka, connect, shop, ferretdb)
+        worker_http = free_port()
         children = {
-            "worker": spawn_syncctl(
-                ["worker", "--instance-id", "demo-worker"], env, logs / "worker.log"
-            ),
+            "worker": spawn_worker(env, logs, worker_http),
             "engine": spawn_syncctl(["runner", "--engine", "connect"], env, logs / "engine.log"),
         }
         login = None
@@ -84,9 +87,10 @@ def run_connect_demo(
                 login.console_arguments(console_port), env, logs / "console.log"
             )
         stack.callback(stop_children, children)
-        wait_for_log(logs / "worker.log", "all assigned partitions ready", children["worker"])
-        wait_for_log(logs / "engine.log", "connect engine started", children["engine"])
-        client = SyncJobsClient(kafka.bootstrap_servers, requested_by="demo")
+        wait_for(worker_ready(worker_http), children["worker"], logs / "worker.log")
+        engine_group = consuming(kafka.bootstrap_servers, settings.engine.group_id)
+        wait_for(engine_group, children["engine"], logs / "engine.log")
+        client = demo_client(settings, kafka.bootstrap_servers)
         stack.callback(client.close)
         jobs = _create_jobs(client)
         traffic = ShopTraffic(shop, rate=20.0).start()

@@ -10,6 +10,7 @@ import json
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import NamedTuple
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
@@ -17,14 +18,24 @@ from syncctl.logging import get_logger
 
 log = get_logger(__name__)
 
-Readiness = Callable[[], tuple[bool, str]]
+
+class Readiness(NamedTuple):
+    """What /readyz answers: ready or not, why, and the partitions this worker processes."""
+
+    ready: bool
+    reason: str
+    partitions: tuple[int, ...] = ()
 
 
 class OperationsServer:
     """Serves the probes and the metrics on 0.0.0.0:`port` (or `host`) until `close()`."""
 
     def __init__(
-        self, port: int, registry: CollectorRegistry, readiness: Readiness, host: str = "0.0.0.0"
+        self,
+        port: int,
+        registry: CollectorRegistry,
+        readiness: Callable[[], Readiness],
+        host: str = "0.0.0.0",
     ) -> None:
         handler = _handler(registry, readiness)
         self._server = ThreadingHTTPServer((host, port), handler)
@@ -47,16 +58,24 @@ class OperationsServer:
         self._server.server_close()
 
 
-def _handler(registry: CollectorRegistry, readiness: Readiness) -> type[BaseHTTPRequestHandler]:
+def _handler(
+    registry: CollectorRegistry, readiness: Callable[[], Readiness]
+) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+        def do_GET(self) -> None:  # the name http.server calls
             path = self.path.split("?", 1)[0]
             if path == "/healthz":
                 self._send(200, "application/json", json.dumps({"status": "alive"}).encode())
             elif path == "/readyz":
-                ready, reason = readiness()
-                body = json.dumps({"status": "ready" if ready else "not ready", "reason": reason})
-                self._send(200 if ready else 503, "application/json", body.encode())
+                state = readiness()
+                body = {
+                    "status": "ready" if state.ready else "not ready",
+                    "reason": state.reason,
+                    "partitions": list(state.partitions),
+                }
+                self._send(
+                    200 if state.ready else 503, "application/json", json.dumps(body).encode()
+                )
             elif path == "/metrics":
                 self._send(200, CONTENT_TYPE_LATEST, generate_latest(registry))
             else:

@@ -19,6 +19,7 @@ from confluent_kafka.admin import AdminClient
 from syncctl.contract import JobRecord
 from syncctl.errors import ConfigError
 from syncctl.kafka import config
+from syncctl.kafka.groups import group_members
 from syncctl.kafka.partitioning import partition_for
 from syncctl.kafka.reading import read_to_end
 from syncctl.kafka.topics import partition_counts
@@ -93,16 +94,10 @@ def relocate_state(settings: Settings, dry_run: bool = False) -> Relocation:
 
 
 def _require_no_workers(admin: AdminClient, group_id: str) -> None:
-    try:
-        (future,) = admin.describe_consumer_groups([group_id]).values()
-        members = future.result(30).members
-    except KafkaException as error:
-        raise ConfigError(
-            f"could not look at worker group {group_id}: {error.args[0].str()}"
-        ) from error
+    members = group_members(admin, group_id, partitions_only=False)
     if members:
         raise ConfigError(
-            f"{len(members)} worker(s) of group {group_id} are running ({', '.join(sorted(m.client_id for m in members))}): "
+            f"{len(members)} worker(s) of group {group_id} are running ({', '.join(members)}): "
             "stop every worker before relocating their state"
         )
 

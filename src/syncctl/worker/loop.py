@@ -9,7 +9,6 @@ commit on revoke, abort on loss).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
@@ -21,6 +20,7 @@ from syncctl.kafka.errors import AbortableKafkaError, FatalKafkaError, check_con
 from syncctl.kafka.topics import ensure_topics, require_partition_count
 from syncctl.logging import get_logger
 from syncctl.observability import StoreSnapshot, WorkerMetrics
+from syncctl.observability.http import Readiness
 from syncctl.settings import Settings
 from syncctl.store import Restorer, StateStore
 from syncctl.worker.checkpoint import Checkpoint
@@ -34,21 +34,12 @@ _LOOP_STALLED_SECONDS = 30.0
 
 
 class Worker:
-    """One member of the worker group. `run()` blocks until `stop()` or a fatal error.
+    """One member of the worker group. `run()` blocks until `stop()` or a fatal error;
+    `readiness()` says whether it processes what it was assigned (/readyz)."""
 
-    `on_ready` is called (from the loop's thread) whenever every assigned partition has been
-    restored; `readiness()` answers the same question for /readyz.
-    """
-
-    def __init__(
-        self,
-        settings: Settings,
-        metrics: WorkerMetrics | None = None,
-        on_ready: Callable[[list[int]], None] | None = None,
-    ) -> None:
+    def __init__(self, settings: Settings, metrics: WorkerMetrics | None = None) -> None:
         self.settings = settings
         self.metrics = metrics or WorkerMetrics(settings.worker.batch_max)
-        self._on_ready = on_ready
         self._topics = settings.topics
         # Counting jobs by status costs restore time: only when something will read the gauge.
         self._store = StateStore(count_statuses=metrics is not None)
@@ -223,8 +214,6 @@ class Worker:
         log.info("partitions ready", partitions=sorted(numbers))
         if self._restorer is not None and not self._restorer.busy:
             log.info("all assigned partitions ready", partitions=sorted(self._ready))
-            if self._on_ready is not None:
-                self._on_ready(sorted(self._ready))
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Finish what was read from these partitions before they go to another worker.
@@ -250,18 +239,19 @@ class Worker:
             log.info("partitions revoked", partitions=numbers)
 
     # -- what operators see ------------------------------------------------------------------
-    def readiness(self) -> tuple[bool, str]:
+    def readiness(self) -> Readiness:
         """Ready: in the group, every assigned partition restored, and the loop turning."""
+        partitions = tuple(sorted(self._ready))
         if self._stopping:
-            return False, "stopping"
+            return Readiness(False, "stopping", partitions)
         if not self._assigned_once:
-            return False, "waiting for the group to assign partitions"
+            return Readiness(False, "waiting for the group to assign partitions")
         if self._restorer is not None and self._restorer.busy:
-            return False, "restoring state"
+            return Readiness(False, "restoring state", partitions)
         stalled = time.monotonic() - self._last_turn
         if stalled > _LOOP_STALLED_SECONDS:
-            return False, f"the loop has not turned for {stalled:.0f} s"
-        return True, f"processing {len(self._ready)} partitions"
+            return Readiness(False, f"the loop has not turned for {stalled:.0f} s", partitions)
+        return Readiness(True, f"processing {len(partitions)} partitions", partitions)
 
     def _refresh_metrics(self) -> None:
         assert self._consumer
