@@ -25,15 +25,15 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 # Fetch the broker's jars once, before any test needs them.
 $(JARS): config/kafka/pom.xml | $(STAMP)
-	$(BIN)/python -c "from pathlib import Path; from syncctl.kafka.jars import ensure_jars; ensure_jars(Path('.local/kafka/lib'))"
+	$(BIN)/python -c "from pathlib import Path; from syncctl.local.jars import ensure_jars; ensure_jars(Path('.local/kafka/lib'))"
 
 # Build FerretDB (the local MongoDB-wire destination) once, before any test needs it.
 $(FERRETDB): | $(STAMP)
-	$(BIN)/python -c "from syncctl.servers import ensure_ferretdb; ensure_ferretdb()"
+	$(BIN)/python -c "from syncctl.local import ensure_ferretdb; ensure_ferretdb()"
 
 # Kafka Connect and its two connectors' jars, once (the engine's tests start a worker).
 $(CONNECT_JARS): config/connect/runtime/pom.xml config/connect/debezium-postgres/pom.xml config/connect/mongodb/pom.xml | $(STAMP)
-	$(BIN)/python -c "from syncctl.connect.local import ensure_connect_jars; ensure_connect_jars()"
+	$(BIN)/python -c "from syncctl.local.connect import ensure_connect_jars; ensure_connect_jars()"
 
 run: $(STAMP)
 	$(BIN)/syncctl demo

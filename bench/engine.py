@@ -31,10 +31,10 @@ from bench.children import Child, ready_partitions, start_worker
 from bench.common import REPO, STATE_CONFIG, Topics, create_topics, unique
 from syncctl import SyncJobsClient
 from syncctl.connect.connectors import JobNames
-from syncctl.connect.local import LocalConnect
 from syncctl.contract import Status
-from syncctl.servers import LocalFerretDB, LocalPostgres
-from syncctl.servers.sample_shop import SampleShop, create_sample_shop
+from syncctl.local import LocalFerretDB, LocalPostgres
+from syncctl.local.connect import LocalConnect
+from syncctl.local.sample_shop import SampleShop, create_sample_shop
 from syncctl.settings import TopicSettings
 
 TARGET_TERMINATE_SECONDS, TARGET_COMPLETE_SECONDS = 5.0, 15.0

@@ -46,7 +46,7 @@ def kafka_bootstrap() -> Iterator[str]:
 def _container_broker() -> Iterator[str]:
     from testcontainers.core.container import DockerContainer
 
-    from syncctl.kafka.local_broker import LocalKafka as _Readiness  # noqa: F401
+    from syncctl.local.broker import LocalKafka as _Readiness  # noqa: F401
 
     port = free_port()
     # The apache/kafka image takes its whole config from KAFKA_* variables once any is set.

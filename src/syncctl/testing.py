@@ -1,6 +1,6 @@
 """Helpers for tests and benchmarks that need a real Kafka broker."""
 
-from syncctl.kafka.local_broker import LocalKafka, free_port, wait_for_broker
-from syncctl.kafka.local_cluster import ClusterNode, LocalKafkaCluster
+from syncctl.local.broker import LocalKafka, free_port, wait_for_broker
+from syncctl.local.cluster import ClusterNode, LocalKafkaCluster
 
 __all__ = ["ClusterNode", "LocalKafka", "LocalKafkaCluster", "free_port", "wait_for_broker"]

@@ -393,7 +393,7 @@ def require_postgres() -> None:
     import pytest
 
     from syncctl.errors import ServerError
-    from syncctl.servers.postgres import find_postgres_bin
+    from syncctl.local.postgres import find_postgres_bin
 
     try:
         find_postgres_bin()

@@ -26,7 +26,7 @@ from tests.integration.harness import (
 
 from syncctl import SyncJobsClient
 from syncctl.console.users import add_user
-from syncctl.kafka.local_security import LocalSecurity
+from syncctl.local.security import LocalSecurity
 from syncctl.settings import KafkaSettings
 
 PASSWORDS = {"alice": "alice-password", "bob": "bob-password", "carol": "carol-password"}

@@ -35,8 +35,8 @@ VAULTED_PASSWORD = "kept-out-of-connect-configs"
 @pytest.fixture(scope="module")
 def stack(kafka_bootstrap: str) -> Iterator[dict[str, Any]]:
     """PostgreSQL, FerretDB and Kafka Connect, for this module."""
-    from syncctl.connect.local import LocalConnect
-    from syncctl.servers import LocalFerretDB, LocalPostgres
+    from syncctl.local import LocalFerretDB, LocalPostgres
+    from syncctl.local.connect import LocalConnect
 
     require_postgres()
     with LocalPostgres() as postgres, LocalFerretDB() as ferretdb:

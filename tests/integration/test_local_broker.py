@@ -230,7 +230,7 @@ def test_a_cluster_id_that_starts_with_a_dash_still_formats(
 ) -> None:
     # Random ids are URL-safe base64, so one in 32 starts with "-"; the formatter must not
     # take it for an option.
-    from syncctl.kafka import local_broker
+    from syncctl.local import broker as local_broker
 
     monkeypatch.setattr(local_broker, "new_cluster_id", lambda: "-dashFirstClusterId00w")
     with local_broker.LocalKafka(data_dir=tmp_path / "data", lib_dir=LIB_DIR) as kafka:

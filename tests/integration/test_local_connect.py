@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from syncctl.connect.local import DEBEZIUM_POSTGRES, MONGODB_SINK
+from syncctl.local.connect import DEBEZIUM_POSTGRES, MONGODB_SINK
 from syncctl.testing import free_port
 
 REPO = Path(__file__).resolve().parents[2]

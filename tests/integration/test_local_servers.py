@@ -11,7 +11,7 @@ pymongo = pytest.importorskip("pymongo")
 
 def test_postgres_serves_logical_decoding_to_a_password_user() -> None:
     require_postgres()
-    from syncctl.servers import LocalPostgres
+    from syncctl.local import LocalPostgres
 
     with LocalPostgres() as postgres:
         with psycopg.connect(postgres.dsn(), autocommit=True) as admin:
@@ -37,7 +37,7 @@ def test_postgres_serves_logical_decoding_to_a_password_user() -> None:
 
 
 def test_ferretdb_speaks_the_mongodb_wire_protocol() -> None:
-    from syncctl.servers import LocalFerretDB
+    from syncctl.local import LocalFerretDB
 
     with LocalFerretDB() as ferretdb:
         client = pymongo.MongoClient(ferretdb.uri, serverSelectionTimeoutMS=10_000)
@@ -61,7 +61,7 @@ def test_ferretdb_speaks_the_mongodb_wire_protocol() -> None:
 def test_ferretdb_replaces_hundreds_of_existing_documents_in_one_bulk_write() -> None:
     """What the MongoDB sink sends when a CDC batch updates many rows: FerretDB as published
     waits forever here (each replacement keeps a SQLite connection until the command ends)."""
-    from syncctl.servers import LocalFerretDB
+    from syncctl.local import LocalFerretDB
 
     with LocalFerretDB() as ferretdb:
         client = pymongo.MongoClient(

@@ -21,8 +21,8 @@ from tests.integration.harness import (
 )
 
 from syncctl import SyncJobsClient
-from syncctl.kafka.local_broker import find_java
 from syncctl.kafka.partitioning import partition_for
+from syncctl.local.broker import find_java
 
 PARTITIONS = 6
 JOBS = 18

@@ -11,9 +11,9 @@ from typing import Annotated
 import typer
 
 from syncctl.cli.signals import StopFlag, on_stop_request
-from syncctl.kafka.local_broker import LocalKafka
-from syncctl.kafka.local_cluster import LocalKafkaCluster
-from syncctl.kafka.local_security import LocalSecurity
+from syncctl.local.broker import LocalKafka
+from syncctl.local.cluster import LocalKafkaCluster
+from syncctl.local.security import LocalSecurity
 from syncctl.settings import BrokerSettings, default_of, load_settings
 
 

@@ -11,8 +11,8 @@ import typer
 
 from syncctl.cli.options import BootstrapOption
 from syncctl.cli.signals import on_stop_request
-from syncctl.connect.local import LocalConnect
 from syncctl.kafka.connection import check_connection
+from syncctl.local.connect import LocalConnect
 from syncctl.settings import load_settings
 
 

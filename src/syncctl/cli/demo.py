@@ -23,7 +23,7 @@ from syncctl.cli.signals import StopFlag
 from syncctl.client import SyncJobsClient
 from syncctl.errors import ConfigError, SyncctlError
 from syncctl.kafka.groups import group_members
-from syncctl.kafka.local_broker import LocalKafka, free_port
+from syncctl.local.broker import LocalKafka, free_port
 from syncctl.settings import BrokerSettings, Settings, default_of, load_settings
 
 

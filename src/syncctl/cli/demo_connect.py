@@ -27,10 +27,10 @@ from syncctl.cli.demo import (
 )
 from syncctl.cli.signals import StopFlag
 from syncctl.client import SyncJobsClient
-from syncctl.connect.local import LocalConnect
-from syncctl.kafka.local_broker import LocalKafka, free_port
-from syncctl.servers import LocalFerretDB, LocalPostgres
-from syncctl.servers.sample_shop import SHOP_TABLES, SampleShop, ShopTraffic, create_sample_shop
+from syncctl.local import LocalFerretDB, LocalPostgres
+from syncctl.local.broker import LocalKafka, free_port
+from syncctl.local.connect import LocalConnect
+from syncctl.local.sample_shop import SHOP_TABLES, SampleShop, ShopTraffic, create_sample_shop
 from syncctl.settings import Settings
 
 DEMO_DIR = Path(".local/demo-connect")  # --data-dir changes it

@@ -26,8 +26,8 @@ from types import TracebackType
 from confluent_kafka.admin import AdminClient
 
 from syncctl.errors import BrokerError
-from syncctl.kafka.jars import ensure_jars, kafka_config_dir, kafka_version
-from syncctl.kafka.local_security import LocalSecurity
+from syncctl.local.jars import ensure_jars, kafka_config_dir, kafka_version
+from syncctl.local.security import LocalSecurity
 
 _MARKER = "syncctl-broker.json"
 _MIN_JAVA = 17

@@ -27,8 +27,8 @@ from types import TracebackType
 import httpx
 
 from syncctl.errors import ServerError
-from syncctl.kafka.jars import fetch_jars
-from syncctl.kafka.local_broker import find_java, free_port, port_is_free
+from syncctl.local.broker import find_java, free_port, port_is_free
+from syncctl.local.jars import fetch_jars
 
 DEBEZIUM_POSTGRES = "io.debezium.connector.postgresql.PostgresConnector"
 MONGODB_SINK = "com.mongodb.kafka.connect.MongoSinkConnector"

@@ -31,7 +31,7 @@ from pathlib import Path
 from types import TracebackType
 
 from syncctl.errors import ServerError
-from syncctl.kafka.local_broker import free_port
+from syncctl.local.broker import free_port
 
 FERRETDB_VERSION = "v1.24.2"
 _MODULE = "github.com/FerretDB/FerretDB"

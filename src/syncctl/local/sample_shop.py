@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from syncctl.servers.postgres import LocalPostgres
+from syncctl.local.postgres import LocalPostgres
 
 SHOP_TABLES = ("public.customers", "public.products", "public.orders", "public.order_items")
 # The schema and the rows, shared with docker-compose.yml (mounted into PostgreSQL's init dir).

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import TracebackType
 
 from syncctl.errors import ServerError
-from syncctl.kafka.local_broker import free_port
+from syncctl.local.broker import free_port
 
 _SERVER_USER = "postgres"  # created by Debian's postgresql package
 

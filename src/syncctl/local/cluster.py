@@ -20,8 +20,7 @@ from pathlib import Path
 from types import TracebackType
 
 from syncctl.errors import BrokerError
-from syncctl.kafka.jars import ensure_jars, kafka_version
-from syncctl.kafka.local_broker import (
+from syncctl.local.broker import (
     find_java,
     free_port,
     new_cluster_id,
@@ -30,6 +29,7 @@ from syncctl.kafka.local_broker import (
     spawn_broker,
     wait_for_broker,
 )
+from syncctl.local.jars import ensure_jars, kafka_version
 
 _MARKER = "syncctl-cluster.json"
 

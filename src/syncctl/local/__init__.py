@@ -1,0 +1,13 @@
+"""The local stack: what a developer's machine runs instead of a deployment, started by the
+project itself without Docker. A Kafka 4 broker from Maven Central's jars (one node, a 3-node
+cluster, or SASL_SSL with its own CA), Kafka Connect with Debezium and the MongoDB sink,
+PostgreSQL as the source and FerretDB as the MongoDB-wire destination, and the sample shop.
+
+Nothing in the worker, the runners or the console imports this package; the CLI's `broker`,
+`connect` and `demo` commands, `syncctl.testing`, the tests and the benchmarks do.
+"""
+
+from syncctl.local.ferretdb import LocalFerretDB, ensure_ferretdb
+from syncctl.local.postgres import LocalPostgres
+
+__all__ = ["LocalFerretDB", "LocalPostgres", "ensure_ferretdb"]
