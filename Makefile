@@ -1,6 +1,6 @@
 # make run   - the local demo: a real Kafka broker, a worker, the reference runner, demo jobs
 # make demo-connect - the same on the real engine: PostgreSQL, Kafka Connect, FerretDB, a sample shop
-# make test  - install everything, then unit and integration tests against a real broker
+# make test  - install everything, lint, then unit and integration tests against a real broker
 # make chaos - the full chaos suite; make bench - the benchmark suite
 # make clean - remove the virtualenv, the broker's data and jar cache, and test caches
 SHELL := /bin/bash
@@ -13,7 +13,7 @@ FERRETDB := .local/ferretdb/ferretdb-v1.24.2-syncctl2
 CONNECT_JARS := .local/connect/plugins/mongodb/.complete
 PYTEST_ARGS ?=
 
-.PHONY: run demo-connect test unit chaos bench clean
+.PHONY: run demo-connect test lint unit chaos bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +42,13 @@ run: $(STAMP)
 demo-connect: $(STAMP) $(JARS) $(FERRETDB) $(CONNECT_JARS)
 	$(BIN)/syncctl demo --engine connect
 
-test: $(STAMP) $(JARS) $(FERRETDB) $(CONNECT_JARS)
+test: lint $(STAMP) $(JARS) $(FERRETDB) $(CONNECT_JARS)
 	$(BIN)/pytest tests -m "not stress" $(PYTEST_ARGS)
+
+# Lint and formatting (ruff, pinned in the dev extra): part of `make test`.
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 # The full chaos run: 2,000 jobs, 12 worker kills, a paused and a killed broker (<= 5 min).
 # SYNCCTL_CHAOS_SEED=N reproduces a run; `make test` includes a shorter one.

@@ -105,8 +105,6 @@ class Failed(_ControlMessage):
     error: Annotated[str, StringConstraints(max_length=8192)]
 
 
-OperatorCommand = Create | Terminate | CompleteCdc
-RunnerReport = SnapshotStarted | Progress | SnapshotCompleted | Stopped | Failed
 ControlMessage = Annotated[
     Create
     | Terminate

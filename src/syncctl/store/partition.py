@@ -100,6 +100,3 @@ class PartitionState:
     def first_keys(self, limit: int) -> list[bytes]:
         """Up to `limit` job ids (as changelog keys), oldest record first."""
         return list(islice(self._records, limit))
-
-    def job_ids(self) -> list[str]:
-        return [key.decode() for key in self._records]
