@@ -154,8 +154,8 @@ class SyncJobsClient:
         where = f"{self.topics.control} at {self.kafka.bootstrap_servers}"
         if "authoriz" in reason.lower():
             raise KafkaUnavailable(
-                f"Kafka refused to let user {self.kafka.sasl_username!r} write to {where} ({reason}); "
-                "grant the operator ACLs of docs/security.md"
+                f"Kafka refused to let user {self.kafka.sasl_username!r} write to {where} "
+                f"({reason}); grant the operator ACLs of docs/security.md"
             )
         raise KafkaUnavailable(f"could not deliver {count} message(s) to {where}: {reason}")
 
@@ -188,7 +188,8 @@ class SyncJobsClient:
                 and problem["type"] == "string_pattern_mismatch"
             ):
                 raise InvalidCommand(
-                    f"table {problem['input']!r} is not valid: name it schema.table (e.g. public.orders)"
+                    f"table {problem['input']!r} is not valid: "
+                    "name it schema.table (e.g. public.orders)"
                 ) from None
             raise InvalidCommand(
                 f"{'.'.join(map(str, problem['loc']))}: {problem['msg']}"

@@ -12,7 +12,8 @@ def progress(stats: Stats) -> str:
     parts = []
     if stats.tables_total is not None or stats.tables_done is not None:
         parts.append(
-            f"tables {stats.tables_done or 0}/{stats.tables_total if stats.tables_total is not None else '?'}"
+            f"tables {stats.tables_done or 0}/"
+            f"{stats.tables_total if stats.tables_total is not None else '?'}"
         )
     if stats.rows_migrated is not None:
         parts.append(f"{stats.rows_migrated:,} rows")

@@ -1,4 +1,5 @@
-"""Every setting of syncctl, from (highest first) CLI options, `SYNCCTL_*` variables, and a TOML file.
+"""Every setting of syncctl, from (highest first) CLI options, `SYNCCTL_*` variables, and a
+TOML file.
 
 Nested settings use `__` in variable names, e.g. `SYNCCTL_KAFKA__BOOTSTRAP_SERVERS`.
 The TOML file is `config/syncctl.toml` under the working directory unless `SYNCCTL_CONFIG`
@@ -105,7 +106,8 @@ class WorkerSettings(BaseModel):
     batch_max: int = Field(
         2000,
         ge=1,
-        description="Commit a transaction after this many messages (a backlog is worked off in big ones).",
+        description="Commit a transaction after this many messages (a backlog is worked off in "
+        "big ones).",
     )
     commit_interval_ms: int = Field(100, ge=1, description="Commit at least this often.")
     transaction_timeout_ms: int = Field(
@@ -130,7 +132,8 @@ class SigningSettings(BaseModel):
     )
     scope: Literal["operator", "all"] = Field(
         "operator",
-        description="operator: create/terminate/complete_cdc must be signed; all: runner reports too.",
+        description="operator: create/terminate/complete_cdc must be signed; "
+        "all: runner reports too.",
     )
     key_id: str | None = Field(None, description="Sign what this process sends with this key.")
     keys: dict[str, SecretStr] = Field(
@@ -182,7 +185,8 @@ class RunnerSettings(BaseModel):
 
 
 def _secret_from_file(values: Any, field: str) -> Any:
-    """`<field>_file`: read the secret from a file (Docker or Kubernetes secrets), not a variable."""
+    """`<field>_file`: read the secret from a file (Docker or Kubernetes secrets), not a
+    variable."""
     if not isinstance(values, dict) or not values.get(f"{field}_file"):
         return values
     if values.get(field):
@@ -215,8 +219,8 @@ class SourceConnection(BaseModel):
         None,
         description=(
             "What Kafka Connect gets instead of the password: a config provider reference such as "
-            "${directory:/run/secrets:shop-password}, so that the password is not stored in Connect's "
-            "config topic. The engine still connects with `password`."
+            "${directory:/run/secrets:shop-password}, so that the password is not stored in "
+            "Connect's config topic. The engine still connects with `password`."
         ),
     )
 
@@ -235,7 +239,8 @@ class DestinationConnection(BaseModel):
     uri_file: Path | None = Field(None, description="Read the URI from this file instead.")
     connect_uri: str | None = Field(
         None,
-        description="What Kafka Connect gets instead of the URI: a config provider reference (see connect_password).",
+        description="What Kafka Connect gets instead of the URI: a config provider reference "
+        "(see connect_password).",
     )
     document_id: Literal["key_document", "key_string"] = Field(
         "key_document",
@@ -289,15 +294,18 @@ class ConsoleSettings(BaseModel):
     )
     trusted_hosts: list[str] = Field(
         default_factory=list,
-        description="Host names served besides public_url's (a request for any other Host gets 400).",
+        description="Host names served besides public_url's "
+        "(a request for any other Host gets 400).",
     )
     users_file: Path | None = Field(
         None,
-        description="Built-in users: one `name:role:jobs:argon2-hash` per line (syncctl console add-user).",
+        description="Built-in users: one `name:role:jobs:argon2-hash` per line "
+        "(syncctl console add-user).",
     )
     proxy_user_header: str | None = Field(
         None,
-        description="Trust this header (e.g. X-Forwarded-User) for the user name, from trusted_proxies only.",
+        description="Trust this header (e.g. X-Forwarded-User) for the user name, "
+        "from trusted_proxies only.",
     )
     trusted_proxies: list[str] = Field(
         default_factory=list,

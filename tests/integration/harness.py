@@ -114,7 +114,8 @@ class SyncctlProcess:
             assert self.process is not None
             if self.process.poll() is not None:
                 raise AssertionError(
-                    f"{self.arguments[0]} exited ({self.process.returncode}): {''.join(self.raw_stderr[-20:])}"
+                    f"{self.arguments[0]} exited ({self.process.returncode}): "
+                    f"{''.join(self.raw_stderr[-20:])}"
                 )
             found[:] = [entry for entry in list(self.logs) if entry.get("event") == event]
             return bool(found)
@@ -262,7 +263,8 @@ class ControlProducer:
     """What an operator's tool or a runner does: JSON commands keyed by job id."""
 
     def __init__(self, bootstrap: str, topic: str, partitioner: str | None = None) -> None:
-        """`partitioner`: librdkafka's name; its default, consistent_random, is not the contract's."""
+        """`partitioner`: librdkafka's name; its default, consistent_random, is not the
+        contract's."""
         self.topic = topic
         chosen = {} if partitioner is None else {"partitioner": partitioner}
         self._producer = Producer(
@@ -389,7 +391,8 @@ def latest_records(reader: TopicReader) -> dict[str, JobRecord | None]:
 
 
 def require_postgres() -> None:
-    """Skip unless PostgreSQL's server is installed; in CI (SYNCCTL_ENGINE_REQUIRED) fail instead."""
+    """Skip unless PostgreSQL's server is installed; in CI (SYNCCTL_ENGINE_REQUIRED) fail
+    instead."""
     import pytest
 
     from syncctl.errors import ServerError

@@ -60,8 +60,8 @@ def broker_command(
         bool,
         typer.Option(
             "--secure",
-            help="Serve SASL_SSL (SCRAM-SHA-512 over TLS) instead of PLAINTEXT: a CA, a certificate "
-            "and users are generated into DATA_DIR/security on first start.",
+            help="Serve SASL_SSL (SCRAM-SHA-512 over TLS) instead of PLAINTEXT: a CA, a "
+            "certificate and users are generated into DATA_DIR/security on first start.",
         ),
     ] = False,
 ) -> None:

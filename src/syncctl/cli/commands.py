@@ -152,8 +152,8 @@ def _follow(
         typer.echo("waiting for the engine to confirm the stop (at most the stop deadline)...")
     waited = time.monotonic() - started
     typer.secho(
-        f"syncctl: no {'final status' if not final else 'outcome'} within {waited:.0f} s; the stop may "
-        "still finish: follow it with `syncctl watch`",
+        f"syncctl: no {'final status' if not final else 'outcome'} within {waited:.0f} s; the "
+        "stop may still finish: follow it with `syncctl watch`",
         err=True,
         fg=typer.colors.RED,
     )

@@ -28,8 +28,8 @@ def connect_command(
     host: Annotated[
         str,
         typer.Option(
-            help="Address of the REST API. It has no authentication: other than loopback only on a private "
-            "network (e.g. docker compose's)."
+            help="Address of the REST API. It has no authentication: other than loopback "
+            "only on a private network (e.g. docker compose's)."
         ),
     ] = "127.0.0.1",
 ) -> None:
@@ -44,8 +44,9 @@ def connect_command(
     check_connection(settings.kafka, timeout=10)
     if not ipaddress.ip_address(host).is_loopback:
         typer.secho(
-            f"warning: Kafka Connect's REST API on {host}:{port} has no authentication; anyone who reaches "
-            "it can read connector configs (passwords included) and create connectors",
+            f"warning: Kafka Connect's REST API on {host}:{port} has no authentication; "
+            "anyone who reaches it can read connector configs (passwords included) and "
+            "create connectors",
             err=True,
         )
     connect = LocalConnect(

@@ -92,7 +92,10 @@ def console_command(
             f"users named by {console.proxy_user_header} from {', '.join(console.trusted_proxies)}"
         )
     else:
-        who = "NO LOGIN: anyone on this machine may stop jobs (loopback only; see docs/security.md#console)"
+        who = (
+            "NO LOGIN: anyone on this machine may stop jobs "
+            "(loopback only; see docs/security.md#console)"
+        )
     typer.echo(f"syncctl console on {url} ({who}); Ctrl-C to stop", err=True)
     uvicorn.run(
         app,
@@ -126,7 +129,8 @@ def add_user_command(
         bool, typer.Option("--password-stdin", help="Read the password from stdin, not a prompt.")
     ] = False,
 ) -> None:
-    """Add a console user, or replace its password, role and jobs. The file is kept private (0600)."""
+    """Add a console user, or replace its password, role and jobs. The file is kept private
+    (0600)."""
     from syncctl.console.users import ROLES, add_user
 
     if role not in ROLES:

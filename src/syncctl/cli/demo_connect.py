@@ -14,7 +14,7 @@ from pathlib import Path
 
 import typer
 
-from syncctl.cli.demo import (
+from syncctl.cli.demo_processes import (
     DemoLogin,
     consuming,
     demo_client,
@@ -104,7 +104,8 @@ def run_connect_demo(
 def _engine_env(
     kafka: LocalKafka, connect: LocalConnect, shop: SampleShop, ferretdb: LocalFerretDB
 ) -> dict[str, str]:
-    """The children's settings: the engine's connections go in variables, never on a command line."""
+    """The children's settings: the engine's connections go in variables, never on a command
+    line."""
     return {
         **os.environ,
         "SYNCCTL_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
@@ -166,12 +167,12 @@ def _banner(
     width = max(len(command) for command, _ in tries)
     lines = [
         (
-            f"syncctl demo (Kafka Connect engine) is running: Kafka {kafka.version} on {kafka.bootstrap_servers}, "
-            f"Kafka Connect on {connect.url}."
+            f"syncctl demo (Kafka Connect engine) is running: Kafka {kafka.version} on "
+            f"{kafka.bootstrap_servers}, Kafka Connect on {connect.url}."
         ),
         (
-            f"Source: PostgreSQL on 127.0.0.1:{postgres.port}, database {shop.database}, {shop.rows:,} rows in "
-            f"{len(SHOP_TABLES)} tables, about 20 changes a second."
+            f"Source: PostgreSQL on 127.0.0.1:{postgres.port}, database {shop.database}, "
+            f"{shop.rows:,} rows in {len(SHOP_TABLES)} tables, about 20 changes a second."
         ),
         f"Destination: FerretDB (MongoDB wire) at {ferretdb.uri}, one database per job.",
         "Jobs: " + ", ".join(f"{job} ({mode}, {len(tables)} tables)" for job, mode, tables in jobs),

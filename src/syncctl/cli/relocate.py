@@ -1,4 +1,5 @@
-"""`syncctl relocate-state`: put every job record on its job id's partition, with no worker running."""
+"""`syncctl relocate-state`: put every job record on its job id's partition, with no worker
+running."""
 
 from __future__ import annotations
 

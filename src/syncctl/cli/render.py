@@ -26,7 +26,7 @@ def jobs_table(records: list[JobRecord]) -> str:
     ]
     widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
     return "\n".join(
-        "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip()
+        "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in (header, *rows)
     )
 
@@ -34,7 +34,10 @@ def jobs_table(records: list[JobRecord]) -> str:
 def event_line(event: Event) -> str:
     stamp = event.occurred_at.astimezone(UTC).strftime("%H:%M:%S")
     if isinstance(event, CommandRejected):
-        return f"{stamp}  {event.job_id}  {event.command_type} rejected ({event.code.value}): {event.reason}"
+        return (
+            f"{stamp}  {event.job_id}  {event.command_type} rejected ({event.code.value}): "
+            f"{event.reason}"
+        )
     before = event.previous_status.label if event.previous_status else "created"
     line = f"{stamp}  {event.job_id}  {before} → {event.status_label}"
     details = []

@@ -12,7 +12,8 @@ from syncctl.cli.render import event_line, jobs_table
 
 
 def jobs_command(bootstrap_servers: BootstrapOption = None, as_json: JsonOption = False) -> None:
-    """List every job: status, stage, progress, last change, who asked, and the stop that applies."""
+    """List every job: status, stage, progress, last change, who asked, and the stop that
+    applies."""
     records = make_client(bootstrap_servers).jobs()
     if as_json:
         for record in records:

@@ -147,8 +147,8 @@ def _serve(settings: Settings, worker: Worker) -> OperationsServer:
         )
     except OSError as error:
         typer.echo(
-            f"error: cannot serve HTTP on {settings.http.host}:{settings.http.port} ({error.strerror}); "
-            "choose another --http-port",
+            f"error: cannot serve HTTP on {settings.http.host}:{settings.http.port} "
+            f"({error.strerror}); choose another --http-port",
             err=True,
         )
         raise typer.Exit(code=2) from None

@@ -71,8 +71,9 @@ class PublicAddress:
             )
         if not is_loopback(settings.host):
             raise ConfigError(
-                f"set console.public_url (the URL operators open, e.g. https://console.example.com/) to "
-                f"serve the console on {settings.host}: action requests are accepted from that origin only"
+                "set console.public_url (the URL operators open, e.g. "
+                "https://console.example.com/) to serve the console on "
+                f"{settings.host}: action requests are accepted from that origin only"
             )
         local = ("127.0.0.1", "localhost")
         origins = frozenset(f"{scheme}://{host}:{settings.port}" for host in local)
@@ -92,9 +93,10 @@ def check_exposure(settings: ConsoleSettings) -> None:
     """Refuse to serve a console that anyone on the network could use to stop jobs."""
     if not settings.authenticates and not is_loopback(settings.host):
         raise ConfigError(
-            f"refusing to serve the console on {settings.host} without authentication: anyone who "
-            "reaches it could stop jobs. Set console.users_file (see `syncctl console add-user`) or "
-            "console.proxy_user_header with console.trusted_proxies, or serve on 127.0.0.1"
+            f"refusing to serve the console on {settings.host} without authentication: "
+            "anyone who reaches it could stop jobs. Set console.users_file (see "
+            "`syncctl console add-user`) or console.proxy_user_header with "
+            "console.trusted_proxies, or serve on 127.0.0.1"
         )
 
 

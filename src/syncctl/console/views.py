@@ -29,19 +29,19 @@ ACTIONS = {
     "terminate": {
         "label": "Terminate",
         "title": "Terminate this job?",
-        "explains": "The snapshot stops and the job ends as Snapshot cancelled. The data migrated so far "
-        "stays in the destination; nothing is rolled back.",
+        "explains": "The snapshot stops and the job ends as Snapshot cancelled. The data migrated "
+        "so far stays in the destination; nothing is rolled back.",
     },
     "complete-cdc": {
         "label": "Complete CDC",
         "title": "Complete CDC for this job?",
-        "explains": "The engine stops streaming changes, cleans up the job's temporary data and marks "
-        "every stage completed; the job ends as CDC Completed.",
+        "explains": "The engine stops streaming changes, cleans up the job's temporary data and "
+        "marks every stage completed; the job ends as CDC Completed.",
     },
 }
 NO_RESUME = (
-    "A stopped job cannot be resumed: to migrate again, create a new job that drops the destination. "
-    "Stopping can take the engine up to a minute."
+    "A stopped job cannot be resumed: to migrate again, create a new job that drops the "
+    "destination. Stopping can take the engine up to a minute."
 )
 
 

@@ -30,8 +30,9 @@ def check_connection(kafka: KafkaSettings, timeout: float = 10.0) -> None:
             _raise_if_refused(kafka, problem)
         if time.monotonic() >= deadline:
             raise KafkaUnavailable(
-                f"no Kafka broker answered at {kafka.bootstrap_servers} within {timeout:.0f} s; is it "
-                "running? (start a local one with `syncctl broker`, or set --bootstrap-servers)"
+                f"no Kafka broker answered at {kafka.bootstrap_servers} within {timeout:.0f} s; "
+                "is it running? (start a local one with `syncctl broker`, or set "
+                "--bootstrap-servers)"
             )
 
 

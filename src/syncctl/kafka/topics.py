@@ -51,7 +51,8 @@ def ensure_topics(admin: AdminClient, topics: TopicSettings, timeout: float = 30
 def require_partition_count(
     client: AdminClient | Consumer, topics: TopicSettings, expected: int
 ) -> None:
-    """Raise ConfigError unless the control topic still has the partitions the worker started with."""
+    """Raise ConfigError unless the control topic still has the partitions the worker started
+    with."""
     try:
         metadata = client.list_topics(topics.control, timeout=10)
     except KafkaException:
@@ -89,6 +90,6 @@ def _require_compaction(admin: AdminClient, state_topic: str, timeout: float) ->
     if "compact" not in policy:
         raise ConfigError(
             f"topic {state_topic} has cleanup.policy={policy}; the state store needs compaction "
-            "or job records would be deleted by retention. Run: kafka-configs --alter --entity-type "
-            f"topics --entity-name {state_topic} --add-config cleanup.policy=compact"
+            "or job records would be deleted by retention. Run: kafka-configs --alter "
+            f"--entity-type topics --entity-name {state_topic} --add-config cleanup.policy=compact"
         )

@@ -34,12 +34,14 @@ _MIN_JAVA = 17
 
 
 def find_java() -> str:
-    """Path of a `java` of version 17 or newer (JAVA_HOME first), or a BrokerError saying what to install."""
+    """Path of a `java` of version 17 or newer (JAVA_HOME first), or a BrokerError saying what
+    to install."""
     java_home = os.environ.get("JAVA_HOME")
     java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
     install_hint = (
-        f"install a Java {_MIN_JAVA}+ runtime (Debian/Ubuntu: apt-get install openjdk-17-jre-headless; "
-        "macOS: brew install openjdk@17) and make sure `java` is on PATH or JAVA_HOME is set"
+        f"install a Java {_MIN_JAVA}+ runtime (Debian/Ubuntu: apt-get install "
+        "openjdk-17-jre-headless; macOS: brew install openjdk@17) and make sure `java` is on "
+        "PATH or JAVA_HOME is set"
     )
     if not java or not Path(java).exists():
         raise BrokerError(f"no `java` found: {install_hint}")
@@ -185,14 +187,6 @@ class LocalKafka:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    def rss_bytes(self) -> int:
-        """Resident memory of the broker JVM, from /proc (Linux)."""
-        if not self.running():
-            return 0
-        status = Path(f"/proc/{self.pid}/status").read_text()
-        match = re.search(r"VmRSS:\s+(\d+) kB", status)
-        return int(match.group(1)) * 1024 if match else 0
-
     def start(self, timeout: float = 90.0) -> LocalKafka:
         """Start the broker and return once a client can fetch metadata from it."""
         java = find_java()
@@ -203,8 +197,8 @@ class LocalKafka:
         for port, what in ((self.port, "client"), (controller_port, "controller")):
             if not port_is_free(port):
                 raise BrokerError(
-                    f"port {port} on 127.0.0.1 ({what} port) is already in use: stop whatever holds it "
-                    "or choose another with --port"
+                    f"port {port} on 127.0.0.1 ({what} port) is already in use: stop whatever "
+                    "holds it or choose another with --port"
                 )
         lib = ensure_jars(self.lib_dir, self._progress)
         if self.secure:
@@ -221,7 +215,8 @@ class LocalKafka:
         return self
 
     def terminate(self) -> None:
-        """Ask the broker to shut down (SIGTERM) without waiting; `wait()` or `stop()` then reap it."""
+        """Ask the broker to shut down (SIGTERM) without waiting; `wait()` or `stop()` then reap
+        it."""
         if self.running():
             assert self._process is not None
             self._process.send_signal(signal.SIGTERM)
@@ -370,7 +365,7 @@ def wait_for_broker(
         try:
             if admin.list_topics(timeout=2).brokers:
                 return True
-        except Exception:  # noqa: BLE001 - not ready yet; any client error means "retry"
+        except Exception:  # not ready yet; any client error means "retry"
             pass
         time.sleep(0.2)
     return False

@@ -193,7 +193,8 @@ class LocalKafkaCluster:
             saved = json.loads(marker.read_text())["nodes"]
             if len(saved) != count:
                 raise BrokerError(
-                    f"{self.data_dir} holds a {len(saved)}-node cluster; use --nodes {len(saved)} or --fresh"
+                    f"{self.data_dir} holds a {len(saved)}-node cluster; "
+                    f"use --nodes {len(saved)} or --fresh"
                 )
             specs = [(n["port"], n["controller_port"], n["directory_id"]) for n in saved]
         elif port:

@@ -118,7 +118,8 @@ def allowed_commands(record: JobRecord) -> tuple[str, ...]:
 
 
 def _stop_rejection(record: JobRecord, command_type: str) -> tuple[RejectionCode, str] | None:
-    """The first rejection code that applies, in the contract's order (unknown_job is checked before)."""
+    """The first rejection code that applies, in the contract's order (unknown_job is checked
+    before)."""
     if record.status.terminal:
         return RejectionCode.ALREADY_STOPPED, reasons.already_stopped(record)
     if record.status.stopping:

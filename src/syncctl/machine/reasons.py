@@ -8,7 +8,8 @@ _MAX_JOB_ID = 128
 
 
 def next_job_id(job_id: str) -> str:
-    """A job id to suggest for starting over: `orders` -> `orders-v2`, `orders-v2` -> `orders-v3`."""
+    """A job id to suggest for starting over: `orders` -> `orders-v2`, `orders-v2` ->
+    `orders-v3`."""
     stem, _, number = job_id.rpartition("-v")
     if stem and number.isdigit():
         version = int(number) + 1

@@ -109,7 +109,8 @@ class WorkerMetrics:
         self.forwarded = Counter(
             "syncctl_forwarded_commands",
             "Control messages found on the wrong partition for their key and forwarded to the "
-            "right one (a producer without partitioner=murmur2_random), by the partition read from.",
+            "right one (a producer without partitioner=murmur2_random), by the partition read "
+            "from.",
             ["partition"],
             registry=registry,
         )
@@ -131,7 +132,8 @@ class WorkerMetrics:
         )
         self.processing_latency = Histogram(
             "syncctl_processing_latency_seconds",
-            "From the worker reading a control message to the commit that makes its outcome visible.",
+            "From the worker reading a control message to the commit that makes its outcome "
+            "visible.",
             buckets=_LATENCY_BUCKETS,
             registry=registry,
         )

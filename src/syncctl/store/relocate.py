@@ -117,7 +117,8 @@ def _write(settings: Settings, writes: Iterable[Write]) -> None:
     producer = Producer(
         {
             **config.common(settings.kafka),
-            # A worker's own id would fence it; this one fences only an earlier, interrupted relocation.
+            # A worker's own id would fence it; this one fences only an earlier, interrupted
+            # relocation.
             "transactional.id": f"{worker.group_id}-relocate",
             "transaction.timeout.ms": 60_000,
             "compression.type": config.OUTPUT_COMPRESSION,

@@ -19,7 +19,7 @@ class StateStore:
     def __init__(self, count_statuses: bool = False) -> None:
         self._count_statuses = count_statuses
         self._partitions: dict[int, PartitionState] = {}
-        self._undo: dict[tuple[int, str], JobRecord | None | object] = {}
+        self._undo: dict[tuple[int, str], JobRecord | object | None] = {}
 
     def add_partition(self, partition: int) -> PartitionState:
         state = PartitionState(partition, self._count_statuses)
@@ -74,6 +74,3 @@ class StateStore:
 
     def pending_stops(self) -> int:
         return sum(state.pending_stops() for state in self._partitions.values())
-
-    def pending_changes(self) -> int:
-        return len(self._undo)
