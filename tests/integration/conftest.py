@@ -86,7 +86,8 @@ def start_runner(
         runner = SyncctlProcess(["runner"], env)
         started.append(runner)
         runner.start()
-        wait_until_consuming(kafka_bootstrap, env["SYNCCTL_RUNNER__GROUP_ID"], runner)
+        admin = {"bootstrap.servers": kafka_bootstrap}
+        wait_until_consuming(admin, env["SYNCCTL_RUNNER__GROUP_ID"], runner)
         return runner
 
     yield start

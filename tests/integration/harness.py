@@ -136,10 +136,10 @@ class SyncctlProcess:
 
 
 def wait_until_consuming(
-    bootstrap: str, group_id: str, process: SyncctlProcess, timeout: float = 60
+    admin_config: dict[str, str], group_id: str, process: SyncctlProcess, timeout: float = 60
 ) -> None:
     """A runner or an engine is ready once its consumer group has a member with partitions."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient(admin_config)
 
     def consuming() -> bool:
         assert process.process is not None and process.process.poll() is None, "".join(
@@ -153,6 +153,25 @@ def wait_until_consuming(
     wait_until(
         consuming, timeout, f"{process.arguments[0]} to consume as group {group_id}", interval=0.2
     )
+
+
+def readyz(http_port: int) -> dict[str, Any]:
+    """A worker's /readyz answer ({} while it does not answer)."""
+    url = f"http://127.0.0.1:{http_port}/readyz"
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:
+            return dict(json.loads(answer.read()))
+    except urllib.error.HTTPError as refused:
+        return dict(json.loads(refused.read()))
+    except OSError:
+        return {}
+
+
+def processing(http_port: int) -> bool:
+    """Ready with partitions: right after the topics are created the group may first assign
+    none (the metadata has no partitions yet), which /readyz calls a standby."""
+    answer = readyz(http_port)
+    return answer.get("status") == "ready" and bool(answer.get("partitions"))
 
 
 def syncctl_env(bootstrap: str, topics: Topics) -> dict[str, str]:
@@ -232,31 +251,24 @@ class WorkerProcess(SyncctlProcess):
         """Start it; unless told otherwise, until its /readyz says every partition is restored."""
         super().start()
         if wait_ready:
-            # Ready with partitions: right after the topics are created the group may first
-            # assign none (the metadata has no partitions yet), which /readyz calls a standby.
             wait_until(self._processing, 60, "the worker's /readyz to report partitions")
         return self
 
     def _processing(self) -> bool:
-        answer = self.readyz()
-        return answer.get("status") == "ready" and bool(answer.get("partitions"))
+        self._require_alive()
+        return processing(self.http_port)
 
     def readyz(self) -> dict[str, Any]:
         """The worker's /readyz answer ({} while it does not answer)."""
+        self._require_alive()
+        return readyz(self.http_port)
+
+    def _require_alive(self) -> None:
         assert self.process is not None
         if self.process.poll() is not None:
             raise AssertionError(
                 f"worker exited ({self.process.returncode}): {''.join(self.raw_stderr[-20:])}"
             )
-        try:
-            with urllib.request.urlopen(
-                f"http://127.0.0.1:{self.http_port}/readyz", timeout=2
-            ) as answer:
-                return dict(json.loads(answer.read()))
-        except urllib.error.HTTPError as refused:
-            return dict(json.loads(refused.read()))
-        except OSError:
-            return {}
 
 
 class ControlProducer:

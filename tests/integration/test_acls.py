@@ -22,13 +22,19 @@ from confluent_kafka.admin import (
     ResourcePatternType,
     ResourceType,
 )
-from tests.integration.harness import SyncctlProcess, secure_kafka_settings, wait_until
+from tests.integration.harness import (
+    SyncctlProcess,
+    processing,
+    secure_kafka_settings,
+    wait_until,
+    wait_until_consuming,
+)
 
 from syncctl import SyncJobsClient
 from syncctl.contract import CommandRejected, StatusChanged
 from syncctl.errors import KafkaUnavailable
 from syncctl.kafka.partitioning import partition_for
-from syncctl.testing import LocalKafka
+from syncctl.testing import LocalKafka, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 SECURITY_DOC = REPO / "docs" / "security.md"
@@ -116,7 +122,10 @@ def test_the_documented_acls_let_each_role_do_its_part_and_nothing_works_without
     for future in admin.create_acls(bindings).values():
         future.result(30)
 
+    http_port = free_port()
     env = {
+        "SYNCCTL_HTTP__PORT": str(http_port),
+        "SYNCCTL_HTTP__HOST": "127.0.0.1",
         "SYNCCTL_WORKER__INSTANCE_ID": "acl-worker",
         "SYNCCTL_RUNNER__STOP_DELAY": "0.5",
         "SYNCCTL_RUNNER__START_DELAY": "0.1",
@@ -128,8 +137,10 @@ def test_the_documented_acls_let_each_role_do_its_part_and_nothing_works_without
     worker.env.update(env_bootstrap)
     runner.env.update(env_bootstrap)
     try:
-        worker.start("all assigned partitions ready")
-        runner.start("runner started")
+        worker.start()
+        wait_until(lambda: processing(http_port), 60, "the worker's /readyz to report partitions")
+        runner.start()
+        wait_until_consuming(kafka_with_acls.client_config("admin"), "syncctl-runner", runner)
         created = operator.wait_for_outcome(operator.create("job-acl", "continuous"), timeout=60)
         assert isinstance(created, StatusChanged) and created.status == "NOT_STARTED"
         # A command on the wrong partition: the worker may forward it (Write on the control topic).

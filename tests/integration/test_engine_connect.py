@@ -112,7 +112,8 @@ def engine(
     }
     process = SyncctlProcess(["runner", "--engine", "connect"], env)
     process.start()
-    wait_until_consuming(kafka_bootstrap, env["SYNCCTL_ENGINE__GROUP_ID"], process)
+    admin = {"bootstrap.servers": kafka_bootstrap}
+    wait_until_consuming(admin, env["SYNCCTL_ENGINE__GROUP_ID"], process)
     yield process
     process.stop()
     assert SOURCE_PASSWORD not in "".join(process.raw_stderr), "the engine logged a password"

@@ -79,14 +79,8 @@ class LifeSender(threading.Thread):
 
 
 def ready_partitions(worker: WorkerProcess) -> set[int]:
-    """The partitions a worker processes now, as its own logs say."""
-    owned: set[int] = set()
-    for entry in list(worker.logs):
-        if entry.get("event") == "partitions ready":
-            owned |= set(entry["partitions"])
-        elif entry.get("event") == "partitions revoked":
-            owned -= set(entry["partitions"])
-    return owned
+    """The partitions a worker processes now, as its /readyz says."""
+    return set(worker.readyz().get("partitions", []))
 
 
 def assert_running(workers: list[WorkerProcess]) -> None:
@@ -337,11 +331,13 @@ def test_a_partition_restored_while_a_dead_workers_transaction_is_open_keeps_eve
 
         assert first.stop() == 0
         second = start_worker("w2", wait_ready=False, **WORKER_SETTINGS)
-        second.wait_for_log("partitions assigned; restoring state")
+        wait_until(
+            lambda: second.readyz().get("reason") == "restoring state", 60, "the restore to start"
+        )
         # What the broker does when the dead worker's transaction times out.
         dead.abort_transaction(30)
         aborted = True
-        second.wait_for_log("partitions ready")
+        wait_until(lambda: second.readyz().get("status") == "ready", 60, "the restore to finish")
         terminates = {job: control.send(job, "terminate") for job in jobs}
         control.flush()
         outcomes = {job: events.wait_for_command(terminates[job], timeout=60)[0] for job in jobs}

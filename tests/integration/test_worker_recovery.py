@@ -110,12 +110,7 @@ def test_a_second_worker_takes_over_a_killed_workers_partitions_with_their_state
 
     events.read_until(finished(events, jobs), 90, "every job to reach Snapshot cancelled")
     assert_each_job_saw_its_life_exactly_once(events, jobs)
-    taken_over = {
-        p
-        for entry in second.logs
-        if entry.get("event") == "partitions ready"
-        for p in entry["partitions"]
-    }
+    taken_over = set(second.readyz()["partitions"])
     assert first_partitions and first_partitions <= taken_over
 
 
