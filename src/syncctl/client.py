@@ -29,6 +29,8 @@ from syncctl.contract import (
     JobRecord,
     JobSpec,
     Mode,
+    Pause,
+    Resume,
     Terminate,
 )
 from syncctl.contract.messages import OPERATOR_COMMAND_TYPES
@@ -102,6 +104,14 @@ class SyncJobsClient:
 
     def complete_cdc(self, job_id: str, *, requested_by: str | None = None) -> str:
         return self._send(CompleteCdc, job_id, requested_by)
+
+    def pause(self, job_id: str, *, requested_by: str | None = None) -> str:
+        """Pause a running job (Pausing, then Paused once the engine confirms)."""
+        return self._send(Pause, job_id, requested_by)
+
+    def resume(self, job_id: str, *, requested_by: str | None = None) -> str:
+        """Resume a paused job (Resuming, then running again once the engine confirms)."""
+        return self._send(Resume, job_id, requested_by)
 
     def send(self, message: ControlMessage) -> str:
         """Send any control message (runners use this for their reports); return its command_id.
@@ -219,7 +229,9 @@ class SyncJobsClient:
     def follow(
         self, command_id: str, timeout: float = 90.0, on_wait: Callable[[float], None] | None = None
     ) -> Iterator[Event]:
-        """The command's outcome, then every later event of its job until the job ends.
+        """The command's outcome, then every later event of its job until the command has
+        finished (the event that completes it: a stop's final status, a confirmed or expired
+        pause or resume) or the job ends.
 
         Ends early when the command was rejected; stops silently after `timeout` seconds.
         `on_wait(seconds)` is called every few seconds while nothing happens."""
@@ -238,6 +250,8 @@ class SyncJobsClient:
             else:
                 continue
             if event.status is not None and event.status.terminal:
+                return
+            if getattr(event, "completes_command_id", None) == command_id:
                 return
 
     def watch(

@@ -178,10 +178,12 @@ def test_jobs_lists_every_job_as_a_table_and_as_json(
         "CHANGE",
         "ASKED",
         "BY",
+        "NEXT",
     ]
     assert rows[0].split()[:5] == ["alpha", "snapshot", "Snapshot", "cancelled", "snapshot"]
-    assert rows[0].split()[-1] == "tester"
+    assert rows[0].split()[-2:] == ["tester", "—"], "a stopped job has nothing next"
     assert rows[1].split()[:5] == ["beta", "continuous", "Not", "started", "snapshot"]
+    assert rows[1].split()[-1] == "terminate", "a job not started yet can only be terminated"
     records = [JobRecord.model_validate_json(line) for line in as_json.stdout.splitlines()]
     assert {r.job_id: r.status for r in records} == {
         "alpha": Status.SNAPSHOT_CANCELLED,

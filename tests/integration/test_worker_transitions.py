@@ -25,8 +25,8 @@ def drive(control: ControlProducer, job_id: str, row: Row) -> tuple[str | None, 
         control.send(job_id, "create", mode=row.mode.value)
         for kind in PATHS[row.status]:
             sent = control.send(job_id, kind, **fields(kind))
-            if kind in ("terminate", "complete_cdc"):
-                stop_id = sent
+            if kind in ("terminate", "complete_cdc", "pause", "resume"):
+                stop_id = sent  # what a deadline row's forced event names
     kind = row.input.split(" ")[0]
     answered = (
         stop_id if kind == "deadline" else control.send(job_id, kind, **fields(kind, row.mode))
@@ -43,6 +43,8 @@ def fields(kind: str, mode: Mode = Mode.SNAPSHOT) -> dict[str, object]:
         "stopped": {"temp_data_cleaned": True},
         "terminate": {"requested_by": "alice"},
         "complete_cdc": {"requested_by": "alice"},
+        "pause": {"requested_by": "alice"},
+        "resume": {"requested_by": "alice"},
     }.get(kind, {})
 
 

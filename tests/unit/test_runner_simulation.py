@@ -59,3 +59,31 @@ def test_a_stop_during_the_snapshot_freezes_progress_and_confirms() -> None:
     reports = job.advance(2.5)
     assert [r.type for r in reports] == ["progress", "stopped"]
     assert reports[1].fields == {} and job.stats.rows_migrated == rows
+
+
+SLOW = FAST.model_copy(update={"rows_per_second": 100})  # a 10 s snapshot
+
+
+def test_a_paused_job_copies_nothing_until_resumed_and_confirms_both() -> None:
+    job = SimulatedJob.new("j", Mode.SNAPSHOT, 0.0, SLOW, random.Random(1))
+    run(job, until=0.4)
+    job.request_change("pause", 0.4)
+    kinds = run(job, until=2.5)  # the engine takes stop_delay (2 s) to pause
+    assert kinds[-2:] == ["progress", "paused"] and job.paused
+    copied = job.rows_done
+    assert run(job, until=10.0) == [] and job.rows_done == copied, "a paused job copies nothing"
+
+    job.request_change("resume", 10.0)
+    kinds = run(job, until=12.1)
+    assert kinds[:2] == ["progress", "resumed"] and not job.paused
+    run(job, until=14.0)
+    assert job.rows_done > copied
+
+
+def test_a_paused_job_can_still_be_stopped() -> None:
+    job = SimulatedJob.new("j", Mode.SNAPSHOT, 0.0, SLOW, random.Random(1))
+    run(job, until=0.4)
+    job.request_change("pause", 0.4)
+    run(job, until=2.5)
+    job.request_stop(2.5)
+    assert run(job, until=5.0)[-1] == "stopped" and job.phase is Phase.DONE

@@ -7,7 +7,13 @@ import sys
 import typer
 
 from syncctl.cli.broker import broker_command
-from syncctl.cli.commands import complete_cdc_command, create_command, terminate_command
+from syncctl.cli.commands import (
+    complete_cdc_command,
+    create_command,
+    pause_command,
+    resume_command,
+    terminate_command,
+)
 from syncctl.cli.connect import connect_command
 from syncctl.cli.console import console_app
 from syncctl.cli.demo import demo_command
@@ -37,6 +43,8 @@ def _root() -> None:
 app.command("create")(create_command)
 app.command("terminate")(terminate_command)
 app.command("complete-cdc")(complete_cdc_command)
+app.command("pause")(pause_command)
+app.command("resume")(resume_command)
 app.command("jobs")(jobs_command)
 app.command("watch")(watch_command)
 app.command("runner")(runner_command)

@@ -1,4 +1,4 @@
-"""Operator commands: `create`, `terminate`, `complete-cdc`."""
+"""Operator commands: `create`, `terminate`, `complete-cdc`, `pause`, `resume`."""
 
 from __future__ import annotations
 
@@ -118,6 +118,41 @@ def complete_cdc_command(
     _stop(SyncJobsClient.complete_cdc, job, bootstrap_servers, by, wait, timeout)
 
 
+def pause_command(
+    job: JobArgument,
+    bootstrap_servers: BootstrapOption = None,
+    by: ByOption = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Print each status change until the pause is confirmed.")
+    ] = False,
+    timeout: TimeoutOption = 90.0,
+) -> None:
+    """Pause a running job (snapshot or CDC stage): Pausing, then Paused once the engine confirms.
+
+    A paused job can be resumed, terminated (snapshot stage) or completed (CDC stage). With
+    --wait: exit 0 when the job is Paused, 1 when the command was rejected or the engine did
+    not confirm before the deadline (the job then keeps running), 2 on timeout or no broker.
+    """
+    _stop(SyncJobsClient.pause, job, bootstrap_servers, by, wait, timeout)
+
+
+def resume_command(
+    job: JobArgument,
+    bootstrap_servers: BootstrapOption = None,
+    by: ByOption = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Print each status change until the resume is confirmed.")
+    ] = False,
+    timeout: TimeoutOption = 90.0,
+) -> None:
+    """Resume a paused job: Resuming, then running again once the engine confirms.
+
+    With --wait: exit 0 when the job runs again, 1 when the command was rejected or the engine
+    did not confirm before the deadline (the job then stays Paused), 2 on timeout or no broker.
+    """
+    _stop(SyncJobsClient.resume, job, bootstrap_servers, by, wait, timeout)
+
+
 def _stop(
     send: Callable[..., str],
     job: str,
@@ -146,10 +181,13 @@ def _follow(
         typer.echo(event_line(event))
         if isinstance(event, CommandRejected):
             raise typer.Exit(code=1)
-        final = event.status.terminal
+        final = event.status.terminal or event.completes_command_id == command_id
+        if final and event.forced and not event.status.terminal:
+            # A pause or resume the engine never confirmed: the job stayed as it was.
+            raise typer.Exit(code=1)
         if not until_final or final:
             return
-        typer.echo("waiting for the engine to confirm the stop (at most the stop deadline)...")
+        typer.echo("waiting for the engine to confirm (at most the stop deadline)...")
     waited = time.monotonic() - started
     typer.secho(
         f"syncctl: no {'final status' if not final else 'outcome'} within {waited:.0f} s; the "

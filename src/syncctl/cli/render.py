@@ -10,7 +10,7 @@ from syncctl.machine import allowed_commands
 
 
 def jobs_table(records: list[JobRecord]) -> str:
-    header = ("JOB", "MODE", "STATUS", "STAGE", "PROGRESS", "LAST CHANGE", "ASKED BY", "STOP WITH")
+    header = ("JOB", "MODE", "STATUS", "STAGE", "PROGRESS", "LAST CHANGE", "ASKED BY", "NEXT")
     rows = [
         (
             r.job_id,
@@ -43,10 +43,12 @@ def event_line(event: Event) -> str:
     details = []
     if event.stats != Stats():
         details.append(progress(event.stats))
-    if event.forced:
+    if event.forced and event.status.terminal:
         details.append("forced at the stop deadline")
+    elif event.forced:  # a pause or resume the engine did not confirm: the reason says what now
+        details.append("forced at the deadline")
     if event.requested_by:
         details.append(f"by {event.requested_by}")
-    if event.reason and not event.forced:
+    if event.reason and not (event.forced and event.status.terminal):
         details.append(event.reason)
     return line + (f"  ({'; '.join(details)})" if details else "")

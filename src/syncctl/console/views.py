@@ -8,6 +8,7 @@ from typing import Any
 from syncctl.contract import CommandRejected, JobRecord, Mode, Stage, StageState, Stats, Status
 from syncctl.describe import progress, when
 from syncctl.machine import allowed_commands
+from syncctl.machine.core import STOP_COMMANDS
 
 _STAGE_LABELS = {
     StageState.NOT_STARTED: "Not started",
@@ -47,8 +48,8 @@ NO_RESUME = (
 
 def action_for(record: JobRecord) -> str | None:
     """The one stop that applies now (the machine decides), as the console's route names it."""
-    allowed = allowed_commands(record)
-    return allowed[0].replace("_", "-") if allowed else None
+    stops = [command for command in allowed_commands(record) if command in STOP_COMMANDS]
+    return stops[0].replace("_", "-") if stops else None
 
 
 def job_view(record: JobRecord, now: datetime | None = None) -> dict[str, Any]:

@@ -8,7 +8,11 @@ from syncctl.contract.messages import (
     Create,
     Failed,
     JobSpec,
+    Pause,
+    Paused,
     Progress,
+    Resume,
+    Resumed,
     SnapshotCompleted,
     SnapshotStarted,
     Stats,
@@ -16,7 +20,7 @@ from syncctl.contract.messages import (
     Terminate,
 )
 from syncctl.contract.parsing import Invalid, parse_control_message
-from syncctl.contract.records import JobRecord, PendingStop, Stages, TempData
+from syncctl.contract.records import JobRecord, PendingChange, PendingStop, Stages, TempData
 from syncctl.contract.statuses import (
     InvalidCode,
     Mode,
@@ -39,9 +43,14 @@ __all__ = [
     "JobRecord",
     "JobSpec",
     "Mode",
+    "Pause",
+    "Paused",
+    "PendingChange",
     "PendingStop",
     "Progress",
     "RejectionCode",
+    "Resume",
+    "Resumed",
     "SnapshotCompleted",
     "SnapshotStarted",
     "Stage",

@@ -82,6 +82,18 @@ class CompleteCdc(_ControlMessage):
     type: Literal["complete_cdc"] = "complete_cdc"
 
 
+class Pause(_ControlMessage):
+    """syncctl addition: pause a running job; the engine confirms with `paused`."""
+
+    type: Literal["pause"] = "pause"
+
+
+class Resume(_ControlMessage):
+    """syncctl addition: resume a paused job; the engine confirms with `resumed`."""
+
+    type: Literal["resume"] = "resume"
+
+
 class SnapshotStarted(_ControlMessage):
     type: Literal["snapshot_started"] = "snapshot_started"
 
@@ -105,6 +117,18 @@ class Failed(_ControlMessage):
     error: Annotated[str, StringConstraints(max_length=8192)]
 
 
+class Paused(_ControlMessage):
+    """syncctl addition: the engine has paused the job (it copies nothing until resumed)."""
+
+    type: Literal["paused"] = "paused"
+
+
+class Resumed(_ControlMessage):
+    """syncctl addition: the engine has resumed the job."""
+
+    type: Literal["resumed"] = "resumed"
+
+
 ControlMessage = Annotated[
     Create
     | Terminate
@@ -113,10 +137,14 @@ ControlMessage = Annotated[
     | Progress
     | SnapshotCompleted
     | Stopped
-    | Failed,
+    | Failed
+    | Pause
+    | Resume
+    | Paused
+    | Resumed,
     Field(discriminator="type"),
 ]
-OPERATOR_COMMAND_TYPES = frozenset({"create", "terminate", "complete_cdc"})
+OPERATOR_COMMAND_TYPES = frozenset({"create", "terminate", "complete_cdc", "pause", "resume"})
 MESSAGE_TYPES = (
     Create,
     Terminate,
@@ -126,4 +154,8 @@ MESSAGE_TYPES = (
     SnapshotCompleted,
     Stopped,
     Failed,
+    Pause,
+    Resume,
+    Paused,
+    Resumed,
 )

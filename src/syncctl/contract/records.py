@@ -30,6 +30,18 @@ class PendingStop(BaseModel):
     snapshot_completed_meanwhile: bool = False
 
 
+class PendingChange(BaseModel):
+    """syncctl addition: a pause or resume the engine has been asked for and has not confirmed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    command_id: CommandId
+    command_type: Literal["pause", "resume"]
+    requested_at: AwareDatetime
+    requested_by: str | None = None
+    deadline_at: AwareDatetime
+
+
 class TempData(BaseModel):
     """Working data syncctl keeps while a job's CDC stage runs; removed on CDC Completed."""
 
@@ -57,10 +69,19 @@ class JobRecord(BaseModel):
     status_changed_at: AwareDatetime | None = None
     last_requested_by: str | None = None
     stop: PendingStop | None = None
+    change: PendingChange | None = None
+    snapshot_completed_while_paused: bool = False
     temp_data: TempData | None = None
     engine_temp_data_cleaned: bool | None = None
     applied_command_ids: tuple[CommandId, ...] = ()
     version: int = 1
+
+    @property
+    def deadline_at(self) -> AwareDatetime | None:
+        """When the engine's confirmation of a pending stop, pause or resume is due."""
+        if self.stop is not None:
+            return self.stop.deadline_at
+        return self.change.deadline_at if self.change is not None else None
 
     @property
     def stage(self) -> Stage:

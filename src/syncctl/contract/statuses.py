@@ -19,6 +19,7 @@ class Stage(StrEnum):
 class StageState(StrEnum):
     NOT_STARTED = "NOT_STARTED"
     RUNNING = "RUNNING"
+    PAUSED = "PAUSED"
     CANCELLED = "CANCELLED"
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
@@ -34,6 +35,9 @@ class Status(StrEnum):
     CDC_COMPLETING = "CDC_COMPLETING"
     CDC_COMPLETED = "CDC_COMPLETED"
     FAILED = "FAILED"
+    PAUSING = "PAUSING"
+    PAUSED = "PAUSED"
+    RESUMING = "RESUMING"
 
     @property
     def label(self) -> str:
@@ -47,6 +51,11 @@ class Status(StrEnum):
     def stopping(self) -> bool:
         """A stop was requested and the engine has not confirmed it yet."""
         return self in (Status.CANCELLING, Status.CDC_COMPLETING)
+
+    @property
+    def changing(self) -> bool:
+        """A pause or resume was requested and the engine has not confirmed it yet."""
+        return self in (Status.PAUSING, Status.RESUMING)
 
 
 class _StatusInfo(NamedTuple):
@@ -64,6 +73,9 @@ _INFO = {
     Status.CDC_COMPLETING: _StatusInfo("Completing CDC", False),
     Status.CDC_COMPLETED: _StatusInfo("CDC Completed", True),
     Status.FAILED: _StatusInfo("Failed", True),
+    Status.PAUSING: _StatusInfo("Pausing", False),
+    Status.PAUSED: _StatusInfo("Paused", False),
+    Status.RESUMING: _StatusInfo("Resuming", False),
 }
 
 
@@ -75,6 +87,9 @@ class RejectionCode(StrEnum):
     ALREADY_STOPPED = "already_stopped"
     STOP_IN_PROGRESS = "stop_in_progress"
     WRONG_STAGE = "wrong_stage"
+    CHANGE_IN_PROGRESS = "change_in_progress"
+    ALREADY_PAUSED = "already_paused"
+    NOT_PAUSED = "not_paused"
 
 
 class InvalidCode(StrEnum):

@@ -20,11 +20,17 @@ from syncctl.contract import (
     Failed,
     JobRecord,
     Mode,
+    Pause,
+    Paused,
+    PendingChange,
     PendingStop,
     Progress,
     RejectionCode,
+    Resume,
+    Resumed,
     SnapshotCompleted,
     SnapshotStarted,
+    Stage,
     Stages,
     StageState,
     Status,
@@ -36,6 +42,7 @@ from syncctl.contract import (
 from syncctl.machine import reasons
 from syncctl.machine.model import DeadlineReached, MachineInput, Outcome, Rules, Transition
 
+_PAUSE_STATUSES = (Status.PAUSING, Status.PAUSED, Status.RESUMING)
 _EVENT_NAMESPACE = uuid.UUID("6f1c1d1e-7d43-4a53-9a4e-2b7f3d0c5a11")
 _EVENT_NAMESPACE_BYTES = _EVENT_NAMESPACE.bytes
 DEFAULT_RULES = Rules()
@@ -54,6 +61,8 @@ def apply(
             return _create(record, message, now, rules)
         case Terminate() | CompleteCdc():
             return _stop(record, message, now, rules)
+        case Pause() | Resume():
+            return _change(record, message, now, rules)
         case _:
             return _report(record, message, now, rules)
 
@@ -103,6 +112,7 @@ def _stop(
                 requested_at=now,
                 requested_by=message.requested_by,
                 deadline_at=now + rules.stop_deadline,
+                snapshot_completed_meanwhile=record.snapshot_completed_while_paused,
             ),
         )
     updated = _updated(record, message, now, rules, **changes)
@@ -110,11 +120,15 @@ def _stop(
 
 
 STOP_COMMANDS = ("terminate", "complete_cdc")
+CHANGE_COMMANDS = ("pause", "resume")
 
 
 def allowed_commands(record: JobRecord) -> tuple[str, ...]:
-    """The operator commands `apply` would accept for this record now (CLI, console, client)."""
-    return tuple(command for command in STOP_COMMANDS if _stop_rejection(record, command) is None)
+    """The operator commands `apply` would accept for this record now (CLI, console, client):
+    the stop that applies first, then pause or resume."""
+    stops = [c for c in STOP_COMMANDS if _stop_rejection(record, c) is None]
+    changes = [c for c in CHANGE_COMMANDS if _change_rejection(record, c) is None]
+    return (*stops, *changes)
 
 
 def _stop_rejection(record: JobRecord, command_type: str) -> tuple[RejectionCode, str] | None:
@@ -124,13 +138,147 @@ def _stop_rejection(record: JobRecord, command_type: str) -> tuple[RejectionCode
         return RejectionCode.ALREADY_STOPPED, reasons.already_stopped(record)
     if record.status.stopping:
         return RejectionCode.STOP_IN_PROGRESS, reasons.stop_in_progress(record)
-    if command_type == "terminate" and record.status is Status.CDC_RUNNING:
+    if record.status.changing:
+        return RejectionCode.CHANGE_IN_PROGRESS, reasons.change_in_progress(record)
+    if command_type == "terminate" and record.stage is Stage.CDC:
         return RejectionCode.WRONG_STAGE, reasons.terminate_in_cdc(record)
     if command_type == "complete_cdc" and record.mode is Mode.SNAPSHOT:
         return RejectionCode.WRONG_STAGE, reasons.complete_cdc_on_snapshot_job(record)
-    if command_type == "complete_cdc" and record.status is not Status.CDC_RUNNING:
+    if command_type == "complete_cdc" and record.stage is not Stage.CDC:
         return RejectionCode.WRONG_STAGE, reasons.complete_cdc_in_snapshot_stage(record)
     return None
+
+
+# -- pause and resume --------------------------------------------------------------------------
+def _change(
+    record: JobRecord | None, message: Pause | Resume, now: datetime, rules: Rules
+) -> Transition:
+    if record is None:
+        return _reject_unknown(message, now)
+    rejection = _change_rejection(record, message.type)
+    if rejection is not None:
+        return _reject(record, message, now, rules, *rejection)
+    change = PendingChange(
+        command_id=message.command_id,
+        command_type=message.type,
+        requested_at=now,
+        requested_by=message.requested_by,
+        deadline_at=now + rules.stop_deadline,
+    )
+    status = Status.PAUSING if isinstance(message, Pause) else Status.RESUMING
+    updated = _updated(
+        record,
+        message,
+        now,
+        rules,
+        status=status,
+        change=change,
+        last_requested_by=message.requested_by,
+    )
+    return Transition(updated, (_status_changed(record, updated, message, now),), Outcome.ACCEPTED)
+
+
+def _change_rejection(record: JobRecord, command_type: str) -> tuple[RejectionCode, str] | None:
+    """The first rejection code that applies to a pause or resume (unknown_job checked before)."""
+    if record.status.terminal:
+        return RejectionCode.ALREADY_STOPPED, reasons.already_stopped(record)
+    if record.status.stopping:
+        return RejectionCode.STOP_IN_PROGRESS, reasons.stop_in_progress(record)
+    if record.status.changing:
+        return RejectionCode.CHANGE_IN_PROGRESS, reasons.change_in_progress(record)
+    if command_type == "pause" and record.status is Status.PAUSED:
+        return RejectionCode.ALREADY_PAUSED, reasons.already_paused(record)
+    if command_type == "pause" and record.status is Status.NOT_STARTED:
+        return RejectionCode.WRONG_STAGE, reasons.pause_before_start(record)
+    if command_type == "resume" and record.status is not Status.PAUSED:
+        return RejectionCode.NOT_PAUSED, reasons.not_paused(record)
+    return None
+
+
+def _confirmed_pause(record: JobRecord, message: Paused, now: datetime, rules: Rules) -> Transition:
+    assert record.change is not None
+    return _changed(
+        record,
+        message,
+        now,
+        rules,
+        status=Status.PAUSED,
+        stages=_stage_set(record, StageState.PAUSED),
+        change=None,
+        completes=record.change.command_id,
+    )
+
+
+def _confirmed_resume(
+    record: JobRecord, message: Resumed, now: datetime, rules: Rules
+) -> Transition:
+    assert record.change is not None
+    return _changed(
+        record,
+        message,
+        now,
+        rules,
+        completes=record.change.command_id,
+        change=None,
+        **_running_again(record, now),
+    )
+
+
+def _running_again(record: JobRecord, now: datetime) -> dict[str, Any]:
+    """The status and stages of a job that runs again after a pause (resumed, or a pause that
+    was never confirmed), including a snapshot the engine finished meanwhile."""
+    if record.snapshot_completed_while_paused and record.stage is Stage.SNAPSHOT:
+        if record.mode is Mode.SNAPSHOT:
+            return {
+                "status": Status.COMPLETED,
+                "stages": Stages(snapshot=StageState.COMPLETED),
+                "snapshot_completed_while_paused": False,
+            }
+        return {
+            "status": Status.CDC_RUNNING,
+            "stages": Stages(snapshot=StageState.COMPLETED, cdc=StageState.RUNNING),
+            "temp_data": TempData(
+                cdc_started_at=now, events_seen_at_cdc_start=record.stats.events_seen
+            ),
+            "snapshot_completed_while_paused": False,
+        }
+    running = Status.CDC_RUNNING if record.stage is Stage.CDC else Status.SNAPSHOT_RUNNING
+    return {"status": running, "stages": _stage_set(record, StageState.RUNNING)}
+
+
+def _expire_change(record: JobRecord, now: datetime) -> Transition:
+    """The engine did not confirm a pause or resume in time: the job stays as it was."""
+    change = record.change
+    assert change is not None
+    seconds = (change.deadline_at - change.requested_at).total_seconds()
+    if record.status is Status.PAUSING:
+        fields = {**_running_again(record, now), "reason": reasons.pause_not_confirmed(seconds)}
+    else:
+        fields = {"status": Status.PAUSED, "reason": reasons.resume_not_confirmed(seconds)}
+    updated = record.model_copy(
+        update={
+            **fields,
+            "change": None,
+            "updated_at": now,
+            "status_changed_at": now,
+            "version": record.version + 1,
+        }
+    )
+    event = _status_changed(
+        record,
+        updated,
+        None,
+        now,
+        command_id=change.command_id,
+        forced=True,
+        completes=change.command_id,
+        kind="deadline",
+    )
+    return Transition(updated, (event,), Outcome.CHANGED)
+
+
+def _stage_set(record: JobRecord, state: StageState) -> Stages:
+    return record.stages.model_copy(update={record.stage.value: state})
 
 
 # -- runner reports ----------------------------------------------------------------------------
@@ -163,8 +311,19 @@ def _report(
             stop = record.stop.model_copy(update={"snapshot_completed_meanwhile": True})
             updated = _updated(record, message, now, rules, stop=stop)
             return Transition(updated, (), Outcome.RECORDED, "snapshot completed during a stop")
+        case SnapshotCompleted() if (
+            record.status in _PAUSE_STATUSES and record.stage is Stage.SNAPSHOT
+        ):
+            # The engine finished the snapshot around the pause: it counts once the job runs
+            # again, so that a paused job never ends or enters CDC behind the operator's back.
+            updated = _updated(record, message, now, rules, snapshot_completed_while_paused=True)
+            return Transition(updated, (), Outcome.RECORDED, "snapshot completed around a pause")
         case Stopped() if record.stop is not None:
             return _finish_stop(record, message, now, rules, forced=False)
+        case Paused() if record.status is Status.PAUSING:
+            return _confirmed_pause(record, message, now, rules)
+        case Resumed() if record.status is Status.RESUMING:
+            return _confirmed_resume(record, message, now, rules)
         case Failed():
             return _failed(record, message, now, rules)
     return Transition(
@@ -206,7 +365,8 @@ def _snapshot_completed(
 
 def _failed(record: JobRecord, message: Failed, now: datetime, rules: Rules) -> Transition:
     stages = record.stages.model_copy(update={record.stage.value: StageState.FAILED})
-    completes = record.stop.command_id if record.stop else None
+    pending = record.stop or record.change
+    completes = pending.command_id if pending else None
     return _changed(
         record,
         message,
@@ -216,6 +376,7 @@ def _failed(record: JobRecord, message: Failed, now: datetime, rules: Rules) -> 
         stages=stages,
         reason=message.error,
         stop=None,
+        change=None,
         temp_data=None,
         completes=completes,
     )
@@ -223,9 +384,11 @@ def _failed(record: JobRecord, message: Failed, now: datetime, rules: Rules) -> 
 
 # -- stops -------------------------------------------------------------------------------------
 def _deadline(record: JobRecord | None, now: datetime) -> Transition:
-    if record is None or record.stop is None or now < record.stop.deadline_at:
+    if record is None or record.deadline_at is None or now < record.deadline_at:
         return Transition(record, (), Outcome.NOT_DUE)
-    return _finish_stop(record, None, now, DEFAULT_RULES, forced=True)
+    if record.stop is not None:
+        return _finish_stop(record, None, now, DEFAULT_RULES, forced=True)
+    return _expire_change(record, now)
 
 
 def _finish_stop(

@@ -82,3 +82,42 @@ def forced_stop(record: JobRecord) -> str:
 
 def snapshot_finished_during_stop() -> str:
     return "the snapshot finished while the stop was in flight; the data copied so far stays"
+
+
+def change_in_progress(record: JobRecord) -> str:
+    change = record.change
+    asked = "pause" if record.status is Status.PAUSING else "resume"
+    deadline = f" (by {change.deadline_at.isoformat()} at the latest)" if change else ""
+    return (
+        f"job {record.job_id} is waiting for the engine to confirm a {asked} "
+        f"({record.status.label}); send this again once it is confirmed{deadline}"
+    )
+
+
+def pause_before_start(record: JobRecord) -> str:
+    return (
+        f"job {record.job_id} has not started yet ({record.status.label}): nothing runs to "
+        "pause; use terminate to cancel it at once, or pause it once its snapshot runs"
+    )
+
+
+def already_paused(record: JobRecord) -> str:
+    return f"job {record.job_id} is already paused; use resume to continue it"
+
+
+def not_paused(record: JobRecord) -> str:
+    return f"job {record.job_id} is not paused ({record.status.label}); there is nothing to resume"
+
+
+def pause_not_confirmed(seconds: float) -> str:
+    return (
+        f"the engine did not confirm the pause within {seconds:g} s, so the job keeps running; "
+        "send pause again to retry"
+    )
+
+
+def resume_not_confirmed(seconds: float) -> str:
+    return (
+        f"the engine did not confirm the resume within {seconds:g} s, so the job is still "
+        "paused; send resume again to retry"
+    )

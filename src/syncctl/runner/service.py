@@ -13,7 +13,7 @@ from confluent_kafka import Consumer, TopicPartition
 from pydantic import TypeAdapter, ValidationError
 
 from syncctl.client import SyncJobsClient
-from syncctl.contract import Event, Mode, Status, StatusChanged
+from syncctl.contract import Event, Mode, Stage, Status, StatusChanged
 from syncctl.contract.messages import MESSAGE_TYPES
 from syncctl.kafka import config
 from syncctl.kafka.retry import retry_while_not_yet
@@ -115,15 +115,14 @@ class Runner:
                 continue
             job = SimulatedJob.new(record.job_id, record.mode, now, self.settings, self._rng)
             if record.status is not Status.NOT_STARTED:
-                job.phase = (
-                    Phase.CDC
-                    if record.status in (Status.CDC_RUNNING, Status.CDC_COMPLETING)
-                    else Phase.SNAPSHOT
-                )
+                job.phase = Phase.CDC if record.stage is Stage.CDC else Phase.SNAPSHOT
                 job.rows_done = float(record.stats.rows_migrated or 0)
                 job.events_seen = float(record.stats.events_seen or 0)
+            job.paused = record.status in (Status.PAUSED, Status.RESUMING)
             if record.status.stopping:
                 job.request_stop(now)
+            elif record.status.changing:
+                job.request_change("pause" if record.status is Status.PAUSING else "resume", now)
             self._jobs[record.job_id] = job
 
     def _on_event(self, value: bytes) -> None:
@@ -152,6 +151,10 @@ class Runner:
                 status=event.status.value,
                 stop_delay=self.settings.stop_delay,
             )
+        elif event.status.changing and job is not None:
+            change = "pause" if event.status is Status.PAUSING else "resume"
+            job.request_change(change, now)
+            log.info(f"{change} requested", job_id=event.job_id, delay=self.settings.stop_delay)
         elif event.status.terminal:
             self._jobs.pop(event.job_id, None)
 

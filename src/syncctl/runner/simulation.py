@@ -38,6 +38,9 @@ class SimulatedJob:
     last_progress: float = 0.0
     last_tick: float = 0.0
     stop_at: float | None = None
+    paused: bool = False
+    # A pause or resume the engine has been asked for, and when it will have carried it out.
+    change: tuple[str, float] | None = None
 
     @classmethod
     def new(
@@ -74,10 +77,22 @@ class SimulatedJob:
         if self.phase is not Phase.DONE and self.stop_at is None:
             self.stop_at = now + self.settings.stop_delay
 
+    def request_change(self, change: str, now: float) -> None:
+        """The worker says the job is pausing or resuming: the engine does so, then confirms."""
+        if self.phase is not Phase.DONE:
+            self.change = (change, now + self.settings.stop_delay)
+
     def advance(self, now: float) -> list[Report]:
         """What the engine reports between the last call and `now`."""
         elapsed, self.last_tick = now - self.last_tick, now
         reports: list[Report] = []
+        if self.change is not None and now >= self.change[1] and self.stop_at is None:
+            change, self.change = self.change[0], None
+            self.paused = change == "pause"
+            reports.append(Report("progress", {"stats": self.stats}))
+            reports.append(Report("paused" if self.paused else "resumed"))
+        if self.paused and self.stop_at is None:
+            return reports  # copies nothing and sees no change until resumed
         if self.stop_at is not None and self.phase is not Phase.DONE:
             if now >= self.stop_at:
                 final = [Report("progress", {"stats": self.stats})]

@@ -7,8 +7,10 @@ from itertools import islice
 
 from syncctl.contract import JobRecord
 
-# A record with no pending stop has this in its JSON; such records need no parsing at restore.
+# A record with no pending stop, pause or resume has these in its JSON; such records need no
+# parsing at restore (they have no deadline to index).
 _NO_PENDING_STOP = b'"stop":null'
+_NO_PENDING_CHANGE = b'"change":null'
 _STATUS_FIELD = b'"status":"'  # the record's only "status" key: nested models have none
 
 
@@ -57,8 +59,9 @@ class PartitionState:
             self._deadlines.pop(key, None)
             return
         self._records[key] = record
-        if record.stop is not None:
-            self._deadlines[key] = record.stop.deadline_at
+        deadline = record.deadline_at
+        if deadline is not None:
+            self._deadlines[key] = deadline
         else:
             self._deadlines.pop(key, None)
 
@@ -66,7 +69,7 @@ class PartitionState:
         """Apply one changelog record (None is a tombstone)."""
         if value is None:
             self._put(key, None)
-        elif _NO_PENDING_STOP in value:
+        elif _NO_PENDING_STOP in value and _NO_PENDING_CHANGE in value:
             if self._statuses is not None:
                 self._count(self._records.get(key), value)
             self._records[key] = value
@@ -91,7 +94,7 @@ class PartitionState:
         return dict(self._statuses or {})
 
     def due(self, now: datetime) -> list[str]:
-        """Jobs whose pending stop has passed its deadline."""
+        """Jobs whose pending stop, pause or resume has passed its deadline."""
         return [key.decode() for key, deadline in self._deadlines.items() if deadline <= now]
 
     def pending_stops(self) -> int:

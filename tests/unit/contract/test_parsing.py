@@ -48,7 +48,7 @@ def test_progress_keeps_only_the_stats_it_reports() -> None:
         (b"job-1", b"\xff", InvalidCode.NOT_UTF8, "not UTF-8"),
         (b"job-1", b"{", InvalidCode.INVALID_JSON, "not valid JSON"),
         (b"job-1", b"42", InvalidCode.NOT_AN_OBJECT, "object"),
-        (b"job-1", encode(type="pause"), InvalidCode.UNKNOWN_TYPE, "'pause'"),
+        (b"job-1", encode(type="delete"), InvalidCode.UNKNOWN_TYPE, "'delete'"),
         (b"job-1", encode(), InvalidCode.MISSING_FIELD, "'type' is missing"),
         (b"job-1", encode(type="create"), InvalidCode.MISSING_FIELD, "mode"),
         (b"job-1", encode(type="terminate", extra=1), InvalidCode.UNKNOWN_FIELD, "extra"),

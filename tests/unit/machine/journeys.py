@@ -12,7 +12,11 @@ from syncctl.contract import (
     Failed,
     JobRecord,
     Mode,
+    Pause,
+    Paused,
     Progress,
+    Resume,
+    Resumed,
     SnapshotCompleted,
     SnapshotStarted,
     Stats,
@@ -26,8 +30,9 @@ T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 JOB = "job-1"
 _ids = itertools.count()
 
-# The shortest path from no record to each status, per mode.
-PATHS: dict[Status, list[str]] = {
+# The shortest path from no record to each state of the state table, per mode: a status, or for
+# the statuses a job can have in either stage, the status and its stage ("PAUSED (cdc)").
+PATHS: dict[str, list[str]] = {
     Status.NOT_STARTED: [],
     Status.SNAPSHOT_RUNNING: ["snapshot_started"],
     Status.CANCELLING: ["snapshot_started", "terminate"],
@@ -37,15 +42,29 @@ PATHS: dict[Status, list[str]] = {
     Status.CDC_COMPLETING: ["snapshot_started", "snapshot_completed", "complete_cdc"],
     Status.CDC_COMPLETED: ["snapshot_started", "snapshot_completed", "complete_cdc", "stopped"],
     Status.FAILED: ["snapshot_started", "failed"],
+    "PAUSING (snapshot)": ["snapshot_started", "pause"],
+    "PAUSED (snapshot)": ["snapshot_started", "pause", "paused"],
+    "RESUMING (snapshot)": ["snapshot_started", "pause", "paused", "resume"],
+    "PAUSING (cdc)": ["snapshot_started", "snapshot_completed", "pause"],
+    "PAUSED (cdc)": ["snapshot_started", "snapshot_completed", "pause", "paused"],
+    "RESUMING (cdc)": ["snapshot_started", "snapshot_completed", "pause", "paused", "resume"],
 }
-REACHABLE: dict[Status, tuple[Mode, ...]] = {
-    status: (Mode.SNAPSHOT, Mode.CONTINUOUS) for status in PATHS
+REACHABLE: dict[str, tuple[Mode, ...]] = {
+    state: (Mode.SNAPSHOT, Mode.CONTINUOUS) for state in PATHS
 } | {
     Status.COMPLETED: (Mode.SNAPSHOT,),
     Status.CDC_RUNNING: (Mode.CONTINUOUS,),
     Status.CDC_COMPLETING: (Mode.CONTINUOUS,),
     Status.CDC_COMPLETED: (Mode.CONTINUOUS,),
+    "PAUSING (cdc)": (Mode.CONTINUOUS,),
+    "PAUSED (cdc)": (Mode.CONTINUOUS,),
+    "RESUMING (cdc)": (Mode.CONTINUOUS,),
 }
+
+
+def status_of(state: str) -> Status:
+    """The status of a state of the table: `PAUSED (cdc)` -> PAUSED."""
+    return Status(state.split(" ")[0])
 
 
 def message(kind: str, job_id: str = JOB, mode: Mode = Mode.SNAPSHOT) -> MachineInput:
@@ -60,17 +79,22 @@ def message(kind: str, job_id: str = JOB, mode: Mode = Mode.SNAPSHOT) -> Machine
         "snapshot_completed": lambda: SnapshotCompleted(**common),
         "stopped": lambda: Stopped(**common, temp_data_cleaned=True),
         "failed": lambda: Failed(**common, error="connection to source lost"),
+        "pause": lambda: Pause(**common, requested_by="ops"),
+        "resume": lambda: Resume(**common, requested_by="ops"),
+        "paused": lambda: Paused(**common),
+        "resumed": lambda: Resumed(**common),
     }
     if kind == "deadline":
         return DeadlineReached(job_id)
     return builders[kind]()
 
 
-def record_in(status: Status, mode: Mode) -> JobRecord:
+def record_in(state: str, mode: Mode) -> JobRecord:
+    """A record in `state`; a bare status of either stage (PAUSED) means its snapshot stage."""
     record, *_ = apply(None, message("create", mode=mode), T0)
-    for kind in PATHS[status]:
+    for kind in PATHS[state if state in PATHS else f"{state} (snapshot)"]:
         record, *_ = apply(record, message(kind), T0)
-    assert record is not None and record.status is status, (status, mode, record)
+    assert record is not None and record.status is status_of(state), (state, mode, record)
     return record
 
 

@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from syncctl.contract import CompleteCdc, JobRecord, Mode, Status, Terminate
+from syncctl.contract import CompleteCdc, JobRecord, Mode, Pause, Resume, Status, Terminate
 from syncctl.machine import DEFAULT_RULES, Outcome, allowed_commands, apply
+from tests.unit.machine.journeys import record_in
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 
@@ -18,7 +19,7 @@ def test_allowed_commands_are_those_the_machine_accepts(mode: Mode, status: Stat
     record = JobRecord(job_id="j", mode=mode, status=status, created_at=NOW, updated_at=NOW)
     accepted = {
         kind(command_id="c1", job_id="j", issued_at=NOW).type
-        for kind in (Terminate, CompleteCdc)
+        for kind in (Terminate, CompleteCdc, Pause, Resume)
         if apply(
             record, kind(command_id="c1", job_id="j", issued_at=NOW), NOW, DEFAULT_RULES
         ).outcome
@@ -27,12 +28,12 @@ def test_allowed_commands_are_those_the_machine_accepts(mode: Mode, status: Stat
     assert set(allowed_commands(record)) == accepted
 
 
-def test_terminate_in_the_snapshot_stage_and_complete_cdc_only_in_cdc() -> None:
-    def record(status: Status) -> JobRecord:
-        return JobRecord(
-            job_id="j", mode=Mode.CONTINUOUS, status=status, created_at=NOW, updated_at=NOW
-        )
+def test_the_stop_that_applies_comes_first_then_pause_or_resume() -> None:
+    def allowed(state: str) -> tuple[str, ...]:
+        return allowed_commands(record_in(state, Mode.CONTINUOUS))
 
-    assert allowed_commands(record(Status.SNAPSHOT_RUNNING)) == ("terminate",)
-    assert allowed_commands(record(Status.CDC_RUNNING)) == ("complete_cdc",)
-    assert allowed_commands(record(Status.CANCELLING)) == ()
+    assert allowed("SNAPSHOT_RUNNING") == ("terminate", "pause")
+    assert allowed("CDC_RUNNING") == ("complete_cdc", "pause")
+    assert allowed("PAUSED (snapshot)") == ("terminate", "resume")
+    assert allowed("PAUSED (cdc)") == ("complete_cdc", "resume")
+    assert allowed("CANCELLING") == allowed("PAUSING (cdc)") == allowed("RESUMING (snapshot)") == ()

@@ -11,6 +11,7 @@ from syncctl.contract import (
     CommandRejected,
     JobRecord,
     Mode,
+    Stage,
     StageState,
     Status,
     StatusChanged,
@@ -28,8 +29,12 @@ KINDS = (
     "stopped",
     "failed",
     "deadline",
+    "pause",
+    "resume",
+    "paused",
+    "resumed",
 )
-OPERATOR = {"create", "terminate", "complete_cdc"}
+OPERATOR = {"create", "terminate", "complete_cdc", "pause", "resume"}
 
 steps = st.lists(
     st.tuples(
@@ -108,15 +113,22 @@ def test_replaying_the_same_inputs_gives_the_same_records_and_events(
         record = replayed.record
 
 
+_IN_SNAPSHOT = (StageState.RUNNING, StageState.NOT_STARTED)
+_IN_CDC = (StageState.COMPLETED, StageState.RUNNING)
+_PAUSED_IN_SNAPSHOT = (StageState.PAUSED, StageState.NOT_STARTED)
+_PAUSED_IN_CDC = (StageState.COMPLETED, StageState.PAUSED)
 EXPECTED_STAGES = {
-    Status.NOT_STARTED: (StageState.NOT_STARTED, StageState.NOT_STARTED),
-    Status.SNAPSHOT_RUNNING: (StageState.RUNNING, StageState.NOT_STARTED),
-    Status.CANCELLING: (StageState.RUNNING, StageState.NOT_STARTED),
-    Status.SNAPSHOT_CANCELLED: (StageState.CANCELLED, StageState.NOT_STARTED),
-    Status.COMPLETED: (StageState.COMPLETED, StageState.NOT_STARTED),
-    Status.CDC_RUNNING: (StageState.COMPLETED, StageState.RUNNING),
-    Status.CDC_COMPLETING: (StageState.COMPLETED, StageState.RUNNING),
-    Status.CDC_COMPLETED: (StageState.COMPLETED, StageState.COMPLETED),
+    Status.NOT_STARTED: {(StageState.NOT_STARTED, StageState.NOT_STARTED)},
+    Status.SNAPSHOT_RUNNING: {_IN_SNAPSHOT},
+    Status.CANCELLING: {_IN_SNAPSHOT, _PAUSED_IN_SNAPSHOT},
+    Status.SNAPSHOT_CANCELLED: {(StageState.CANCELLED, StageState.NOT_STARTED)},
+    Status.COMPLETED: {(StageState.COMPLETED, StageState.NOT_STARTED)},
+    Status.CDC_RUNNING: {_IN_CDC},
+    Status.CDC_COMPLETING: {_IN_CDC, _PAUSED_IN_CDC},
+    Status.CDC_COMPLETED: {(StageState.COMPLETED, StageState.COMPLETED)},
+    Status.PAUSING: {_IN_SNAPSHOT, _IN_CDC},
+    Status.PAUSED: {_PAUSED_IN_SNAPSHOT, _PAUSED_IN_CDC},
+    Status.RESUMING: {_PAUSED_IN_SNAPSHOT, _PAUSED_IN_CDC},
 }
 
 
@@ -133,10 +145,11 @@ def test_records_and_events_always_agree_with_the_status(
         if record.status is Status.FAILED:
             assert StageState.FAILED in stages
         else:
-            assert stages == EXPECTED_STAGES[record.status]
+            assert stages in EXPECTED_STAGES[record.status]
         assert (record.stop is not None) == record.status.stopping
+        assert (record.change is not None) == record.status.changing
         assert (record.temp_data is not None) == (
-            record.status in (Status.CDC_RUNNING, Status.CDC_COMPLETING)
+            record.stage is Stage.CDC and not record.status.terminal
         )
         for event in transition.events:
             assert event.status is record.status and event.status_label == record.status.label
@@ -146,6 +159,31 @@ def test_records_and_events_always_agree_with_the_status(
         if before is not None and before.stop is not None and record.stop is None:
             # The event that ends a stop names the stop it completes.
             assert [e.completes_command_id for e in transition.events] == [before.stop.command_id]
+        if before is not None and before.change is not None and record.change is None:
+            # So does the event that ends a pause or resume (confirmed, expired or failed).
+            assert [e.completes_command_id for e in transition.events] == [before.change.command_id]
+
+
+@settings(max_examples=1500)
+@given(steps)
+def test_a_paused_job_ends_only_through_a_stop_or_a_failure(
+    sequence: list[tuple[str, Mode, int, bool]],
+) -> None:
+    """From PAUSED until a resume is accepted, a final status comes only after CANCELLING or
+    CDC_COMPLETING (a stop command), or as FAILED; nor does a paused job enter CDC."""
+    paused = False
+    for _, transition, before, _ in run(sequence):
+        record = transition.record
+        if record is None:
+            continue
+        if paused and record.status.terminal:
+            assert record.status is Status.FAILED or (before is not None and before.status.stopping)
+        if paused and record.status is not Status.FAILED and before is not None:
+            assert not (before.stage is Stage.SNAPSHOT and record.stage is Stage.CDC)
+        if record.status is Status.PAUSED:
+            paused = True
+        elif record.status is Status.RESUMING or record.status.terminal:
+            paused = False
 
 
 @settings(max_examples=500)
