@@ -33,9 +33,12 @@ from syncctl.contract import (
     JobRecord,
     JobSpec,
     Mode,
+    Paused,
     Progress,
+    Resumed,
     SnapshotCompleted,
     SnapshotStarted,
+    Stage,
     Stats,
     Status,
     Stopped,
@@ -150,6 +153,8 @@ class ConnectEngine:
             )
         elif event.status.stopping:
             self._request_stop(event.job_id, complete=event.status is Status.CDC_COMPLETING)
+        elif event.status.changing:
+            self._request_change(event.job_id, pause=event.status is Status.PAUSING)
         elif event.status.terminal:
             with self._lock:
                 job = self._jobs.pop(event.job_id, None)
@@ -165,7 +170,7 @@ class ConnectEngine:
             if record.spec is None or record.job_id in self._jobs:
                 continue
             job = EngineJob(
-                record.job_id, record.mode, record.spec, in_cdc=record.status is Status.CDC_RUNNING
+                record.job_id, record.mode, record.spec, in_cdc=record.stage is Stage.CDC
             )
             if record.status.terminal:
                 if left:
@@ -178,6 +183,8 @@ class ConnectEngine:
             else:
                 self._jobs[record.job_id] = job
                 self._put_connectors(job)  # idempotent; Debezium resumes from its offsets
+                if record.status.changing:  # a paused connector stays paused across the PUT
+                    self._request_change(record.job_id, pause=record.status is Status.PAUSING)
 
     # -- starting ------------------------------------------------------------------------------
     def _start(self, job_id: str, mode: Mode, spec: JobSpec | None, drop_destination: bool) -> None:
@@ -347,6 +354,30 @@ class ConnectEngine:
         written = sum(committed.get(key, 0) for key in ends)
         return written, sum(end - committed.get(key, 0) for key, end in ends.items())
 
+    # -- pausing and resuming ------------------------------------------------------------------
+    def _request_change(self, job_id: str, pause: bool) -> None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+        if job is None or job.stopping:
+            return
+        log.info("pause requested" if pause else "resume requested", job_id=job_id)
+        self._stops.submit(self._change, job, pause)
+
+    def _change(self, job: EngineJob, pause: bool) -> None:
+        """Pause (or resume) both connectors, then confirm: Connect's PUT /connectors/NAME/pause
+        keeps the tasks and their offsets, so a resume carries on where the copy was."""
+        try:
+            for name in (job.names.source, job.names.sink):
+                if pause:
+                    self._api.pause(name)
+                else:
+                    self._api.resume(name)
+        except SyncctlError as error:
+            # No confirmation: the worker's deadline ends the pause (or resume) with a reason.
+            log.warning("could not pause or resume a job", job_id=job.job_id, error=str(error))
+            return
+        self._send(Paused if pause else Resumed, job.job_id)
+
     # -- stopping ------------------------------------------------------------------------------
     def _request_stop(self, job_id: str, complete: bool) -> None:
         with self._lock:
@@ -387,6 +418,10 @@ class ConnectEngine:
         try:
             began = time.monotonic()
             deadline = began + _COMPLETE_DRAIN_SECONDS
+            # A job completed from Paused drains first: what the source has not streamed yet
+            # still reaches the destination.
+            for name in (job.names.source, job.names.sink):
+                self._api.resume(name)
             self._drain_source(job, deadline)
             self._api.stop(job.names.source)
             source_drained = time.monotonic()

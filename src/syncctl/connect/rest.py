@@ -40,7 +40,15 @@ class ConnectApi:
         self._call("PUT", f"/connectors/{name}/stop")
         self._wait(name, "STOPPED", timeout)
 
+    def pause(self, name: str, timeout: float = 30.0) -> None:
+        """Pause the connector (its tasks stay, idle) and wait until it has."""
+        self._call("PUT", f"/connectors/{name}/pause")
+        self._wait(name, "PAUSED", timeout)
+
     def resume(self, name: str, timeout: float = 30.0) -> None:
+        """Resume a paused connector (a running one stays as it is) and wait until it runs."""
+        if self.status(name) is None:
+            return
         self._call("PUT", f"/connectors/{name}/resume")
         self._wait(name, "RUNNING", timeout)
 
