@@ -236,6 +236,40 @@ def test_a_stop_that_the_worker_rejects_shows_its_reason(
     expect(page.locator("#timeline")).to_contain_text("terminate rejected (stop_in_progress)")
 
 
+def test_pause_then_resume_from_the_job_overview(
+    start_worker: Callable[..., WorkerProcess],
+    start_runner: Callable[..., SyncctlProcess],
+    console: Callable[[], ConsoleProcess],
+    client: SyncJobsClient,
+    page: Page,
+) -> None:
+    start_worker()
+    start_runner(**SLOW_SNAPSHOT)
+    client.create("nightly", "snapshot")
+    url = console().url
+
+    log_in(page, url, then="/jobs/nightly")
+    expect(page.locator("#job-status")).to_have_text("Snapshot running", timeout=30_000)
+    page.get_by_role("button", name="Pause").click()
+    dialog = page.get_by_role("dialog", name="Pause this job?")
+    expect(dialog).to_contain_text("nothing is lost")
+    expect(page.locator("#confirm-no-resume")).to_be_hidden()  # a pause can be undone
+    dialog.get_by_role("button", name="Pause").click()
+    expect(page.locator("#job-status")).to_have_text("Pausing", timeout=30_000)
+    expect(page.locator("#job-status")).to_have_text("Paused", timeout=30_000)
+    expect(page.locator('#stages [data-stage="Snapshot"]')).to_contain_text("Paused")
+    expect(page.get_by_role("button", name="Pause")).to_be_hidden()
+    expect(page.get_by_role("button", name="Terminate")).to_be_visible()  # still stoppable
+    _screenshot(page, "job-paused.png")
+
+    page.get_by_role("button", name="Resume").click()
+    page.get_by_role("dialog", name="Resume this job?").get_by_role("button", name="Resume").click()
+    expect(page.locator("#job-status")).to_have_text("Snapshot running", timeout=30_000)
+    expect(page.locator("#timeline")).to_contain_text("Paused → Resuming (by alice)")
+    expect(page.get_by_role("button", name="Resume")).to_be_hidden()
+    expect(page.locator("#action-note")).to_have_text("")
+
+
 def test_a_viewer_finds_no_stop_button(
     start_worker: Callable[..., WorkerProcess],
     start_runner: Callable[..., SyncctlProcess],

@@ -47,7 +47,7 @@ from syncctl.console.headers import SecurityHeaders
 from syncctl.console.login import Login
 from syncctl.console.sessions import SessionStore
 from syncctl.console.users import UserDirectory
-from syncctl.console.views import ACTIONS, NO_RESUME, STATUS_FILTERS, event_view, job_view
+from syncctl.console.views import ACTIONS, STATUS_FILTERS, event_view, job_view
 from syncctl.errors import InvalidCommand, SyncctlError
 from syncctl.settings import Settings
 
@@ -78,7 +78,7 @@ def create_app(
     )
     base = address.base_path
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
-    templates.env.globals.update(actions=ACTIONS, no_resume=NO_RESUME, base=base)
+    templates.env.globals.update(actions=ACTIONS, base=base)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -134,7 +134,12 @@ def create_app(
 
     async def stop(request: Request) -> Response:
         job_id, action = request.path_params["job_id"], request.path_params["action"]
-        send = {"terminate": client.terminate, "complete-cdc": client.complete_cdc}.get(action)
+        send = {
+            "terminate": client.terminate,
+            "complete-cdc": client.complete_cdc,
+            "pause": client.pause,
+            "resume": client.resume,
+        }.get(action)
         if send is None:
             return JSONResponse({"error": f"unknown action {action!r}"}, status_code=404)
         me = gate.identify(request)

@@ -8,7 +8,6 @@ from typing import Any
 from syncctl.contract import CommandRejected, JobRecord, Mode, Stage, StageState, Stats, Status
 from syncctl.describe import progress, when
 from syncctl.machine import allowed_commands
-from syncctl.machine.core import STOP_COMMANDS
 
 _STAGE_LABELS = {
     StageState.NOT_STARTED: "Not started",
@@ -16,6 +15,7 @@ _STAGE_LABELS = {
     StageState.COMPLETED: "Completed",
     StageState.CANCELLED: "Cancelled",
     StageState.FAILED: "Failed",
+    StageState.PAUSED: "Paused",
 }
 
 # A final status's mark in History, with its text alternative (the product shows × and ✓).
@@ -26,30 +26,50 @@ OUTCOME_MARKS = {
     Status.FAILED: ("!", "Failed"),
 }
 
+NO_RESUME = (
+    "A stopped job cannot be resumed: to migrate again, create a new job that drops the "
+    "destination. Stopping can take the engine up to a minute."
+)
+# Each button of the Job overview, by its route name; `warning` is shown in its confirmation.
 ACTIONS = {
     "terminate": {
         "label": "Terminate",
         "title": "Terminate this job?",
         "explains": "The snapshot stops and the job ends as Snapshot cancelled. The data migrated "
         "so far stays in the destination; nothing is rolled back.",
+        "warning": NO_RESUME,
+        "danger": True,
     },
     "complete-cdc": {
         "label": "Complete CDC",
         "title": "Complete CDC for this job?",
         "explains": "The engine stops streaming changes, cleans up the job's temporary data and "
         "marks every stage completed; the job ends as CDC Completed.",
+        "warning": NO_RESUME,
+        "danger": True,
+    },
+    "pause": {
+        "label": "Pause",
+        "title": "Pause this job?",
+        "explains": "The engine stops copying until the job is resumed; nothing is lost. A paused "
+        "job can still be terminated (snapshot stage) or completed (CDC stage).",
+        "warning": "",
+        "danger": False,
+    },
+    "resume": {
+        "label": "Resume",
+        "title": "Resume this job?",
+        "explains": "The engine carries on copying where the job was paused.",
+        "warning": "",
+        "danger": False,
     },
 }
-NO_RESUME = (
-    "A stopped job cannot be resumed: to migrate again, create a new job that drops the "
-    "destination. Stopping can take the engine up to a minute."
-)
 
 
-def action_for(record: JobRecord) -> str | None:
-    """The one stop that applies now (the machine decides), as the console's route names it."""
-    stops = [command for command in allowed_commands(record) if command in STOP_COMMANDS]
-    return stops[0].replace("_", "-") if stops else None
+def actions_for(record: JobRecord) -> list[str]:
+    """The commands that apply now (the machine decides), as the console's routes name them:
+    the stop first, then pause or resume."""
+    return [command.replace("_", "-") for command in allowed_commands(record)]
 
 
 def job_view(record: JobRecord, now: datetime | None = None) -> dict[str, Any]:
@@ -64,6 +84,7 @@ def job_view(record: JobRecord, now: datetime | None = None) -> dict[str, Any]:
         "status": record.status.value,
         "status_label": record.status.label,
         "stopping": record.status.stopping,
+        "changing": record.status.changing,
         "final": record.status.terminal,
         "stage": "CDC" if record.stage is Stage.CDC else "Snapshot",
         "progress": progress(record.stats),
@@ -72,7 +93,7 @@ def job_view(record: JobRecord, now: datetime | None = None) -> dict[str, Any]:
         "asked_by": record.last_requested_by or record.created_by or "—",
         "reason": record.reason,
         "copies": copies(record),
-        "action": action_for(record),
+        "actions": actions_for(record),
         "mark": _mark(record.status),
         "stages": [_stage_view(name, state, record) for name, state in stages],
     }

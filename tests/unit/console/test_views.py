@@ -58,3 +58,11 @@ def test_a_running_job_has_no_mark_and_a_not_started_stage_is_just_not_started()
         NOW,
     )
     assert fresh["stages"][0]["progress"] == ""
+
+
+def test_a_paused_job_offers_its_stop_and_resume_and_its_stage_reads_paused() -> None:
+    paused = Stages(snapshot=StageState.COMPLETED, cdc=StageState.PAUSED)
+    view = job_view(record(Mode.CONTINUOUS, Status.PAUSED, paused), NOW)
+    assert view["actions"] == ["complete-cdc", "resume"]
+    assert [s["label"] for s in view["stages"]] == ["Completed", "Paused"]
+    assert view["mark"] is None and not view["final"]

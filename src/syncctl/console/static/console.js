@@ -106,7 +106,7 @@ function jobPage(section) {
   const error = document.getElementById("action-error");
   const timeline = document.getElementById("timeline");
   let opener = null;
-  let pending = null; // command_id of the stop this page sent
+  let pending = null; // command_id of the command this page sent, until it is answered
 
   function showError(text) {
     error.textContent = text;
@@ -134,12 +134,17 @@ function jobPage(section) {
       setText(item.querySelector('[data-field="progress"]'), stage.progress);
     }
     for (const button of document.querySelectorAll("button[data-action]")) {
-      const applies = button.dataset.action === job.action;
+      const applies = job.actions.includes(button.dataset.action);
       if (!applies && document.activeElement === button) document.getElementById("job-status").focus();
       button.hidden = !applies;
     }
     if (!note) return;
-    if (job.stopping) setText(note, `${job.status_label}: waiting for the engine to confirm (up to a minute).`);
+    if (job.stopping || job.changing) {
+      pending = null; // accepted: no rejection will come
+      setText(note, `${job.status_label}: waiting for the engine to confirm (up to a minute).`);
+    } else if (!job.final && pending === null) {
+      setText(note, ""); // confirmed (or undone at the deadline): the status says which
+    }
     if (job.final) setText(note, job.status === "FAILED" ? "" : `Stopped: ${job.status_label}.`);
   }
 
@@ -167,6 +172,10 @@ function jobPage(section) {
       dialog.dataset.chosen = button.dataset.action;
       document.getElementById("confirm-title").textContent = action.title;
       document.getElementById("confirm-explains").textContent = action.explains;
+      const warning = document.getElementById("confirm-no-resume");
+      warning.textContent = action.warning;
+      warning.hidden = !action.warning;
+      document.getElementById("confirm-ok").className = action.danger ? "danger" : "primary";
       document.getElementById("confirm-ok").textContent = action.label;
       dialog.showModal();
       document.getElementById("confirm-cancel").focus();
@@ -180,7 +189,7 @@ function jobPage(section) {
     (opener && !opener.hidden ? opener : document.getElementById("job-status")).focus();
     if (!confirmed) return;
     error.hidden = true;
-    setText(note, "Sending the stop request…");
+    setText(note, "Sending the request…");
     const response = await fetch(`${base}jobs/${encodeURIComponent(jobId)}/${dialog.dataset.chosen}`, {
       method: "POST",
       credentials: "same-origin",
@@ -194,7 +203,7 @@ function jobPage(section) {
       return;
     }
     pending = body.command_id;
-    setText(note, "Stop requested; waiting for the worker…");
+    setText(note, "Requested; waiting for the worker…");
   });
 
   connect((change) => {
