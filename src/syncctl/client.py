@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from confluent_kafka.admin import AdminClient
 from pydantic import TypeAdapter, ValidationError
 
 from syncctl.contract import (
+    CommandRejected,
     CompleteCdc,
     ControlMessage,
     Create,
@@ -31,6 +32,7 @@ from syncctl.contract import (
     Mode,
     Pause,
     Resume,
+    StatusChanged,
     Terminate,
 )
 from syncctl.contract.messages import OPERATOR_COMMAND_TYPES
@@ -40,6 +42,7 @@ from syncctl.kafka import config
 from syncctl.kafka.connection import check_connection
 from syncctl.kafka.reading import read_to_end
 from syncctl.kafka.retry import retry_while_not_yet
+from syncctl.selection import Selector
 from syncctl.settings import KafkaSettings, SigningSettings, TopicSettings
 
 _EVENT: TypeAdapter[Any] = TypeAdapter(Event)
@@ -48,6 +51,12 @@ _EVENT: TypeAdapter[Any] = TypeAdapter(Event)
 _CLOCK_SKEW = timedelta(seconds=30)
 # Operator commands whose send time a client keeps (see _sent_at).
 SENT_COMMANDS_REMEMBERED = 10_000
+_ACTIONS: dict[str, type[ControlMessage]] = {
+    "terminate": Terminate,
+    "complete_cdc": CompleteCdc,
+    "pause": Pause,
+    "resume": Resume,
+}
 _WAIT_NOTICE_SECONDS = 10.0
 
 
@@ -253,6 +262,51 @@ class SyncJobsClient:
                 return
             if getattr(event, "completes_command_id", None) == command_id:
                 return
+
+    def select(self, selector: Selector) -> list[JobRecord]:
+        """The jobs a bulk command would go to."""
+        return [record for record in self.jobs() if selector.matches(record)]
+
+    def send_each(
+        self, action: str, job_ids: Iterable[str], *, requested_by: str | None = None
+    ) -> dict[str, str]:
+        """One `action` (terminate, complete_cdc, pause, resume) per job: job id -> command_id."""
+        kind = _ACTIONS.get(action)
+        if kind is None:
+            raise InvalidCommand(f"{action!r} is not one of {', '.join(_ACTIONS)}")
+        return {job_id: self._send(kind, job_id, requested_by) for job_id in job_ids}
+
+    def finish_all(
+        self, command_ids: Collection[str], timeout: float = 90.0
+    ) -> dict[str, Event | None]:
+        """The event that finishes each command (its rejection, the event that completes it, or
+        its job's end), read once from the events topic; None for those unfinished at `timeout`."""
+        pending = set(command_ids)
+        finished: dict[str, Event | None] = dict.fromkeys(command_ids)
+        if not pending:
+            return finished
+        oldest = min(
+            self._sent_at.get(c, datetime.now(UTC) - timedelta(minutes=5)) for c in pending
+        )
+        answered: dict[str, str] = {}  # job id -> its accepted command, awaiting completion
+        for event in self._events(since=oldest - _CLOCK_SKEW, timeout=timeout):
+            command_id = event.command_id
+            if command_id in pending and event.job_id not in answered:
+                if isinstance(event, CommandRejected):
+                    finished[command_id] = event
+                    pending.discard(command_id)
+                    continue
+                answered[event.job_id] = command_id
+            waiting = answered.get(event.job_id)
+            done = isinstance(event, StatusChanged) and (
+                event.status.terminal or event.completes_command_id == waiting
+            )
+            if waiting is not None and waiting in pending and done:
+                finished[waiting] = event
+                pending.discard(waiting)
+            if not pending:
+                break
+        return finished
 
     def watch(
         self,

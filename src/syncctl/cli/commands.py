@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -12,6 +11,7 @@ from syncctl.cli.options import BootstrapOption, make_client
 from syncctl.cli.render import event_line
 from syncctl.client import SyncJobsClient
 from syncctl.contract import CommandRejected, Mode
+from syncctl.selection import Selector
 from syncctl.settings import WorkerSettings, default_of
 
 JobArgument = Annotated[
@@ -88,8 +88,27 @@ def _spec(
     return given
 
 
+OptionalJob = Annotated[
+    str | None,
+    typer.Argument(help="Job id; or none, with --selector.", show_default=False),
+]
+SelectorOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--selector",
+        help="Every job matching NAME=VALUE (status=CDC_RUNNING,PAUSED; mode=continuous; "
+        "prefix=orders-; source=shop); repeat to narrow. One command per job.",
+    ),
+]
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="With --selector: list the jobs, send nothing.")
+]
+
+
 def terminate_command(
-    job: JobArgument,
+    job: OptionalJob = None,
+    selector: SelectorOption = None,
+    dry_run: DryRunOption = False,
     bootstrap_servers: BootstrapOption = None,
     by: ByOption = None,
     wait: WaitOption = False,
@@ -98,13 +117,16 @@ def terminate_command(
     """Stop a job in its snapshot stage: it ends as Snapshot cancelled; copied data stays.
 
     A stopped job cannot be resumed. With --wait: exit 0 when the job is Snapshot cancelled,
-    1 when the command was rejected (the reason is printed), 2 on timeout or no broker.
+    1 when the command was rejected (the reason is printed), 2 on timeout or no broker; with
+    --selector the same over every job (1 if any was rejected, 2 if any did not finish).
     """
-    _stop(SyncJobsClient.terminate, job, bootstrap_servers, by, wait, timeout)
+    _act("terminate", job, selector, dry_run, bootstrap_servers, by, wait, timeout)
 
 
 def complete_cdc_command(
-    job: JobArgument,
+    job: OptionalJob = None,
+    selector: SelectorOption = None,
+    dry_run: DryRunOption = False,
     bootstrap_servers: BootstrapOption = None,
     by: ByOption = None,
     wait: WaitOption = False,
@@ -113,13 +135,16 @@ def complete_cdc_command(
     """End a continuous job's CDC stage gracefully: CDC Completed, temporary data cleaned up.
 
     A stopped job cannot be resumed. With --wait: exit 0 when the job is CDC Completed,
-    1 when the command was rejected (the reason is printed), 2 on timeout or no broker.
+    1 when the command was rejected (the reason is printed), 2 on timeout or no broker; with
+    --selector the same over every job (1 if any was rejected, 2 if any did not finish).
     """
-    _stop(SyncJobsClient.complete_cdc, job, bootstrap_servers, by, wait, timeout)
+    _act("complete_cdc", job, selector, dry_run, bootstrap_servers, by, wait, timeout)
 
 
 def pause_command(
-    job: JobArgument,
+    job: OptionalJob = None,
+    selector: SelectorOption = None,
+    dry_run: DryRunOption = False,
     bootstrap_servers: BootstrapOption = None,
     by: ByOption = None,
     wait: Annotated[
@@ -133,11 +158,13 @@ def pause_command(
     --wait: exit 0 when the job is Paused, 1 when the command was rejected or the engine did
     not confirm before the deadline (the job then keeps running), 2 on timeout or no broker.
     """
-    _stop(SyncJobsClient.pause, job, bootstrap_servers, by, wait, timeout)
+    _act("pause", job, selector, dry_run, bootstrap_servers, by, wait, timeout)
 
 
 def resume_command(
-    job: JobArgument,
+    job: OptionalJob = None,
+    selector: SelectorOption = None,
+    dry_run: DryRunOption = False,
     bootstrap_servers: BootstrapOption = None,
     by: ByOption = None,
     wait: Annotated[
@@ -150,22 +177,72 @@ def resume_command(
     With --wait: exit 0 when the job runs again, 1 when the command was rejected or the engine
     did not confirm before the deadline (the job then stays Paused), 2 on timeout or no broker.
     """
-    _stop(SyncJobsClient.resume, job, bootstrap_servers, by, wait, timeout)
+    _act("resume", job, selector, dry_run, bootstrap_servers, by, wait, timeout)
 
 
-def _stop(
-    send: Callable[..., str],
-    job: str,
+def _act(
+    action: str,
+    job: str | None,
+    selector: list[str] | None,
+    dry_run: bool,
     bootstrap_servers: str | None,
     by: str | None,
     wait: bool,
     timeout: float,
 ) -> None:
+    if (job is None) == (not selector):
+        raise typer.BadParameter("name one job, or select jobs with --selector", param_hint="JOB")
+    if dry_run and not selector:
+        raise typer.BadParameter("--dry-run lists the jobs a --selector matches")
     client = make_client(bootstrap_servers, by)
-    command_id = send(client, job)
-    typer.echo(f"{send.__name__} sent for {job} (command {command_id})")
-    if wait:
-        _follow(client, command_id, timeout)
+    if job is not None:
+        command_id = client.send_each(action, [job])[job]
+        typer.echo(f"{action} sent for {job} (command {command_id})")
+        if wait:
+            _follow(client, command_id, timeout)
+        return
+    _act_on_selection(client, action, Selector.parse(selector or []), dry_run, wait, timeout)
+
+
+def _act_on_selection(
+    client: SyncJobsClient,
+    action: str,
+    selector: Selector,
+    dry_run: bool,
+    wait: bool,
+    timeout: float,
+) -> None:
+    jobs = [record.job_id for record in client.select(selector)]
+    if dry_run or not jobs:
+        verb = "would be sent to" if dry_run else "sent to"
+        typer.echo(
+            f"{action} {verb} {len(jobs)} job(s){':' if jobs else ''} {' '.join(jobs)}".rstrip()
+        )
+        return
+    sent = client.send_each(action, jobs)
+    typer.echo(f"{action} sent to {len(sent)} job(s)")
+    if not wait:
+        for job_id, command_id in sent.items():
+            typer.echo(f"  {job_id}  command {command_id}")
+        return
+    finished = client.finish_all(list(sent.values()), timeout=timeout)
+    counts = {"done": 0, "rejected": 0, "unfinished": 0}
+    for job_id, command_id in sent.items():
+        event = finished[command_id]
+        if event is None:
+            counts["unfinished"] += 1
+            typer.echo(f"  {job_id}  no end within {timeout:.0f} s")
+        elif isinstance(event, CommandRejected) or (event.forced and not event.status.terminal):
+            counts["rejected"] += 1
+            typer.echo(f"  {job_id}  not done: {event_line(event)}")
+        else:
+            counts["done"] += 1
+            typer.echo(f"  {job_id}  {event.status_label}")
+    typer.echo(", ".join(f"{count} {name}" for name, count in counts.items()))
+    if counts["unfinished"]:
+        raise typer.Exit(code=2)
+    if counts["rejected"]:
+        raise typer.Exit(code=1)
 
 
 def _follow(
