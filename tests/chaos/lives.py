@@ -57,6 +57,11 @@ def life(rng: random.Random, job: str) -> list[dict[str, object]]:
                     ["terminate", "snapshot_completed", "stopped"],  # the race from the state table
                     ["failed"],
                     ["complete_cdc", "terminate", "stopped"],  # a wrong_stage mistake first
+                    ["pause", "paused", *progress(1), "resume", "resumed", "snapshot_completed"],
+                    ["pause", "paused", "terminate", *progress(1), "stopped"],
+                    # The snapshot finishes around the pause: it counts once resumed.
+                    ["pause", "snapshot_completed", "paused", "resume", "resumed"],
+                    ["pause", "resume", "paused", "pause", "resume", "resumed", "failed"],
                 ]
             )
         else:
@@ -66,6 +71,17 @@ def life(rng: random.Random, job: str) -> list[dict[str, object]]:
                     ["snapshot_completed", "terminate", "complete_cdc", "complete_cdc", "stopped"],
                     ["terminate", "stopped"],
                     ["snapshot_completed", *progress(2), "failed"],
+                    ["snapshot_completed", "pause", "paused", "complete_cdc", "stopped"],
+                    [
+                        "snapshot_completed",
+                        "pause",
+                        "paused",
+                        "resume",
+                        "resumed",
+                        "complete_cdc",
+                        "stopped",
+                    ],
+                    ["pause", "snapshot_completed", "paused", "terminate", "stopped"],
                 ]
             )
     if rng.random() < 0.3:
