@@ -22,6 +22,7 @@ from confluent_kafka.admin import AdminClient
 from pydantic import TypeAdapter, ValidationError
 
 from syncctl.contract import (
+    CancelSchedule,
     CommandRejected,
     CompleteCdc,
     ControlMessage,
@@ -56,6 +57,7 @@ _ACTIONS: dict[str, type[ControlMessage]] = {
     "complete_cdc": CompleteCdc,
     "pause": Pause,
     "resume": Resume,
+    "cancel_schedule": CancelSchedule,
 }
 _WAIT_NOTICE_SECONDS = 10.0
 
@@ -111,8 +113,15 @@ class SyncJobsClient:
     def terminate(self, job_id: str, *, requested_by: str | None = None) -> str:
         return self._send(Terminate, job_id, requested_by)
 
-    def complete_cdc(self, job_id: str, *, requested_by: str | None = None) -> str:
-        return self._send(CompleteCdc, job_id, requested_by)
+    def complete_cdc(
+        self, job_id: str, *, requested_by: str | None = None, at: datetime | None = None
+    ) -> str:
+        """Complete CDC now, or at `at`: a future instant with a time zone, within a year."""
+        return self._send(CompleteCdc, job_id, requested_by, **({"at": at} if at else {}))
+
+    def cancel_schedule(self, job_id: str, *, requested_by: str | None = None) -> str:
+        """Remove the job's scheduled complete_cdc."""
+        return self._send(CancelSchedule, job_id, requested_by)
 
     def pause(self, job_id: str, *, requested_by: str | None = None) -> str:
         """Pause a running job (Pausing, then Paused once the engine confirms)."""
@@ -268,13 +277,19 @@ class SyncJobsClient:
         return [record for record in self.jobs() if selector.matches(record)]
 
     def send_each(
-        self, action: str, job_ids: Iterable[str], *, requested_by: str | None = None
+        self,
+        action: str,
+        job_ids: Iterable[str],
+        *,
+        requested_by: str | None = None,
+        **fields: Any,
     ) -> dict[str, str]:
-        """One `action` (terminate, complete_cdc, pause, resume) per job: job id -> command_id."""
+        """One `action` (terminate, complete_cdc, pause, resume, cancel_schedule) per job, with
+        `fields` (complete_cdc's `at`): job id -> command_id."""
         kind = _ACTIONS.get(action)
         if kind is None:
             raise InvalidCommand(f"{action!r} is not one of {', '.join(_ACTIONS)}")
-        return {job_id: self._send(kind, job_id, requested_by) for job_id in job_ids}
+        return {job_id: self._send(kind, job_id, requested_by, **fields) for job_id in job_ids}
 
     def finish_all(
         self, command_ids: Collection[str], timeout: float = 90.0

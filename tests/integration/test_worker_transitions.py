@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from tests.integration.harness import ControlProducer, EventReader, WorkerProcess
 from tests.unit.machine.journeys import PATHS
@@ -10,6 +11,7 @@ from tests.unit.machine.test_state_table import ROWS, Row
 
 from syncctl.contract import Mode, Status
 
+SCHEDULE_IN = 5  # seconds from sending a complete_cdc (at) to its time
 VISIBLE_ROWS = [row for row in ROWS if row.event != "—" or row.input != "deadline (not due)"]
 
 
@@ -24,13 +26,14 @@ def drive(control: ControlProducer, job_id: str, row: Row) -> tuple[str | None, 
     if row.status is not None:
         control.send(job_id, "create", mode=row.mode.value)
         for kind in PATHS[row.status]:
-            sent = control.send(job_id, kind, **fields(kind))
-            if kind in ("terminate", "complete_cdc", "pause", "resume"):
-                stop_id = sent  # what a deadline row's forced event names
-    kind = row.input.split(" ")[0]
-    answered = (
-        stop_id if kind == "deadline" else control.send(job_id, kind, **fields(kind, row.mode))
-    )
+            sent = control.send(job_id, kind.split(" ")[0], **fields(kind))
+            if kind in ("terminate", "complete_cdc", "pause", "resume", "complete_cdc (at)"):
+                stop_id = sent  # what a deadline row's later event names
+    kind = row.input
+    if kind.startswith("deadline"):
+        answered = stop_id
+    else:
+        answered = control.send(job_id, kind.split(" ")[0], **fields(kind, row.mode))
     sentinel = control.send(job_id, "create", mode="snapshot")
     return answered, sentinel
 
@@ -45,6 +48,12 @@ def fields(kind: str, mode: Mode = Mode.SNAPSHOT) -> dict[str, object]:
         "complete_cdc": {"requested_by": "alice"},
         "pause": {"requested_by": "alice"},
         "resume": {"requested_by": "alice"},
+        "cancel_schedule": {"requested_by": "alice"},
+        # Due a little after the row's input is processed: the deadline rows wait for it.
+        "complete_cdc (at)": {
+            "requested_by": "alice",
+            "at": (datetime.now(UTC) + timedelta(seconds=SCHEDULE_IN)).isoformat(),
+        },
     }.get(kind, {})
 
 
@@ -63,21 +72,22 @@ def test_every_state_table_row_is_what_a_consumer_of_the_events_topic_sees(
     events.read_until(
         lambda: all(events.for_command(s) for s in sentinels), 60, "every sentinel answered"
     )
-    forced = [answered for row, _, answered, _ in cases if "forced" in row.event]
+    # A deadline row is answered by a later event naming the same command as the path's stop,
+    # pause, resume or schedule: the forced end, or the scheduled command applied.
+    due = [
+        answered
+        for row, _, answered, _ in cases
+        if row.input == "deadline (due)" and row.event != "—"
+    ]
     events.read_until(
-        lambda: all(any(e["forced"] for e in events.for_command(a)) for a in forced),
+        lambda: all(len(events.for_command(a)) >= 2 for a in due),
         30,
-        "forced stops at the deadline",
+        "deadlines and schedules to fire",
     )
 
     for row, job_id, answered, _ in cases:
-        # A stop's command_id is named again by the forced event at its deadline; that one
-        # answers only the deadline rows.
-        seen = [
-            e
-            for e in events.for_command(answered)
-            if e.get("forced", False) == (row.input == "deadline (due)")
-        ]
+        named = events.for_command(answered) if answered else []
+        seen = named[1:][-1:] if row.input == "deadline (due)" else named[:1]
         if row.event == "—":
             if answered is not None and row.input != "deadline (due)":
                 assert seen == [], (row, seen)
@@ -89,6 +99,8 @@ def test_every_state_table_row_is_what_a_consumer_of_the_events_topic_sees(
         if expected_type == "command_rejected":
             assert event["code"] == code.strip("`").split("`")[0], row
             assert event["reason"], row
+        elif expected_type == "schedule_changed":
+            assert event["status"] == row.new_status, row
         else:
             assert event["status"] == row.new_status, row
             assert event["status_label"] == Status(row.new_status).label, row

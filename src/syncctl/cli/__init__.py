@@ -8,6 +8,7 @@ import typer
 
 from syncctl.cli.broker import broker_command
 from syncctl.cli.commands import (
+    cancel_schedule_command,
     complete_cdc_command,
     create_command,
     pause_command,
@@ -45,6 +46,7 @@ app.command("terminate")(terminate_command)
 app.command("complete-cdc")(complete_cdc_command)
 app.command("pause")(pause_command)
 app.command("resume")(resume_command)
+app.command("cancel-schedule")(cancel_schedule_command)
 app.command("jobs")(jobs_command)
 app.command("watch")(watch_command)
 app.command("runner")(runner_command)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Annotated, Any
 
 import typer
@@ -10,7 +11,7 @@ import typer
 from syncctl.cli.options import BootstrapOption, make_client
 from syncctl.cli.render import event_line
 from syncctl.client import SyncJobsClient
-from syncctl.contract import CommandRejected, Mode
+from syncctl.contract import CommandRejected, Mode, ScheduleChanged
 from syncctl.selection import Selector
 from syncctl.settings import WorkerSettings, default_of
 
@@ -131,14 +132,51 @@ def complete_cdc_command(
     by: ByOption = None,
     wait: WaitOption = False,
     timeout: TimeoutOption = 90.0,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            help="Complete CDC at this time instead of now: ISO 8601 with a time zone "
+            "(2026-12-01T02:00:00+01:00), at most a year ahead. `cancel-schedule` removes it.",
+        ),
+    ] = None,
 ) -> None:
     """End a continuous job's CDC stage gracefully: CDC Completed, temporary data cleaned up.
 
-    A stopped job cannot be resumed. With --wait: exit 0 when the job is CDC Completed,
-    1 when the command was rejected (the reason is printed), 2 on timeout or no broker; with
-    --selector the same over every job (1 if any was rejected, 2 if any did not finish).
+    A stopped job cannot be resumed. With --wait: exit 0 when the job is CDC Completed (with
+    --at: once the schedule is accepted), 1 when the command was rejected (the reason is
+    printed), 2 on timeout or no broker; with --selector the same over every job (1 if any
+    was rejected, 2 if any did not finish).
     """
-    _act("complete_cdc", job, selector, dry_run, bootstrap_servers, by, wait, timeout)
+    fields = {"at": _instant(at)} if at else {}
+    _act("complete_cdc", job, selector, dry_run, bootstrap_servers, by, wait, timeout, **fields)
+
+
+def cancel_schedule_command(
+    job: OptionalJob = None,
+    selector: SelectorOption = None,
+    dry_run: DryRunOption = False,
+    bootstrap_servers: BootstrapOption = None,
+    by: ByOption = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Wait for the worker to accept or reject it.")
+    ] = False,
+    timeout: TimeoutOption = 30.0,
+) -> None:
+    """Remove a job's scheduled complete-cdc (complete-cdc --at). With --wait: exit 0 once
+    removed, 1 when the job had nothing scheduled, 2 on timeout or no broker."""
+    _act("cancel_schedule", job, selector, dry_run, bootstrap_servers, by, wait, timeout)
+
+
+def _instant(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not an ISO 8601 time", param_hint="--at") from None
+    if moment.tzinfo is None:
+        raise typer.BadParameter(
+            f"{text!r} has no time zone: add one, e.g. {text}+00:00", param_hint="--at"
+        )
+    return moment
 
 
 def pause_command(
@@ -189,6 +227,7 @@ def _act(
     by: str | None,
     wait: bool,
     timeout: float,
+    **fields: Any,
 ) -> None:
     if (job is None) == (not selector):
         raise typer.BadParameter("name one job, or select jobs with --selector", param_hint="JOB")
@@ -196,12 +235,13 @@ def _act(
         raise typer.BadParameter("--dry-run lists the jobs a --selector matches")
     client = make_client(bootstrap_servers, by)
     if job is not None:
-        command_id = client.send_each(action, [job])[job]
+        command_id = client.send_each(action, [job], **fields)[job]
         typer.echo(f"{action} sent for {job} (command {command_id})")
         if wait:
             _follow(client, command_id, timeout)
         return
-    _act_on_selection(client, action, Selector.parse(selector or []), dry_run, wait, timeout)
+    selected = Selector.parse(selector or [])
+    _act_on_selection(client, action, selected, dry_run, wait, timeout, fields)
 
 
 def _act_on_selection(
@@ -211,6 +251,7 @@ def _act_on_selection(
     dry_run: bool,
     wait: bool,
     timeout: float,
+    fields: dict[str, Any],
 ) -> None:
     jobs = [record.job_id for record in client.select(selector)]
     if dry_run or not jobs:
@@ -219,7 +260,7 @@ def _act_on_selection(
             f"{action} {verb} {len(jobs)} job(s){':' if jobs else ''} {' '.join(jobs)}".rstrip()
         )
         return
-    sent = client.send_each(action, jobs)
+    sent = client.send_each(action, jobs, **fields)
     typer.echo(f"{action} sent to {len(sent)} job(s)")
     if not wait:
         for job_id, command_id in sent.items():
@@ -258,6 +299,8 @@ def _follow(
         typer.echo(event_line(event))
         if isinstance(event, CommandRejected):
             raise typer.Exit(code=1)
+        if isinstance(event, ScheduleChanged):
+            return  # scheduled (or unscheduled): what happens at that time is another outcome
         final = event.status.terminal or event.completes_command_id == command_id
         if final and event.forced and not event.status.terminal:
             # A pause or resume the engine never confirmed: the job stayed as it was.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from syncctl.contract import CommandRejected, Event, JobRecord, Stats
+from syncctl.contract import CommandRejected, Event, JobRecord, ScheduleChanged, Stats
 from syncctl.describe import progress, when
 from syncctl.machine import allowed_commands
 
@@ -38,6 +38,14 @@ def event_line(event: Event) -> str:
             f"{stamp}  {event.job_id}  {event.command_type} rejected ({event.code.value}): "
             f"{event.reason}"
         )
+    if isinstance(event, ScheduleChanged):
+        what = (
+            f"{event.command_type} scheduled for {event.at.isoformat()}"
+            if event.at
+            else f"scheduled {event.command_type} cancelled"
+        )
+        by = f"  (by {event.requested_by})" if event.requested_by else ""
+        return f"{stamp}  {event.job_id}  {what}{by}"
     before = event.previous_status.label if event.previous_status else "created"
     line = f"{stamp}  {event.job_id}  {before} → {event.status_label}"
     details = []

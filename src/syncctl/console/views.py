@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from syncctl.contract import CommandRejected, JobRecord, Mode, Stage, StageState, Stats, Status
+from syncctl.contract import (
+    CommandRejected,
+    JobRecord,
+    Mode,
+    ScheduleChanged,
+    Stage,
+    StageState,
+    Stats,
+    Status,
+)
 from syncctl.describe import progress, when
 from syncctl.machine import allowed_commands
 
@@ -93,6 +102,7 @@ def job_view(record: JobRecord, now: datetime | None = None) -> dict[str, Any]:
         "asked_by": record.last_requested_by or record.created_by or "—",
         "reason": record.reason,
         "copies": copies(record),
+        "scheduled": scheduled(record),
         "actions": actions_for(record),
         "mark": _mark(record.status),
         "stages": [_stage_view(name, state, record) for name, state in stages],
@@ -120,6 +130,19 @@ def stage_progress(name: str, stats: Stats) -> str:
     return "" if snapshot_only == Stats() else progress(snapshot_only)
 
 
+def scheduled(record: JobRecord) -> str | None:
+    """`Complete CDC at 2026-12-01 01:00 UTC (by alice)`, when the job holds a schedule."""
+    plan = record.scheduled
+    if plan is None:
+        return None
+    by = f" (by {plan.requested_by})" if plan.requested_by else ""
+    return f"Complete CDC at {_moment(plan.at)}{by}"
+
+
+def _moment(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def copies(record: JobRecord) -> str | None:
     """What the job copies, from its spec: `shop: public.orders, public.items → archive/shop`."""
     spec = record.spec
@@ -141,6 +164,21 @@ def event_view(event: Any) -> dict[str, Any]:
             "time": at.strftime("%H:%M:%S"),
             "text": f"{event.command_type} rejected ({event.code.value}): {event.reason}",
             "reason": event.reason,
+        }
+    if isinstance(event, ScheduleChanged):
+        by = f" (by {event.requested_by})" if event.requested_by else ""
+        what = (
+            f"{event.command_type} scheduled for {_moment(event.at)}"
+            if event.at
+            else f"scheduled {event.command_type} cancelled"
+        )
+        return {
+            "kind": "schedule",
+            "job_id": event.job_id,
+            "command_id": event.command_id,
+            "at": at.isoformat(),
+            "time": at.strftime("%H:%M:%S"),
+            "text": what + by,
         }
     before = event.previous_status.label if event.previous_status else "Created"
     details = []

@@ -1,8 +1,9 @@
 """The wire contract: every message, record and event syncctl reads or writes (pydantic v2)."""
 
-from syncctl.contract.events import CommandRejected, Event, StatusChanged
+from syncctl.contract.events import CommandRejected, Event, ScheduleChanged, StatusChanged
 from syncctl.contract.messages import (
     MAX_MESSAGE_BYTES,
+    CancelSchedule,
     CompleteCdc,
     ControlMessage,
     Create,
@@ -20,7 +21,14 @@ from syncctl.contract.messages import (
     Terminate,
 )
 from syncctl.contract.parsing import Invalid, parse_control_message
-from syncctl.contract.records import JobRecord, PendingChange, PendingStop, Stages, TempData
+from syncctl.contract.records import (
+    JobRecord,
+    PendingChange,
+    PendingStop,
+    ScheduledCommand,
+    Stages,
+    TempData,
+)
 from syncctl.contract.statuses import (
     InvalidCode,
     Mode,
@@ -32,6 +40,7 @@ from syncctl.contract.statuses import (
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
+    "CancelSchedule",
     "CommandRejected",
     "CompleteCdc",
     "ControlMessage",
@@ -51,6 +60,8 @@ __all__ = [
     "RejectionCode",
     "Resume",
     "Resumed",
+    "ScheduleChanged",
+    "ScheduledCommand",
     "SnapshotCompleted",
     "SnapshotStarted",
     "Stage",

@@ -1,4 +1,4 @@
-"""Events on the events topic: status changes and rejections (key = job id)."""
+"""Events on the events topic: status changes, rejections and schedules (key = job id)."""
 
 from __future__ import annotations
 
@@ -58,4 +58,14 @@ class CommandRejected(_Event):
     reason: str
 
 
-Event = Annotated[StatusChanged | CommandRejected, Field(discriminator="type")]
+class ScheduleChanged(_Event):
+    """syncctl addition: a complete_cdc was scheduled for `at`, or (`at` null) the schedule was
+    removed by cancel_schedule. The status does not change."""
+
+    type: Literal["schedule_changed"] = "schedule_changed"
+    command_type: str
+    at: AwareDatetime | None = Field(description="When the scheduled command applies; null: none.")
+    requested_by: str | None = None
+
+
+Event = Annotated[StatusChanged | CommandRejected | ScheduleChanged, Field(discriminator="type")]

@@ -80,6 +80,17 @@ class Terminate(_ControlMessage):
 
 class CompleteCdc(_ControlMessage):
     type: Literal["complete_cdc"] = "complete_cdc"
+    at: AwareDatetime | None = Field(
+        None,
+        description="syncctl addition: complete CDC at this future instant instead of now "
+        "(at most a year ahead); the job keeps the schedule until then.",
+    )
+
+
+class CancelSchedule(_ControlMessage):
+    """syncctl addition: remove the job's scheduled complete_cdc."""
+
+    type: Literal["cancel_schedule"] = "cancel_schedule"
 
 
 class Pause(_ControlMessage):
@@ -141,10 +152,13 @@ ControlMessage = Annotated[
     | Pause
     | Resume
     | Paused
-    | Resumed,
+    | Resumed
+    | CancelSchedule,
     Field(discriminator="type"),
 ]
-OPERATOR_COMMAND_TYPES = frozenset({"create", "terminate", "complete_cdc", "pause", "resume"})
+OPERATOR_COMMAND_TYPES = frozenset(
+    {"create", "terminate", "complete_cdc", "pause", "resume", "cancel_schedule"}
+)
 MESSAGE_TYPES = (
     Create,
     Terminate,
@@ -158,4 +172,5 @@ MESSAGE_TYPES = (
     Resume,
     Paused,
     Resumed,
+    CancelSchedule,
 )

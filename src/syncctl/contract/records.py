@@ -42,6 +42,18 @@ class PendingChange(BaseModel):
     deadline_at: AwareDatetime
 
 
+class ScheduledCommand(BaseModel):
+    """syncctl addition: an operator command to apply at `at` (today only complete_cdc)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    command_id: CommandId
+    command_type: Literal["complete_cdc"]
+    at: AwareDatetime
+    requested_at: AwareDatetime
+    requested_by: str | None = None
+
+
 class TempData(BaseModel):
     """Working data syncctl keeps while a job's CDC stage runs; removed on CDC Completed."""
 
@@ -70,6 +82,7 @@ class JobRecord(BaseModel):
     last_requested_by: str | None = None
     stop: PendingStop | None = None
     change: PendingChange | None = None
+    scheduled: ScheduledCommand | None = None
     snapshot_completed_while_paused: bool = False
     temp_data: TempData | None = None
     engine_temp_data_cleaned: bool | None = None
@@ -78,10 +91,12 @@ class JobRecord(BaseModel):
 
     @property
     def deadline_at(self) -> AwareDatetime | None:
-        """When the engine's confirmation of a pending stop, pause or resume is due."""
-        if self.stop is not None:
-            return self.stop.deadline_at
-        return self.change.deadline_at if self.change is not None else None
+        """The next time the timer has something to do: the engine's confirmation of a pending
+        stop, pause or resume is due, or a scheduled command applies."""
+        times = [pending.deadline_at for pending in (self.stop, self.change) if pending is not None]
+        if self.scheduled is not None:
+            times.append(self.scheduled.at)
+        return min(times) if times else None
 
     @property
     def stage(self) -> Stage:

@@ -90,6 +90,8 @@ class RejectionCode(StrEnum):
     CHANGE_IN_PROGRESS = "change_in_progress"
     ALREADY_PAUSED = "already_paused"
     NOT_PAUSED = "not_paused"
+    INVALID_SCHEDULE = "invalid_schedule"
+    NO_SCHEDULE = "no_schedule"
 
 
 class InvalidCode(StrEnum):

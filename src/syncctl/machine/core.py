@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from syncctl.contract import (
+    CancelSchedule,
     CommandRejected,
     CompleteCdc,
     ControlMessage,
@@ -28,6 +29,8 @@ from syncctl.contract import (
     RejectionCode,
     Resume,
     Resumed,
+    ScheduleChanged,
+    ScheduledCommand,
     SnapshotCompleted,
     SnapshotStarted,
     Stage,
@@ -53,12 +56,16 @@ def apply(
 ) -> Transition:
     """Apply one input to a job's record; return the new record, its events and the outcome."""
     if isinstance(message, DeadlineReached):
-        return _deadline(record, now)
+        return _deadline(record, now, rules)
     if record is not None and message.command_id in record.applied_command_ids:
         return Transition(record, (), Outcome.DUPLICATE, "command_id already applied to this job")
     match message:
         case Create():
             return _create(record, message, now, rules)
+        case CompleteCdc() if message.at is not None:
+            return _schedule(record, message, now, rules)
+        case CancelSchedule():
+            return _cancel_schedule(record, message, now, rules)
         case Terminate() | CompleteCdc():
             return _stop(record, message, now, rules)
         case Pause() | Resume():
@@ -97,7 +104,8 @@ def _stop(
     rejection = _stop_rejection(record, message.type)
     if rejection is not None:
         return _reject(record, message, now, rules, *rejection)
-    changes: dict[str, Any] = {"last_requested_by": message.requested_by}
+    # A stop now replaces a scheduled one.
+    changes: dict[str, Any] = {"last_requested_by": message.requested_by, "scheduled": None}
     if record.status is Status.NOT_STARTED:
         # Nothing runs yet, so nothing needs to confirm: the job is cancelled at once.
         changes.update(
@@ -128,7 +136,8 @@ def allowed_commands(record: JobRecord) -> tuple[str, ...]:
     the stop that applies first, then pause or resume."""
     stops = [c for c in STOP_COMMANDS if _stop_rejection(record, c) is None]
     changes = [c for c in CHANGE_COMMANDS if _change_rejection(record, c) is None]
-    return (*stops, *changes)
+    cancel = ["cancel_schedule"] if record.scheduled is not None else []
+    return (*stops, *changes, *cancel)
 
 
 def _stop_rejection(record: JobRecord, command_type: str) -> tuple[RejectionCode, str] | None:
@@ -147,6 +156,130 @@ def _stop_rejection(record: JobRecord, command_type: str) -> tuple[RejectionCode
     if command_type == "complete_cdc" and record.stage is not Stage.CDC:
         return RejectionCode.WRONG_STAGE, reasons.complete_cdc_in_snapshot_stage(record)
     return None
+
+
+# -- scheduled commands ------------------------------------------------------------------------
+def _schedule(
+    record: JobRecord | None, message: CompleteCdc, now: datetime, rules: Rules
+) -> Transition:
+    assert message.at is not None
+    if record is None:
+        return _reject_unknown(message, now)
+    rejection = _schedule_rejection(record, message.at, now, rules)
+    if rejection is not None:
+        return _reject(record, message, now, rules, *rejection)
+    scheduled = ScheduledCommand(
+        command_id=message.command_id,
+        command_type="complete_cdc",
+        at=message.at,
+        requested_at=now,
+        requested_by=message.requested_by,
+    )
+    updated = _updated(
+        record, message, now, rules, scheduled=scheduled, last_requested_by=message.requested_by
+    )
+    return Transition(
+        updated, (_schedule_changed(updated, message, now, message.at),), Outcome.ACCEPTED
+    )
+
+
+def _schedule_rejection(
+    record: JobRecord, at: datetime, now: datetime, rules: Rules
+) -> tuple[RejectionCode, str] | None:
+    if record.status.terminal:
+        return RejectionCode.ALREADY_STOPPED, reasons.already_stopped(record)
+    if record.status.stopping:
+        return RejectionCode.STOP_IN_PROGRESS, reasons.stop_in_progress(record)
+    if record.mode is Mode.SNAPSHOT:
+        return RejectionCode.WRONG_STAGE, reasons.complete_cdc_on_snapshot_job(record)
+    if at <= now:
+        return RejectionCode.INVALID_SCHEDULE, reasons.schedule_in_the_past(at)
+    if at > now + rules.schedule_limit:
+        return RejectionCode.INVALID_SCHEDULE, reasons.schedule_too_far(at, rules.schedule_limit)
+    return None
+
+
+def _cancel_schedule(
+    record: JobRecord | None, message: CancelSchedule, now: datetime, rules: Rules
+) -> Transition:
+    if record is None:
+        return _reject_unknown(message, now)
+    if record.scheduled is None:
+        return _reject(
+            record, message, now, rules, RejectionCode.NO_SCHEDULE, reasons.no_schedule(record)
+        )
+    updated = _updated(
+        record, message, now, rules, scheduled=None, last_requested_by=message.requested_by
+    )
+    return Transition(updated, (_schedule_changed(updated, message, now, None),), Outcome.ACCEPTED)
+
+
+def _apply_schedule(record: JobRecord, now: datetime, rules: Rules) -> Transition:
+    """The scheduled complete_cdc is due: apply it as if sent now, under its own command_id."""
+    scheduled = record.scheduled
+    assert scheduled is not None
+    rejection = _stop_rejection(record, "complete_cdc")
+    if rejection is not None:
+        code, reason = rejection
+        updated = record.model_copy(
+            update={"scheduled": None, "updated_at": now, "version": record.version + 1}
+        )
+        event = CommandRejected(
+            event_id=_event_id(record.job_id, scheduled.command_id, "scheduled"),
+            job_id=record.job_id,
+            occurred_at=now,
+            command_id=scheduled.command_id,
+            status=record.status,
+            status_label=record.status.label,
+            command_type="complete_cdc",
+            code=code,
+            reason=reasons.at_the_scheduled_time(reason),
+        )
+        return Transition(updated, (event,), Outcome.REJECTED)
+    stop = PendingStop(
+        command_id=scheduled.command_id,
+        command_type="complete_cdc",
+        requested_at=now,
+        requested_by=scheduled.requested_by,
+        deadline_at=now + rules.stop_deadline,
+    )
+    updated = record.model_copy(
+        update={
+            "status": Status.CDC_COMPLETING,
+            "stop": stop,
+            "scheduled": None,
+            "last_requested_by": scheduled.requested_by,
+            "updated_at": now,
+            "status_changed_at": now,
+            "version": record.version + 1,
+        }
+    )
+    event = _status_changed(
+        record,
+        updated,
+        None,
+        now,
+        command_id=scheduled.command_id,
+        kind="scheduled",
+        requested_by=scheduled.requested_by,
+    )
+    return Transition(updated, (event,), Outcome.ACCEPTED)
+
+
+def _schedule_changed(
+    record: JobRecord, message: CompleteCdc | CancelSchedule, now: datetime, at: datetime | None
+) -> ScheduleChanged:
+    return ScheduleChanged(
+        event_id=_event_id(record.job_id, message.command_id, message.type),
+        job_id=record.job_id,
+        occurred_at=now,
+        command_id=message.command_id,
+        status=record.status,
+        status_label=record.status.label,
+        command_type="complete_cdc",
+        at=at,
+        requested_by=message.requested_by,
+    )
 
 
 # -- pause and resume --------------------------------------------------------------------------
@@ -377,18 +510,21 @@ def _failed(record: JobRecord, message: Failed, now: datetime, rules: Rules) -> 
         reason=message.error,
         stop=None,
         change=None,
+        scheduled=None,
         temp_data=None,
         completes=completes,
     )
 
 
 # -- stops -------------------------------------------------------------------------------------
-def _deadline(record: JobRecord | None, now: datetime) -> Transition:
+def _deadline(record: JobRecord | None, now: datetime, rules: Rules) -> Transition:
     if record is None or record.deadline_at is None or now < record.deadline_at:
         return Transition(record, (), Outcome.NOT_DUE)
-    if record.stop is not None:
-        return _finish_stop(record, None, now, DEFAULT_RULES, forced=True)
-    return _expire_change(record, now)
+    if record.stop is not None and now >= record.stop.deadline_at:
+        return _finish_stop(record, None, now, rules, forced=True)
+    if record.change is not None and now >= record.change.deadline_at:
+        return _expire_change(record, now)
+    return _apply_schedule(record, now, rules)
 
 
 def _finish_stop(
@@ -517,6 +653,7 @@ def _status_changed(
     forced: bool = False,
     completes: str | None = None,
     kind: str | None = None,
+    requested_by: str | None = None,
 ) -> Event:
     command_id = command_id or (message.command_id if message else None)
     return StatusChanged(
@@ -533,7 +670,7 @@ def _status_changed(
         stats=record.stats,
         reason=record.reason,
         completes_command_id=completes,
-        requested_by=message.requested_by if message else None,
+        requested_by=message.requested_by if message else requested_by,
         mode=record.mode,
         # An engine learns what to copy from the event that creates the job.
         drop_destination=record.drop_destination if previous is None else None,

@@ -12,7 +12,8 @@ from syncctl.contract import ControlMessage, Event, JobRecord
 
 @dataclass(frozen=True, slots=True)
 class DeadlineReached:
-    """The timer's input: the job's pending stop may have passed its deadline."""
+    """The timer's input: a pending stop, pause or resume may have passed its deadline, or a
+    scheduled command may be due."""
 
     job_id: str
     type: Literal["deadline"] = "deadline"
@@ -26,6 +27,8 @@ class Rules:
     stop_deadline: timedelta = timedelta(seconds=60)
     # Operator commands and status-changing reports remembered per job for idempotency.
     history_limit: int = 256
+    # How far ahead a complete_cdc may be scheduled.
+    schedule_limit: timedelta = timedelta(days=366)
 
 
 class Outcome(StrEnum):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from syncctl.contract import JobRecord, Status
 
 _MAX_JOB_ID = 128
@@ -121,3 +123,25 @@ def resume_not_confirmed(seconds: float) -> str:
         f"the engine did not confirm the resume within {seconds:g} s, so the job is still "
         "paused; send resume again to retry"
     )
+
+
+def schedule_in_the_past(at: datetime) -> str:
+    return (
+        f"the scheduled time {at.isoformat()} has already passed; send complete_cdc without `at` "
+        "to complete CDC now, or choose a future time"
+    )
+
+
+def schedule_too_far(at: datetime, limit: timedelta) -> str:
+    return (
+        f"the scheduled time {at.isoformat()} is more than {limit.days} days ahead; schedule a "
+        "nearer time"
+    )
+
+
+def no_schedule(record: JobRecord) -> str:
+    return f"job {record.job_id} has nothing scheduled; there is nothing to cancel"
+
+
+def at_the_scheduled_time(reason: str) -> str:
+    return f"at the scheduled time the complete_cdc could not apply: {reason}"

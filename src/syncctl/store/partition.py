@@ -7,10 +7,11 @@ from itertools import islice
 
 from syncctl.contract import JobRecord
 
-# A record with no pending stop, pause or resume has these in its JSON; such records need no
-# parsing at restore (they have no deadline to index).
+# A record with no pending stop, pause or resume and nothing scheduled has these in its JSON;
+# such records need no parsing at restore (they have no deadline to index).
 _NO_PENDING_STOP = b'"stop":null'
 _NO_PENDING_CHANGE = b'"change":null'
+_NOTHING_SCHEDULED = b'"scheduled":null'
 _STATUS_FIELD = b'"status":"'  # the record's only "status" key: nested models have none
 
 
@@ -69,7 +70,11 @@ class PartitionState:
         """Apply one changelog record (None is a tombstone)."""
         if value is None:
             self._put(key, None)
-        elif _NO_PENDING_STOP in value and _NO_PENDING_CHANGE in value:
+        elif (
+            _NO_PENDING_STOP in value
+            and _NO_PENDING_CHANGE in value
+            and _NOTHING_SCHEDULED in value
+        ):
             if self._statuses is not None:
                 self._count(self._records.get(key), value)
             self._records[key] = value
@@ -94,7 +99,8 @@ class PartitionState:
         return dict(self._statuses or {})
 
     def due(self, now: datetime) -> list[str]:
-        """Jobs whose pending stop, pause or resume has passed its deadline."""
+        """Jobs whose pending stop, pause or resume has passed its deadline, or whose scheduled
+        command is due."""
         return [key.decode() for key, deadline in self._deadlines.items() if deadline <= now]
 
     def pending_stops(self) -> int:

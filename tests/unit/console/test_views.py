@@ -66,3 +66,38 @@ def test_a_paused_job_offers_its_stop_and_resume_and_its_stage_reads_paused() ->
     assert view["actions"] == ["complete-cdc", "resume"]
     assert [s["label"] for s in view["stages"]] == ["Completed", "Paused"]
     assert view["mark"] is None and not view["final"]
+
+
+def test_a_scheduled_complete_is_shown_on_the_job_and_in_its_timeline() -> None:
+    from syncctl.console.views import event_view
+    from syncctl.contract import ScheduleChanged, ScheduledCommand
+
+    at = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+    plan = ScheduledCommand(
+        command_id="c9", command_type="complete_cdc", at=at, requested_at=NOW, requested_by="alice"
+    )
+    running = record(
+        Mode.CONTINUOUS,
+        Status.CDC_RUNNING,
+        Stages(snapshot=StageState.COMPLETED, cdc=StageState.RUNNING),
+    )
+    view = job_view(running.model_copy(update={"scheduled": plan}), NOW)
+    assert view["scheduled"] == "Complete CDC at 2026-12-01 01:00 UTC (by alice)"
+    assert "cancel-schedule" in view["actions"]
+    line = event_view(
+        ScheduleChanged(
+            event_id="e",
+            job_id="j",
+            occurred_at=NOW,
+            command_id="c9",
+            status=Status.CDC_RUNNING,
+            status_label="CDC running",
+            command_type="complete_cdc",
+            at=at,
+            requested_by="alice",
+        )
+    )
+    assert (
+        line["kind"] == "schedule"
+        and line["text"] == "complete_cdc scheduled for 2026-12-01 01:00 UTC (by alice)"
+    )

@@ -6,6 +6,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 from syncctl.contract import (
+    CancelSchedule,
     CompleteCdc,
     ControlMessage,
     Create,
@@ -27,6 +28,7 @@ from syncctl.contract import (
 from syncctl.machine import DeadlineReached, MachineInput, apply
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+SCHEDULED_AT = T0 + timedelta(minutes=30)  # due by AFTER_DEADLINE
 JOB = "job-1"
 _ids = itertools.count()
 
@@ -48,6 +50,8 @@ PATHS: dict[str, list[str]] = {
     "PAUSING (cdc)": ["snapshot_started", "snapshot_completed", "pause"],
     "PAUSED (cdc)": ["snapshot_started", "snapshot_completed", "pause", "paused"],
     "RESUMING (cdc)": ["snapshot_started", "snapshot_completed", "pause", "paused", "resume"],
+    "SNAPSHOT_RUNNING (scheduled)": ["snapshot_started", "complete_cdc (at)"],
+    "CDC_RUNNING (scheduled)": ["snapshot_started", "snapshot_completed", "complete_cdc (at)"],
 }
 REACHABLE: dict[str, tuple[Mode, ...]] = {
     state: (Mode.SNAPSHOT, Mode.CONTINUOUS) for state in PATHS
@@ -59,6 +63,8 @@ REACHABLE: dict[str, tuple[Mode, ...]] = {
     "PAUSING (cdc)": (Mode.CONTINUOUS,),
     "PAUSED (cdc)": (Mode.CONTINUOUS,),
     "RESUMING (cdc)": (Mode.CONTINUOUS,),
+    "SNAPSHOT_RUNNING (scheduled)": (Mode.CONTINUOUS,),  # a snapshot job has no CDC to schedule
+    "CDC_RUNNING (scheduled)": (Mode.CONTINUOUS,),
 }
 
 
@@ -83,6 +89,8 @@ def message(kind: str, job_id: str = JOB, mode: Mode = Mode.SNAPSHOT) -> Machine
         "resume": lambda: Resume(**common, requested_by="ops"),
         "paused": lambda: Paused(**common),
         "resumed": lambda: Resumed(**common),
+        "complete_cdc (at)": lambda: CompleteCdc(**common, requested_by="ops", at=SCHEDULED_AT),
+        "cancel_schedule": lambda: CancelSchedule(**common, requested_by="ops"),
     }
     if kind == "deadline":
         return DeadlineReached(job_id)

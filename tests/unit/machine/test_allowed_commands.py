@@ -6,7 +6,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from syncctl.contract import CompleteCdc, JobRecord, Mode, Pause, Resume, Status, Terminate
+from syncctl.contract import (
+    CancelSchedule,
+    CompleteCdc,
+    JobRecord,
+    Mode,
+    Pause,
+    Resume,
+    Status,
+    Terminate,
+)
 from syncctl.machine import DEFAULT_RULES, Outcome, allowed_commands, apply
 from tests.unit.machine.journeys import record_in
 
@@ -19,7 +28,7 @@ def test_allowed_commands_are_those_the_machine_accepts(mode: Mode, status: Stat
     record = JobRecord(job_id="j", mode=mode, status=status, created_at=NOW, updated_at=NOW)
     accepted = {
         kind(command_id="c1", job_id="j", issued_at=NOW).type
-        for kind in (Terminate, CompleteCdc, Pause, Resume)
+        for kind in (Terminate, CompleteCdc, Pause, Resume, CancelSchedule)
         if apply(
             record, kind(command_id="c1", job_id="j", issued_at=NOW), NOW, DEFAULT_RULES
         ).outcome

@@ -11,6 +11,7 @@ from syncctl.contract import (
     CommandRejected,
     JobRecord,
     Mode,
+    ScheduleChanged,
     Stage,
     StageState,
     Status,
@@ -33,8 +34,10 @@ KINDS = (
     "resume",
     "paused",
     "resumed",
+    "complete_cdc (at)",
+    "cancel_schedule",
 )
-OPERATOR = {"create", "terminate", "complete_cdc", "pause", "resume"}
+OPERATOR = {"create", "terminate", "complete_cdc", "pause", "resume", "cancel_schedule"}
 
 steps = st.lists(
     st.tuples(
@@ -94,7 +97,7 @@ def test_every_operator_command_gets_exactly_one_outcome_and_duplicates_get_none
             assert naming == []
         else:
             assert len(naming) == 1
-            assert isinstance(naming[0], StatusChanged | CommandRejected)
+            assert isinstance(naming[0], StatusChanged | CommandRejected | ScheduleChanged)
         # A command for a job that does not exist has no record to be remembered in
         # (docs/state-table.md says so); every other one is remembered.
         if transition.record is not None:
@@ -148,6 +151,8 @@ def test_records_and_events_always_agree_with_the_status(
             assert stages in EXPECTED_STAGES[record.status]
         assert (record.stop is not None) == record.status.stopping
         assert (record.change is not None) == record.status.changing
+        if record.status.terminal or record.status.stopping:
+            assert record.scheduled is None, "a stop replaces a schedule; an end removes it"
         assert (record.temp_data is not None) == (
             record.stage is Stage.CDC and not record.status.terminal
         )

@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import pytest
 
-from syncctl.contract import CommandRejected, Mode, StatusChanged
+from syncctl.contract import CommandRejected, Mode, ScheduleChanged, StatusChanged
 from syncctl.machine import apply
 from tests.unit.machine.journeys import AFTER_DEADLINE, PATHS, REACHABLE, T0, message, record_in
 
@@ -27,6 +27,8 @@ INPUTS = (
     "resume",
     "paused",
     "resumed",
+    "complete_cdc (at)",
+    "cancel_schedule",
 )
 
 
@@ -71,9 +73,11 @@ def test_the_table_covers_every_reachable_status_mode_and_input_exactly_once() -
     assert set(listed) == expected
 
 
-def describe(event: StatusChanged | CommandRejected) -> str:
+def describe(event: StatusChanged | CommandRejected | ScheduleChanged) -> str:
     if isinstance(event, CommandRejected):
         return f"command_rejected `{event.code}`"
+    if isinstance(event, ScheduleChanged):
+        return "schedule_changed"
     return "status_changed forced" if event.forced else "status_changed"
 
 
@@ -81,7 +85,8 @@ def describe(event: StatusChanged | CommandRejected) -> str:
 def test_apply_does_what_the_table_says(row: Row) -> None:
     record = None if row.status is None else record_in(row.status, row.mode)
     now = AFTER_DEADLINE if row.input == "deadline (due)" else T0
-    result = apply(record, message(row.input.split(" ")[0], mode=row.mode), now)
+    kind = "deadline" if row.input.startswith("deadline") else row.input
+    result = apply(record, message(kind, mode=row.mode), now)
 
     assert result.outcome.value == row.outcome
     assert (result.record.status.value if result.record else "—") == row.new_status

@@ -123,6 +123,8 @@ function jobPage(section) {
     const time = document.querySelector("#job-last-change time");
     time.dateTime = job.last_change_at;
     setText(time, job.last_change);
+    document.getElementById("job-scheduled-fact").hidden = !job.scheduled;
+    setText(document.getElementById("job-scheduled"), job.scheduled || "");
     const reason = document.getElementById("job-reason");
     reason.hidden = !job.reason;
     setText(reason, job.reason || "");
