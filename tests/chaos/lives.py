@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 PROGRESS_STATS = ("tables_total", "tables_done", "rows_migrated", "events_seen")
 
@@ -35,6 +36,10 @@ def _message(rng: random.Random, job: str, kind: str, serial: list[int]) -> dict
         message["error"] = "source went away"
     elif kind == "stopped":
         message["temp_data_cleaned"] = rng.random() < 0.5
+    elif kind == "schedule":
+        # Weeks ahead, so that no worker applies it during the run (the replay fires no timer).
+        message["type"] = "complete_cdc"
+        message["at"] = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT00:00:00Z")
     return message
 
 
@@ -82,6 +87,22 @@ def life(rng: random.Random, job: str) -> list[dict[str, object]]:
                         "stopped",
                     ],
                     ["pause", "snapshot_completed", "paused", "terminate", "stopped"],
+                    # Scheduled, moved, cancelled, then completed now: the stop replaces it.
+                    [
+                        "snapshot_completed",
+                        "schedule",
+                        "schedule",
+                        "cancel_schedule",
+                        "complete_cdc",
+                        "stopped",
+                    ],
+                    [
+                        "schedule",
+                        "snapshot_completed",
+                        "complete_cdc",
+                        "stopped",
+                        "cancel_schedule",
+                    ],
                 ]
             )
     if rng.random() < 0.3:

@@ -47,7 +47,8 @@ def replay(
     `records` are (partition, key, value) in control-partition order (any interleaving of
     partitions will do: jobs never share state). A valid message on another partition than its
     key's was forwarded by a worker: its copy on the right partition is the one replayed."""
-    now = datetime(2026, 11, 26, tzinfo=UTC)
+    # Today, as for the workers: a scheduled complete_cdc's `at` is judged against it.
+    now = datetime.now(UTC)
     state: dict[str, JobRecord | None] = {}
     events: dict[str, list[dict[str, Any]]] = defaultdict(list)
     dead = 0
