@@ -270,6 +270,36 @@ def test_pause_then_resume_from_the_job_overview(
     expect(page.locator("#action-note")).to_have_text("")
 
 
+def test_pause_two_jobs_at_once_from_history(
+    start_worker: Callable[..., WorkerProcess],
+    start_runner: Callable[..., SyncctlProcess],
+    console: Callable[[], ConsoleProcess],
+    client: SyncJobsClient,
+    page: Page,
+) -> None:
+    start_worker()
+    start_runner(**SLOW_SNAPSHOT)
+    for job_id in ("eu-orders", "us-orders", "ledger-2026"):
+        client.create(job_id, "snapshot")
+    url = console().url
+
+    log_in(page, url)
+    for job_id in ("eu-orders", "us-orders", "ledger-2026"):
+        row = page.locator(f'tr[data-job="{job_id}"]')
+        expect(row).to_contain_text("Snapshot running", timeout=30_000)
+    page.get_by_label("Select eu-orders").check()
+    page.get_by_label("Select us-orders").check()
+    page.get_by_label("Selected jobs", exact=True).select_option("pause")
+    page.get_by_role("button", name="Apply to 2 selected").click()
+    dialog = page.get_by_role("dialog", name="Pause 2 job(s)?")
+    dialog.get_by_role("button", name="Pause").click()
+    expect(page.locator("#bulk-note")).to_contain_text("Sent to 2 job(s)")
+    for job_id in ("eu-orders", "us-orders"):
+        expect(page.locator(f'tr[data-job="{job_id}"]')).to_contain_text("Paused", timeout=30_000)
+    expect(page.locator('tr[data-job="ledger-2026"]')).to_contain_text("Snapshot running")
+    _screenshot(page, "history-bulk.png")
+
+
 def test_a_viewer_finds_no_stop_button(
     start_worker: Callable[..., WorkerProcess],
     start_runner: Callable[..., SyncctlProcess],

@@ -412,3 +412,45 @@ def test_a_stop_for_a_malformed_job_id_is_a_client_error_and_sends_nothing(
     assert messages_in(kafka_bootstrap, topics.control) == 0, (
         "the console sent a command for a malformed request"
     )
+
+
+def test_bulk_actions_are_checked_like_single_ones_and_per_job(
+    kafka_bootstrap: str, topics: Topics, start_worker: Callable[..., WorkerProcess],
+    start_console: Callable[..., ConsoleProcess], client: SyncJobsClient, users_file: Path,
+    visitors: Callable[..., Visitor], events: EventReader,
+) -> None:  # fmt: skip
+    start_worker()
+    for job_id in ("billing-1", "orders-9"):
+        client.wait_for_outcome(client.create(job_id, "snapshot"), timeout=30)
+    console = start_console("--users-file", str(users_file))
+    carol, bob, stranger = visitors(console), visitors(console), visitors(console)
+    carol.login("carol")
+    bob.login("bob")
+    sent_before = messages_in(kafka_bootstrap, topics.control)
+    body = {"job_ids": ["billing-1", "orders-9"]}
+
+    foreign = carol.http.post(
+        "/bulk/terminate",
+        json=body,
+        headers={"Origin": "http://evil.example", "X-CSRF-Token": carol.token()},
+    )
+    anonymous = stranger.http.post(
+        "/bulk/terminate", json=body, headers={"Origin": stranger.origin}
+    )
+    viewer = bob.http.post(
+        "/bulk/terminate", json=body, headers={"Origin": bob.origin, "X-CSRF-Token": bob.token()}
+    )
+    assert (foreign.status_code, anonymous.status_code, viewer.status_code) == (403, 401, 403)
+    assert set(viewer.json()["refused"]) == {"billing-1", "orders-9"}
+    assert messages_in(kafka_bootstrap, topics.control) == sent_before
+
+    scoped = carol.http.post(
+        "/bulk/terminate",
+        json=body,
+        headers={"Origin": carol.origin, "X-CSRF-Token": carol.token()},
+    )
+    assert scoped.status_code == 202
+    assert list(scoped.json()["sent"]) == ["billing-1"]
+    assert "outside the jobs you may stop" in scoped.json()["refused"]["orders-9"]
+    outcome = events.wait_for_command(scoped.json()["sent"]["billing-1"])[0]
+    assert outcome["requested_by"] == "carol" and outcome["status"] == "SNAPSHOT_CANCELLED"

@@ -34,13 +34,12 @@ from starlette.templating import Jinja2Templates
 
 from syncctl.client import SyncJobsClient
 from syncctl.console.access import (
-    CSRF_HEADER,
     Gate,
     Identity,
     PublicAddress,
     check_exposure,
-    tokens_match,
 )
+from syncctl.console.actions import Actions
 from syncctl.console.audit import Audit
 from syncctl.console.feed import Change, JobFeed
 from syncctl.console.headers import SecurityHeaders
@@ -48,7 +47,6 @@ from syncctl.console.login import Login
 from syncctl.console.sessions import SessionStore
 from syncctl.console.users import UserDirectory
 from syncctl.console.views import ACTIONS, STATUS_FILTERS, event_view, job_view
-from syncctl.errors import InvalidCommand, SyncctlError
 from syncctl.settings import Settings
 
 _HERE = Path(__file__).parent
@@ -132,49 +130,6 @@ def create_app(
         context = {"job": job_view(record), "timeline": timeline, "may_stop": me.may_stop(job_id)}
         return render(request, "job.html", context, me)
 
-    async def stop(request: Request) -> Response:
-        job_id, action = request.path_params["job_id"], request.path_params["action"]
-        send = {
-            "terminate": client.terminate,
-            "complete-cdc": client.complete_cdc,
-            "pause": client.pause,
-            "resume": client.resume,
-        }.get(action)
-        if send is None:
-            return JSONResponse({"error": f"unknown action {action!r}"}, status_code=404)
-        me = gate.identify(request)
-        where = gate.client_address(request)
-
-        def refuse(status: int, reason: str, message: str) -> Response:
-            audit.action(me.user if me else None, job_id, action, where, refused=reason)
-            return JSONResponse({"error": message}, status_code=status)
-
-        if not gate.same_origin(request):
-            return refuse(
-                403, "cross_origin", "actions are accepted only from the console's own pages"
-            )
-        if me is None:
-            return refuse(401, "unauthenticated", "log in first")
-        if not tokens_match(request.headers.get(CSRF_HEADER), me.csrf_token):
-            return refuse(
-                403, "bad_csrf_token", "missing or wrong CSRF token: reload the page and try again"
-            )
-        if not me.may_stop(job_id):
-            why = (
-                "viewers cannot stop jobs"
-                if me.role != "operator"
-                else "this job is outside the jobs you may stop"
-            )
-            return refuse(403, "forbidden", f"{me.user}: {why}; ask an operator")
-        try:
-            command_id = await asyncio.to_thread(send, job_id, requested_by=me.user)
-        except InvalidCommand as error:  # the request's fault: nothing was sent
-            return refuse(400, "invalid_request", str(error))
-        except SyncctlError as error:  # Kafka did not take it
-            return refuse(502, "kafka_unavailable", str(error))
-        audit.action(me.user, job_id, action, where, command_id=command_id)
-        return JSONResponse({"command_id": command_id}, status_code=202)
-
     async def stream(request: Request) -> Response:
         if gate.identify(request) is None:
             return JSONResponse({"error": "log in first"}, status_code=401)
@@ -212,7 +167,7 @@ def create_app(
         routes=[
             Route("/", signed_in(history)),
             Route("/jobs/{job_id}", signed_in(job)),
-            Route("/jobs/{job_id}/{action}", stop, methods=["POST"]),
+            *Actions(gate, audit, client).routes(),
             Route("/stream", stream),
             *Login(settings.console, gate, users, audit, render).routes(),
             Route("/healthz", health),

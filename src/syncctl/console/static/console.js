@@ -28,6 +28,8 @@ function setMark(element, mark) {
 // -- History -------------------------------------------------------------------------------
 function historyPage(table) {
   const filter = table.dataset.statusFilter;
+  const canAct = table.dataset.canAct === "true"; // an operator: rows have a checkbox
+  if (canAct) bulkControls(table);
   const body = table.tBodies[0];
   const count = document.getElementById("job-count");
   const total = () => Number((count.textContent.match(/of (\d+)/) || [0, 0])[1]);
@@ -52,6 +54,17 @@ function historyPage(table) {
     const link = document.createElement("a");
     link.href = `${base}jobs/${encodeURIComponent(job.job_id)}`;
     link.textContent = job.job_id;
+    if (canAct) {
+      const pick = document.createElement("td");
+      pick.className = "pick";
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.className = "pick-job";
+      box.value = job.job_id;
+      box.setAttribute("aria-label", `Select ${job.job_id}`);
+      pick.append(box);
+      row.append(pick);
+    }
     const head = document.createElement("th");
     head.scope = "row";
     head.append(link);
@@ -62,7 +75,7 @@ function historyPage(table) {
     ["mode", "status_label", "stage", "progress", "last_change", "asked_by"].forEach((field, index) => {
       const cell = document.createElement("td");
       cell.dataset.field = field;
-      cell.dataset.label = labels[index + 1] || "";
+      cell.dataset.label = labels[index + (canAct ? 2 : 1)] || "";
       if (field === "status_label") {
         const status = document.createElement("span");
         const mark = document.createElement("span");
@@ -93,6 +106,63 @@ function historyPage(table) {
     render(job, row);
     row.hidden = !wanted;
     document.getElementById("no-jobs").hidden = body.querySelector("tr:not([hidden])") !== null;
+  });
+}
+
+// History's bulk actions: one command per selected job, after a confirmation.
+function bulkControls(table) {
+  const form = document.getElementById("bulk");
+  const apply = document.getElementById("bulk-apply");
+  const note = document.getElementById("bulk-note");
+  const dialog = document.getElementById("bulk-confirm");
+  const texts = JSON.parse(document.getElementById("action-texts").textContent);
+  const picked = () => [...table.querySelectorAll(".pick-job:checked")].map((box) => box.value);
+  const refresh = () => {
+    const count = picked().length;
+    setText(document.getElementById("bulk-count"), String(count));
+    apply.disabled = count === 0;
+  };
+  table.addEventListener("change", (event) => {
+    if (event.target.classList.contains("pick-job")) refresh();
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const key = document.getElementById("bulk-action").value;
+    const action = texts[key];
+    document.getElementById("bulk-title").textContent = `${action.label} ${picked().length} job(s)?`;
+    document.getElementById("bulk-explains").textContent = action.explains;
+    const warning = document.getElementById("bulk-warning");
+    warning.textContent = action.warning;
+    warning.hidden = !action.warning;
+    const ok = document.getElementById("bulk-ok");
+    ok.textContent = action.label;
+    ok.className = action.danger ? "danger" : "primary";
+    dialog.dataset.chosen = key;
+    dialog.showModal();
+  });
+  dialog.addEventListener("close", async () => {
+    const confirmed = dialog.returnValue === "confirm";
+    dialog.returnValue = "";
+    apply.focus();
+    if (!confirmed) return;
+    setText(note, "Sending…");
+    const response = await fetch(`${base}bulk/${dialog.dataset.chosen}`, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": meta("csrf-token") },
+      body: JSON.stringify({ job_ids: picked() }),
+    });
+    const body = await response.json().catch(() => ({}));
+    if (body.sent === undefined) {
+      setText(note, body.error || `The request failed (${response.status}).`);
+      return;
+    }
+    const refused = Object.entries(body.refused || {}).map(([job, why]) => `${job} (${why})`);
+    const sent = `Sent to ${Object.keys(body.sent).length} job(s)`;
+    setText(note, `${sent}${refused.length ? `; not sent to ${refused.join(", ")}` : ""}. ` +
+      "Rows update as the worker answers; a refusal shows in the job's timeline.");
+    for (const box of table.querySelectorAll(".pick-job:checked")) box.checked = false;
+    refresh();
   });
 }
 

@@ -1,0 +1,142 @@
+"""The console's action routes: one command for a job, or one per selected job (History).
+
+Every request is checked the same way, in this order: our own origin, a login, the session's
+CSRF token, then, per job, the user's role and job prefixes. Every attempt is audited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from syncctl.client import SyncJobsClient
+from syncctl.console.access import CSRF_HEADER, Gate, Identity, tokens_match
+from syncctl.console.audit import Audit
+from syncctl.errors import InvalidCommand, SyncctlError
+
+MAX_BULK_JOBS = 1000
+_BODY_LIMIT = 200_000  # bytes of a bulk request
+
+
+class Refused(Exception):
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.reason, self.message = status, reason, message
+
+
+class Actions:
+    def __init__(self, gate: Gate, audit: Audit, client: SyncJobsClient) -> None:
+        self._gate = gate
+        self._audit = audit
+        self._senders: dict[str, Callable[..., str]] = {
+            "terminate": client.terminate,
+            "complete-cdc": client.complete_cdc,
+            "pause": client.pause,
+            "resume": client.resume,
+        }
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/bulk/{action}", self.bulk, methods=["POST"]),
+            Route("/jobs/{job_id}/{action}", self.one, methods=["POST"]),
+        ]
+
+    async def one(self, request: Request) -> Response:
+        job_id, action = request.path_params["job_id"], request.path_params["action"]
+        if action not in self._senders:
+            return JSONResponse({"error": f"unknown action {action!r}"}, status_code=404)
+        try:
+            me = self._check(request, action, [job_id])
+            command_id = await self._send(request, me, action, job_id)
+        except Refused as refused:
+            return JSONResponse({"error": refused.message}, status_code=refused.status)
+        return JSONResponse({"command_id": command_id}, status_code=202)
+
+    async def bulk(self, request: Request) -> Response:
+        """`{"job_ids": [...]}` -> `{"sent": {job: command_id}, "refused": {job: reason}}`."""
+        action = request.path_params["action"]
+        if action not in self._senders:
+            return JSONResponse({"error": f"unknown action {action!r}"}, status_code=404)
+        job_ids = await _job_ids(request)
+        try:
+            me = self._check(request, action, job_ids or ["-"])
+        except Refused as refused:
+            return JSONResponse({"error": refused.message}, status_code=refused.status)
+        if not job_ids or len(job_ids) > MAX_BULK_JOBS:
+            message = f'send 1 to {MAX_BULK_JOBS} job ids as {{"job_ids": [...]}}'
+            return JSONResponse({"error": message}, status_code=400)
+        sent: dict[str, str] = {}
+        refused: dict[str, str] = {}
+        for job_id in job_ids:
+            try:
+                sent[job_id] = await self._send(request, me, action, job_id)
+            except Refused as why:
+                refused[job_id] = why.message
+        return JSONResponse({"sent": sent, "refused": refused}, status_code=202 if sent else 403)
+
+    def _check(self, request: Request, action: str, job_ids: list[str]) -> Identity:
+        """Origin, login and CSRF token; a refusal is audited once per job asked for."""
+        me = self._gate.identify(request)
+        where = self._gate.client_address(request)
+        problem = None
+        if not self._gate.same_origin(request):
+            problem = Refused(
+                403, "cross_origin", "actions are accepted only from the console's own pages"
+            )
+        elif me is None:
+            problem = Refused(401, "unauthenticated", "log in first")
+        elif not tokens_match(request.headers.get(CSRF_HEADER), me.csrf_token):
+            problem = Refused(
+                403, "bad_csrf_token", "missing or wrong CSRF token: reload the page and try again"
+            )
+        if problem is not None:
+            for job_id in job_ids:
+                self._audit.action(
+                    me.user if me else None, job_id, action, where, refused=problem.reason
+                )
+            raise problem
+        assert me is not None
+        return me
+
+    async def _send(self, request: Request, me: Identity, action: str, job_id: str) -> str:
+        where = self._gate.client_address(request)
+        refusal = None
+        if not me.may_stop(job_id):
+            why = (
+                "viewers cannot stop jobs"
+                if me.role != "operator"
+                else "this job is outside the jobs you may stop"
+            )
+            refusal = Refused(403, "forbidden", f"{me.user}: {why}; ask an operator")
+        else:
+            try:
+                command_id = await asyncio.to_thread(
+                    self._senders[action], job_id, requested_by=me.user
+                )
+            except InvalidCommand as error:  # the request's fault: nothing was sent
+                refusal = Refused(400, "invalid_request", str(error))
+            except SyncctlError as error:  # Kafka did not take it
+                refusal = Refused(502, "kafka_unavailable", str(error))
+        if refusal is not None:
+            self._audit.action(me.user, job_id, action, where, refused=refusal.reason)
+            raise refusal
+        self._audit.action(me.user, job_id, action, where, command_id=command_id)
+        return command_id
+
+
+async def _job_ids(request: Request) -> list[str]:
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > _BODY_LIMIT:
+            return []
+    try:
+        ids = json.loads(body or b"{}").get("job_ids")
+    except (ValueError, AttributeError):
+        return []
+    return [str(job_id) for job_id in ids] if isinstance(ids, list) else []
