@@ -13,7 +13,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from syncctl import __version__
 from syncctl.contract import topics
-from syncctl.contract.events import CommandRejected, StatusChanged
+from syncctl.contract.events import CommandRejected, ScheduleChanged, StatusChanged
 from syncctl.contract.headers import FORWARDED_FROM_OFFSET, FORWARDED_FROM_PARTITION
 from syncctl.contract.messages import MESSAGE_TYPES, OPERATOR_COMMAND_TYPES
 from syncctl.contract.records import JobRecord
@@ -101,6 +101,11 @@ def asyncapi_document() -> dict[str, Any]:
             CommandRejected,
             "commandRejected",
             "An operator command was not allowed; `reason` says what to do instead.",
+        ),
+        "scheduleChanged": add(
+            ScheduleChanged,
+            "scheduleChanged",
+            "A complete_cdc was scheduled (`at`), or its schedule removed (`at` null).",
         ),
     }
     messages["deadLetter"] = {
