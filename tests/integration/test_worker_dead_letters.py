@@ -30,7 +30,7 @@ BAD_INPUTS: list[tuple[str, bytes | None, bytes | None]] = [
     ("invalid_json", b"job-a", b'{"command_id": "c-1", '),
     ("not_utf8", b"job-a", b'{"job_id": "\xff\xfe"}'),
     ("not_an_object", b"job-a", b'["terminate"]'),
-    ("unknown_type", b"job-a", valid(type="pause")),
+    ("unknown_type", b"job-a", valid(type="delete")),
     (
         "missing_field",
         b"job-a",
