@@ -243,27 +243,17 @@ def _apply_schedule(record: JobRecord, now: datetime, rules: Rules) -> Transitio
         requested_by=scheduled.requested_by,
         deadline_at=now + rules.stop_deadline,
     )
-    updated = record.model_copy(
-        update={
-            "status": Status.CDC_COMPLETING,
-            "stop": stop,
-            "scheduled": None,
-            "last_requested_by": scheduled.requested_by,
-            "updated_at": now,
-            "status_changed_at": now,
-            "version": record.version + 1,
-        }
-    )
-    event = _status_changed(
+    return _by_the_timer(
         record,
-        updated,
-        None,
         now,
-        command_id=scheduled.command_id,
-        kind="scheduled",
+        scheduled.command_id,
+        Outcome.ACCEPTED,
         requested_by=scheduled.requested_by,
+        status=Status.CDC_COMPLETING,
+        stop=stop,
+        scheduled=None,
+        last_requested_by=scheduled.requested_by,
     )
-    return Transition(updated, (event,), Outcome.ACCEPTED)
 
 
 def _schedule_changed(
@@ -388,26 +378,7 @@ def _expire_change(record: JobRecord, now: datetime) -> Transition:
         fields = {**_running_again(record, now), "reason": reasons.pause_not_confirmed(seconds)}
     else:
         fields = {"status": Status.PAUSED, "reason": reasons.resume_not_confirmed(seconds)}
-    updated = record.model_copy(
-        update={
-            **fields,
-            "change": None,
-            "updated_at": now,
-            "status_changed_at": now,
-            "version": record.version + 1,
-        }
-    )
-    event = _status_changed(
-        record,
-        updated,
-        None,
-        now,
-        command_id=change.command_id,
-        forced=True,
-        completes=change.command_id,
-        kind="deadline",
-    )
-    return Transition(updated, (event,), Outcome.CHANGED)
+    return _by_the_timer(record, now, change.command_id, Outcome.CHANGED, change=None, **fields)
 
 
 def _stage_set(record: JobRecord, state: StageState) -> Stages:
@@ -553,28 +524,44 @@ def _finish_stop(
     fields = {**changes, "stop": None, "reason": reason}
     if message is not None:
         return _changed(record, message, now, rules, completes=stop.command_id, **fields)
+    return _by_the_timer(record, now, stop.command_id, Outcome.CHANGED, **fields)
+
+
+# -- building blocks ---------------------------------------------------------------------------
+def _by_the_timer(
+    record: JobRecord,
+    now: datetime,
+    command_id: str,
+    outcome: Outcome,
+    requested_by: str | None = None,
+    **changes: Any,
+) -> Transition:
+    """A status change the timer makes for `command_id`: a deadline that forces a stop or undoes
+    an unconfirmed pause or resume (the event is `forced` and completes the command), or a
+    scheduled command that applies now (its own event, by whoever scheduled it)."""
     updated = record.model_copy(
         update={
-            **fields,
+            **changes,
             "updated_at": now,
             "status_changed_at": now,
             "version": record.version + 1,
         }
     )
+    scheduled = outcome is Outcome.ACCEPTED
     event = _status_changed(
         record,
         updated,
         None,
         now,
-        command_id=stop.command_id,
-        forced=True,
-        completes=stop.command_id,
-        kind="deadline",
+        command_id=command_id,
+        forced=not scheduled,
+        completes=None if scheduled else command_id,
+        kind="scheduled" if scheduled else "deadline",
+        requested_by=requested_by,
     )
-    return Transition(updated, (event,), Outcome.CHANGED)
+    return Transition(updated, (event,), outcome)
 
 
-# -- building blocks ---------------------------------------------------------------------------
 def _updated(
     record: JobRecord, message: ControlMessage, now: datetime, rules: Rules, **changes: Any
 ) -> JobRecord:
