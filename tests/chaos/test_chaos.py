@@ -84,7 +84,10 @@ def read_all(bootstrap: str, topic: str, with_headers: bool = False) -> list[tup
         "enable.auto.commit": False,
     }
     found: dict[int, list[tuple]] = defaultdict(list)  # type: ignore[type-arg]
-    for message in patiently(lambda: list(read_to_end(reader, topic, timeout=120))):
+    # What is committed now: the callers poll (and the workers are killed with transactions
+    # open, which the broker aborts only after their timeout).
+    committed = lambda: list(read_to_end(reader, topic, timeout=120, committed_only=True))  # noqa: E731
+    for message in patiently(committed):
         record = (message.partition(), message.key(), message.value())
         found[message.partition()].append(
             (*record, message.headers() or []) if with_headers else record

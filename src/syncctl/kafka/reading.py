@@ -69,15 +69,23 @@ def unread(consumer: Consumer, topic: str, ends: dict[int, int]) -> set[int]:
 
 
 def read_to_end(
-    consumer_config: dict[str, Any], topic: str, timeout: float = 60.0
+    consumer_config: dict[str, Any],
+    topic: str,
+    timeout: float = 60.0,
+    *,
+    committed_only: bool = False,
 ) -> Iterator[Message]:
     """Every record of `topic` up to the ends it has now, each partition in order.
 
     `consumer_config` is a reader's (with a group.id that is never joined); records are read
     with its isolation level. Raises KafkaUnavailable if the end is not reached in `timeout`.
+
+    `committed_only`: stop at what is committed now (a read_committed reader's last stable
+    offset) instead of waiting for open transactions to end; for a caller that polls and will
+    look again, never for one that must see everything (a restore, `syncctl jobs`).
     """
     consumer = Consumer(consumer_config)
-    reader = watermark_reader(consumer_config)
+    reader = consumer if committed_only else watermark_reader(consumer_config)
     try:
         partitions = partitions_of(reader, topic)
         if partitions is None:
@@ -107,4 +115,5 @@ def read_to_end(
                 )
     finally:
         consumer.close()
-        reader.close()
+        if reader is not consumer:
+            reader.close()
