@@ -16,6 +16,7 @@ import gc
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -160,6 +161,11 @@ def run_all(bootstrap: str, sizes: Sizes, profile: Path | None) -> dict[str, Any
             "bare_pipe": bare,
             "worker": worker,
             "ratio_worker_to_bare": ratio,
+            # Median over the rounds of each: CPU time per command is steadier than commands/s.
+            "cpu_us_per_command": {
+                "worker": _median([w["cpu_us_per_command"] for w in workers]),
+                "bare_pipe": _median([b["cpu_us_per_command"] for b in bares]),
+            },
             "ratio_per_round": [
                 _ratio(w["commands_per_second"], b["commands_per_second"])
                 for b, w in zip(bares, workers, strict=True)
@@ -214,6 +220,10 @@ def run_all(bootstrap: str, sizes: Sizes, profile: Path | None) -> dict[str, Any
 def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     ordered = sorted(runs, key=lambda run: run["commands_per_second"] or 0)
     return ordered[(len(ordered) - 1) // 2]
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 1) if values else None
 
 
 def _ratio(value: float | None, base: float | None) -> float | None:
@@ -275,6 +285,11 @@ def summary(results: dict[str, Any]) -> str:
             f"target >= {tp['target_ratio']:.2f}: {mark(tp['met'])}"
         ),
         f"  note: {sc['note']}",
+        (
+            f"  CPU per command (user + system, median of the rounds): worker "
+            f"{tp['cpu_us_per_command']['worker']} us, bare pipe "
+            f"{tp['cpu_us_per_command']['bare_pipe']} us"
+        ),
         "",
         (
             "Latency, open loop, one worker vs the bare pipe "

@@ -84,6 +84,12 @@ class Child:
         match = re.search(r"VmHWM:\s+(\d+) kB", status)
         return int(match.group(1)) * 1024 if match else 0
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process has used so far (/proc/PID/stat, Linux)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
+        return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
     def stop(self, timeout: float = 30.0) -> int | None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)

@@ -199,9 +199,12 @@ def measure(
                 attach_profiler(c, profile_dir / f"{prefix}-{c.name.replace(' ', '-')}.txt")
                 for c in children
             ]
+        cpu_before = [child.cpu_seconds() for child in children]
         ends = preload_lifecycles(bootstrap, topics.control, jobs)
         visible = time.monotonic()
         done = wait_consumed(bootstrap, group, topics.control, ends, timeout)
+        # CPU per command is far steadier on a shared machine than commands/s.
+        cpu_used = sum(c.cpu_seconds() - b for c, b in zip(children, cpu_before, strict=True))
         peak_rss = [child.peak_rss() for child in children]
     finally:
         for child in children:
@@ -226,4 +229,6 @@ def measure(
         "outputs_per_second": round(span.outputs / span.seconds, 1) if span.seconds > 0 else None,
         "wall_seconds_commit_to_offsets": round(done - visible, 3) if done is not None else None,
         "peak_rss_mib": [round(rss / 2**20, 1) for rss in peak_rss],
+        "cpu_seconds": round(cpu_used, 3),
+        "cpu_us_per_command": round(cpu_used / commands * 1e6, 1),
     }
