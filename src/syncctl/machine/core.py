@@ -140,15 +140,23 @@ def allowed_commands(record: JobRecord) -> tuple[str, ...]:
     return (*stops, *changes, *cancel)
 
 
-def _stop_rejection(record: JobRecord, command_type: str) -> tuple[RejectionCode, str] | None:
-    """The first rejection code that applies, in the contract's order (unknown_job is checked
-    before)."""
+def _ended_or_busy(record: JobRecord) -> tuple[RejectionCode, str] | None:
+    """What refuses every stop, pause and resume: the job has ended, or the engine has not yet
+    confirmed a stop, pause or resume."""
     if record.status.terminal:
         return RejectionCode.ALREADY_STOPPED, reasons.already_stopped(record)
     if record.status.stopping:
         return RejectionCode.STOP_IN_PROGRESS, reasons.stop_in_progress(record)
     if record.status.changing:
         return RejectionCode.CHANGE_IN_PROGRESS, reasons.change_in_progress(record)
+    return None
+
+
+def _stop_rejection(record: JobRecord, command_type: str) -> tuple[RejectionCode, str] | None:
+    """The first rejection code that applies, in the contract's order (unknown_job is checked
+    before)."""
+    if (busy := _ended_or_busy(record)) is not None:
+        return busy
     if command_type == "terminate" and record.stage is Stage.CDC:
         return RejectionCode.WRONG_STAGE, reasons.terminate_in_cdc(record)
     if command_type == "complete_cdc" and record.mode is Mode.SNAPSHOT:
@@ -303,12 +311,8 @@ def _change(
 
 def _change_rejection(record: JobRecord, command_type: str) -> tuple[RejectionCode, str] | None:
     """The first rejection code that applies to a pause or resume (unknown_job checked before)."""
-    if record.status.terminal:
-        return RejectionCode.ALREADY_STOPPED, reasons.already_stopped(record)
-    if record.status.stopping:
-        return RejectionCode.STOP_IN_PROGRESS, reasons.stop_in_progress(record)
-    if record.status.changing:
-        return RejectionCode.CHANGE_IN_PROGRESS, reasons.change_in_progress(record)
+    if (busy := _ended_or_busy(record)) is not None:
+        return busy
     if command_type == "pause" and record.status is Status.PAUSED:
         return RejectionCode.ALREADY_PAUSED, reasons.already_paused(record)
     if command_type == "pause" and record.status is Status.NOT_STARTED:
