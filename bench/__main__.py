@@ -1,6 +1,7 @@
 """Run every benchmark on one local Kafka broker; write results/<date>.json and .png.
 
     python -m bench [--quick] [--out bench/results] [--profile DIR] [--bootstrap-servers HOST:PORT]
+                    [--baseline REF]
     python -m bench --engine-stops-only     # only the real engine's stop times (about 4 minutes)
 
 --quick runs small sizes (a smoke run of 1.5-3 minutes on 2 cores) and writes
@@ -29,12 +30,17 @@ from typing import Any
 import confluent_kafka
 
 from bench import chart, engine, latency, restore, throughput
+from bench.baseline import Baseline, checked_out
 from bench.common import REPO
 from syncctl.testing import LocalKafka
 
 RATES = (100, 1_000, 5_000)
 TARGET_RATIO = 0.60
 TARGETS_P99_MS = {100: 50, 5_000: 250}
+# The worker's p99 at most this many times the bare pipe's, measured in the same run.
+TARGETS_P99_VS_PIPE = {100: 1.3, 1_000: 2.0}
+# Two workers in one group must keep up with this rate, within TARGETS_P99_MS at that rate.
+TWO_WORKER_RATE = 5_000
 TARGET_RESTORE_RECORDS, TARGET_RESTORE_SECONDS, TARGET_RSS_MIB = 1_000_000, 10.0, 1536
 TWO_CORES_NOTE = (
     "the machine has {cores} cores, shared by the broker, every worker and the load generator: "
@@ -51,6 +57,10 @@ class Sizes:
     workers: tuple[int, ...] = (1, 2, 4)
     pipe_latency: bool = True  # also measure the bare pipe's latency (the floor) at every rate
     engine_rounds: int = 3  # terminate and complete-cdc on the real Connect engine, each
+    # One worker's limit: open-loop rates tried in turn (each `limit_seconds`) until one falls
+    # behind; the highest it kept up with is its limit.
+    limit_rates: tuple[int, ...] = (2_000, 3_000, 4_000, 5_000, 6_000, 8_000)
+    limit_seconds: float = 6
 
 
 FULL = Sizes(jobs=20_000, latency_seconds=10, restore_records=(100_000, 1_000_000), rounds=3)
@@ -60,6 +70,8 @@ QUICK = Sizes(
     restore_records=(10_000, 50_000),
     pipe_latency=False,
     engine_rounds=1,
+    limit_rates=(2_000, 4_000),
+    limit_seconds=3,
 )
 
 
@@ -93,33 +105,31 @@ def broker(address: str | None) -> Iterator[tuple[str, str]]:
         yield kafka.bootstrap_servers, kafka.version
 
 
-def run_all(bootstrap: str, sizes: Sizes, profile: Path | None) -> dict[str, Any]:
+def run_all(
+    bootstrap: str, sizes: Sizes, profile: Path | None, baseline: Baseline | None = None
+) -> dict[str, Any]:
+    kinds = ("pipe", "worker", "baseline") if baseline else ("pipe", "worker")
     log(
-        "throughput: bare transactional pipe and one syncctl worker, "
-        f"{sizes.rounds} round(s), alternating"
+        f"throughput: {', '.join(kinds)}, {sizes.rounds} round(s), alternating"
+        + (f" (baseline: {baseline.ref} = {baseline.commit[:12]})" if baseline else "")
     )
-    bares: list[dict[str, Any]] = []
-    workers: list[dict[str, Any]] = []
+    runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
     for n in range(1, sizes.rounds + 1):
-        # Alternate which goes first, so that a drift in the machine's load hits both alike.
-        for kind in ("pipe", "worker") if n % 2 else ("worker", "pipe"):
-            if kind == "pipe":
-                bares.append(
-                    timed(
-                        f"bare pipe, round {n}", throughput.measure, bootstrap, "pipe", sizes.jobs
-                    )
+        # Rotate which goes first, so that a drift in the machine's load hits each alike.
+        shift = (n - 1) % len(kinds)
+        for kind in kinds[shift:] + kinds[:shift]:
+            runs[kind].append(
+                timed(
+                    f"{kind}, round {n}",
+                    throughput.measure,
+                    bootstrap,
+                    "pipe" if kind == "pipe" else "worker",
+                    sizes.jobs,
+                    profile_dir=profile if kind == "worker" else None,
+                    source=baseline.source if kind == "baseline" and baseline else None,
                 )
-            else:
-                workers.append(
-                    timed(
-                        f"worker x1, round {n}",
-                        throughput.measure,
-                        bootstrap,
-                        "worker",
-                        sizes.jobs,
-                        profile_dir=profile,
-                    )
-                )
+            )
+    bares, workers = runs["pipe"], runs["worker"]
     bare, worker = _median_run(bares), _median_run(workers)
     ratio = _ratio(worker["commands_per_second"], bare["commands_per_second"])
     log(
@@ -131,24 +141,43 @@ def run_all(bootstrap: str, sizes: Sizes, profile: Path | None) -> dict[str, Any
         for n in sizes.workers[1:]
     ]
     then = ", then the bare pipe" if sizes.pipe_latency else ""
-    log(f"latency: open loop at {', '.join(map(str, RATES))} commands/s, one worker{then}")
-    latencies = [
-        timed(
-            f"worker {rate}/s",
-            latency.measure,
-            bootstrap,
-            rate,
-            sizes.latency_seconds,
-            profile_dir=profile,
+    also = ", then the baseline's" if baseline else ""
+    log(f"latency: open loop at {', '.join(map(str, RATES))} commands/s, one worker{also}{then}")
+    latencies: list[dict[str, Any]] = []
+    baseline_latencies: list[dict[str, Any]] = []
+    pipe_latencies: list[dict[str, Any]] = []
+    for rate in RATES:
+        seconds = sizes.latency_seconds
+        latencies.append(
+            timed(
+                f"worker {rate}/s", latency.measure, bootstrap, rate, seconds, profile_dir=profile
+            )
         )
-        for rate in RATES
-    ]
-    pipe_latencies = [
-        timed(
-            f"bare pipe {rate}/s", latency.measure, bootstrap, rate, sizes.latency_seconds, "pipe"
-        )
-        for rate in (RATES if sizes.pipe_latency else ())
-    ]
+        if baseline:
+            baseline_latencies.append(
+                timed(
+                    f"baseline {rate}/s",
+                    latency.measure,
+                    bootstrap,
+                    rate,
+                    seconds,
+                    source=baseline.source,
+                )
+            )
+        if sizes.pipe_latency:
+            pipe_latencies.append(
+                timed(f"bare pipe {rate}/s", latency.measure, bootstrap, rate, seconds, "pipe")
+            )
+    log(f"two workers in one group at {TWO_WORKER_RATE:,}/s; one worker's limit")
+    two_workers = timed(
+        f"2 workers {TWO_WORKER_RATE}/s",
+        latency.measure,
+        bootstrap,
+        TWO_WORKER_RATE,
+        sizes.latency_seconds,
+        workers=2,
+    )
+    limit = _one_worker_limit(bootstrap, sizes)
     log(f"restore: {', '.join(f'{n:,}' for n in sizes.restore_records)} job records")
     restores = [
         timed(f"{n:,} records", restore.measure, bootstrap, n) for n in sizes.restore_records
@@ -165,7 +194,23 @@ def run_all(bootstrap: str, sizes: Sizes, profile: Path | None) -> dict[str, Any
             "cpu_us_per_command": {
                 "worker": _median([w["cpu_us_per_command"] for w in workers]),
                 "bare_pipe": _median([b["cpu_us_per_command"] for b in bares]),
+                "baseline": _median([b["cpu_us_per_command"] for b in runs.get("baseline", [])]),
             },
+            "baseline": {
+                "ref": baseline.ref,
+                "commit": baseline.commit,
+                "runs": runs["baseline"],
+                "cpu_ratio_worker_to_baseline": _ratio(
+                    _median([w["cpu_us_per_command"] for w in workers]),
+                    _median([b["cpu_us_per_command"] for b in runs["baseline"]]),
+                ),
+                "ratio_worker_to_baseline": _ratio(
+                    worker["commands_per_second"],
+                    _median_run(runs["baseline"])["commands_per_second"],
+                ),
+            }
+            if baseline
+            else None,
             "ratio_per_round": [
                 _ratio(w["commands_per_second"], b["commands_per_second"])
                 for b, w in zip(bares, workers, strict=True)
@@ -194,10 +239,22 @@ def run_all(bootstrap: str, sizes: Sizes, profile: Path | None) -> dict[str, Any
         "latency": {
             "runs": latencies,
             "bare_pipe_runs": pipe_latencies,
+            "baseline_runs": baseline_latencies,
             "ratio_worker_to_bare_p99": {
                 str(w["rate"]): _ratio(w["p99_ms"], b["p99_ms"])
                 for w, b in zip(latencies, pipe_latencies, strict=False)
             },
+            "targets_p99_vs_bare": {str(r): x for r, x in TARGETS_P99_VS_PIPE.items()},
+            "met_vs_bare": {
+                str(w["rate"]): (_ratio(w["p99_ms"], b["p99_ms"]) or 0)
+                <= TARGETS_P99_VS_PIPE[w["rate"]]
+                for w, b in zip(latencies, pipe_latencies, strict=False)
+                if w["rate"] in TARGETS_P99_VS_PIPE
+            },
+            "two_workers": two_workers,
+            "two_workers_met": two_workers["keeps_up"]
+            and two_workers["p99_ms"] <= TARGETS_P99_MS[TWO_WORKER_RATE],
+            "one_worker_limit": limit,
             "targets_p99_ms": {str(rate): ms for rate, ms in TARGETS_P99_MS.items()},
             "met": {
                 str(run["rate"]): run["p99_ms"] <= TARGETS_P99_MS[run["rate"]]
@@ -215,6 +272,19 @@ def run_all(bootstrap: str, sizes: Sizes, profile: Path | None) -> dict[str, Any
         },
         "engine_stops": stops,
     }
+
+
+def _one_worker_limit(bootstrap: str, sizes: Sizes) -> dict[str, Any]:
+    """The highest of `sizes.limit_rates` one worker keeps up with (open loop), trying them in
+    turn and stopping at the first it falls behind at."""
+    tried: list[dict[str, Any]] = []
+    for rate in sizes.limit_rates:
+        run = timed(f"1 worker {rate}/s", latency.measure, bootstrap, rate, sizes.limit_seconds)
+        tried.append(run)
+        if not run["keeps_up"]:
+            break
+    kept = [run["rate"] for run in tried if run["keeps_up"]]
+    return {"sustained_rate": max(kept) if kept else None, "runs": tried}
 
 
 def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -289,6 +359,14 @@ def summary(results: dict[str, Any]) -> str:
             f"  CPU per command (user + system, median of the rounds): worker "
             f"{tp['cpu_us_per_command']['worker']} us, bare pipe "
             f"{tp['cpu_us_per_command']['bare_pipe']} us"
+            + (
+                f", baseline {tp['baseline']['ref']} ({tp['baseline']['commit'][:9]}) "
+                f"{tp['cpu_us_per_command']['baseline']} us: worker/baseline = "
+                f"{tp['baseline']['cpu_ratio_worker_to_baseline']} "
+                f"(commands/s {tp['baseline']['ratio_worker_to_baseline']})"
+                if tp.get("baseline")
+                else ""
+            )
         ),
         "",
         (
@@ -301,8 +379,10 @@ def summary(results: dict[str, Any]) -> str:
     for run in lat["runs"]:
         target = lat["targets_p99_ms"].get(str(run["rate"]))
         verdict = f"<= {target}: {mark(lat['met'][str(run['rate'])])}" if target else "-"
-        pair = [("worker", run)] + (
-            [("bare  ", bare_runs[run["rate"]])] if run["rate"] in bare_runs else []
+        pair = (
+            [("worker", run)]
+            + [("before", b) for b in lat.get("baseline_runs", []) if b["rate"] == run["rate"]]
+            + ([("bare  ", bare_runs[run["rate"]])] if run["rate"] in bare_runs else [])
         )
         for name, r in pair:
             lines.append(
@@ -312,9 +392,32 @@ def summary(results: dict[str, Any]) -> str:
                 + (
                     verdict
                     if name == "worker"
-                    else f"(worker p99 = {lat['ratio_worker_to_bare_p99'][str(r['rate'])]}x bare)"
+                    else "(baseline)"
+                    if name == "before"
+                    else f"(worker p99 = {lat['ratio_worker_to_bare_p99'][str(r['rate'])]}x bare"
+                    + (
+                        f", target <= {lat['targets_p99_vs_bare'][str(r['rate'])]}x: "
+                        f"{mark(lat['met_vs_bare'][str(r['rate'])])})"
+                        if str(r["rate"]) in lat.get("targets_p99_vs_bare", {})
+                        else ")"
+                    )
                 )
             )
+    two, limit = lat.get("two_workers"), lat.get("one_worker_limit")
+    if two:
+        lines.append(
+            f"  2 workers at {two['rate']:,}/s: p99 {two['p99_ms']:,.0f} ms, "
+            f"last tenth p50 {two['p50_last_tenth_ms']:,.0f} ms vs first "
+            f"{two['p50_first_tenth_ms']:,.0f} ms, keeps up: {two['keeps_up']}; "
+            f"target keeps up and p99 <= {TARGETS_P99_MS[two['rate']]} ms: "
+            f"{mark(lat['two_workers_met'])}"
+        )
+    if limit:
+        tried = ", ".join(
+            f"{r['rate']:,}/s {'ok' if r['keeps_up'] else 'behind'} (p99 {r['p99_ms']:,.0f} ms)"
+            for r in limit["runs"]
+        )
+        lines.append(f"  one worker sustains {limit['sustained_rate'] or 0:,}/s; tried {tried}")
     lines += [
         "",
         "Restore (seconds until all 12 partitions are ready)",
@@ -376,6 +479,11 @@ def main() -> None:
         "--bootstrap-servers", help="use this broker instead of starting a local one"
     )
     parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="also measure the worker of this commit (e.g. main~3), side by side in the same run",
+    )
+    parser.add_argument(
         "--engine-stops-only", action="store_true", help="only the real engine's stop times"
     )
     args = parser.parse_args()
@@ -388,9 +496,11 @@ def main() -> None:
         args.profile.mkdir(parents=True, exist_ok=True)
     began, started_at = time.monotonic(), datetime.now(UTC)
     load_start = os.getloadavg()[0]
-    with broker(args.bootstrap_servers) as (bootstrap, version):
+    with contextlib.ExitStack() as stack:
+        baseline = stack.enter_context(checked_out(args.baseline)) if args.baseline else None
+        bootstrap, version = stack.enter_context(broker(args.bootstrap_servers))
         log(f"benchmarks ({mode}) on Kafka {version} at {bootstrap}")
-        measured = run_all(bootstrap, sizes, args.profile)
+        measured = run_all(bootstrap, sizes, args.profile, baseline)
     date = started_at.astimezone().date().isoformat()
     results = {
         "date": date,

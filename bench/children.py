@@ -108,9 +108,10 @@ def start_worker(
     group_id: str,
     instance_id: str,
     log_level: str = "WARNING",
+    source: Path | None = None,
 ) -> Child:
     """`python -m syncctl worker` configured only through SYNCCTL_* variables, JSON logs on
-    stderr."""
+    stderr; `source`: run the syncctl package found there instead (bench/baseline.py)."""
     env = {
         "SYNCCTL_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
         "SYNCCTL_WORKER__GROUP_ID": group_id,
@@ -119,8 +120,11 @@ def start_worker(
         "SYNCCTL_LOG__FORMAT": "json",
         **topics.env(),
     }
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
     argv = [sys.executable, "-m", "syncctl", "worker"]
-    return Child(argv, env, f"worker {instance_id}")
+    name = f"worker {instance_id}" if source is None else f"baseline worker {instance_id}"
+    return Child(argv, env, name)
 
 
 def ready_partitions(lines: list[tuple[float, dict[str, Any]]], count: int) -> float | None:

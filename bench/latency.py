@@ -14,6 +14,7 @@ outputs are the commands themselves: the floor that Kafka transactions alone set
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import threading
 import time
@@ -83,7 +84,11 @@ def measure(
     kind: Literal["worker", "pipe"] = "worker",
     drain_timeout: float = 30.0,
     profile_dir: Path | None = None,
+    source: Path | None = None,
+    workers: int = 1,
 ) -> dict[str, Any]:
+    """`source`: run the worker from another commit's source (bench/baseline.py); `workers`:
+    that many in one group."""
     prefix = unique(f"lat{rate}-{kind}")
     topics = Topics.named(prefix)
     if kind == "worker":
@@ -91,7 +96,10 @@ def measure(
             bootstrap,
             {topics.control: {}, topics.state: STATE_CONFIG, topics.events: {}, topics.dlq: {}},
         )
-        worker = start_worker(bootstrap, topics, prefix, "w1")
+        processes = [
+            start_worker(bootstrap, topics, prefix, f"w{n}", source=source)
+            for n in range(1, workers + 1)
+        ]
     else:
         create_topics(bootstrap, {topics.control: {}, topics.events: {}})
         argv = [
@@ -104,18 +112,21 @@ def measure(
             prefix,
             "p1",
         ]
-        worker = Child(argv, {}, "pipe p1")
-    spy = None
+        processes = [Child(argv, {}, "pipe p1")]
+    spies: list[subprocess.Popen[bytes]] = []
     reader = _Reader(bootstrap, topics.events)
     # Like SyncJobsClient's producer: idempotent, librdkafka's default linger (5 ms).
     producer = Producer(
         {"bootstrap.servers": bootstrap, "enable.idempotence": True, "partitioner": PARTITIONER}
     )
     try:
-        wait_for_group(bootstrap, prefix, 1)
+        wait_for_group(bootstrap, prefix, len(processes))
         probe_partitions(bootstrap, topics.control, topics.events, producer)
         if profile_dir is not None:
-            spy = attach_profiler(worker, profile_dir / f"{prefix}-worker.txt")
+            spies = [
+                attach_profiler(p, profile_dir / f"{prefix}-{p.name.replace(' ', '-')}.txt")
+                for p in processes
+            ]
         reader.start()
         if not reader.live.wait(30):
             raise TimeoutError("the latency reader did not see the probes' events")
@@ -148,20 +159,22 @@ def measure(
             time.sleep(0.05)
         reader.stop_at = 0.0
         reader.join(10)
-        peak_rss = worker.peak_rss()
+        peak_rss = max(p.peak_rss() for p in processes)
     finally:
         reader.stop_at = 0.0
         close_producer(producer)
-        worker.stop()
-        if spy is not None:
+        for process in processes:
+            process.stop()
+        for spy in spies:
             spy.wait(60)
     index = {command_id: i for i, command_id in enumerate(ids)}
-    latencies: list[float] = []
+    by_number: dict[int, float] = {}
     for arrived, value in reader.seen:
         number = index.get(json.loads(value).get("command_id"))
         if number is not None:
-            latencies.append(arrived - (start + number / rate))
-    latencies.sort()
+            by_number[number] = arrived - (start + number / rate)
+    latencies = sorted(by_number.values())
+    first, last = _tenths(by_number, count)
     delete_topics(bootstrap, [topics.control, topics.state, topics.events, topics.dlq])
 
     def ms(value: float) -> float:
@@ -182,5 +195,27 @@ def measure(
         "p99_ms": ms(percentile(latencies, 99)),
         "max_ms": ms(latencies[-1]) if latencies else None,
         "mean_ms": ms(sum(latencies) / len(latencies)) if latencies else None,
+        # A worker that falls behind has a backlog that grows for the whole run: its last
+        # commands wait far longer than its first.
+        "p50_first_tenth_ms": ms(percentile(first, 50)),
+        "p50_last_tenth_ms": ms(percentile(last, 50)),
+        "keeps_up": count == len(latencies) and _keeps_up(first, last),
+        "workers": len(processes),
+        "baseline": source is not None,
         "peak_rss_mib": round(peak_rss / 2**20, 1),
     }
+
+
+def _tenths(by_number: dict[int, float], count: int) -> tuple[list[float], list[float]]:
+    """Latencies of the first and the last tenth of the commands, in the order they were due."""
+    tenth = max(1, count // 10)
+    first = sorted(v for n, v in by_number.items() if n < tenth)
+    last = sorted(v for n, v in by_number.items() if n >= count - tenth)
+    return first, last
+
+
+def _keeps_up(first: list[float], last: list[float]) -> bool:
+    """No growing backlog: the last tenth's median is within twice the first's, plus 50 ms."""
+    if not first or not last:
+        return False
+    return percentile(last, 50) <= 2 * percentile(first, 50) + 0.05

@@ -162,7 +162,9 @@ def measure(
     workers: int = 1,
     timeout: float = 300.0,
     profile_dir: Path | None = None,
+    source: Path | None = None,
 ) -> dict[str, Any]:
+    """`source`: run the workers from another commit's source (bench/baseline.py)."""
     prefix = unique(f"tp-{kind}{workers}")
     topics = Topics.named(prefix)
     if kind == "worker":
@@ -178,7 +180,7 @@ def measure(
     try:
         for n in range(1, workers + 1):
             if kind == "worker":
-                children.append(start_worker(bootstrap, topics, group, f"w{n}"))
+                children.append(start_worker(bootstrap, topics, group, f"w{n}", source=source))
             else:
                 argv = [
                     sys.executable,
@@ -217,6 +219,7 @@ def measure(
     delete_topics(bootstrap, [topics.control, topics.state, topics.events, topics.dlq])
     return {
         "kind": kind,
+        "baseline": source is not None,
         "workers": workers,
         "partitions": PARTITIONS,
         "jobs": jobs,
