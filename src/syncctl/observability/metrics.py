@@ -1,8 +1,10 @@
 """The worker's Prometheus series. docs/operations.md lists each one with example alerts.
 
-Counters and histograms are updated by the worker's loop as it goes; gauges that describe the
-store (jobs by status, pending stops, consumer lag) are read at scrape time from a snapshot the
-loop refreshes, so a scrape never walks the store from another thread.
+What a transaction did (commands, rejections, dead letters, forwards) is counted when it
+commits, in one increment per series: an aborted transaction's work is redone and counted
+then, and the loop pays a dict update per message instead of a locked counter. Gauges that
+describe the store (jobs by status, pending stops, consumer lag) are read at scrape time from a
+snapshot the loop refreshes, so a scrape never walks the store from another thread.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from syncctl.observability.histograms import BatchHistogram
 from syncctl.settings import WorkerSettings
 
 # Seconds: a command's outcome is usually visible within tens of milliseconds; a backlog shows
@@ -106,7 +109,7 @@ class WorkerMetrics:
             ["code"],
             registry=registry,
         )
-        self.forwarded = Counter(
+        self._forwarded = Counter(
             "syncctl_forwarded_commands",
             "Control messages found on the wrong partition for their key and forwarded to the "
             "right one (a producer without partitioner=murmur2_random), by the partition read "
@@ -123,20 +126,20 @@ class WorkerMetrics:
             buckets=batch_buckets(batch_max),
             registry=registry,
         )
-        self.end_to_end_latency = Histogram(
+        self.end_to_end_latency = BatchHistogram(
             "syncctl_end_to_end_latency_seconds",
             "From a control message's timestamp (when it was produced) to the commit that makes "
             "its outcome visible.",
             buckets=_LATENCY_BUCKETS,
-            registry=registry,
         )
-        self.processing_latency = Histogram(
+        self.processing_latency = BatchHistogram(
             "syncctl_processing_latency_seconds",
             "From the worker reading a control message to the commit that makes its outcome "
             "visible.",
             buckets=_LATENCY_BUCKETS,
-            registry=registry,
         )
+        registry.register(self.end_to_end_latency)
+        registry.register(self.processing_latency)
         self.restore_duration = Histogram(
             "syncctl_restore_duration_seconds",
             "Time to restore one partition's state on assignment.",
@@ -145,31 +148,43 @@ class WorkerMetrics:
         )
         self._store = _StoreCollector()
         registry.register(self._store)
+        # Counts of the open transaction, by (series, labels), added to the series at commit.
+        self._uncommitted: dict[tuple[Counter, tuple[str, ...]], int] = {}
         # Labelled children cached: looking one up costs more than incrementing it.
-        self._command_children: dict[tuple[str, str], Counter] = {}
+        self._children: dict[tuple[Counter, tuple[str, ...]], Counter] = {}
 
     def command(self, type_: str, result: str) -> None:
-        child = self._command_children.get((type_, result))
-        if child is None:
-            child = self._command_children[(type_, result)] = self._commands.labels(type_, result)
-        child.inc()
+        self._count(self._commands, type_, result)
 
     def rejected(self, code: str) -> None:
-        self._rejections.labels(code).inc()
+        self._count(self._rejections, code)
 
     def dead_letter(self, code: str) -> None:
-        self._dead_letters.labels(code).inc()
+        self._count(self._dead_letters, code)
+
+    def forwarded(self, from_partition: int) -> None:
+        self._count(self._forwarded, str(from_partition))
+
+    def _count(self, series: Counter, *labels: str) -> None:
+        key = (series, labels)
+        self._uncommitted[key] = self._uncommitted.get(key, 0) + 1
 
     def transaction(self, result: str, inputs: int = 0) -> None:
+        """A transaction ended: `committed` adds what it counted, `aborted` forgets it."""
         self._transactions.labels(result).inc()
         if result == "committed":
             self.batch_size.observe(inputs)
+            for key, count in self._uncommitted.items():
+                child = self._children.get(key)
+                if child is None:
+                    series, labels = key
+                    child = self._children[key] = series.labels(*labels)
+                child.inc(count)
+        self._uncommitted.clear()
 
     def latencies(self, end_to_end: Iterable[float], processing: Iterable[float]) -> None:
-        for seconds in end_to_end:
-            self.end_to_end_latency.observe(seconds)
-        for seconds in processing:
-            self.processing_latency.observe(seconds)
+        self.end_to_end_latency.observe_many(end_to_end)
+        self.processing_latency.observe_many(processing)
 
     def store(self, snapshot: StoreSnapshot) -> None:
         self._store.update(snapshot)

@@ -25,6 +25,7 @@ from confluent_kafka import OFFSET_BEGINNING, KafkaException, Message, TopicPart
 
 from syncctl.contract import JobRecord
 from syncctl.contract.headers import FORWARDED_FROM_OFFSET, FORWARDED_FROM_PARTITION
+from syncctl.contract.serialization import to_json
 from syncctl.kafka.errors import AbortableKafkaError, FatalKafkaError, transaction_failure
 from syncctl.kafka.retry import ABORT, TRANSACTION_CALL, retry
 from syncctl.logging import get_logger
@@ -157,7 +158,7 @@ class Checkpoint:
         inputs = self.inputs
         try:
             for (partition, job_id), record in self._states.items():
-                value = record.model_dump_json().encode() if record is not None else None
+                value = to_json(record) if record is not None else None
                 self._produce(self._topics.state, job_id.encode(), value, partition=partition)
             if self._offsets:
                 offsets = [

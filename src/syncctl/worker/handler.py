@@ -16,6 +16,7 @@ from syncctl.contract import (
     parse_control_message,
 )
 from syncctl.contract.messages import OPERATOR_COMMAND_TYPES
+from syncctl.contract.serialization import to_json
 from syncctl.contract.signing import signature_problem
 from syncctl.kafka.partitioning import partition_for
 from syncctl.logging import get_logger
@@ -68,18 +69,21 @@ class CommandHandler:
         self._metrics = metrics
         self._partition_count = partition_count
         self._warned_forwarding = False
+        # Bound once, as logging is configured now: asking structlog's lazy proxy whether a
+        # level is enabled rebuilds a logger each time, which cost more than applying a command.
+        self._logger = log.bind()
 
     def handle(self, message: ControlInput, writes: Writes, now: datetime) -> None:
         """Process one message of a ready partition; it is consumed in `writes` whatever it held."""
-        partition = message.partition()
-        parsed = parse_control_message(message.key(), message.value())
+        partition, key = message.partition(), message.key()
+        parsed = parse_control_message(key, message.value())
         if self._signing_secrets is not None and not isinstance(parsed, Invalid):
             parsed = self._check_signature(message, parsed)
         if isinstance(parsed, Invalid):
             self._dead_letter(message, parsed, writes)
         elif (
             self._partition_count > 1
-            and (home := partition_for(message.key(), self._partition_count)) != partition
+            and (home := partition_for(key, self._partition_count)) != partition
         ):
             # A valid message's key is its job id, and the job's record lives on the id's partition.
             self._forward(message, home, writes)
@@ -102,7 +106,7 @@ class CommandHandler:
             self._store.put(partition, job_id, transition.record)
             writes.write_state(partition, job_id, transition.record)
         for event in transition.events:
-            writes.write_event(job_id, event.model_dump_json().encode())
+            writes.write_event(job_id, to_json(event))
             if isinstance(event, CommandRejected):
                 self._metrics.rejected(event.code.value)
         self._metrics.command(message.type, transition.outcome.value)
@@ -113,7 +117,7 @@ class CommandHandler:
         writes.write_dead_letter(
             message.key(), message.value(), dead_letter_headers(message, invalid)
         )
-        log.warning(
+        self._logger.warning(
             "invalid control message sent to the dead-letter topic",
             partition=message.partition(),
             offset=message.offset(),
@@ -126,10 +130,10 @@ class CommandHandler:
         not here, so applying it would answer for the wrong record. It moves, in this
         transaction."""
         writes.forward(message, home)
-        self._metrics.forwarded.labels(str(message.partition())).inc()
+        self._metrics.forwarded(message.partition())
         if not self._warned_forwarding:
             self._warned_forwarding = True
-            log.warning(
+            self._logger.warning(
                 "control messages on the wrong partition for their key are forwarded to the right "
                 "one; a producer is not using the Java-compatible partitioner (librdkafka: "
                 "partitioner=murmur2_random)",
@@ -151,9 +155,9 @@ class CommandHandler:
 
     def _log(self, partition: int, message: MachineInput, transition: Transition) -> None:
         level = logging.DEBUG if transition.outcome in _QUIET_OUTCOMES else logging.INFO
-        if not log.is_enabled_for(level):
+        if not self._logger.is_enabled_for(level):
             return  # building the line costs more than applying the command
-        emit = log.debug if level == logging.DEBUG else log.info
+        emit = self._logger.debug if level == logging.DEBUG else self._logger.info
         command_id = getattr(message, "command_id", None)
         if command_id is None and transition.events:
             command_id = transition.events[0].command_id  # a deadline names the stop it ends
