@@ -116,8 +116,17 @@ class Outcomes:
         self.latency_count += len(list(end_to_end))
 
 
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class Rig:
     def __init__(self, ready: set[int] | None = None) -> None:
+        self.clock = Clock()
         self.producer = FakeProducer()
         self.consumer = FakeConsumer({0: 40, 1: 7})
         self.store = FakeStore()
@@ -131,6 +140,7 @@ class Rig:
             timeout=10,
             ready_partitions=lambda: self.ready,
             outcomes=self.outcomes,
+            clock=self.clock,
         )
 
     def some_work(self) -> None:
@@ -298,3 +308,34 @@ def test_due_when_full_when_the_input_ran_dry_or_when_open_long_enough() -> None
     assert rig.checkpoint.due(batch_max=2, commit_interval=0, input_ran_dry=False)
     rig.checkpoint.consumed(0, 2)
     assert rig.checkpoint.due(batch_max=2, commit_interval=60, input_ran_dry=False)
+
+
+def test_after_a_slow_commit_a_transaction_stays_open_as_long_to_gather_more_input() -> None:
+    rig = Rig()
+    rig.producer.commit_transaction = lambda timeout: setattr(  # type: ignore[method-assign]
+        rig.clock, "now", rig.clock.now + 0.040
+    )
+    rig.checkpoint.consumed(0, 1)
+    assert rig.checkpoint.commit()
+    assert rig.checkpoint.last_commit_seconds == pytest.approx(0.040)
+
+    rig.checkpoint.consumed(0, 2)
+    rig.clock.now += 0.010
+    assert not rig.checkpoint.due(batch_max=100, commit_interval=0.1, input_ran_dry=True)
+    assert rig.checkpoint.seconds_until_due(commit_interval=0.1) == pytest.approx(0.030)
+    rig.clock.now += 0.030
+    assert rig.checkpoint.due(batch_max=100, commit_interval=0.1, input_ran_dry=True)
+    assert rig.checkpoint.seconds_until_due(commit_interval=0.1) == 0.0
+
+
+def test_the_wait_after_a_slow_commit_is_bounded_by_the_commit_interval() -> None:
+    rig = Rig()
+    rig.producer.commit_transaction = lambda timeout: setattr(  # type: ignore[method-assign]
+        rig.clock, "now", rig.clock.now + 5.0
+    )
+    rig.checkpoint.consumed(0, 1)
+    assert rig.checkpoint.commit()
+    rig.checkpoint.consumed(0, 2)
+    assert rig.checkpoint.seconds_until_due(commit_interval=0.1) == pytest.approx(0.1)
+    rig.clock.now += 0.1
+    assert rig.checkpoint.due(batch_max=100, commit_interval=0.1, input_ran_dry=False)
