@@ -11,13 +11,13 @@ broken, and the worker stops (FatalKafkaError).
                                |--abortable error--> aborted: rollback, rewind --> idle
                                |--fatal error, 10th abort in a row--> FatalKafkaError
 
-When to commit is the checkpoint's too (`due`): as soon as the input runs dry, but never
-sooner than the last commit took. A commit is a fixed cost (a few round trips, and a marker
-in every partition the transaction wrote to): when commits are quick, the input is light and a
-transaction commits almost at once; when they are slow, the input or the broker is busy, and
-letting one transaction gather what arrives meanwhile keeps committing from taking more than
-about half of the loop's time. Under a backlog transactions grow to `batch_max` inputs, and
-none stays open longer than `commit_interval`.
+When to commit is the checkpoint's too (`due`), sized by what is waiting. A commit is a fixed
+cost (a few round trips, and a marker in every partition the transaction wrote to). Light
+input (the last transaction held one input) commits as soon as the input runs dry. When more
+arrives than commits can keep apart, a transaction first gathers input for as long as the last
+commit took, so that committing never takes much more than half of the loop's time. Under a
+backlog transactions grow to `batch_max` inputs; none stays open longer than
+`commit_interval`.
 
 Kafka is reached through two narrow protocols, so that every failure path runs in unit tests
 against fakes.
@@ -101,7 +101,8 @@ class Checkpoint:
         self.opened_at = 0.0
         self.inputs = 0
         self.aborts_in_a_row = 0
-        self.last_commit_seconds = 0.0  # how long the last commit took
+        # How long a transaction gathers input before the input running dry commits it.
+        self.gather_seconds = 0.0
         self._offsets: dict[int, int] = {}
         self._states: dict[tuple[int, str], JobRecord | None] = {}
         # (produced at, read at) of each applied control message, epoch seconds.
@@ -155,19 +156,19 @@ class Checkpoint:
 
     def due(self, batch_max: int, commit_interval: float, input_ran_dry: bool) -> bool:
         """Commit now: the transaction is full, or open for `commit_interval`, or nothing more
-        waits and it has been open at least as long as the last commit took."""
+        waits and it has gathered input long enough (see the module's docstring)."""
         if not self.open:
             return False
         age = self._clock() - self.opened_at
         return (
             self.inputs >= batch_max
             or age >= commit_interval
-            or (input_ran_dry and age >= self.last_commit_seconds)
+            or (input_ran_dry and age >= self.gather_seconds)
         )
 
     def seconds_until_due(self, commit_interval: float) -> float:
         """How long the loop may wait for more input before the open transaction is due."""
-        wait = min(self.last_commit_seconds, commit_interval)
+        wait = min(self.gather_seconds, commit_interval)
         return max(0.0, self.opened_at + wait - self._clock())
 
     # -- its end -------------------------------------------------------------------------------
@@ -196,7 +197,7 @@ class Checkpoint:
             self.abort(str(error))
             return False
         self._store.commit()
-        self.last_commit_seconds = self._clock() - began
+        self.gather_seconds = self._clock() - began if inputs > 1 else 0.0
         self.aborts_in_a_row = 0
         committed_at = time.time()
         times, self._input_times = self._input_times, []
