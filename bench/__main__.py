@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -130,6 +131,10 @@ def run_all(
                 )
             )
     bares, workers = runs["pipe"], runs["worker"]
+    log("breakdown: CPU per command in-process, by stage (bench/breakdown.py)")
+    breakdown = {"worker": timed("worker", _breakdown, sizes.jobs, None)}
+    if baseline:
+        breakdown["baseline"] = timed("baseline", _breakdown, sizes.jobs, baseline.source)
     bare, worker = _median_run(bares), _median_run(workers)
     ratio = _ratio(worker["commands_per_second"], bare["commands_per_second"])
     log(
@@ -211,6 +216,7 @@ def run_all(
             }
             if baseline
             else None,
+            "breakdown_us_per_command": breakdown,
             "ratio_per_round": [
                 _ratio(w["commands_per_second"], b["commands_per_second"])
                 for b, w in zip(bares, workers, strict=True)
@@ -272,6 +278,13 @@ def run_all(
         },
         "engine_stops": stops,
     }
+
+
+def _breakdown(jobs: int, source: Path | None) -> dict[str, Any]:
+    env = {**os.environ, **({"PYTHONPATH": str(source)} if source else {})}
+    argv = [sys.executable, "-m", "bench.breakdown", "--jobs", str(min(jobs, 10_000))]
+    output = subprocess.run(argv, env=env, cwd=REPO, check=True, capture_output=True, text=True)
+    return dict(json.loads(output.stdout.strip().splitlines()[-1]))
 
 
 def _one_worker_limit(bootstrap: str, sizes: Sizes) -> dict[str, Any]:
@@ -368,6 +381,7 @@ def summary(results: dict[str, Any]) -> str:
                 else ""
             )
         ),
+        *_breakdown_lines(tp["breakdown_us_per_command"]),
         "",
         (
             "Latency, open loop, one worker vs the bare pipe "
@@ -443,6 +457,14 @@ def summary(results: dict[str, Any]) -> str:
     if "engine_stops" in results:
         lines += ["", *engine_summary(results["engine_stops"])]
     return "\n".join(lines)
+
+
+def _breakdown_lines(breakdown: dict[str, dict[str, float]]) -> list[str]:
+    stages = list(breakdown["worker"])
+    lines = ["  in-process CPU per command by stage, us: " + ", ".join(stages)]
+    for name, figures in breakdown.items():
+        lines.append(f"    {name:<9}" + " ".join(f"{figures[s]:>6.2f}" for s in stages))
+    return lines
 
 
 def engine_summary(stops: dict[str, Any]) -> list[str]:
