@@ -460,7 +460,9 @@ def summary(results: dict[str, Any]) -> str:
 
 
 def _breakdown_lines(breakdown: dict[str, dict[str, float]]) -> list[str]:
-    stages = list(breakdown["worker"])
+    stages = [
+        k for k in breakdown["worker"] if k not in ("load_average_1m_at_start", "bench_seconds")
+    ]
     lines = ["  in-process CPU per command by stage, us: " + ", ".join(stages)]
     for name, figures in breakdown.items():
         lines.append(f"    {name:<9}" + " ".join(f"{figures[s]:>6.2f}" for s in stages))

@@ -37,7 +37,6 @@ class Pipe:
         self.open = False
         self.opened_at = 0.0
         self.inputs = 0
-        self.gather_seconds = 0.0
         self.offsets: dict[int, int] = {}
 
     def run(self, max_seconds: float) -> None:
@@ -50,23 +49,17 @@ class Pipe:
         deadline = time.monotonic() + max_seconds
         try:
             while not self.stopping and time.monotonic() < deadline:
-                wait = idle_wait
-                if self.open:
-                    wait = max(
-                        0.0, self.opened_at + min(self.gather_seconds, interval) - time.monotonic()
-                    )
-                first = self.consumer.poll(wait)
+                first = self.consumer.poll(0.0 if self.open else idle_wait)
                 batch = [first] if first is not None else []
                 if first is not None:
                     batch += self.consumer.consume(batch_max - 1, 0)
                 for message in batch:
                     if message.error() is None:
                         self._copy(message)
-                age = time.monotonic() - self.opened_at
                 if self.open and (
                     self.inputs >= batch_max
-                    or age >= interval
-                    or (len(batch) < batch_max and age >= self.gather_seconds)
+                    or len(batch) < batch_max
+                    or time.monotonic() - self.opened_at >= interval
                 ):
                     self._commit(timeout)
             self._commit(timeout)
@@ -92,13 +85,11 @@ class Pipe:
     def _commit(self, timeout: float) -> None:
         if not self.open:
             return
-        began = time.monotonic()
         offsets = [TopicPartition(self.source, p, o) for p, o in self.offsets.items()]
         self.producer.send_offsets_to_transaction(
             offsets, self.consumer.consumer_group_metadata(), timeout
         )
         self.producer.commit_transaction(timeout)
-        self.gather_seconds = time.monotonic() - began if self.inputs > 1 else 0.0
         self.open, self.inputs = False, 0
         self.offsets.clear()
 

@@ -109,7 +109,12 @@ class WorkerSettings(BaseModel):
         description="Commit a transaction after this many messages (a backlog is worked off in "
         "big ones).",
     )
-    commit_interval_ms: int = Field(100, ge=1, description="Commit at least this often.")
+    commit_interval_ms: int = Field(
+        100,
+        ge=1,
+        description="Commit at least this often (sooner when the input runs dry: "
+        "docs/architecture.md, the loop).",
+    )
     transaction_timeout_ms: int = Field(
         10_000, ge=1000, description="Broker aborts a transaction left open this long."
     )

@@ -11,14 +11,6 @@ broken, and the worker stops (FatalKafkaError).
                                |--abortable error--> aborted: rollback, rewind --> idle
                                |--fatal error, 10th abort in a row--> FatalKafkaError
 
-When to commit is the checkpoint's too (`due`), sized by what is waiting. A commit is a fixed
-cost (a few round trips, and a marker in every partition the transaction wrote to). Light
-input (the last transaction held one input) commits as soon as the input runs dry. When more
-arrives than commits can keep apart, a transaction first gathers input for as long as the last
-commit took, so that committing never takes much more than half of the loop's time. Under a
-backlog transactions grow to `batch_max` inputs; none stays open longer than
-`commit_interval`.
-
 Kafka is reached through two narrow protocols, so that every failure path runs in unit tests
 against fakes.
 """
@@ -87,7 +79,6 @@ class Checkpoint:
         timeout: float,
         ready_partitions: Callable[[], Collection[int]],
         outcomes: Outcomes,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._producer = producer
         self._consumer = consumer
@@ -96,13 +87,10 @@ class Checkpoint:
         self._timeout = timeout
         self._ready_partitions = ready_partitions
         self._outcomes = outcomes
-        self._clock = clock
         self.open = False
         self.opened_at = 0.0
         self.inputs = 0
         self.aborts_in_a_row = 0
-        # How long a transaction gathers input before the input running dry commits it.
-        self.gather_seconds = 0.0
         self._offsets: dict[int, int] = {}
         self._states: dict[tuple[int, str], JobRecord | None] = {}
         # (produced at, read at) of each applied control message, epoch seconds.
@@ -155,21 +143,12 @@ class Checkpoint:
             self._input_times.append((produced_at, time.time()))
 
     def due(self, batch_max: int, commit_interval: float, input_ran_dry: bool) -> bool:
-        """Commit now: the transaction is full, or open for `commit_interval`, or nothing more
-        waits and it has gathered input long enough (see the module's docstring)."""
-        if not self.open:
-            return False
-        age = self._clock() - self.opened_at
-        return (
+        """Commit now: the batch is full, nothing more waits, or it has been open long enough."""
+        return self.open and (
             self.inputs >= batch_max
-            or age >= commit_interval
-            or (input_ran_dry and age >= self.gather_seconds)
+            or input_ran_dry
+            or time.monotonic() - self.opened_at >= commit_interval
         )
-
-    def seconds_until_due(self, commit_interval: float) -> float:
-        """How long the loop may wait for more input before the open transaction is due."""
-        wait = min(self.gather_seconds, commit_interval)
-        return max(0.0, self.opened_at + wait - self._clock())
 
     # -- its end -------------------------------------------------------------------------------
     def commit(self) -> bool:
@@ -177,7 +156,6 @@ class Checkpoint:
         if not self.open:
             return True
         inputs = self.inputs
-        began = self._clock()
         try:
             for (partition, job_id), record in self._states.items():
                 value = to_json(record) if record is not None else None
@@ -197,7 +175,6 @@ class Checkpoint:
             self.abort(str(error))
             return False
         self._store.commit()
-        self.gather_seconds = self._clock() - began if inputs > 1 else 0.0
         self.aborts_in_a_row = 0
         committed_at = time.time()
         times, self._input_times = self._input_times, []
@@ -237,7 +214,7 @@ class Checkpoint:
             except KafkaException as error:
                 raise transaction_failure(error) from error
             self.open = True
-            self.opened_at = self._clock()
+            self.opened_at = time.monotonic()
 
     def _produce(self, topic: str, key: bytes | None, value: bytes | None, **kwargs: Any) -> None:
         self._begin()

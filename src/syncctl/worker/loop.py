@@ -130,14 +130,8 @@ class Worker:
             self._check_partition_count()
         if self._restorer.busy:
             self._mark_ready(self._restorer.step(timeout=0.01))
+        wait = 0.0 if self._checkpoint.open or self._restorer.busy else self._idle_wait()
         batch_max = self.settings.worker.batch_max
-        interval = self.settings.worker.commit_interval_ms / 1000
-        if self._restorer.busy:
-            wait = 0.0
-        elif self._checkpoint.open:
-            wait = self._checkpoint.seconds_until_due(interval)
-        else:
-            wait = self._idle_wait()
         first = self._consumer.poll(wait)
         batch = [first] if first is not None else []
         if first is not None:
@@ -150,6 +144,7 @@ class Worker:
             # A write of this transaction failed: none of it may count, so all of it is redone.
             self._checkpoint.abort(str(error))
             return
+        interval = self.settings.worker.commit_interval_ms / 1000
         if self._checkpoint.due(batch_max, interval, input_ran_dry=len(batch) < batch_max):
             self._checkpoint.commit()
 

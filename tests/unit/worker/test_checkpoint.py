@@ -116,17 +116,8 @@ class Outcomes:
         self.latency_count += len(list(end_to_end))
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 class Rig:
     def __init__(self, ready: set[int] | None = None) -> None:
-        self.clock = Clock()
         self.producer = FakeProducer()
         self.consumer = FakeConsumer({0: 40, 1: 7})
         self.store = FakeStore()
@@ -140,7 +131,6 @@ class Rig:
             timeout=10,
             ready_partitions=lambda: self.ready,
             outcomes=self.outcomes,
-            clock=self.clock,
         )
 
     def some_work(self) -> None:
@@ -308,48 +298,3 @@ def test_due_when_full_when_the_input_ran_dry_or_when_open_long_enough() -> None
     assert rig.checkpoint.due(batch_max=2, commit_interval=0, input_ran_dry=False)
     rig.checkpoint.consumed(0, 2)
     assert rig.checkpoint.due(batch_max=2, commit_interval=60, input_ran_dry=False)
-
-
-def test_after_a_slow_commit_of_several_inputs_the_next_transaction_gathers_as_long() -> None:
-    rig = Rig()
-    rig.producer.commit_transaction = lambda timeout: setattr(  # type: ignore[method-assign]
-        rig.clock, "now", rig.clock.now + 0.040
-    )
-    rig.checkpoint.consumed(0, 1)
-    rig.checkpoint.consumed(0, 2)
-    assert rig.checkpoint.commit()
-    assert rig.checkpoint.gather_seconds == pytest.approx(0.040)
-
-    rig.checkpoint.consumed(0, 3)
-    rig.clock.now += 0.010
-    assert not rig.checkpoint.due(batch_max=100, commit_interval=0.1, input_ran_dry=True)
-    assert rig.checkpoint.seconds_until_due(commit_interval=0.1) == pytest.approx(0.030)
-    rig.clock.now += 0.030
-    assert rig.checkpoint.due(batch_max=100, commit_interval=0.1, input_ran_dry=True)
-    assert rig.checkpoint.seconds_until_due(commit_interval=0.1) == 0.0
-
-
-def test_light_input_commits_as_soon_as_it_runs_dry_however_long_commits_take() -> None:
-    rig = Rig()
-    rig.producer.commit_transaction = lambda timeout: setattr(  # type: ignore[method-assign]
-        rig.clock, "now", rig.clock.now + 0.040
-    )
-    rig.checkpoint.consumed(0, 1)
-    assert rig.checkpoint.commit()
-    rig.checkpoint.consumed(0, 2)
-    assert rig.checkpoint.seconds_until_due(commit_interval=0.1) == 0.0
-    assert rig.checkpoint.due(batch_max=100, commit_interval=0.1, input_ran_dry=True)
-
-
-def test_the_wait_after_a_slow_commit_is_bounded_by_the_commit_interval() -> None:
-    rig = Rig()
-    rig.producer.commit_transaction = lambda timeout: setattr(  # type: ignore[method-assign]
-        rig.clock, "now", rig.clock.now + 5.0
-    )
-    rig.checkpoint.consumed(0, 1)
-    rig.checkpoint.consumed(0, 2)
-    assert rig.checkpoint.commit()
-    rig.checkpoint.consumed(0, 3)
-    assert rig.checkpoint.seconds_until_due(commit_interval=0.1) == pytest.approx(0.1)
-    rig.clock.now += 0.1
-    assert rig.checkpoint.due(batch_max=100, commit_interval=0.1, input_ran_dry=False)
