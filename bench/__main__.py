@@ -151,6 +151,7 @@ def run_all(
     latencies: list[dict[str, Any]] = []
     baseline_latencies: list[dict[str, Any]] = []
     pipe_latencies: list[dict[str, Any]] = []
+    pipe2_latencies: list[dict[str, Any]] = []
     for rate in RATES:
         seconds = sizes.latency_seconds
         latencies.append(
@@ -172,6 +173,16 @@ def run_all(
         if sizes.pipe_latency:
             pipe_latencies.append(
                 timed(f"bare pipe {rate}/s", latency.measure, bootstrap, rate, seconds, "pipe")
+            )
+            pipe2_latencies.append(
+                timed(
+                    f"bare pipe, 2 outputs {rate}/s",
+                    latency.measure,
+                    bootstrap,
+                    rate,
+                    seconds,
+                    "pipe2",
+                )
             )
     log(f"two workers in one group at {TWO_WORKER_RATE:,}/s; one worker's limit")
     two_workers = timed(
@@ -245,6 +256,7 @@ def run_all(
         "latency": {
             "runs": latencies,
             "bare_pipe_runs": pipe_latencies,
+            "bare_pipe_two_outputs_runs": pipe2_latencies,
             "baseline_runs": baseline_latencies,
             "ratio_worker_to_bare_p99": {
                 str(w["rate"]): _ratio(w["p99_ms"], b["p99_ms"])
@@ -288,16 +300,18 @@ def _breakdown(jobs: int, source: Path | None) -> dict[str, Any]:
 
 
 def _one_worker_limit(bootstrap: str, sizes: Sizes) -> dict[str, Any]:
-    """The highest of `sizes.limit_rates` one worker keeps up with (open loop), trying them in
-    turn and stopping at the first it falls behind at."""
+    """The highest of `sizes.limit_rates` one worker serves (open loop) without falling behind
+    and within the p99 target at 5,000/s, trying them in turn until one fails."""
     tried: list[dict[str, Any]] = []
+    limit_ms = TARGETS_P99_MS[TWO_WORKER_RATE]
     for rate in sizes.limit_rates:
         run = timed(f"1 worker {rate}/s", latency.measure, bootstrap, rate, sizes.limit_seconds)
+        run["sustained"] = run["keeps_up"] and run["p99_ms"] <= limit_ms
         tried.append(run)
-        if not run["keeps_up"]:
+        if not run["sustained"]:
             break
-    kept = [run["rate"] for run in tried if run["keeps_up"]]
-    return {"sustained_rate": max(kept) if kept else None, "runs": tried}
+    kept = [run["rate"] for run in tried if run["sustained"]]
+    return {"sustained_rate": max(kept) if kept else None, "p99_limit_ms": limit_ms, "runs": tried}
 
 
 def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -397,6 +411,11 @@ def summary(results: dict[str, Any]) -> str:
             [("worker", run)]
             + [("before", b) for b in lat.get("baseline_runs", []) if b["rate"] == run["rate"]]
             + ([("bare  ", bare_runs[run["rate"]])] if run["rate"] in bare_runs else [])
+            + [
+                ("bare2 ", b)
+                for b in lat.get("bare_pipe_two_outputs_runs", [])
+                if b["rate"] == run["rate"]
+            ]
         )
         for name, r in pair:
             lines.append(
@@ -408,6 +427,8 @@ def summary(results: dict[str, Any]) -> str:
                     if name == "worker"
                     else "(baseline)"
                     if name == "before"
+                    else "(bare pipe writing an event and a state record per input)"
+                    if name == "bare2 "
                     else f"(worker p99 = {lat['ratio_worker_to_bare_p99'][str(r['rate'])]}x bare"
                     + (
                         f", target <= {lat['targets_p99_vs_bare'][str(r['rate'])]}x: "
@@ -428,10 +449,15 @@ def summary(results: dict[str, Any]) -> str:
         )
     if limit:
         tried = ", ".join(
-            f"{r['rate']:,}/s {'ok' if r['keeps_up'] else 'behind'} (p99 {r['p99_ms']:,.0f} ms)"
+            f"{r['rate']:,}/s {'ok' if r['sustained'] else 'no'} (p99 {r['p99_ms']:,.0f} ms"
+            + ("" if r["keeps_up"] else ", falling behind")
+            + ")"
             for r in limit["runs"]
         )
-        lines.append(f"  one worker sustains {limit['sustained_rate'] or 0:,}/s; tried {tried}")
+        lines.append(
+            f"  one worker sustains {limit['sustained_rate'] or 0:,}/s "
+            f"(keeps up, p99 <= {limit['p99_limit_ms']} ms); tried {tried}"
+        )
     lines += [
         "",
         "Restore (seconds until all 12 partitions are ready)",

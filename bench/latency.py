@@ -9,6 +9,8 @@ matched to commands by command_id.
 
 `kind="pipe"` measures the same against the bare transactional pipe (bench/pipe.py), whose
 outputs are the commands themselves: the floor that Kafka transactions alone set on this machine.
+`kind="pipe2"` is the pipe that also copies each command to a compacted state topic: the Kafka
+work of a `create` (an event and a state record), none of the worker's Python.
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ def measure(
     bootstrap: str,
     rate: int,
     seconds: float,
-    kind: Literal["worker", "pipe"] = "worker",
+    kind: Literal["worker", "pipe", "pipe2"] = "worker",
     drain_timeout: float = 30.0,
     profile_dir: Path | None = None,
     source: Path | None = None,
@@ -102,7 +104,15 @@ def measure(
             for n in range(1, workers + 1)
         ]
     else:
-        create_topics(bootstrap, {topics.control: {}, topics.events: {}})
+        also = kind == "pipe2"
+        create_topics(
+            bootstrap,
+            {
+                topics.control: {},
+                topics.events: {},
+                **({topics.state: STATE_CONFIG} if also else {}),
+            },
+        )
         argv = [
             sys.executable,
             "-m",
@@ -112,8 +122,9 @@ def measure(
             topics.events,
             prefix,
             "p1",
+            *(["--also", topics.state] if also else []),
         ]
-        processes = [Child(argv, {}, "pipe p1")]
+        processes = [Child(argv, {}, f"{kind} p1")]
     spies: list[subprocess.Popen[bytes]] = []
     reader = _Reader(bootstrap, topics.events)
     # Like SyncJobsClient's producer: idempotent, librdkafka's default linger (5 ms).

@@ -8,7 +8,11 @@ send_offsets_to_transaction with the group metadata, and commit when the batch i
 the input ran dry or when the transaction has been open for commit_interval_ms. It never
 parses a message, never keeps state and writes no state record. Run as a child process:
 
-    python -m bench.pipe BOOTSTRAP INPUT_TOPIC OUTPUT_TOPIC GROUP_ID INSTANCE_ID
+    python -m bench.pipe BOOTSTRAP INPUT_TOPIC OUTPUT_TOPIC GROUP_ID INSTANCE_ID [--also TOPIC]
+
+`--also TOPIC` also copies each input to TOPIC, on the input's partition number: the Kafka work
+the worker does for a `create` (an event, and the job's record on its state partition), with
+none of its Python.
 """
 
 from __future__ import annotations
@@ -26,11 +30,17 @@ from syncctl.settings import KafkaSettings, WorkerSettings
 
 class Pipe:
     def __init__(
-        self, bootstrap: str, source: str, sink: str, group_id: str, instance_id: str
+        self,
+        bootstrap: str,
+        source: str,
+        sink: str,
+        group_id: str,
+        instance_id: str,
+        also: str | None = None,
     ) -> None:
         kafka = KafkaSettings(bootstrap_servers=bootstrap)
         self.settings = WorkerSettings(group_id=group_id, instance_id=instance_id)
-        self.source, self.sink = source, sink
+        self.source, self.sink, self.also = source, sink, also
         self.producer = Producer(config.transactional_producer(kafka, self.settings))
         self.consumer = Consumer(config.worker_consumer(kafka, self.settings))
         self.stopping = False
@@ -71,16 +81,21 @@ class Pipe:
         if not self.open:
             self.producer.begin_transaction()
             self.open, self.opened_at = True, time.monotonic()
-        while True:
-            try:
-                self.producer.produce(self.sink, key=message.key(), value=message.value())
-                break
-            except BufferError:
-                self.producer.poll(0.05)
         partition, offset = message.partition(), message.offset()
         assert partition is not None and offset is not None  # a consumed record has both
+        self._produce(self.sink, message)
+        if self.also is not None:
+            self._produce(self.also, message, partition=partition)
         self.offsets[partition] = offset + 1
         self.inputs += 1
+
+    def _produce(self, topic: str, message: Message, **kwargs: int) -> None:
+        while True:
+            try:
+                self.producer.produce(topic, key=message.key(), value=message.value(), **kwargs)
+                return
+            except BufferError:
+                self.producer.poll(0.05)
 
     def _commit(self, timeout: float) -> None:
         if not self.open:
@@ -99,8 +114,9 @@ def main() -> None:
     for name in ("bootstrap", "source", "sink", "group_id", "instance_id"):
         parser.add_argument(name)
     parser.add_argument("--max-seconds", type=float, default=900.0)
+    parser.add_argument("--also", help="also copy each input to this topic (same partition)")
     args = parser.parse_args()
-    pipe = Pipe(args.bootstrap, args.source, args.sink, args.group_id, args.instance_id)
+    pipe = Pipe(args.bootstrap, args.source, args.sink, args.group_id, args.instance_id, args.also)
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
         pipe.stopping = True
