@@ -51,3 +51,27 @@ def test_the_batch_size_histogram_reaches_the_largest_batch_a_worker_commits() -
     text = generate_latest(metrics.registry).decode()
     assert 'syncctl_transaction_inputs_bucket{le="3000.0"} 1.0' in text
     assert 'syncctl_transaction_inputs_bucket{le="2500.0"} 0.0' in text
+
+
+def test_what_a_transaction_did_is_counted_when_it_commits_and_never_when_it_aborts() -> None:
+    metrics = WorkerMetrics()
+
+    def count(series: str) -> float:
+        return (
+            metrics.registry.get_sample_value(series, {"type": "create", "result": "accepted"}) or 0
+        )
+
+    metrics.command("create", "accepted")
+    metrics.rejected("job_exists")
+    assert count("syncctl_commands_total") == 0  # not yet committed
+    metrics.transaction("aborted")
+    metrics.command("create", "accepted")  # the same input, redone
+    metrics.command("create", "accepted")
+    metrics.transaction("committed", 2)
+    assert count("syncctl_commands_total") == 2
+    assert metrics.registry.get_sample_value(
+        "syncctl_rejections_total", {"code": "job_exists"}
+    ) in (
+        None,
+        0,
+    )
