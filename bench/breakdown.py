@@ -24,6 +24,7 @@ from confluent_kafka import Message, Producer, TopicPartition
 
 from bench.common import LIFE, command
 from syncctl.contract import parse_control_message
+from syncctl.kafka.partitioning import partition_for
 from syncctl.logging import configure_logging
 from syncctl.machine import Rules, apply
 from syncctl.observability import WorkerMetrics
@@ -76,8 +77,6 @@ class _NoConsumer:
 
 
 def _messages(jobs: int) -> list[Message]:
-    from syncctl.kafka.partitioning import partition_for
-
     messages, offsets = [], [0] * PARTITIONS
     now_ms = int(time.time() * 1000)
     for n in range(jobs):
@@ -157,7 +156,7 @@ def measure(jobs: int) -> dict[str, float]:
     transitions: list[Any] = []
     machine_only(transitions)
     events = [event for t in transitions for event in t.events]
-    records = [t.record for t in transitions if t.record is not None][: len(events)]
+    records = [t.record for t in transitions if t.record is not None]
     serialize = _serializer()
     figures["serialize_events"] = _cpu_us_per(count, lambda: [serialize(e) for e in events])
     # One record per job per transaction is written (its last value): as many as jobs.

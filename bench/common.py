@@ -107,7 +107,9 @@ def command(job_id: str, kind: str, command_id: str | None = None, **fields: Any
     return json.dumps(value, separators=(",", ":")).encode()
 
 
-def produce(producer: Producer, topic: str, key: bytes | str, value: bytes, **kwargs: Any) -> None:
+def produce(
+    producer: Producer, topic: str, key: bytes | str | None, value: bytes | None, **kwargs: Any
+) -> None:
     while True:
         try:
             producer.produce(topic, key=key, value=value, **kwargs)

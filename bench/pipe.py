@@ -24,6 +24,7 @@ from types import FrameType
 
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
+from bench.common import produce
 from syncctl.kafka import config
 from syncctl.settings import KafkaSettings, WorkerSettings
 
@@ -83,19 +84,12 @@ class Pipe:
             self.open, self.opened_at = True, time.monotonic()
         partition, offset = message.partition(), message.offset()
         assert partition is not None and offset is not None  # a consumed record has both
-        self._produce(self.sink, message)
+        key, value = message.key(), message.value()
+        produce(self.producer, self.sink, key, value)
         if self.also is not None:
-            self._produce(self.also, message, partition=partition)
+            produce(self.producer, self.also, key, value, partition=partition)
         self.offsets[partition] = offset + 1
         self.inputs += 1
-
-    def _produce(self, topic: str, message: Message, **kwargs: int) -> None:
-        while True:
-            try:
-                self.producer.produce(topic, key=message.key(), value=message.value(), **kwargs)
-                return
-            except BufferError:
-                self.producer.poll(0.05)
 
     def _commit(self, timeout: float) -> None:
         if not self.open:
