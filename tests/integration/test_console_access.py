@@ -6,6 +6,7 @@ reached Kafka: a refused action must leave the control topic untouched.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import ssl
 import subprocess
@@ -152,6 +153,37 @@ def test_wrong_passwords_are_refused_counted_and_then_throttled(
         ("mallory", "bad_credentials"),
         ("alice", "throttled"),
     ]
+
+
+def test_a_concurrent_burst_of_guesses_gets_no_more_verifications_than_the_limit(
+    start_console: Callable[..., ConsoleProcess], users_file: Path, visitors: Callable[..., Visitor]
+) -> None:
+    console = start_console("--users-file", str(users_file))  # 5 attempts per window
+    headers = {"Origin": console.url}
+
+    async def burst() -> tuple[list[int], httpx.Response]:
+        async with httpx.AsyncClient(base_url=console.url, timeout=60) as http:
+
+            async def guess(number: int) -> int:
+                form = {"user": "alice", "password": f"guess-{number}", "next": "/"}
+                return (await http.post("/login", data=form, headers=headers)).status_code
+
+            guesses = [asyncio.create_task(guess(number)) for number in range(50)]
+            # The right password, sent once the limit is reached while guesses are in flight.
+            for finished in asyncio.as_completed(guesses):
+                if await finished == 429:
+                    break
+            form = {"user": "alice", "password": PASSWORDS["alice"], "next": "/"}
+            right = await http.post("/login", data=form, headers=headers)
+            return list(await asyncio.gather(*guesses)), right
+
+    statuses, right = asyncio.run(burst())
+
+    assert statuses.count(401) == 5 and statuses.count(429) == 45, statuses
+    assert right.status_code == 429 and "set-cookie" not in right.headers
+    counter = visitors(console)
+    assert counter.metric("syncctl_console_login_refusals", "bad_credentials") == 5
+    assert counter.metric("syncctl_console_login_refusals", "throttled") == 46
 
 
 def test_a_viewer_sees_no_stop_button_and_gets_403_from_the_actions(

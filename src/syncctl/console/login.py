@@ -69,7 +69,8 @@ class Login:
             self._audit.login(name, where, refused="cross_origin")
             return JSONResponse({"error": "log in from the console's own page"}, status_code=403)
         keys = (f"user:{name}", f"client:{where}")
-        wait = self._throttle.retry_after(*keys)
+        # Reserved before the slow check: concurrent guesses cannot all slip past the limit.
+        wait = self._throttle.reserve(*keys)
         if wait:
             self._audit.login(name, where, refused="throttled")
             seconds = int(wait) + 1
@@ -80,10 +81,9 @@ class Login:
             return response
         user = await asyncio.to_thread(self._users.check_password, name, form.get("password", ""))
         if user is None:
-            self._throttle.failed(*keys)
             self._audit.login(name, where, refused="bad_credentials")
             return self._form_again(request, next_path, name, "Wrong user name or password.", 401)
-        self._throttle.succeeded(keys[0])
+        self._throttle.succeeded(*keys)
         sessions = self._gate.sessions
         sessions.close(request.cookies.get(COOKIE))  # a new id at every login: no fixation
         session = sessions.open(user.name)

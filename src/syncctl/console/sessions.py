@@ -63,7 +63,12 @@ class SessionStore:
 
 
 class LoginThrottle:
-    """At most `attempts` failed logins per key (a user name, a client address) in `window` s."""
+    """At most `attempts` logins verified per key (a user name, a client address) in `window` s.
+
+    An attempt is counted when it is *reserved*, before the slow password check: however many
+    arrive at once, no more than `attempts` of them are ever verified in a window. A login that
+    succeeds gives its reservation back (and forgets the name's earlier failures).
+    """
 
     def __init__(
         self, attempts: int, window: float, clock: Callable[[], float] = time.monotonic
@@ -72,34 +77,38 @@ class LoginThrottle:
         self._window = window
         self._clock = clock
         self._lock = threading.Lock()
-        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._attempted: OrderedDict[str, deque[float]] = OrderedDict()
 
-    def retry_after(self, *keys: str) -> float:
-        """0 if a login may be tried now, else the seconds until one may."""
+    def reserve(self, *keys: str) -> float:
+        """0 and the attempt counted against every key, or the seconds until one may be tried
+        (nothing counted)."""
         now = self._clock()
-        wait = 0.0
         with self._lock:
+            wait = 0.0
             for key in keys:
-                failures = self._recent(key, now)
-                if len(failures) >= self._attempts:
-                    wait = max(wait, failures[0] + self._window - now)
-        return wait
-
-    def failed(self, *keys: str) -> None:
-        now = self._clock()
-        with self._lock:
+                attempts = self._recent(key, now)
+                if len(attempts) >= self._attempts:
+                    wait = max(wait, attempts[0] + self._window - now)
+            if wait:
+                return wait
             for key in keys:
                 self._recent(key, now).append(now)
-                self._failures.move_to_end(key)
-            while len(self._failures) > MAX_TRACKED_LOGINS:
-                self._failures.popitem(last=False)
+                self._attempted.move_to_end(key)
+            while len(self._attempted) > MAX_TRACKED_LOGINS:
+                self._attempted.popitem(last=False)
+        return 0.0
 
-    def succeeded(self, key: str) -> None:
+    def succeeded(self, name_key: str, *other_keys: str) -> None:
+        """The name's count starts again; the other keys get this attempt's reservation back."""
         with self._lock:
-            self._failures.pop(key, None)
+            self._attempted.pop(name_key, None)
+            for key in other_keys:
+                attempts = self._attempted.get(key)
+                if attempts:
+                    attempts.pop()
 
     def _recent(self, key: str, now: float) -> deque[float]:
-        failures = self._failures.setdefault(key, deque())
-        while failures and failures[0] <= now - self._window:
-            failures.popleft()
-        return failures
+        attempts = self._attempted.setdefault(key, deque())
+        while attempts and attempts[0] <= now - self._window:
+            attempts.popleft()
+        return attempts
