@@ -11,6 +11,8 @@ import re
 import ssl
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from tests.integration.harness import (
     WorkerProcess,
     messages_in,
     syncctl_env,
+    wait_until,
 )
 
 from syncctl import SyncJobsClient
@@ -486,3 +489,74 @@ def test_bulk_actions_are_checked_like_single_ones_and_per_job(
     assert "outside the jobs you may stop" in scoped.json()["refused"]["orders-9"]
     outcome = events.wait_for_command(scoped.json()["sent"]["billing-1"])[0]
     assert outcome["requested_by"] == "carol" and outcome["status"] == "SNAPSHOT_CANCELLED"
+
+
+class LiveFeed:
+    """`GET /stream` read on a thread, as a browser's EventSource would, with the session's
+    cookie."""
+
+    def __init__(self, console: ConsoleProcess, cookie: str) -> None:
+        self.lines: list[str] = []
+        self.ended = threading.Event()
+        self._http = httpx.Client(base_url=console.url, timeout=httpx.Timeout(10, read=60))
+        self._http.cookies.set("syncctl_session", cookie)
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            with self._http.stream("GET", "/stream") as response:
+                assert response.status_code == 200
+                for line in response.iter_lines():
+                    self.lines.append(line)
+        finally:
+            self.ended.set()
+            self._http.close()
+
+    def mentions(self, job_id: str) -> bool:
+        return any(f'"job_id": "{job_id}"' in line for line in list(self.lines))
+
+
+@pytest.mark.parametrize("ending", ["logout", "expiry", "removed", "demoted"])
+def test_an_open_live_feed_ends_within_seconds_when_its_login_does(
+    ending: str,
+    start_worker: Callable[..., WorkerProcess],
+    start_console: Callable[..., ConsoleProcess],
+    client: SyncJobsClient,
+    users_file: Path,
+    visitors: Callable[..., Visitor],
+) -> None:
+    start_worker()
+    # An expiring login lasts 9 s here; the others the default 8 h.
+    env = {"SYNCCTL_CONSOLE__SESSION_HOURS": str(9 / 3600)} if ending == "expiry" else {}
+    console = start_console("--users-file", str(users_file), env=env)
+    alice = visitors(console)
+    assert alice.login("alice").status_code == 303
+    token = alice.token()
+    feed = LiveFeed(console, alice.http.cookies["syncctl_session"])
+    client.wait_for_outcome(client.create("before-the-end", "snapshot"), timeout=30)
+    wait_until(lambda: feed.mentions("before-the-end"), 15, "the feed to deliver a new job")
+
+    if ending == "logout":
+        form = {"csrf_token": token}
+        assert alice.http.post("/logout", data=form, headers={"Origin": alice.origin}).is_redirect
+    elif ending == "removed":
+        kept = [
+            line for line in users_file.read_text().splitlines() if not line.startswith("alice:")
+        ]
+        users_file.write_text("\n".join(kept) + "\n")
+    elif ending == "demoted":
+        add_user(users_file, "alice", "viewer", PASSWORDS["alice"])
+    ended_at = time.monotonic()
+    assert feed.ended.wait(15), "the feed outlived the login"
+    if ending != "expiry":
+        assert time.monotonic() - ended_at < 5
+    assert any(line == "event: ended" for line in feed.lines)
+
+    client.wait_for_outcome(client.create("after-the-end", "snapshot"), timeout=30)
+    assert not feed.mentions("after-the-end")
+    # Reconnecting with the old cookie gets nothing either (a demoted user's session goes on).
+    again = visitors(console)
+    again.http.cookies.set("syncctl_session", alice.http.cookies.get("syncctl_session") or "")
+    with again.http.stream("GET", "/stream") as reconnected:
+        assert reconnected.status_code == (200 if ending == "demoted" else 401)

@@ -51,6 +51,9 @@ from syncctl.settings import Settings
 
 _HERE = Path(__file__).parent
 _KEEPALIVE_SECONDS = 15.0
+# How soon an open live feed notices that its login has ended or changed.
+_LOGIN_CHECK_SECONDS = 1.0
+_ENDED = "Your login has ended or changed: reload the page to log in again."
 Page = Callable[[Request, Identity], Awaitable[Response]]
 
 
@@ -131,20 +134,33 @@ def create_app(
         return render(request, "job.html", context, me)
 
     async def stream(request: Request) -> Response:
-        if gate.identify(request) is None:
+        me = gate.identify(request)
+        if me is None:
             return JSONResponse({"error": "log in first"}, status_code=401)
         queue = feed.subscribe()
 
         async def changes() -> AsyncIterator[str]:
             try:
                 yield "retry: 2000\n\n"
+                quiet = 0.0
                 while True:
                     try:
-                        change = await asyncio.wait_for(queue.get(), _KEEPALIVE_SECONDS)
+                        change = await asyncio.wait_for(queue.get(), _LOGIN_CHECK_SECONDS)
                     except TimeoutError:
-                        yield ": keep-alive\n\n"
+                        change = None
+                    # Logged out, expired, removed or given another role: the stream ends before
+                    # it sends anything more; the page says so and offers to log in again.
+                    if gate.identify(request) != me:
+                        yield f"event: ended\ndata: {json.dumps({'reason': _ENDED})}\n\n"
+                        return
+                    if change is not None:
+                        quiet = 0.0
+                        yield f"data: {json.dumps(_payload(change))}\n\n"
                         continue
-                    yield f"data: {json.dumps(_payload(change))}\n\n"
+                    quiet += _LOGIN_CHECK_SECONDS
+                    if quiet >= _KEEPALIVE_SECONDS:
+                        quiet = 0.0
+                        yield ": keep-alive\n\n"
             finally:
                 feed.unsubscribe(queue)
 

@@ -11,6 +11,11 @@ function connect(onChange) {
   source.onopen = () => { liveState().textContent = "Live"; };
   source.onerror = () => { liveState().textContent = "Reconnecting…"; };
   source.onmessage = (message) => onChange(JSON.parse(message.data));
+  // The server ends the feed when the login ends (logout, expiry, a removed or changed user).
+  source.addEventListener("ended", (message) => {
+    source.close();
+    liveState().textContent = JSON.parse(message.data).reason;
+  });
 }
 
 function setText(element, text) {
