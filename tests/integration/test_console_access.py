@@ -491,6 +491,37 @@ def test_bulk_actions_are_checked_like_single_ones_and_per_job(
     assert outcome["requested_by"] == "carol" and outcome["status"] == "SNAPSHOT_CANCELLED"
 
 
+def test_bulk_requests_take_job_ids_only_and_each_job_once(
+    kafka_bootstrap: str, topics: Topics, start_worker: Callable[..., WorkerProcess],
+    start_console: Callable[..., ConsoleProcess], client: SyncJobsClient, users_file: Path,
+    visitors: Callable[..., Visitor], events: EventReader,
+) -> None:  # fmt: skip
+    start_worker()
+    client.wait_for_outcome(client.create("orders-7", "snapshot"), timeout=30)
+    console = start_console("--users-file", str(users_file))
+    alice = visitors(console)
+    alice.login("alice")
+    headers = {"Origin": alice.origin, "X-CSRF-Token": alice.token()}
+    sent_before = messages_in(kafka_bootstrap, topics.control)
+
+    for bad in ([None, False], ["orders-7", 7], ["orders-7", "orders 7"]):
+        refused = alice.http.post("/bulk/pause", json={"job_ids": bad}, headers=headers)
+        assert refused.status_code == 400, refused.text
+        assert "not job ids" in refused.json()["error"]
+    assert (
+        "null, false"
+        in alice.http.post("/bulk/pause", json={"job_ids": [None, False]}, headers=headers).json()[
+            "error"
+        ]
+    )
+    assert messages_in(kafka_bootstrap, topics.control) == sent_before
+
+    repeated = alice.http.post("/bulk/pause", json={"job_ids": ["orders-7"] * 3}, headers=headers)
+    assert repeated.status_code == 202 and list(repeated.json()["sent"]) == ["orders-7"]
+    assert events.wait_for_command(repeated.json()["sent"]["orders-7"])
+    assert messages_in(kafka_bootstrap, topics.control) == sent_before + 1
+
+
 class LiveFeed:
     """`GET /stream` read on a thread, as a browser's EventSource would, with the session's
     cookie."""

@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -17,10 +19,12 @@ from starlette.routing import Route
 from syncctl.client import SyncJobsClient
 from syncctl.console.access import CSRF_HEADER, Gate, Identity, tokens_match
 from syncctl.console.audit import Audit
+from syncctl.contract.messages import JobId
 from syncctl.errors import InvalidCommand, SyncctlError
 
 MAX_BULK_JOBS = 1000
 _BODY_LIMIT = 200_000  # bytes of a bulk request
+_JOB_ID: TypeAdapter[str] = TypeAdapter(JobId)
 
 
 class Refused(Exception):
@@ -58,18 +62,24 @@ class Actions:
         return JSONResponse({"command_id": command_id}, status_code=202)
 
     async def bulk(self, request: Request) -> Response:
-        """`{"job_ids": [...]}` -> `{"sent": {job: command_id}, "refused": {job: reason}}`."""
+        """`{"job_ids": [...]}` -> `{"sent": {job: command_id}, "refused": {job: reason}}`, one
+        entry per distinct job."""
         action = request.path_params["action"]
         if action not in self._senders:
             return JSONResponse({"error": f"unknown action {action!r}"}, status_code=404)
-        job_ids = await _job_ids(request)
+        body = await _json_body(request)
         try:
+            job_ids = bulk_job_ids(body)
+        except InvalidCommand as error:
+            job_ids, invalid = [], str(error)
+        else:
+            invalid = None
+        try:  # who asks is checked first: a stranger learns nothing about the body
             me = self._check(request, action, job_ids or ["-"])
         except Refused as refused:
             return JSONResponse({"error": refused.message}, status_code=refused.status)
-        if not job_ids or len(job_ids) > MAX_BULK_JOBS:
-            message = f'send 1 to {MAX_BULK_JOBS} job ids as {{"job_ids": [...]}}'
-            return JSONResponse({"error": message}, status_code=400)
+        if invalid is not None:
+            return JSONResponse({"error": invalid}, status_code=400)
         sent: dict[str, str] = {}
         refused: dict[str, str] = {}
         for job_id in job_ids:
@@ -129,14 +139,42 @@ class Actions:
         return command_id
 
 
-async def _job_ids(request: Request) -> list[str]:
+async def _json_body(request: Request) -> Any:
+    """The request's JSON body, or None when it is too large or not JSON."""
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > _BODY_LIMIT:
-            return []
+            return None
     try:
-        ids = json.loads(body or b"{}").get("job_ids")
-    except (ValueError, AttributeError):
-        return []
-    return [str(job_id) for job_id in ids] if isinstance(ids, list) else []
+        return json.loads(body or b"{}")
+    except ValueError:
+        return None
+
+
+def bulk_job_ids(body: Any) -> list[str]:
+    """The distinct job ids of a bulk request, in the order given; InvalidCommand naming what is
+    wrong (every entry must be a job id by the contract's rule)."""
+    entries = body.get("job_ids") if isinstance(body, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise InvalidCommand(f'send 1 to {MAX_BULK_JOBS} job ids as {{"job_ids": [...]}}')
+    bad = [entry for entry in entries if not _is_job_id(entry)]
+    if bad:
+        named = ", ".join(json.dumps(entry)[:60] for entry in bad[:10])
+        more = f" and {len(bad) - 10} more" if len(bad) > 10 else ""
+        raise InvalidCommand(
+            f"not job ids: {named}{more}; a job id is 1-128 letters, digits or '-'; "
+            "nothing was sent"
+        )
+    job_ids = list(dict.fromkeys(entries))
+    if len(job_ids) > MAX_BULK_JOBS:
+        raise InvalidCommand(f"send at most {MAX_BULK_JOBS} job ids at a time; nothing was sent")
+    return job_ids
+
+
+def _is_job_id(entry: Any) -> bool:
+    try:
+        _JOB_ID.validate_python(entry, strict=True)
+    except ValidationError:
+        return False
+    return True
