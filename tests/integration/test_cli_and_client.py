@@ -349,3 +349,25 @@ def test_watch_json_lines_are_events(
         "json-job",
         "NOT_STARTED",
     )
+
+
+def test_hostile_text_from_the_topics_reaches_the_terminal_with_its_escapes_visible(
+    kafka_bootstrap: str,
+    topics: Topics,
+    start_worker: Callable[..., WorkerProcess],
+    syncctl: Cli,
+) -> None:
+    start_worker()
+    hostile = "mallory\x1b[31m\x1b]0;owned\x07"
+    # Anyone who may write to the control topic chooses requested_by.
+    writer = SyncJobsClient(kafka_bootstrap, topics=topics.settings(), requested_by=hostile)
+    writer.wait_for_outcome(writer.create("hostile-1", "continuous"), timeout=30)
+
+    listed = syncctl("jobs")
+    waited = syncctl("terminate", "hostile-1", "--wait", "--timeout", "5", "--by", hostile)
+
+    for output in (listed.stdout, waited.stdout):
+        assert "\x1b" not in output and "\x07" not in output
+        assert "mallory\\x1b[31m\\x1b]0;owned\\x07" in output
+    row = next(line for line in listed.stdout.splitlines() if line.startswith("hostile-1"))
+    assert row.split()[1:3] == ["continuous", "Not"]  # columns still line up

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from syncctl.cli.options import BootstrapOption, make_client
-from syncctl.cli.render import event_line
+from syncctl.cli.render import event_line, visible
 from syncctl.client import SyncJobsClient
 from syncctl.contract import CommandRejected, Mode, ScheduleChanged
 from syncctl.selection import Selector
@@ -278,7 +278,7 @@ def _act_on_selection(
             typer.echo(f"  {job_id}  not done: {event_line(event)}")
         else:
             counts["done"] += 1
-            typer.echo(f"  {job_id}  {event.status_label}")
+            typer.echo(f"  {job_id}  {visible(event.status_label)}")
     typer.echo(", ".join(f"{count} {name}" for name, count in counts.items()))
     if counts["unfinished"]:
         raise typer.Exit(code=2)

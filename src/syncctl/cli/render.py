@@ -1,12 +1,34 @@
-"""How jobs and events look on a terminal."""
+"""How jobs and events look on a terminal.
+
+Every field that came from a message is untrusted: a `requested_by` or a reason can hold
+terminal escape sequences (colours, window titles, cursor moves) or bidi overrides. They are
+printed with such characters made visible (`\\x1b`), never raw.
+"""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC
 
 from syncctl.contract import CommandRejected, Event, JobRecord, ScheduleChanged, Stats
 from syncctl.describe import progress, when
 from syncctl.machine import allowed_commands
+
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# Characters that reorder or hide text without being control characters (Trojan Source).
+_FORMAT_CONTROLS = [0x200E, 0x200F, 0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+_VISIBLE = {
+    code: _NAMED.get(chr(code), f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+    for code in [
+        *(c for c in range(0x100) if unicodedata.category(chr(c)) == "Cc"),
+        *_FORMAT_CONTROLS,
+    ]
+}
+
+
+def visible(text: str) -> str:
+    """`text` with control characters written out (`\\x1b`, `\\n`, `\\u202e`), safe to print."""
+    return text.translate(_VISIBLE)
 
 
 def jobs_table(records: list[JobRecord]) -> str:
@@ -20,10 +42,11 @@ def jobs_table(records: list[JobRecord]) -> str:
             progress(r.stats),
             when(r.status_changed_at or r.updated_at),
             r.last_requested_by or r.created_by or "—",
-            " / ".join(command.replace("_", "-") for command in allowed_commands(r)) or "—",
+            next_commands(r),
         )
         for r in records
     ]
+    rows = [tuple(visible(str(cell)) for cell in row) for row in rows]
     widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
     return "\n".join(
         "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
@@ -31,7 +54,24 @@ def jobs_table(records: list[JobRecord]) -> str:
     )
 
 
+def next_commands(record: JobRecord) -> str:
+    """What may be sent now, and when a scheduled complete-cdc is due."""
+    names = [command.replace("_", "-") for command in allowed_commands(record)]
+    if record.scheduled is not None:
+        due = record.scheduled.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        names = [
+            f"{name} (complete-cdc due {due})" if name == "cancel-schedule" else name
+            for name in names
+        ]
+    return " / ".join(names) or "—"
+
+
 def event_line(event: Event) -> str:
+    """One line per event; untrusted fields made visible."""
+    return visible(_event_line(event))
+
+
+def _event_line(event: Event) -> str:
     stamp = event.occurred_at.astimezone(UTC).strftime("%H:%M:%S")
     if isinstance(event, CommandRejected):
         return (
