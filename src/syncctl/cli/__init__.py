@@ -64,10 +64,34 @@ def main() -> None:
     # Until a command configures its own logging, log lines (librdkafka's warnings among them)
     # go to stderr, never into output that scripts read (`jobs --json`, `watch --json`).
     configure_logging("WARNING", "auto")
+    command = typer.main.get_command(app)
     try:
-        app()
+        code = command.main(prog_name="syncctl", standalone_mode=False)
+    except typer.TyperException as error:  # click's errors (typer vendors click)
+        sys.exit(_report_click_error(error))
     except SyncctlError as error:
         typer.secho(f"syncctl: {error}", fg=typer.colors.RED, err=True)
         sys.exit(error.exit_code)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, typer.Abort):
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _report_click_error(error: typer.TyperException) -> int:
+    """One line that says what is wrong (not click's Usage / Try / Error block); the exit code."""
+    context = getattr(error, "ctx", None)
+    exit_code = int(getattr(error, "exit_code", 1))
+    if type(error).__name__ == "NoArgsIsHelpError" and context is not None:
+        typer.echo(context.get_help(), err=True)  # `syncctl` alone: the help it asks for
+        return exit_code
+    where = context.command_path if context is not None else "syncctl"
+    message = getattr(error, "format_message", lambda: str(error))()
+    hint = f" (see `{where} --help`)" if exit_code == 2 else ""
+    typer.secho(f"{where}: {_sentence(message)}{hint}", fg=typer.colors.RED, err=True)
+    return exit_code
+
+
+def _sentence(message: str) -> str:
+    """Click's message on one line, starting in lower case like the rest of syncctl's errors."""
+    line = " ".join(message.split()).rstrip(".")
+    return line[:1].lower() + line[1:]

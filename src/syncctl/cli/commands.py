@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -175,6 +175,13 @@ def _instant(text: str) -> datetime:
     if moment.tzinfo is None:
         raise typer.BadParameter(
             f"{text!r} has no time zone: add one, e.g. {text}+00:00", param_hint="--at"
+        )
+    now = datetime.now(UTC)
+    if moment <= now:  # the worker would only reject it: say so before sending anything
+        raise typer.BadParameter(
+            f"{text} is in the past (it is {now:%Y-%m-%d %H:%M:%S} UTC now); give a time to come, "
+            "or leave out --at to complete CDC now",
+            param_hint="--at",
         )
     return moment
 

@@ -9,12 +9,12 @@ from typing import Annotated
 
 import typer
 
+from syncctl.cli.options import BootstrapOption
 from syncctl.cli.signals import on_stop_request
 from syncctl.kafka.errors import FatalKafkaError
 from syncctl.logging import configure_logging, get_logger
 from syncctl.observability import OperationsServer, WorkerMetrics
 from syncctl.settings import (
-    KafkaSettings,
     LogSettings,
     Settings,
     TopicSettings,
@@ -28,13 +28,7 @@ log = get_logger("syncctl.worker")
 
 
 def worker_command(
-    bootstrap_servers: Annotated[
-        str | None,
-        typer.Option(
-            help="Kafka bootstrap servers.",
-            show_default=default_of(KafkaSettings, "bootstrap_servers"),
-        ),
-    ] = None,
+    bootstrap_servers: BootstrapOption = None,
     group_id: Annotated[
         str | None,
         typer.Option(
