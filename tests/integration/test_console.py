@@ -64,10 +64,28 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+def page_errors() -> Iterator[list[str]]:
+    """What the console's pages threw or logged as errors; any is a failure of the test."""
+    errors: list[str] = []
+    yield errors
+    assert errors == [], f"the browser reported errors: {errors}"
+
+
+def watch_errors(page: Page, errors: list[str]) -> Page:
+    page.on("pageerror", lambda error: errors.append(f"uncaught {error}"))
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(f"console.error: {message.text}") if message.type == "error" else None
+        ),
+    )
+    return page
+
+
+@pytest.fixture
+def page(browser: Browser, page_errors: list[str]) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1366, "height": 800})
-    page = context.new_page()
-    yield page
+    yield watch_errors(context.new_page(), page_errors)
     context.close()
 
 
@@ -121,10 +139,6 @@ def test_terminate_a_snapshot_job_from_history_to_snapshot_cancelled(
     client.create("orders-2026", "snapshot")
     client.create("inventory-sync", "continuous")
     url = console().url
-    errors: list[str] = []
-    page.on(
-        "console", lambda message: errors.append(message.text) if message.type == "error" else None
-    )
 
     log_in(page, url)
     row = page.locator('tr[data-job="orders-2026"]')
@@ -175,7 +189,6 @@ def test_terminate_a_snapshot_job_from_history_to_snapshot_cancelled(
     expect(cancelled.get_by_role("img", name="Cancelled")).to_have_text("×")
     expect(cancelled.locator('[data-field="asked_by"]')).to_have_text("alice")
     expect(page.locator('tr[data-job="inventory-sync"]')).to_have_count(0)
-    assert errors == [], f"the browser logged errors: {errors}"
 
 
 def test_complete_cdc_on_a_continuous_job_ends_as_cdc_completed(
@@ -207,6 +220,54 @@ def test_complete_cdc_on_a_continuous_job_ends_as_cdc_completed(
     expect(
         page.locator('tr[data-job="crm-continuous"]').get_by_role("img", name="Completed")
     ).to_have_text("✓")
+
+
+def test_history_fills_a_new_jobs_row_and_follows_it_to_its_end_without_a_reload(
+    start_worker: Callable[..., WorkerProcess],
+    start_runner: Callable[..., SyncctlProcess],
+    console: Callable[[], ConsoleProcess],
+    client: SyncJobsClient,
+    page: Page,
+) -> None:
+    start_worker()
+    # Snapshots of about 18 s: long enough to terminate one, short enough to reach CDC.
+    start_runner(
+        rows_per_second=100,
+        tables_min=3,
+        tables_max=3,
+        rows_per_table_min=600,
+        rows_per_table_max=600,
+        stop_delay=1.0,
+    )
+    url = console().url
+    log_in(page, url)
+    expect(page.locator("#live-state")).to_have_text("Live")
+    expect(page.locator("#job-count")).to_have_text("0 of 0 jobs")
+
+    client.create("late-snapshot", "snapshot")
+    client.create("late-continuous", "continuous")
+    snapshot_row = page.locator('tr[data-job="late-snapshot"]')
+    continuous_row = page.locator('tr[data-job="late-continuous"]')
+    expect(snapshot_row).to_contain_text("Snapshot running", timeout=30_000)
+    for field, text in {
+        "mode": "snapshot",
+        "stage": "Snapshot",
+        "progress": "rows",
+        "last_change": "ago",
+        "asked_by": "e2e-test",
+    }.items():
+        expect(snapshot_row.locator(f'[data-field="{field}"]')).to_contain_text(text)
+    expect(page.locator("#job-count")).to_have_text("2 of 2 jobs")
+
+    client.terminate("late-snapshot")
+    expect(snapshot_row).to_contain_text("Snapshot cancelled", timeout=30_000)
+    expect(snapshot_row.get_by_role("img", name="Cancelled")).to_have_text("×")
+
+    expect(continuous_row).to_contain_text("CDC running", timeout=60_000)
+    client.complete_cdc("late-continuous")
+    expect(continuous_row).to_contain_text("CDC Completed", timeout=30_000)
+    expect(continuous_row.get_by_role("img", name="Completed")).to_have_text("✓")
+    expect(continuous_row.locator('[data-field="stage"]')).to_have_text("CDC")
 
 
 def test_a_stop_that_the_worker_rejects_shows_its_reason(
@@ -326,6 +387,7 @@ def test_a_cross_site_form_and_fetch_in_the_browser_send_no_command(
     console: Callable[[], ConsoleProcess],
     client: SyncJobsClient,
     page: Page,
+    page_errors: list[str],
 ) -> None:
     start_worker()
     client.wait_for_outcome(client.create("ledger", "snapshot"), timeout=30)
@@ -355,6 +417,10 @@ fetch("{target}", {{method: "POST", mode: "no-cors", credentials: "include"}})
     assert refused == [("refused", "cross_origin")] * 2
     assert messages_in(kafka_bootstrap, topics.control) == sent_before
     assert {job.job_id: job.status for job in client.jobs()}["ledger"] == "NOT_STARTED"
+    # Chromium logs the two refused requests as failed loads (403): expected here, and nothing else.
+    refused_loads = [e for e in page_errors if "status of 403" in e]
+    assert len(refused_loads) == len(page_errors)
+    page_errors.clear()
 
 
 def test_history_and_job_overview_fit_a_phone(
@@ -363,6 +429,7 @@ def test_history_and_job_overview_fit_a_phone(
     console: Callable[[], ConsoleProcess],
     client: SyncJobsClient,
     browser: Browser,
+    page_errors: list[str],
 ) -> None:
     start_worker()
     start_runner(**SLOW_SNAPSHOT)
@@ -371,7 +438,7 @@ def test_history_and_job_overview_fit_a_phone(
     context = browser.new_context(
         viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
     )
-    phone = context.new_page()
+    phone = watch_errors(context.new_page(), page_errors)
     try:
         log_in(phone, url)
         row = phone.locator('tr[data-job="warehouse-nightly-export-2026"]')

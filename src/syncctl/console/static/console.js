@@ -83,6 +83,7 @@ function historyPage(table) {
       cell.dataset.label = labels[index + (canAct ? 2 : 1)] || "";
       if (field === "status_label") {
         const status = document.createElement("span");
+        status.className = "status"; // render() finds the badge by this class
         const mark = document.createElement("span");
         mark.className = "mark";
         mark.setAttribute("role", "img");
