@@ -9,7 +9,9 @@ import shutil
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from tests.integration.harness import (
@@ -359,6 +361,75 @@ def test_pause_two_jobs_at_once_from_history(
         expect(page.locator(f'tr[data-job="{job_id}"]')).to_contain_text("Paused", timeout=30_000)
     expect(page.locator('tr[data-job="ledger-2026"]')).to_contain_text("Snapshot running")
     _screenshot(page, "history-bulk.png")
+
+
+def test_schedule_move_and_cancel_a_complete_cdc_in_the_viewers_time_zone(
+    start_worker: Callable[..., WorkerProcess],
+    start_runner: Callable[..., SyncctlProcess],
+    console: Callable[[], ConsoleProcess],
+    client: SyncJobsClient,
+    browser: Browser,
+    page_errors: list[str],
+) -> None:
+    start_worker()
+    start_runner(**FAST_SNAPSHOT)
+    client.create("cutover", "continuous")
+    url = console().url
+    zone = ZoneInfo("America/New_York")
+    context = browser.new_context(
+        viewport={"width": 1366, "height": 800}, timezone_id=zone.key, locale="en-GB"
+    )
+    page = watch_errors(context.new_page(), page_errors)
+    try:
+        log_in(page, url, then="/jobs/cutover")
+        expect(page.locator("#job-status")).to_have_text("CDC running", timeout=30_000)
+        expect(page.locator("#schedule-zone")).to_have_text("(your time, America/New_York)")
+
+        def schedule_at(hours: int, button: str) -> datetime:
+            local = (datetime.now(zone) + timedelta(hours=hours)).replace(second=0, microsecond=0)
+            page.get_by_label("Complete CDC at").fill(local.strftime("%Y-%m-%dT%H:%M"))
+            utc = local.astimezone(UTC)
+            expect(page.locator("#schedule-utc")).to_have_text(f"= {utc:%Y-%m-%d %H:%M} UTC")
+            page.get_by_role("button", name=button, exact=True).click()
+            dialog = page.get_by_role("dialog", name="Schedule Complete CDC?")
+            expect(dialog).to_contain_text("(America/New_York)")
+            expect(dialog).to_contain_text(f"{utc:%Y-%m-%d %H:%M} UTC")
+            expect(dialog).to_contain_text("move or cancel")
+            dialog.get_by_role("button", name="Schedule Complete CDC").click()
+            scheduled = page.locator("#job-scheduled")
+            expect(scheduled).to_contain_text(f"{utc:%Y-%m-%d %H:%M} UTC", timeout=30_000)
+            expect(scheduled).to_contain_text("(America/New_York)")
+            expect(scheduled).to_contain_text(
+                f"{local:%-d %b %Y}, {local:%H:%M} (America/New_York)"
+            )
+            expect(scheduled).to_contain_text("(by alice)")
+            return utc
+
+        first = schedule_at(2, "Schedule")
+        assert _scheduled_at(client, "cutover") == first
+        _screenshot(page, "job-scheduled.png")
+        moved = schedule_at(5, "Move schedule")
+        assert _scheduled_at(client, "cutover") == moved
+
+        page.get_by_role("button", name="Cancel schedule").click()
+        dialog = page.get_by_role("dialog", name="Cancel the scheduled Complete CDC?")
+        dialog.get_by_role("button", name="Cancel schedule").click()
+        expect(page.locator("#job-scheduled-fact")).to_be_hidden(timeout=30_000)
+        expect(page.get_by_role("button", name="Schedule", exact=True)).to_be_visible()
+        assert _scheduled_at(client, "cutover") is None
+        expect(page.locator("#job-status")).to_have_text("CDC running")
+
+        page.get_by_label("Complete CDC at").fill("2020-01-01T00:00")
+        page.get_by_role("button", name="Schedule", exact=True).click()
+        expect(page.get_by_role("alert")).to_have_text("Choose a time to come for Complete CDC.")
+        expect(page.get_by_role("dialog")).to_be_hidden()
+    finally:
+        context.close()
+
+
+def _scheduled_at(client: SyncJobsClient, job_id: str) -> datetime | None:
+    record = next(record for record in client.jobs() if record.job_id == job_id)
+    return record.scheduled.at.astimezone(UTC) if record.scheduled else None
 
 
 def test_a_viewer_finds_no_stop_button(

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -520,6 +521,55 @@ def test_bulk_requests_take_job_ids_only_and_each_job_once(
     assert repeated.status_code == 202 and list(repeated.json()["sent"]) == ["orders-7"]
     assert events.wait_for_command(repeated.json()["sent"]["orders-7"])
     assert messages_in(kafka_bootstrap, topics.control) == sent_before + 1
+
+
+def test_scheduling_from_the_console_is_checked_like_a_stop_and_sends_nothing_when_refused(
+    kafka_bootstrap: str, topics: Topics, start_worker: Callable[..., WorkerProcess],
+    start_console: Callable[..., ConsoleProcess], client: SyncJobsClient, users_file: Path,
+    visitors: Callable[..., Visitor], events: EventReader,
+) -> None:  # fmt: skip
+    start_worker()
+    client.wait_for_outcome(client.create("crm-5", "continuous"), timeout=30)
+    console = start_console("--users-file", str(users_file))
+    alice, bob, carol, stranger = (visitors(console) for _ in range(4))
+    for visitor, name in ((alice, "alice"), (bob, "bob"), (carol, "carol")):
+        assert visitor.login(name).status_code == 303
+    later = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
+    body = {"at": later.isoformat()}
+
+    def schedule(visitor: Visitor, payload: object, **headers: str) -> httpx.Response:
+        sent = {"Origin": visitor.origin, **headers}
+        return visitor.http.post("/jobs/crm-5/schedule-complete-cdc", json=payload, headers=sent)
+
+    sent_before = messages_in(kafka_bootstrap, topics.control)
+    assert schedule(stranger, body).status_code == 401
+    assert schedule(alice, body, **{"X-CSRF-Token": "forged"}).status_code == 403
+    foreign = {"X-CSRF-Token": alice.token(), "Origin": "http://evil.example"}
+    assert schedule(alice, body, **foreign).status_code == 403
+    assert schedule(bob, body, **{"X-CSRF-Token": bob.token()}).status_code == 403  # a viewer
+    assert schedule(carol, body, **{"X-CSRF-Token": carol.token()}).status_code == 403  # billing-*
+    token = {"X-CSRF-Token": alice.token()}
+    past = {"at": (datetime.now(UTC) - timedelta(minutes=1)).isoformat()}
+    for bad, says in (
+        (past, "that time has passed"),
+        ({"at": "tomorrow"}, "a time with its time zone"),
+        ({"at": later.replace(tzinfo=None).isoformat()}, "a time with its time zone"),
+        ({}, "a time with its time zone"),
+    ):
+        refused = schedule(alice, bad, **token)
+        assert refused.status_code == 400 and says in refused.json()["error"]
+    assert messages_in(kafka_bootstrap, topics.control) == sent_before
+
+    accepted = schedule(alice, body, **token)
+    assert accepted.status_code == 202
+    outcome = events.wait_for_command(accepted.json()["command_id"])[0]
+    assert outcome["type"] == "schedule_changed" and outcome["requested_by"] == "alice"
+    assert datetime.fromisoformat(outcome["at"]) == later
+    cancelled = alice.http.post(
+        "/jobs/crm-5/cancel-schedule", headers={"Origin": alice.origin, **token}
+    )
+    assert cancelled.status_code == 202
+    assert events.wait_for_command(cancelled.json()["command_id"])[0]["at"] is None
 
 
 class LiveFeed:

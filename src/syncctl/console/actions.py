@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -23,6 +24,8 @@ from syncctl.contract.messages import JobId
 from syncctl.errors import InvalidCommand, SyncctlError
 
 MAX_BULK_JOBS = 1000
+SCHEDULE = "schedule-complete-cdc"  # Complete CDC at a time to come: {"at": ISO 8601}
+_NO_TIME = 'send {"at": "2026-12-01T02:00:00+01:00"}: a time with its time zone'
 _BODY_LIMIT = 200_000  # bytes of a bulk request
 _JOB_ID: TypeAdapter[str] = TypeAdapter(JobId)
 
@@ -42,7 +45,9 @@ class Actions:
             "complete-cdc": client.complete_cdc,
             "pause": client.pause,
             "resume": client.resume,
+            "cancel-schedule": client.cancel_schedule,
         }
+        self._schedule = client.complete_cdc  # with `at`: SCHEDULE
 
     def routes(self) -> list[Route]:
         return [
@@ -52,14 +57,40 @@ class Actions:
 
     async def one(self, request: Request) -> Response:
         job_id, action = request.path_params["job_id"], request.path_params["action"]
-        if action not in self._senders:
+        if action not in self._senders and action != SCHEDULE:
             return JSONResponse({"error": f"unknown action {action!r}"}, status_code=404)
+        body = await _json_body(request) if action == SCHEDULE else None
         try:
             me = self._check(request, action, [job_id])
-            command_id = await self._send(request, me, action, job_id)
+            fields: dict[str, Any] = {}
+            if action == SCHEDULE and me.may_stop(job_id):  # else _send refuses: forbidden
+                fields["at"] = self._schedule_time(request, me, job_id, body)
+            command_id = await self._send(request, me, action, job_id, **fields)
         except Refused as refused:
             return JSONResponse({"error": refused.message}, status_code=refused.status)
         return JSONResponse({"command_id": command_id}, status_code=202)
+
+    def _schedule_time(self, request: Request, me: Identity, job_id: str, body: Any) -> datetime:
+        """The `at` of a schedule request: ISO 8601 with a time zone, still to come."""
+        text = body.get("at") if isinstance(body, dict) else None
+        try:
+            at = datetime.fromisoformat(text) if isinstance(text, str) else None
+        except ValueError:
+            at = None
+        if at is None or at.tzinfo is None:
+            raise self._refuse(request, me, job_id, SCHEDULE, _NO_TIME)
+        if at <= datetime.now(UTC):
+            raise self._refuse(
+                request, me, job_id, SCHEDULE, "that time has passed: choose a time to come"
+            )
+        return at
+
+    def _refuse(
+        self, request: Request, me: Identity, job_id: str, action: str, message: str
+    ) -> Refused:
+        where = self._gate.client_address(request)
+        self._audit.action(me.user, job_id, action, where, refused="invalid_request")
+        return Refused(400, "invalid_request", message)
 
     async def bulk(self, request: Request) -> Response:
         """`{"job_ids": [...]}` -> `{"sent": {job: command_id}, "refused": {job: reason}}`, one
@@ -113,7 +144,9 @@ class Actions:
         assert me is not None
         return me
 
-    async def _send(self, request: Request, me: Identity, action: str, job_id: str) -> str:
+    async def _send(
+        self, request: Request, me: Identity, action: str, job_id: str, **fields: Any
+    ) -> str:
         where = self._gate.client_address(request)
         refusal = None
         if not me.may_stop(job_id):
@@ -125,9 +158,8 @@ class Actions:
             refusal = Refused(403, "forbidden", f"{me.user}: {why}; ask an operator")
         else:
             try:
-                command_id = await asyncio.to_thread(
-                    self._senders[action], job_id, requested_by=me.user
-                )
+                send = self._senders.get(action, self._schedule)
+                command_id = await asyncio.to_thread(send, job_id, requested_by=me.user, **fields)
             except InvalidCommand as error:  # the request's fault: nothing was sent
                 refusal = Refused(400, "invalid_request", str(error))
             except SyncctlError as error:  # Kafka did not take it

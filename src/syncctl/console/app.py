@@ -46,7 +46,13 @@ from syncctl.console.headers import SecurityHeaders
 from syncctl.console.login import Login
 from syncctl.console.sessions import SessionStore
 from syncctl.console.users import UserDirectory
-from syncctl.console.views import ACTIONS, STATUS_FILTERS, event_view, job_view
+from syncctl.console.views import (
+    ACTIONS,
+    SCHEDULE_TEXTS,
+    STATUS_FILTERS,
+    event_view,
+    job_view,
+)
 from syncctl.settings import Settings
 
 _HERE = Path(__file__).parent
@@ -79,7 +85,7 @@ def create_app(
     )
     base = address.base_path
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
-    templates.env.globals.update(actions=ACTIONS, base=base)
+    templates.env.globals.update(actions=ACTIONS, schedule=SCHEDULE_TEXTS, base=base)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -16,7 +16,7 @@ from syncctl.contract import (
     Status,
 )
 from syncctl.describe import progress, when
-from syncctl.machine import allowed_commands
+from syncctl.machine import allowed_commands, schedulable
 
 _STAGE_LABELS = {
     StageState.NOT_STARTED: "Not started",
@@ -72,6 +72,24 @@ ACTIONS = {
         "warning": "",
         "danger": False,
     },
+    "cancel-schedule": {
+        "label": "Cancel schedule",
+        "title": "Cancel the scheduled Complete CDC?",
+        "explains": "The job goes on streaming changes; nothing is stopped. You can schedule "
+        "Complete CDC again, or complete it now.",
+        "warning": "",
+        "danger": False,
+    },
+}
+# The Job overview's schedule form (not a button of its own: it needs a time).
+SCHEDULE_TEXTS = {
+    "label": "Schedule Complete CDC",
+    "title": "Schedule Complete CDC?",
+    "explains": "At that time the worker completes CDC: the engine stops streaming changes, "
+    "cleans up the job's temporary data and the job ends as CDC Completed. Until then you can "
+    "move or cancel the schedule.",
+    "warning": NO_RESUME,
+    "danger": True,
 }
 
 
@@ -103,6 +121,11 @@ def job_view(record: JobRecord, now: datetime | None = None) -> dict[str, Any]:
         "reason": record.reason,
         "copies": copies(record),
         "scheduled": scheduled(record),
+        "scheduled_at": record.scheduled.at.astimezone(UTC).isoformat()
+        if record.scheduled
+        else None,
+        "scheduled_by": record.scheduled.requested_by if record.scheduled else None,
+        "may_schedule": schedulable(record),
         "actions": actions_for(record),
         "mark": _mark(record.status),
         "stages": [_stage_view(name, state, record) for name, state in stages],

@@ -1,6 +1,6 @@
 """The pure job state machine: no I/O, no clock, no randomness."""
 
-from syncctl.machine.core import DEFAULT_RULES, allowed_commands, apply
+from syncctl.machine.core import DEFAULT_RULES, allowed_commands, apply, schedulable
 from syncctl.machine.model import DeadlineReached, MachineInput, Outcome, Rules, Transition
 
 __all__ = [
@@ -12,4 +12,5 @@ __all__ = [
     "Transition",
     "allowed_commands",
     "apply",
+    "schedulable",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from syncctl.contract import (
@@ -138,6 +138,12 @@ def allowed_commands(record: JobRecord) -> tuple[str, ...]:
     changes = [c for c in CHANGE_COMMANDS if _change_rejection(record, c) is None]
     cancel = ["cancel_schedule"] if record.scheduled is not None else []
     return (*stops, *changes, *cancel)
+
+
+def schedulable(record: JobRecord) -> bool:
+    """Whether `apply` would accept a complete_cdc for a time to come now (CLI, console)."""
+    soon = record.updated_at + timedelta(hours=1)
+    return _schedule_rejection(record, soon, record.updated_at, DEFAULT_RULES) is None
 
 
 def _ended_or_busy(record: JobRecord) -> tuple[RejectionCode, str] | None:

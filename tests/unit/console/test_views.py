@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from syncctl.console.views import job_view
 from syncctl.contract import JobRecord, Mode, StageState, Stats, Status
-from syncctl.contract.records import Stages
+from syncctl.contract.records import ScheduledCommand, Stages
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 COPIED = Stats(tables_total=4, tables_done=2, rows_migrated=12_345, events_seen=77)
@@ -101,3 +101,23 @@ def test_a_scheduled_complete_is_shown_on_the_job_and_in_its_timeline() -> None:
         line["kind"] == "schedule"
         and line["text"] == "complete_cdc scheduled for 2026-12-01 01:00 UTC (by alice)"
     )
+
+
+def test_a_scheduled_complete_cdc_is_shown_in_utc_with_its_moment_for_the_viewers_zone() -> None:
+    running = record(
+        Mode.CONTINUOUS,
+        Status.CDC_RUNNING,
+        Stages(snapshot=StageState.COMPLETED, cdc=StageState.RUNNING),
+    )
+    assert job_view(running, NOW)["may_schedule"] and job_view(running, NOW)["scheduled_at"] is None
+    at = datetime(2026, 11, 29, 2, 0, tzinfo=UTC) + timedelta(minutes=30)
+    plan = ScheduledCommand(
+        command_id="c", command_type="complete_cdc", at=at, requested_at=NOW, requested_by="alice"
+    )
+    view = job_view(running.model_copy(update={"scheduled": plan}), NOW)
+    assert view["scheduled"] == "Complete CDC at 2026-11-29 02:30 UTC (by alice)"
+    assert (view["scheduled_at"], view["scheduled_by"]) == ("2026-11-29T02:30:00+00:00", "alice")
+    assert view["may_schedule"]  # it can be moved
+    assert "cancel-schedule" in view["actions"]
+    snapshot_only = record(Mode.SNAPSHOT, Status.SNAPSHOT_RUNNING, Stages())
+    assert not job_view(snapshot_only, NOW)["may_schedule"]

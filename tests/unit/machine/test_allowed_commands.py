@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -16,7 +16,7 @@ from syncctl.contract import (
     Status,
     Terminate,
 )
-from syncctl.machine import DEFAULT_RULES, Outcome, allowed_commands, apply
+from syncctl.machine import DEFAULT_RULES, Outcome, allowed_commands, apply, schedulable
 from tests.unit.machine.journeys import record_in
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
@@ -46,3 +46,14 @@ def test_the_stop_that_applies_comes_first_then_pause_or_resume() -> None:
     assert allowed("PAUSED (snapshot)") == ("terminate", "resume")
     assert allowed("PAUSED (cdc)") == ("complete_cdc", "resume")
     assert allowed("CANCELLING") == allowed("PAUSING (cdc)") == allowed("RESUMING (snapshot)") == ()
+
+
+@pytest.mark.parametrize("mode", list(Mode))
+@pytest.mark.parametrize("status", list(Status))
+def test_schedulable_is_whether_the_machine_accepts_a_complete_cdc_for_later(
+    mode: Mode, status: Status
+) -> None:
+    record = JobRecord(job_id="j", mode=mode, status=status, created_at=NOW, updated_at=NOW)
+    later = CompleteCdc(command_id="c1", job_id="j", issued_at=NOW, at=NOW + timedelta(days=2))
+    accepted = apply(record, later, NOW, DEFAULT_RULES).outcome is Outcome.ACCEPTED
+    assert schedulable(record) == accepted

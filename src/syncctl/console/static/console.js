@@ -30,6 +30,14 @@ function setMark(element, mark) {
   element.setAttribute("aria-label", mark ? mark.text : "");
 }
 
+// A moment in the viewer's own time zone and in UTC: "5 Dec 2026, 02:00 (Europe/Paris) · 2026-12-05 01:00 UTC".
+const viewerZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || "local time";
+const utcText = (date) => `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+function bothZones(date) {
+  const local = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }).format(date);
+  return `${local} (${viewerZone()}) · ${utcText(date)}`;
+}
+
 // -- History -------------------------------------------------------------------------------
 function historyPage(table) {
   const filter = table.dataset.statusFilter;
@@ -177,6 +185,11 @@ function jobPage(section) {
   const jobId = section.dataset.job;
   const textsElement = document.getElementById("action-texts"); // absent: this user may not stop it
   const texts = textsElement ? JSON.parse(textsElement.textContent) : {};
+  const scheduleTexts = document.getElementById("schedule-texts");
+  if (scheduleTexts) texts["schedule-complete-cdc"] = JSON.parse(scheduleTexts.textContent);
+  const scheduleForm = document.getElementById("schedule");
+  const scheduleInput = document.getElementById("schedule-at");
+  let scheduleAt = null; // the ISO time the open dialog would schedule
   const dialog = document.getElementById("confirm");
   const note = document.getElementById("action-note");
   const error = document.getElementById("action-error");
@@ -200,7 +213,11 @@ function jobPage(section) {
     time.dateTime = job.last_change_at;
     setText(time, job.last_change);
     document.getElementById("job-scheduled-fact").hidden = !job.scheduled;
-    setText(document.getElementById("job-scheduled"), job.scheduled || "");
+    showSchedule(job.scheduled_at, job.scheduled_by, job.scheduled);
+    if (scheduleForm) {
+      scheduleForm.hidden = !job.may_schedule;
+      setText(document.getElementById("schedule-submit"), job.scheduled_at ? "Move schedule" : "Schedule");
+    }
     const reason = document.getElementById("job-reason");
     reason.hidden = !job.reason;
     setText(reason, job.reason || "");
@@ -226,6 +243,11 @@ function jobPage(section) {
     if (job.final) setText(note, job.status === "FAILED" ? "" : `Stopped: ${job.status_label}.`);
   }
 
+  function showSchedule(at, by, fallback) {
+    const text = at ? `Complete CDC at ${bothZones(new Date(at))}${by ? ` (by ${by})` : ""}` : fallback || "";
+    setText(document.getElementById("job-scheduled"), text);
+  }
+
   function addEvent(event) {
     const empty = timeline.querySelector(".empty");
     if (empty) empty.remove();
@@ -236,6 +258,10 @@ function jobPage(section) {
     time.textContent = event.time;
     item.append(time, ` ${event.text}`);
     timeline.append(item);
+    if (pending && event.command_id === pending && event.kind === "schedule") {
+      pending = null; // accepted: the Scheduled fact shows the time
+      setText(note, `Done: ${event.text}.`);
+    }
     if (pending && event.command_id === pending && event.kind === "rejected") {
       pending = null;
       setText(note, "");
@@ -243,20 +269,45 @@ function jobPage(section) {
     }
   }
 
+  function confirmAction(key, from, explains) {
+    const action = texts[key];
+    opener = from;
+    dialog.dataset.chosen = key;
+    document.getElementById("confirm-title").textContent = action.title;
+    document.getElementById("confirm-explains").textContent = explains || action.explains;
+    const warning = document.getElementById("confirm-no-resume");
+    warning.textContent = action.warning;
+    warning.hidden = !action.warning;
+    document.getElementById("confirm-ok").className = action.danger ? "danger" : "primary";
+    document.getElementById("confirm-ok").textContent = action.label;
+    dialog.showModal();
+    document.getElementById("confirm-cancel").focus();
+  }
+
+  if (scheduleForm) {
+    setText(document.getElementById("schedule-zone"), `(your time, ${viewerZone()})`);
+    const chosen = () => (scheduleInput.value ? new Date(scheduleInput.value) : null);
+    scheduleInput.addEventListener("input", () => {
+      const date = chosen();
+      setText(document.getElementById("schedule-utc"), date && !isNaN(date) ? `= ${utcText(date)}` : "");
+    });
+    scheduleForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      error.hidden = true;
+      const date = chosen();
+      if (!date || isNaN(date) || date <= new Date()) {
+        showError("Choose a time to come for Complete CDC.");
+        return;
+      }
+      scheduleAt = date.toISOString();
+      confirmAction("schedule-complete-cdc", document.getElementById("schedule-submit"),
+        `At ${bothZones(date)}: ${texts["schedule-complete-cdc"].explains}`);
+    });
+  }
+
   for (const button of document.querySelectorAll("button[data-action]")) {
     button.addEventListener("click", () => {
-      const action = texts[button.dataset.action];
-      opener = button;
-      dialog.dataset.chosen = button.dataset.action;
-      document.getElementById("confirm-title").textContent = action.title;
-      document.getElementById("confirm-explains").textContent = action.explains;
-      const warning = document.getElementById("confirm-no-resume");
-      warning.textContent = action.warning;
-      warning.hidden = !action.warning;
-      document.getElementById("confirm-ok").className = action.danger ? "danger" : "primary";
-      document.getElementById("confirm-ok").textContent = action.label;
-      dialog.showModal();
-      document.getElementById("confirm-cancel").focus();
+      confirmAction(button.dataset.action, button);
     });
   }
 
@@ -268,10 +319,12 @@ function jobPage(section) {
     if (!confirmed) return;
     error.hidden = true;
     setText(note, "Sending the request…");
+    const scheduling = dialog.dataset.chosen === "schedule-complete-cdc";
     const response = await fetch(`${base}jobs/${encodeURIComponent(jobId)}/${dialog.dataset.chosen}`, {
       method: "POST",
       credentials: "same-origin",
-      headers: { "X-CSRF-Token": meta("csrf-token") },
+      headers: { "X-CSRF-Token": meta("csrf-token"), "Content-Type": "application/json" },
+      body: scheduling ? JSON.stringify({ at: scheduleAt }) : "",
     });
     const body = await response.json().catch(() => ({}));
     if (!response.ok) {
@@ -283,6 +336,9 @@ function jobPage(section) {
     pending = body.command_id;
     setText(note, "Requested; waiting for the worker…");
   });
+
+  const fact = document.getElementById("job-scheduled");
+  if (fact.dataset.at) showSchedule(fact.dataset.at, fact.dataset.by, fact.textContent);
 
   connect((change) => {
     if (change.type === "job" && change.job.job_id === jobId) renderJob(change.job);
