@@ -10,7 +10,7 @@ from tests.integration.harness import SyncctlProcess, Topics, WorkerProcess
 from tests.integration.test_cli_and_client import Cli, wait_for_status
 
 from syncctl import SyncJobsClient
-from syncctl.contract import Status
+from syncctl.contract import CommandRejected, RejectionCode, Status
 from syncctl.settings import KafkaSettings
 
 FAST_SNAPSHOT = {"rows_per_second": 100_000, "rows_per_table_min": 100, "rows_per_table_max": 200}
@@ -63,7 +63,12 @@ def test_a_schedule_can_be_cancelled_and_a_past_time_is_refused(
     wait_for_status(client, "nightly", Status.CDC_RUNNING)
 
     past = syncctl("complete-cdc", "nightly", "--at", "2020-01-01T00:00:00Z", "--wait")
-    assert past.returncode == 1 and "invalid_schedule" in past.stdout
+    assert past.returncode == 2 and "is in the past" in past.stderr  # checked before sending
+    assert "sent for" not in past.stdout
+    # Sent anyway (another client, or a clock behind): the worker refuses it with the reason.
+    sent = client.complete_cdc("nightly", at=datetime(2020, 1, 1, tzinfo=UTC))
+    rejected = client.wait_for_outcome(sent, timeout=30)
+    assert isinstance(rejected, CommandRejected) and rejected.code is RejectionCode.INVALID_SCHEDULE
     naive = syncctl("complete-cdc", "nightly", "--at", "2030-01-01T00:00:00")
     assert naive.returncode == 2 and "no time zone" in naive.stderr
 
