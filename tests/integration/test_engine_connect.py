@@ -4,6 +4,7 @@ would see after each stop."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -478,3 +479,67 @@ def test_pause_and_resume_map_to_connects_pause_and_a_paused_job_completes_with_
     assert final.status is Status.CDC_COMPLETED, final.reason
     assert copies.count_documents({}) == 75
     assert _leftovers(stack, shop, "prices") == []
+
+
+def _random_hex(blocks: int) -> str:
+    """SQL for `blocks` × 32 random hex characters: compresses too little to stay in line."""
+    return f"(SELECT string_agg(md5(random()::text), '') FROM generate_series(1, {blocks}))"
+
+
+@pytest.mark.parametrize("destination", ["archive", "indexed"])
+def test_an_update_that_leaves_toasted_values_unchanged_keeps_them_in_the_destination(
+    kafka_bootstrap: str,
+    topics: Topics,
+    stack: dict[str, Any],
+    shop: Callable[[str], Any],
+    engine: SyncctlProcess,
+    destination: str,
+) -> None:
+    """PostgreSQL's default REPLICA IDENTITY: an UPDATE that does not touch a TOASTed value is
+    decoded without it. The destination must keep the real value, never Debezium's placeholder."""
+    table, job_id = f"docs_{destination}", f"toast-{destination}"
+    shop(
+        f"CREATE TABLE public.{table} "
+        "(id int PRIMARY KEY, body text, blob bytea, doc jsonb, tags text[], n int)"
+    )
+    big = (
+        f"{_random_hex(400)}, decode({_random_hex(400)}, 'hex'), "
+        f"jsonb_build_object('notes', {_random_hex(400)}, 'n', 1), "
+        f"ARRAY(SELECT md5(random()::text) FROM generate_series(1, 400))"
+    )
+    for key in (1, 2, 3, 4):
+        shop(f"INSERT INTO public.{table} VALUES ({key}, {big}, 0)")
+    shop(f"INSERT INTO public.{table} VALUES (5, 'short', '\\x00ff', '{{\"a\": 1}}', '{{x}}', 0)")
+    out_of_line = shop(
+        f"SELECT pg_relation_size(reltoastrelid) FROM pg_class WHERE relname = '{table}'"
+    ).fetchone()
+    assert out_of_line[0] > 4 * 8192, "the test's values are not stored out of line (TOAST)"
+    client = SyncJobsClient(kafka_bootstrap, topics=topics.settings(), requested_by="tester")
+    spec = _spec(f"public.{table}", database=job_id, destination=destination)
+    client.wait_for_outcome(client.create(job_id, "continuous", spec=spec))
+    _wait_for(client, job_id, lambda r: r.status is Status.CDC_RUNNING, "CDC running")
+
+    shop(f"UPDATE public.{table} SET n = n + 1")  # no TOASTed value touched, in every row
+    shop(f"UPDATE public.{table} SET body = {_random_hex(500)} WHERE id = 2")  # text touched
+    shop(f"UPDATE public.{table} SET blob = decode({_random_hex(500)}, 'hex') WHERE id = 3")
+    shop(f"UPDATE public.{table} SET doc = doc || '{{\"n\": 2}}', n = 7 WHERE id = 4")  # jsonb
+    shop(f"UPDATE public.{table} SET n = n + 1 WHERE id IN (1, 2, 3, 4)")  # untouched again
+    shop(f"DELETE FROM public.{table} WHERE id = 5")
+    client.complete_cdc(job_id)
+    final = _wait_for(client, job_id, lambda r: r.status.terminal, "an end", timeout=90)
+
+    assert final.status is Status.CDC_COMPLETED, final.reason
+    copies = pymongo.MongoClient(stack["ferretdb"].uri)[job_id][table]
+    documents = {_key(doc["_id"]): doc for doc in copies.find()}
+    rows = shop(f"SELECT id, body, blob, doc, tags, n FROM public.{table}").fetchall()
+    assert set(documents) == {row[0] for row in rows} == {1, 2, 3, 4}
+    placeholder = JobNames(job_id).placeholder
+    for key, body, blob, doc, tags, n in rows:
+        copied = documents[key]
+        assert placeholder not in repr(copied) and "unavailable" not in repr(copied), key
+        assert copied["body"] == body, f"row {key}: body"
+        assert bytes(copied["blob"]) == bytes(blob), f"row {key}: blob"
+        copied_doc = copied["doc"] if isinstance(copied["doc"], dict) else json.loads(copied["doc"])
+        assert copied_doc == doc, f"row {key}: doc"
+        assert copied["tags"] == tags, f"row {key}: tags"
+        assert copied["n"] == n, f"row {key}: n"

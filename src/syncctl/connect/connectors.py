@@ -16,7 +16,8 @@ from syncctl.contract import JobSpec, Mode
 from syncctl.errors import ConfigError
 from syncctl.settings import DestinationConnection, SourceConnection
 
-_POSTGRES_HANDLER = "com.mongodb.kafka.connect.sink.cdc.debezium.rdbms.postgres.PostgresHandler"
+# syncctl's own transform (config/connect/transforms): see _rows_written_with_set.
+DROP_UNAVAILABLE_VALUES = "io.syncctl.connect.DropUnavailableValues"
 _JSON = "org.apache.kafka.connect.json.JsonConverter"
 _TRANSFORMS = "org.apache.kafka.connect.transforms"
 _SINK = "com.mongodb.kafka.connect.sink"
@@ -63,6 +64,12 @@ class JobNames:
         return f"{self.topic_prefix}.{table}"
 
     @property
+    def placeholder(self) -> str:
+        """What Debezium puts for an unchanged TOASTed value: unique per job, so that no real
+        value can be mistaken for it (and dropped)."""
+        return f"__syncctl_unavailable_{hashlib.sha1(self.job_id.encode()).hexdigest()[:16]}"
+
+    @property
     def sink_group(self) -> str:
         """The consumer group Kafka Connect gives the sink connector."""
         return f"connect-{self.sink}"
@@ -93,6 +100,9 @@ def source_config(
         "notification.enabled.channels": "sink",
         "notification.sink.topic.name": names.notifications_topic,
         "tombstones.on.delete": "false",
+        # An UPDATE that leaves a TOASTed value unchanged carries this instead of the value; the
+        # sink drops such fields and writes with $set, so the stored value stays.
+        "unavailable.value.placeholder": names.placeholder,
         # Exact decimals as strings: FerretDB has no Decimal128, and strings lose no digits.
         "decimal.handling.mode": "string",
         # Moves the slot's confirmed position even when the job's tables do not change: a drain
@@ -132,21 +142,43 @@ def sink_config(
         # Bigger bulk writes while a backlog drains (Connect's default is 500 records a poll).
         "consumer.override.max.poll.records": "2000",
     }
-    if destination.document_id == "key_string":
-        config.update(_key_string_ids(spec, primary_keys))
-    else:
-        config["change.data.capture.handler"] = _POSTGRES_HANDLER
+    keys = (
+        _key_string_ids(spec, primary_keys)
+        if destination.document_id == "key_string"
+        else _KEY_DOCUMENT_IDS
+    )
+    config.update(_rows_written_with_set(names, keys))
     for table, topic in zip(spec.tables, topics, strict=True):
         config[f"topic.override.{topic}.collection"] = table.split(".", 1)[1]
     return config
 
 
-def _key_string_ids(spec: JobSpec, primary_keys: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
-    """Rows as plain documents whose _id is the key column's value as a string; deletes by it.
+# The row's key document ({"id": 7}, or every column of a composite key) as _id.
+_KEY_DOCUMENT_IDS = {
+    "transforms.keyToId.type": f"{_TRANSFORMS}.HoistField$Key",
+    "transforms.keyToId.field": "_id",
+}
 
-    Debezium's envelope is unwrapped to the row (a delete becomes a tombstone), the key's one
-    column is cast to a string and renamed _id, and the sink replaces (upserts) by that _id.
-    """
+
+def _rows_written_with_set(names: JobNames, keys: dict[str, str]) -> dict[str, str]:
+    """Rows unwrapped from Debezium's envelope (a delete becomes a tombstone, which deletes by
+    _id), unchanged TOASTed values taken out, the key made _id by `keys`' transforms, and each
+    row written with $set (upsert): a field left out keeps what the destination holds."""
+    key_transforms = [name.split(".")[1] for name in keys if name.endswith(".type")]
+    return {
+        "transforms": ",".join(["unwrap", "dropUnavailable", *key_transforms]),
+        "transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState",
+        "transforms.dropUnavailable.type": DROP_UNAVAILABLE_VALUES,
+        "transforms.dropUnavailable.placeholder": names.placeholder,
+        **keys,
+        "document.id.strategy": f"{_SINK}.processor.id.strategy.ProvidedInKeyStrategy",
+        "writemodel.strategy": f"{_SINK}.writemodel.strategy.UpdateOneDefaultStrategy",
+        "delete.on.null.values": "true",
+    }
+
+
+def _key_string_ids(spec: JobSpec, primary_keys: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
+    """The key's one column cast to a string and renamed _id (FerretDB looks it up by index)."""
     unfit = {
         table: primary_keys.get(table, ())
         for table in spec.tables
@@ -164,13 +196,8 @@ def _key_string_ids(spec: JobSpec, primary_keys: Mapping[str, tuple[str, ...]]) 
         )
     columns = sorted({primary_keys[table][0] for table in spec.tables})
     return {
-        "transforms": "unwrap,keyToString,keyToId",
-        "transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState",
         "transforms.keyToString.type": f"{_TRANSFORMS}.Cast$Key",
         "transforms.keyToString.spec": ",".join(f"{column}:string" for column in columns),
         "transforms.keyToId.type": f"{_TRANSFORMS}.ReplaceField$Key",
         "transforms.keyToId.renames": ",".join(f"{column}:_id" for column in columns),
-        "document.id.strategy": f"{_SINK}.processor.id.strategy.ProvidedInKeyStrategy",
-        "writemodel.strategy": f"{_SINK}.writemodel.strategy.ReplaceOneDefaultStrategy",
-        "delete.on.null.values": "true",
     }

@@ -29,6 +29,7 @@ import httpx
 from syncctl.errors import ServerError
 from syncctl.local.broker import find_java, free_port, port_is_free
 from syncctl.local.jars import fetch_jars
+from syncctl.local.transforms import ensure_transforms
 
 DEBEZIUM_POSTGRES = "io.debezium.connector.postgresql.PostgresConnector"
 MONGODB_SINK = "com.mongodb.kafka.connect.MongoSinkConnector"
@@ -89,6 +90,7 @@ def ensure_connect_jars(
         ServerError,
         _mongodb_service_entries,
     )
+    ensure_transforms(config / "transforms", lib, plugins / "syncctl-transforms")
     return lib, plugins
 
 

@@ -57,19 +57,37 @@ def test_the_sink_reads_each_tables_topic_into_a_collection_named_after_the_tabl
     assert config["database"] == "shop"
 
 
-def test_key_document_ids_are_written_by_the_debezium_handler() -> None:
+def test_key_document_ids_are_the_rows_key_document() -> None:
     config = sink_config("j", SPEC, DESTINATION, KEYS)
-    assert config["change.data.capture.handler"].endswith(".PostgresHandler")
-    assert "transforms" not in config
+    assert "change.data.capture.handler" not in config  # its updates replace whole documents
+    assert config["transforms"] == "unwrap,dropUnavailable,keyToId"
+    assert config["transforms.keyToId.type"].endswith("HoistField$Key")
+    assert config["transforms.keyToId.field"] == "_id"
+    assert config["document.id.strategy"].endswith(".ProvidedInKeyStrategy")
 
 
 def test_key_string_ids_cast_each_tables_key_column_and_name_it_id() -> None:
     config = sink_config("j", SPEC, KEY_STRING, KEYS)
-    assert "change.data.capture.handler" not in config
+    assert config["transforms"] == "unwrap,dropUnavailable,keyToString,keyToId"
     assert config["transforms.keyToString.spec"] == "id:string,order_id:string"
     assert config["transforms.keyToId.renames"] == "id:_id,order_id:_id"
     assert config["document.id.strategy"].endswith(".ProvidedInKeyStrategy")
-    assert config["delete.on.null.values"] == "true"
+
+
+@pytest.mark.parametrize("destination", [DESTINATION, KEY_STRING])
+def test_unchanged_toasted_values_are_dropped_and_rows_written_with_set(
+    destination: DestinationConnection,
+) -> None:
+    """Debezium's placeholder (unique to the job) is what the sink's transform drops, after the
+    row is unwrapped; $set then leaves the stored value as it is."""
+    source = source_config("j", Mode.CONTINUOUS, SPEC, SOURCE)
+    sink = sink_config("j", SPEC, destination, KEYS)
+    assert sink["transforms.dropUnavailable.type"] == "io.syncctl.connect.DropUnavailableValues"
+    assert sink["transforms.dropUnavailable.placeholder"] == source["unavailable.value.placeholder"]
+    assert source["unavailable.value.placeholder"] != JobNames("k").placeholder
+    assert sink["transforms"].split(",")[:2] == ["unwrap", "dropUnavailable"]
+    assert sink["writemodel.strategy"].endswith(".UpdateOneDefaultStrategy")
+    assert sink["delete.on.null.values"] == "true"
 
 
 @pytest.mark.parametrize(
