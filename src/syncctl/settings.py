@@ -270,6 +270,19 @@ class EngineSettings(BaseModel):
     group_id: str = Field(
         "syncctl-connect-engine", description="Consumer group of the engine's event reader."
     )
+    instance_id: str = Field(
+        default_factory=socket.gethostname,
+        description="Stable name of this engine in its group (static membership: a restarted "
+        "engine takes its jobs back at once). Must differ between engines of one group and stay "
+        "the same across restarts of one engine.",
+    )
+    session_timeout: float = Field(
+        10.0,
+        ge=6,
+        le=300,
+        description="Seconds after which an engine that stopped answering (killed, cut off) "
+        "loses its jobs to the other engines of its group.",
+    )
     sources: dict[str, SourceConnection] = Field(
         default_factory=dict, description="Source connections by name."
     )

@@ -5,6 +5,7 @@ would see after each stop."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -367,6 +368,36 @@ def test_an_engine_killed_mid_snapshot_carries_on_when_restarted_and_leaves_noth
     assert done.status is Status.COMPLETED, done.reason
     assert pymongo.MongoClient(stack["ferretdb"].uri)["ledger"]["ledger"].count_documents({}) == 600
     assert _leftovers(stack, shop, "ledger") == []
+
+
+def test_a_complete_cdc_sent_right_after_an_engine_restart_is_carried_out_within_seconds(
+    kafka_bootstrap: str,
+    topics: Topics,
+    stack: dict[str, Any],
+    shop: Callable[[str], Any],
+    engine: SyncctlProcess,
+) -> None:
+    """Static membership: the restarted engine takes its partitions back at once, instead of
+    waiting out the killed one's session (45 s by default, most of the worker's deadline)."""
+    shop("CREATE TABLE public.accounts (id int PRIMARY KEY, balance int)")
+    shop("INSERT INTO public.accounts SELECT n, n FROM generate_series(1, 50) n")
+    client = SyncJobsClient(kafka_bootstrap, topics=topics.settings(), requested_by="tester")
+    client.create("accounts", "continuous", spec=_spec("public.accounts", database="accounts"))
+    _wait_for(client, "accounts", lambda r: r.status is Status.CDC_RUNNING, "CDC running")
+
+    engine.kill()
+    engine.start()
+    restarted = time.monotonic()
+    shop("UPDATE public.accounts SET balance = -balance WHERE id <= 10")
+    client.complete_cdc("accounts")
+    final = _wait_for(client, "accounts", lambda r: r.status.terminal, "an end", timeout=90)
+    took = time.monotonic() - restarted
+
+    assert final.status is Status.CDC_COMPLETED and not final.reason, final.reason
+    assert took < 30, f"the stop took {took:.0f} s after the engine's restart"
+    copies = pymongo.MongoClient(stack["ferretdb"].uri)["accounts"]["accounts"]
+    assert copies.count_documents({"balance": {"$lt": 0}}) == 10
+    assert _leftovers(stack, shop, "accounts") == []
 
 
 def test_complete_cdc_on_a_quiet_source_ends_completed(

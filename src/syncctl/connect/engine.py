@@ -102,6 +102,10 @@ class ConnectEngine:
                 **config.reader_consumer(self._settings.kafka, self._engine.group_id),
                 "partition.assignment.strategy": "range",
                 "enable.auto.commit": True,
+                # Static membership: a restarted engine gets its partitions back at once, instead
+                # of waiting out its dead predecessor's session.
+                "group.instance.id": f"{self._engine.group_id}-{self._engine.instance_id}",
+                "session.timeout.ms": int(self._engine.session_timeout * 1000),
             }
         )
         # Read from the beginning at every start, never committed: a restarted engine rebuilds
