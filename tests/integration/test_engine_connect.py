@@ -190,6 +190,7 @@ def test_terminate_mid_snapshot_keeps_the_partial_data_and_leaves_nothing_on_the
     assert final.status is Status.SNAPSHOT_CANCELLED, final
     copied = pymongo.MongoClient(stack["ferretdb"].uri)["big"]["events"].count_documents({})
     assert 0 < copied < rows, f"{copied} of {rows} rows in the destination"
+    assert final.stats.rows_migrated == copied, "the final figures are not what was copied"
     assert _leftovers(stack, shop, "big-copy") == []
     assert client.wait_for_outcome(stop).status is Status.CANCELLING
 
@@ -232,6 +233,8 @@ def test_complete_cdc_drains_every_change_then_removes_the_jobs_temporary_data(
 
     assert final.status is Status.CDC_COMPLETED, final.reason
     assert final.stages.snapshot.value == "COMPLETED" and final.stages.cdc.value == "COMPLETED"
+    # The last record's figures: 400 rows copied, then 30 inserts, 258 updates, 27 deletes.
+    assert (final.stats.rows_migrated, final.stats.events_seen) == (400, 30 + 258 + 27)
     copies = pymongo.MongoClient(stack["ferretdb"].uri)[job_id]
     for table, columns in ((customers, ("id", "name")), (orders, ("id", "customer", "total"))):
         source_rows = {
@@ -395,6 +398,8 @@ def test_a_complete_cdc_sent_right_after_an_engine_restart_is_carried_out_within
 
     assert final.status is Status.CDC_COMPLETED and not final.reason, final.reason
     assert took < 30, f"the stop took {took:.0f} s after the engine's restart"
+    # The restarted engine counts CDC events only, not the snapshot's 50 rows again.
+    assert (final.stats.rows_migrated, final.stats.events_seen) == (50, 10)
     copies = pymongo.MongoClient(stack["ferretdb"].uri)["accounts"]["accounts"]
     assert copies.count_documents({"balance": {"$lt": 0}}) == 10
     assert _leftovers(stack, shop, "accounts") == []

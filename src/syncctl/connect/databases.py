@@ -129,3 +129,14 @@ def drop_destination_database(connection: DestinationConnection, database: str) 
         client.drop_database(database)
     finally:
         client.close()
+
+
+def documents_in(connection: DestinationConnection, database: str, collections: list[str]) -> int:
+    """How many documents the destination holds in `collections` of `database`."""
+    client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
+        connection.uri.get_secret_value(), serverSelectionTimeoutMS=10_000
+    )
+    try:
+        return sum(client[database][name].count_documents({}) for name in collections)
+    finally:
+        client.close()

@@ -23,10 +23,11 @@ from typing import Any
 
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
+from pymongo.errors import PyMongoError
 
 from syncctl.client import SyncJobsClient
 from syncctl.connect.connectors import JobNames, sink_config, source_config
-from syncctl.connect.databases import SourceDatabase, drop_destination_database
+from syncctl.connect.databases import SourceDatabase, documents_in, drop_destination_database
 from syncctl.connect.rest import ConnectApi, first_failure
 from syncctl.contract import (
     Failed,
@@ -54,6 +55,8 @@ _NOTIFICATIONS = re.compile(r"^syncctl\.(?P<job>[A-Za-z0-9-]+)\.notifications$")
 _PROGRESS_SECONDS = 2.0
 _CANCEL_DRAIN_SECONDS = 15.0
 _COMPLETE_DRAIN_SECONDS = 40.0
+# At most this long for a cancelled sink's last writes to settle before its figures are counted.
+_SETTLE_SECONDS = 20.0
 
 
 @dataclass
@@ -174,7 +177,12 @@ class ConnectEngine:
             if record.spec is None or record.job_id in self._jobs:
                 continue
             job = EngineJob(
-                record.job_id, record.mode, record.spec, in_cdc=record.stage is Stage.CDC
+                record.job_id,
+                record.mode,
+                record.spec,
+                in_cdc=record.stage is Stage.CDC,
+                # The sink's offsets count the snapshot's rows too: CDC events are what follows.
+                rows_at_cdc_start=record.stats.rows_migrated or 0,
             )
             if record.status.terminal:
                 if left:
@@ -291,14 +299,7 @@ class ConnectEngine:
         except SyncctlError as error:
             log.warning("could not look at a job", job_id=job.job_id, error=str(error))
             return
-        if job.in_cdc:
-            stats = Stats(events_seen=max(0, written - job.rows_at_cdc_start))
-        else:
-            stats = Stats(
-                tables_total=len(job.spec.tables),
-                tables_done=job.tables_done,
-                rows_migrated=written,
-            )
+        stats = _figures(job, written)
         now = time.monotonic()
         if stats != job.last_stats and now - job.last_progress_at >= _PROGRESS_SECONDS:
             job.last_stats, job.last_progress_at = stats, now
@@ -404,6 +405,8 @@ class ConnectEngine:
                 source_removed = side.submit(self._remove_source, job, drop_offsets=False)
                 self._wait_for_sink(job, _CANCEL_DRAIN_SECONDS)
                 drained = time.monotonic()
+                self._api.stop(job.names.sink)
+                self._report_copied_rows(job)
                 self._remove_connector(job.names.sink, drop_offsets=False)
                 source_removed.result()
             self._send(Stopped, job.job_id)
@@ -433,6 +436,7 @@ class ConnectEngine:
                 source_removed = side.submit(self._remove_source, job, drop_offsets=True)
                 self._wait_for_sink(job, max(1.0, deadline - time.monotonic()), strict=True)
                 drained = time.monotonic()
+                self._report_final_figures(job)
                 self._remove_connector(job.names.sink, drop_offsets=True)
                 source_removed.result()
             self._delete_topics(job)
@@ -472,6 +476,35 @@ class ConnectEngine:
                     f"{lsn} in time"
                 )
             self._api.resume(names.source)
+
+    def _report_copied_rows(self, job: EngineJob) -> None:
+        """A cancelled snapshot's last figures: the documents its destination holds (a batch
+        cut by the stop is written but never committed as the sink's offsets)."""
+        destination = self._engine.destinations[job.spec.destination]
+        collections = [table.split(".", 1)[1] for table in job.spec.tables]
+        try:
+            # A stopped task's last bulk write can outlive the stop: count once it has settled.
+            copied, settled_at = documents_in(destination, job.spec.database, collections), None
+            give_up = time.monotonic() + _SETTLE_SECONDS
+            while time.monotonic() < give_up:
+                time.sleep(0.5)
+                now = documents_in(destination, job.spec.database, collections)
+                if now != copied:
+                    copied, settled_at = now, None
+                elif settled_at is None:
+                    settled_at = time.monotonic()
+                elif time.monotonic() - settled_at >= 2.0:
+                    break
+        except PyMongoError as error:  # the figures stay the last reported ones
+            log.warning("could not count the copied documents", job_id=job.job_id, error=str(error))
+            return
+        figures = _figures(job, copied)
+        self._send(Progress, job.job_id, stats=figures)
+
+    def _report_final_figures(self, job: EngineJob) -> None:
+        """What the destination holds once drained, before the sink's offsets go: the stopped
+        job's last record carries it, not the last periodic report's."""
+        self._send(Progress, job.job_id, stats=_figures(job, self._sink_position(job)[0]))
 
     def _wait_for_sink(self, job: EngineJob, timeout: float, strict: bool = False) -> None:
         deadline = time.monotonic() + timeout
@@ -543,3 +576,13 @@ class ConnectEngine:
                 **fields,
             )
         )
+
+
+def _figures(job: EngineJob, written: int) -> Stats:
+    """A job's figures from the records its sink has written: rows in the snapshot stage, CDC
+    events (what was written after the snapshot's rows) in the CDC stage."""
+    if job.in_cdc:
+        return Stats(events_seen=max(0, written - job.rows_at_cdc_start))
+    return Stats(
+        tables_total=len(job.spec.tables), tables_done=job.tables_done, rows_migrated=written
+    )
