@@ -81,9 +81,11 @@ def engine(
     unique_name: Callable[[str], str],
     start_worker: Callable[..., WorkerProcess],
     tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> Iterator[SyncctlProcess]:
-    """A worker (it creates the topics) and the engine, as an operator would start them."""
-    start_worker()
+    """A worker (it creates the topics) and the engine, as an operator would start them; a
+    test may give the worker settings (parametrize `engine` indirectly with a dict)."""
+    start_worker(**getattr(request, "param", {}))
     secrets = tmp_path / "secrets"
     secrets.mkdir()
     (secrets / "vaulted-password").write_text(VAULTED_PASSWORD)
@@ -579,3 +581,38 @@ def test_an_update_that_leaves_toasted_values_unchanged_keeps_them_in_the_destin
         assert copied_doc == doc, f"row {key}: doc"
         assert copied["tags"] == tags, f"row {key}: tags"
         assert copied["n"] == n, f"row {key}: n"
+
+
+@pytest.mark.parametrize("engine", [{"stop_deadline": 8}], indirect=True)
+def test_a_stop_forced_while_the_engine_was_away_is_carried_out_when_it_returns(
+    kafka_bootstrap: str,
+    topics: Topics,
+    stack: dict[str, Any],
+    shop: Callable[[str], Any],
+    engine: SyncctlProcess,
+) -> None:
+    shop("CREATE TABLE public.stock (id int PRIMARY KEY, units int)")
+    shop("INSERT INTO public.stock SELECT n, n FROM generate_series(1, 40) n")
+    client = SyncJobsClient(kafka_bootstrap, topics=topics.settings(), requested_by="tester")
+    client.create("stock", "continuous", spec=_spec("public.stock", database="stock"))
+    _wait_for(client, "stock", lambda r: r.status is Status.CDC_RUNNING, "CDC running")
+
+    engine.kill()
+    client.complete_cdc("stock")
+    forced = _wait_for(client, "stock", lambda r: r.status.terminal, "the forced end", timeout=60)
+    assert forced.status is Status.CDC_COMPLETED and "deadline" in (forced.reason or ""), forced
+    names = JobNames("stock")
+    assert _leftovers(stack, shop, "stock"), "the engine was away: everything is still there"
+
+    engine.start()
+    wait_until(
+        lambda: _leftovers(stack, shop, "stock") == [], 60, "the returned engine to clean up"
+    )
+    wait_until(
+        lambda: (
+            not {names.table_topic("public.stock"), names.notifications_topic}
+            & _topics(kafka_bootstrap)
+        ),
+        60,
+        "the job's topics to be deleted",
+    )

@@ -185,8 +185,8 @@ class ConnectEngine:
                 rows_at_cdc_start=record.stats.rows_migrated or 0,
             )
             if record.status.terminal:
-                if left:
-                    self._stops.submit(self._remove, job, drop_topics=False)
+                if left:  # e.g. a stop forced at its deadline while this engine was away
+                    self._stops.submit(self._remove, job, drop_topics=True)
             elif record.status is Status.NOT_STARTED and not left:
                 self._start(record.job_id, record.mode, record.spec, record.drop_destination)
             elif record.status.stopping:
