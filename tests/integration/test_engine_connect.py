@@ -616,3 +616,39 @@ def test_a_stop_forced_while_the_engine_was_away_is_carried_out_when_it_returns(
         60,
         "the job's topics to be deleted",
     )
+
+
+def test_a_composite_primary_key_is_a_string_id_on_an_indexed_destination(
+    kafka_bootstrap: str,
+    topics: Topics,
+    stack: dict[str, Any],
+    shop: Callable[[str], Any],
+    engine: SyncctlProcess,
+) -> None:
+    shop(
+        "CREATE TABLE public.lines (tenant text, id int, qty int, note text, "
+        "PRIMARY KEY (tenant, id))"
+    )
+    shop(
+        "INSERT INTO public.lines SELECT t, n, n, 'say \"hi\"' FROM "
+        "unnest(ARRAY['acme', 'globex']) t, generate_series(1, 30) n"
+    )
+    client = SyncJobsClient(kafka_bootstrap, topics=topics.settings(), requested_by="tester")
+    spec = _spec("public.lines", database="lines", destination="indexed")
+    client.create("lines", "continuous", spec=spec)
+    _wait_for(client, "lines", lambda r: r.status is Status.CDC_RUNNING, "CDC running")
+
+    shop("UPDATE public.lines SET qty = -qty WHERE id <= 5")
+    shop("DELETE FROM public.lines WHERE tenant = 'globex' AND id > 25")
+    shop("INSERT INTO public.lines VALUES ('in\"itech', 1, 99, NULL)")
+    client.complete_cdc("lines")
+    final = _wait_for(client, "lines", lambda r: r.status.terminal, "an end", timeout=90)
+
+    assert final.status is Status.CDC_COMPLETED, final.reason
+    copied = {
+        tuple(json.loads(doc["_id"])): (doc["qty"], doc["note"])
+        for doc in pymongo.MongoClient(stack["ferretdb"].uri)["lines"]["lines"].find()
+    }
+    rows = shop("SELECT tenant, id, qty, note FROM public.lines").fetchall()
+    assert copied == {(tenant, key): (qty, note) for tenant, key, qty, note in rows}
+    assert len(copied) == 30 + 25 + 1

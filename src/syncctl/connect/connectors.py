@@ -18,6 +18,7 @@ from syncctl.settings import DestinationConnection, SourceConnection
 
 # syncctl's own transform (config/connect/transforms): see _rows_written_with_set.
 DROP_UNAVAILABLE_VALUES = "io.syncctl.connect.DropUnavailableValues"
+KEY_TO_STRING_ID = "io.syncctl.connect.KeyToStringId"
 _JSON = "org.apache.kafka.connect.json.JsonConverter"
 _TRANSFORMS = "org.apache.kafka.connect.transforms"
 _SINK = "com.mongodb.kafka.connect.sink"
@@ -124,7 +125,15 @@ def sink_config(
     destination: DestinationConnection,
     primary_keys: Mapping[str, tuple[str, ...]],
 ) -> dict[str, Any]:
-    """The MongoDB sink; `primary_keys` (each table's key columns) matter for `key_string` ids."""
+    """The MongoDB sink. Every table needs a primary key (`primary_keys`: each table's key
+    columns): a document's _id is its row's key."""
+    keyless = [table for table in spec.tables if not primary_keys.get(table)]
+    if keyless:
+        raise ConfigError(
+            f"{', '.join(keyless)} {'has' if len(keyless) == 1 else 'have'} no primary key: each "
+            "document's _id is its row's key, without which updates and deletes cannot find it. "
+            "Add a primary key, or leave the table out of the spec"
+        )
     names = JobNames(job_id)
     topics = [names.table_topic(table) for table in spec.tables]
     config: dict[str, Any] = {
@@ -142,11 +151,7 @@ def sink_config(
         # Bigger bulk writes while a backlog drains (Connect's default is 500 records a poll).
         "consumer.override.max.poll.records": "2000",
     }
-    keys = (
-        _key_string_ids(spec, primary_keys)
-        if destination.document_id == "key_string"
-        else _KEY_DOCUMENT_IDS
-    )
+    keys = _KEY_STRING_IDS if destination.document_id == "key_string" else _KEY_DOCUMENT_IDS
     config.update(_rows_written_with_set(names, keys))
     for table, topic in zip(spec.tables, topics, strict=True):
         config[f"topic.override.{topic}.collection"] = table.split(".", 1)[1]
@@ -158,6 +163,9 @@ _KEY_DOCUMENT_IDS = {
     "transforms.keyToId.type": f"{_TRANSFORMS}.HoistField$Key",
     "transforms.keyToId.field": "_id",
 }
+# The key as a string _id, which FerretDB finds by index: "7", or for a composite key its
+# values as a JSON array, '["acme",7]' (syncctl's KeyToStringId transform).
+_KEY_STRING_IDS = {"transforms.keyToId.type": KEY_TO_STRING_ID}
 
 
 def _rows_written_with_set(names: JobNames, keys: dict[str, str]) -> dict[str, str]:
@@ -174,30 +182,4 @@ def _rows_written_with_set(names: JobNames, keys: dict[str, str]) -> dict[str, s
         "document.id.strategy": f"{_SINK}.processor.id.strategy.ProvidedInKeyStrategy",
         "writemodel.strategy": f"{_SINK}.writemodel.strategy.UpdateOneDefaultStrategy",
         "delete.on.null.values": "true",
-    }
-
-
-def _key_string_ids(spec: JobSpec, primary_keys: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
-    """The key's one column cast to a string and renamed _id (FerretDB looks it up by index)."""
-    unfit = {
-        table: primary_keys.get(table, ())
-        for table in spec.tables
-        if len(primary_keys.get(table, ())) != 1
-    }
-    if unfit:
-        described = "; ".join(
-            f"{table} has {'key ' + ', '.join(cols) if cols else 'no primary key'}"
-            for table, cols in unfit.items()
-        )
-        raise ConfigError(
-            f'destination {spec.destination!r} uses document_id = "key_string", which needs a '
-            f"single-column primary key on every table: {described}. Add one, or use "
-            'document_id = "key_document" for this destination'
-        )
-    columns = sorted({primary_keys[table][0] for table in spec.tables})
-    return {
-        "transforms.keyToString.type": f"{_TRANSFORMS}.Cast$Key",
-        "transforms.keyToString.spec": ",".join(f"{column}:string" for column in columns),
-        "transforms.keyToId.type": f"{_TRANSFORMS}.ReplaceField$Key",
-        "transforms.keyToId.renames": ",".join(f"{column}:_id" for column in columns),
     }

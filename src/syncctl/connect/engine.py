@@ -257,11 +257,7 @@ class ConnectEngine:
         names = job.names
         destination = self._engine.destinations[job.spec.destination]
         source = self._engine.sources[job.spec.source]
-        keys = (
-            SourceDatabase(source).primary_keys(job.spec.tables)
-            if destination.document_id == "key_string"
-            else {}
-        )
+        keys = SourceDatabase(source).primary_keys(job.spec.tables)
         # The sink first, so that it is reading when the first snapshot records arrive.
         self._api.put_config(names.sink, sink_config(job.job_id, job.spec, destination, keys))
         self._api.put_config(names.source, source_config(job.job_id, job.mode, job.spec, source))

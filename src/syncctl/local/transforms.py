@@ -1,10 +1,10 @@
 """syncctl's own Kafka Connect transforms, compiled from `config/connect/transforms` into a
 plugin folder once (and again whenever their source changes).
 
-The one transform today, `io.syncctl.connect.DropUnavailableValues`, keeps Debezium's
-placeholder for an unchanged TOASTed value out of the destination
-(docs/engine-connect.md#toasted-values). A Kafka Connect of your own needs the jar this writes
-on its `plugin.path`.
+`io.syncctl.connect.DropUnavailableValues` keeps Debezium's placeholder for an unchanged TOASTed
+value out of the destination (docs/engine-connect.md#toasted-values); `KeyToStringId` makes any
+primary key a string _id. A Kafka Connect of your own needs the jar this writes on its
+`plugin.path`.
 """
 
 from __future__ import annotations

@@ -66,11 +66,11 @@ def test_key_document_ids_are_the_rows_key_document() -> None:
     assert config["document.id.strategy"].endswith(".ProvidedInKeyStrategy")
 
 
-def test_key_string_ids_cast_each_tables_key_column_and_name_it_id() -> None:
-    config = sink_config("j", SPEC, KEY_STRING, KEYS)
-    assert config["transforms"] == "unwrap,dropUnavailable,keyToString,keyToId"
-    assert config["transforms.keyToString.spec"] == "id:string,order_id:string"
-    assert config["transforms.keyToId.renames"] == "id:_id,order_id:_id"
+def test_key_string_ids_are_made_by_syncctls_transform_for_any_key() -> None:
+    composite = {**KEYS, "public.orders": ("tenant", "order_id")}
+    config = sink_config("j", SPEC, KEY_STRING, composite)
+    assert config["transforms"] == "unwrap,dropUnavailable,keyToId"
+    assert config["transforms.keyToId.type"] == "io.syncctl.connect.KeyToStringId"
     assert config["document.id.strategy"].endswith(".ProvidedInKeyStrategy")
 
 
@@ -90,17 +90,11 @@ def test_unchanged_toasted_values_are_dropped_and_rows_written_with_set(
     assert sink["delete.on.null.values"] == "true"
 
 
-@pytest.mark.parametrize(
-    ("orders_key", "said"),
-    [
-        (("tenant", "order_id"), "public.orders has key tenant, order_id"),
-        ((), "public.orders has no primary key"),
-    ],
-)
-def test_key_string_ids_refuse_a_table_without_a_single_column_key(
-    orders_key: tuple[str, ...], said: str
+@pytest.mark.parametrize("destination", [DESTINATION, KEY_STRING])
+def test_a_table_without_a_primary_key_is_refused_with_what_to_do(
+    destination: DestinationConnection,
 ) -> None:
     with pytest.raises(ConfigError) as refused:
-        sink_config("j", SPEC, KEY_STRING, {**KEYS, "public.orders": orders_key})
-    assert said in str(refused.value)
-    assert 'document_id = "key_document"' in str(refused.value)
+        sink_config("j", SPEC, destination, {**KEYS, "public.orders": ()})
+    assert "public.orders has no primary key" in str(refused.value)
+    assert "Add a primary key" in str(refused.value)
