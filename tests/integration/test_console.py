@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -28,7 +29,7 @@ from syncctl.console.users import add_user
 from syncctl.settings import KafkaSettings
 
 pytest.importorskip("playwright")
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "docs" / "screenshots"
@@ -85,10 +86,23 @@ def watch_errors(page: Page, errors: list[str]) -> Page:
 
 
 @pytest.fixture
-def page(browser: Browser, page_errors: list[str]) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1366, "height": 800})
-    yield watch_errors(context.new_page(), page_errors)
-    context.close()
+def open_page(browser: Browser, page_errors: list[str]) -> Iterator[Callable[..., Page]]:
+    """A page in a browser context of its own (`options`: viewport, time zone...), watched for
+    errors and closed at the end."""
+    contexts: list[BrowserContext] = []
+
+    def open_(**options: Any) -> Page:
+        contexts.append(browser.new_context(**options))
+        return watch_errors(contexts[-1].new_page(), page_errors)
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(open_page: Callable[..., Page]) -> Page:
+    return open_page(viewport={"width": 1366, "height": 800})
 
 
 PASSWORDS = {"alice": "alice-password", "bob": "bob-password"}
@@ -368,63 +382,54 @@ def test_schedule_move_and_cancel_a_complete_cdc_in_the_viewers_time_zone(
     start_runner: Callable[..., SyncctlProcess],
     console: Callable[[], ConsoleProcess],
     client: SyncJobsClient,
-    browser: Browser,
-    page_errors: list[str],
+    open_page: Callable[..., Page],
 ) -> None:
     start_worker()
     start_runner(**FAST_SNAPSHOT)
     client.create("cutover", "continuous")
     url = console().url
     zone = ZoneInfo("America/New_York")
-    context = browser.new_context(
-        viewport={"width": 1366, "height": 800}, timezone_id=zone.key, locale="en-GB"
-    )
-    page = watch_errors(context.new_page(), page_errors)
-    try:
-        log_in(page, url, then="/jobs/cutover")
-        expect(page.locator("#job-status")).to_have_text("CDC running", timeout=30_000)
-        expect(page.locator("#schedule-zone")).to_have_text("(your time, America/New_York)")
+    page = open_page(viewport={"width": 1366, "height": 800}, timezone_id=zone.key, locale="en-GB")
+    log_in(page, url, then="/jobs/cutover")
+    expect(page.locator("#job-status")).to_have_text("CDC running", timeout=30_000)
+    expect(page.locator("#schedule-zone")).to_have_text("(your time, America/New_York)")
 
-        def schedule_at(hours: int, button: str) -> datetime:
-            local = (datetime.now(zone) + timedelta(hours=hours)).replace(second=0, microsecond=0)
-            page.get_by_label("Complete CDC at").fill(local.strftime("%Y-%m-%dT%H:%M"))
-            utc = local.astimezone(UTC)
-            expect(page.locator("#schedule-utc")).to_have_text(f"= {utc:%Y-%m-%d %H:%M} UTC")
-            page.get_by_role("button", name=button, exact=True).click()
-            dialog = page.get_by_role("dialog", name="Schedule Complete CDC?")
-            expect(dialog).to_contain_text("(America/New_York)")
-            expect(dialog).to_contain_text(f"{utc:%Y-%m-%d %H:%M} UTC")
-            expect(dialog).to_contain_text("move or cancel")
-            dialog.get_by_role("button", name="Schedule Complete CDC").click()
-            scheduled = page.locator("#job-scheduled")
-            expect(scheduled).to_contain_text(f"{utc:%Y-%m-%d %H:%M} UTC", timeout=30_000)
-            expect(scheduled).to_contain_text("(America/New_York)")
-            expect(scheduled).to_contain_text(
-                f"{local:%-d %b %Y}, {local:%H:%M} (America/New_York)"
-            )
-            expect(scheduled).to_contain_text("(by alice)")
-            return utc
+    def schedule_at(hours: int, button: str) -> datetime:
+        local = (datetime.now(zone) + timedelta(hours=hours)).replace(second=0, microsecond=0)
+        page.get_by_label("Complete CDC at").fill(local.strftime("%Y-%m-%dT%H:%M"))
+        utc = local.astimezone(UTC)
+        expect(page.locator("#schedule-utc")).to_have_text(f"= {utc:%Y-%m-%d %H:%M} UTC")
+        page.get_by_role("button", name=button, exact=True).click()
+        dialog = page.get_by_role("dialog", name="Schedule Complete CDC?")
+        expect(dialog).to_contain_text("(America/New_York)")
+        expect(dialog).to_contain_text(f"{utc:%Y-%m-%d %H:%M} UTC")
+        expect(dialog).to_contain_text("move or cancel")
+        dialog.get_by_role("button", name="Schedule Complete CDC").click()
+        scheduled = page.locator("#job-scheduled")
+        expect(scheduled).to_contain_text(f"{utc:%Y-%m-%d %H:%M} UTC", timeout=30_000)
+        expect(scheduled).to_contain_text("(America/New_York)")
+        expect(scheduled).to_contain_text(f"{local:%-d %b %Y}, {local:%H:%M} (America/New_York)")
+        expect(scheduled).to_contain_text("(by alice)")
+        return utc
 
-        first = schedule_at(2, "Schedule")
-        assert _scheduled_at(client, "cutover") == first
-        _screenshot(page, "job-scheduled.png")
-        moved = schedule_at(5, "Move schedule")
-        assert _scheduled_at(client, "cutover") == moved
+    first = schedule_at(2, "Schedule")
+    assert _scheduled_at(client, "cutover") == first
+    _screenshot(page, "job-scheduled.png")
+    moved = schedule_at(5, "Move schedule")
+    assert _scheduled_at(client, "cutover") == moved
 
-        page.get_by_role("button", name="Cancel schedule").click()
-        dialog = page.get_by_role("dialog", name="Cancel the scheduled Complete CDC?")
-        dialog.get_by_role("button", name="Cancel schedule").click()
-        expect(page.locator("#job-scheduled-fact")).to_be_hidden(timeout=30_000)
-        expect(page.get_by_role("button", name="Schedule", exact=True)).to_be_visible()
-        assert _scheduled_at(client, "cutover") is None
-        expect(page.locator("#job-status")).to_have_text("CDC running")
+    page.get_by_role("button", name="Cancel schedule").click()
+    dialog = page.get_by_role("dialog", name="Cancel the scheduled Complete CDC?")
+    dialog.get_by_role("button", name="Cancel schedule").click()
+    expect(page.locator("#job-scheduled-fact")).to_be_hidden(timeout=30_000)
+    expect(page.get_by_role("button", name="Schedule", exact=True)).to_be_visible()
+    assert _scheduled_at(client, "cutover") is None
+    expect(page.locator("#job-status")).to_have_text("CDC running")
 
-        page.get_by_label("Complete CDC at").fill("2020-01-01T00:00")
-        page.get_by_role("button", name="Schedule", exact=True).click()
-        expect(page.get_by_role("alert")).to_have_text("Choose a time to come for Complete CDC.")
-        expect(page.get_by_role("dialog")).to_be_hidden()
-    finally:
-        context.close()
+    page.get_by_label("Complete CDC at").fill("2020-01-01T00:00")
+    page.get_by_role("button", name="Schedule", exact=True).click()
+    expect(page.get_by_role("alert")).to_have_text("Choose a time to come for Complete CDC.")
+    expect(page.get_by_role("dialog")).to_be_hidden()
 
 
 def _scheduled_at(client: SyncJobsClient, job_id: str) -> datetime | None:
@@ -499,29 +504,22 @@ def test_history_and_job_overview_fit_a_phone(
     start_runner: Callable[..., SyncctlProcess],
     console: Callable[[], ConsoleProcess],
     client: SyncJobsClient,
-    browser: Browser,
-    page_errors: list[str],
+    open_page: Callable[..., Page],
 ) -> None:
     start_worker()
     start_runner(**SLOW_SNAPSHOT)
     client.create("warehouse-nightly-export-2026", "continuous")
     url = console().url
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-    )
-    phone = watch_errors(context.new_page(), page_errors)
-    try:
-        log_in(phone, url)
-        row = phone.locator('tr[data-job="warehouse-nightly-export-2026"]')
-        expect(row).to_contain_text("Snapshot running", timeout=30_000)
-        _assert_fits(phone, 390)
-        _screenshot(phone, "history-phone.png")
-        row.get_by_role("link").click()
-        expect(phone.locator("#job-status")).to_have_text("Snapshot running")
-        expect(phone.get_by_role("button", name="Terminate")).to_be_visible()
-        _assert_fits(phone, 390)
-    finally:
-        context.close()
+    phone = open_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    log_in(phone, url)
+    row = phone.locator('tr[data-job="warehouse-nightly-export-2026"]')
+    expect(row).to_contain_text("Snapshot running", timeout=30_000)
+    _assert_fits(phone, 390)
+    _screenshot(phone, "history-phone.png")
+    row.get_by_role("link").click()
+    expect(phone.locator("#job-status")).to_have_text("Snapshot running")
+    expect(phone.get_by_role("button", name="Terminate")).to_be_visible()
+    _assert_fits(phone, 390)
 
 
 def _assert_fits(page: Page, width: int) -> None:

@@ -505,16 +505,14 @@ def test_bulk_requests_take_job_ids_only_and_each_job_once(
     headers = {"Origin": alice.origin, "X-CSRF-Token": alice.token()}
     sent_before = messages_in(kafka_bootstrap, topics.control)
 
-    for bad in ([None, False], ["orders-7", 7], ["orders-7", "orders 7"]):
+    for bad, named in (
+        ([None, False], "null, false"),
+        (["orders-7", 7], "not job ids: 7;"),
+        (["orders-7", "orders 7"], 'not job ids: "orders 7"'),
+    ):
         refused = alice.http.post("/bulk/pause", json={"job_ids": bad}, headers=headers)
         assert refused.status_code == 400, refused.text
-        assert "not job ids" in refused.json()["error"]
-    assert (
-        "null, false"
-        in alice.http.post("/bulk/pause", json={"job_ids": [None, False]}, headers=headers).json()[
-            "error"
-        ]
-    )
+        assert named in refused.json()["error"]
     assert messages_in(kafka_bootstrap, topics.control) == sent_before
 
     repeated = alice.http.post("/bulk/pause", json={"job_ids": ["orders-7"] * 3}, headers=headers)

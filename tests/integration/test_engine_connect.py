@@ -571,10 +571,10 @@ def test_an_update_that_leaves_toasted_values_unchanged_keeps_them_in_the_destin
     documents = {_key(doc["_id"]): doc for doc in copies.find()}
     rows = shop(f"SELECT id, body, blob, doc, tags, n FROM public.{table}").fetchall()
     assert set(documents) == {row[0] for row in rows} == {1, 2, 3, 4}
-    placeholder = JobNames(job_id).placeholder
     for key, body, blob, doc, tags, n in rows:
         copied = documents[key]
-        assert placeholder not in repr(copied) and "unavailable" not in repr(copied), key
+        # Debezium's placeholder, the default or syncctl's per-job one (never in random hex).
+        assert "unavailable" not in repr(copied), key
         assert copied["body"] == body, f"row {key}: body"
         assert bytes(copied["blob"]) == bytes(blob), f"row {key}: blob"
         copied_doc = copied["doc"] if isinstance(copied["doc"], dict) else json.loads(copied["doc"])

@@ -158,7 +158,7 @@ class Actions:
             refusal = Refused(403, "forbidden", f"{me.user}: {why}; ask an operator")
         else:
             try:
-                send = self._senders.get(action, self._schedule)
+                send = self._schedule if action == SCHEDULE else self._senders[action]
                 command_id = await asyncio.to_thread(send, job_id, requested_by=me.user, **fields)
             except InvalidCommand as error:  # the request's fault: nothing was sent
                 refusal = Refused(400, "invalid_request", str(error))

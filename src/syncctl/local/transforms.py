@@ -29,10 +29,11 @@ def ensure_transforms(source_dir: Path, lib: Path, plugin_dir: Path) -> Path:
     jar, stamp = plugin_dir / JAR_NAME, plugin_dir / ".source-sha256"
     if jar.exists() and stamp.exists() and stamp.read_text() == digest:
         return jar
-    javac = Path(find_java()).resolve().with_name("javac")
+    java = find_java()
+    javac = Path(java).resolve().with_name("javac")
     if not javac.exists():
         raise ServerError(
-            f"no javac beside {find_java()}: syncctl's Connect transforms are compiled once "
+            f"no javac beside {java}: syncctl's Connect transforms are compiled once "
             "(Debian/Ubuntu: apt-get install openjdk-17-jdk-headless)"
         )
     classpath = ":".join(str(path) for path in sorted(lib.glob("*.jar")))

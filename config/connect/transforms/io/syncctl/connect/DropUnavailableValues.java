@@ -4,7 +4,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.common.config.ConfigDef;
@@ -22,7 +21,8 @@ import org.apache.kafka.connect.transforms.Transformation;
  * text, bytea or jsonb stored out of line) unchanged is decoded without it, and Debezium puts
  * its placeholder in the event instead. Placed after ExtractNewRecordState, this transform takes
  * such fields out of the row, so that a sink writing with $set leaves the stored value as it is
- * and the placeholder never reaches the destination. A string field equal to the placeholder, a
+ * and the placeholder never reaches the destination. Rows carry schemas (the JSON converters
+ * run with schemas.enable): a schemaless value passes unchanged. A string field equal to the placeholder, a
  * bytes field equal to its UTF-8 bytes, and an array holding only the placeholder are removed.
  */
 public class DropUnavailableValues<R extends ConnectRecord<R>> implements Transformation<R> {
@@ -48,45 +48,23 @@ public class DropUnavailableValues<R extends ConnectRecord<R>> implements Transf
 
   @Override
   public R apply(R record) {
-    Object value = record.value();
-    if (value instanceof Struct) {
-      Struct row = (Struct) value;
-      Struct kept = withoutUnavailable(row);
-      if (kept == row) {
-        return record;
-      }
-      return record.newRecord(
-          record.topic(),
-          record.kafkaPartition(),
-          record.keySchema(),
-          record.key(),
-          kept.schema(),
-          kept,
-          record.timestamp(),
-          record.headers());
+    if (!(record.value() instanceof Struct)) {
+      return record;  // a tombstone (a delete), or a value without a schema
     }
-    if (value instanceof Map) {
-      Map<?, ?> row = (Map<?, ?>) value;
-      Map<Object, Object> kept = new HashMap<>();
-      for (Map.Entry<?, ?> entry : row.entrySet()) {
-        if (!unavailable(entry.getValue())) {
-          kept.put(entry.getKey(), entry.getValue());
-        }
-      }
-      if (kept.size() == row.size()) {
-        return record;
-      }
-      return record.newRecord(
-          record.topic(),
-          record.kafkaPartition(),
-          record.keySchema(),
-          record.key(),
-          null,
-          kept,
-          record.timestamp(),
-          record.headers());
+    Struct row = (Struct) record.value();
+    Struct kept = withoutUnavailable(row);
+    if (kept == row) {
+      return record;
     }
-    return record;
+    return record.newRecord(
+        record.topic(),
+        record.kafkaPartition(),
+        record.keySchema(),
+        record.key(),
+        kept.schema(),
+        kept,
+        record.timestamp(),
+        record.headers());
   }
 
   private Struct withoutUnavailable(Struct row) {
