@@ -319,6 +319,7 @@ def _engine_env(
         "SYNCCTL_ENGINE__SOURCES__SHOP__PASSWORD": shop.password,
         "SYNCCTL_ENGINE__DESTINATIONS__LOCAL__URI": ferretdb.uri,
         "SYNCCTL_ENGINE__DESTINATIONS__LOCAL__DOCUMENT_ID": "key_string",
+        "SYNCCTL_ENGINE__DESTINATIONS__LOCAL__SERVER": "ferretdb",
     }
 
 

@@ -251,8 +251,18 @@ class DestinationConnection(BaseModel):
         "key_document",
         description=(
             "Each document's _id: key_document is the row's primary key as a document ({id: 1}), "
-            "as the MongoDB connector's Debezium handler writes it; key_string is a single-column "
-            'primary key\'s value as a string ("1"), which FerretDB can look up by index.'
+            "as the MongoDB connector's Debezium handler writes it; key_string is the key as a "
+            'string ("1"; a composite key\'s values as a JSON array), which FerretDB can look up '
+            "by index."
+        ),
+    )
+
+    server: Literal["mongodb", "ferretdb"] = Field(
+        "mongodb",
+        description=(
+            "What the destination is: mongodb gets the type map's BSON types; ferretdb (which "
+            "cannot store Decimal128 or an array directly in an array) gets exact numbers as "
+            "their text and such json values as their JSON text. docs/engine-connect.md."
         ),
     )
 

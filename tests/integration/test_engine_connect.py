@@ -97,10 +97,15 @@ def engine(
         "SYNCCTL_ENGINE__SOURCES__SHOP__DATABASE": "shop",
         "SYNCCTL_ENGINE__SOURCES__SHOP__USER": "engine",
         "SYNCCTL_ENGINE__SOURCES__SHOP__PASSWORD": SOURCE_PASSWORD,
+        # FerretDB lacks Decimal128 and arrays in arrays: such values as their exact text.
         "SYNCCTL_ENGINE__DESTINATIONS__ARCHIVE__URI": stack["ferretdb"].uri,
+        "SYNCCTL_ENGINE__DESTINATIONS__ARCHIVE__SERVER": "ferretdb",
         # The same server, documents keyed by their primary key as a string (indexed in FerretDB).
         "SYNCCTL_ENGINE__DESTINATIONS__INDEXED__URI": stack["ferretdb"].uri,
         "SYNCCTL_ENGINE__DESTINATIONS__INDEXED__DOCUMENT_ID": "key_string",
+        "SYNCCTL_ENGINE__DESTINATIONS__INDEXED__SERVER": "ferretdb",
+        # The same server taken for a MongoDB, as an operator might forget to say.
+        "SYNCCTL_ENGINE__DESTINATIONS__DECIMAL__URI": stack["ferretdb"].uri,
         # The same database with a wrong password, as an operator might mistype it.
         "SYNCCTL_ENGINE__SOURCES__MISTYPED__PORT": str(stack["postgres"].port),
         "SYNCCTL_ENGINE__SOURCES__MISTYPED__DATABASE": "shop",
@@ -299,12 +304,18 @@ def test_a_spec_the_engine_cannot_run_ends_failed_with_a_reason_and_the_engine_g
     client.create(
         "keyless", "snapshot", spec=_spec("public.keyless", database="x5", destination="indexed")
     )
+    client.create(
+        "no-decimal128",
+        "snapshot",
+        spec=_spec("public.present", database="x6", destination="decimal"),
+    )
     client.create("fine", "snapshot", spec=_spec("public.present", database="x3"))
 
     no_table = _wait_for(client, "no-table", lambda r: r.status.terminal, "an end")
     no_source = _wait_for(client, "no-source", lambda r: r.status.terminal, "an end")
     mistyped = _wait_for(client, "mistyped", lambda r: r.status.terminal, "an end")
     keyless = _wait_for(client, "keyless", lambda r: r.status.terminal, "an end")
+    no_decimal128 = _wait_for(client, "no-decimal128", lambda r: r.status.terminal, "an end")
     fine = _wait_for(client, "fine", lambda r: r.status.terminal, "an end")
 
     assert no_table.status is Status.FAILED and "has no table public.absent" in (
@@ -320,6 +331,10 @@ def test_a_spec_the_engine_cannot_run_ends_failed_with_a_reason_and_the_engine_g
     assert keyless.status is Status.FAILED and "public.keyless has no primary key" in (
         keyless.reason or ""
     )
+    assert no_decimal128.status is Status.FAILED and 'server = "ferretdb"' in (
+        no_decimal128.reason or ""
+    )
+    assert "x6" not in pymongo.MongoClient(stack["ferretdb"].uri).list_database_names()
     assert fine.status is Status.COMPLETED, fine.reason
     assert pymongo.MongoClient(stack["ferretdb"].uri)["x3"]["present"].count_documents({}) == 3
     assert _leftovers(stack, shop, "fine") == []
@@ -652,3 +667,181 @@ def test_a_composite_primary_key_is_a_string_id_on_an_indexed_destination(
     rows = shop("SELECT tenant, id, qty, note FROM public.lines").fetchall()
     assert copied == {(tenant, key): (qty, note) for tenant, key, qty, note in rows}
     assert len(copied) == 30 + 25 + 1
+
+
+_TYPED_COLUMNS = (
+    "id bigint PRIMARY KEY, small smallint, whole int, big bigint, exact numeric(30, 4), "
+    "free numeric, single real, dbl double precision, flag boolean, name text, born date, "
+    "seen timestamp, seen_tz timestamptz, alarm time, doc jsonb, raw json, ints int[], "
+    "words text[], blob bytea, uid uuid"
+)
+_TYPED_ROW = (
+    "{id}, -32768, 2147483647, {big}, 12345678901234567890123456.7890, "
+    "0.{digits}, 0.1, 1.5e300, true, 'Zoë — 東京 🚀 \"q\"', '1969-07-20', "
+    "'2026-12-04 10:15:30.123456', '2026-12-04 10:15:30.987654+05:30', '23:59:59.5', "
+    '\'{{"a": 1, "b": [1, 2.5, "x", null], "c": {{"d": false}}, "big": 123456789012345678901}}\', '
+    "'[1, {{\"k\": \"v\"}}]', ARRAY[1, NULL, 3], ARRAY['a', 'ü'], '\\x00ff10', "
+    "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'"
+)
+# One UPDATE per column during CDC, each to a value of the same type.
+_TYPED_UPDATES = (
+    "small = 7",
+    "whole = -1",
+    "big = -9223372036854775808",
+    "exact = -0.0001",
+    "free = 1e40",
+    "single = -2.5",
+    "dbl = -0.0",
+    "flag = false",
+    "name = 'ελληνικά'",
+    "born = '2000-02-29'",
+    "seen = '1900-01-01 00:00:00.001'",
+    "seen_tz = '2026-01-01 00:00:00Z'",
+    "alarm = '00:00'",
+    'doc = \'{"nested": {"deeper": [[]]}}\'',
+    "raw = '\"just a string\"'",
+    "ints = '{}'",
+    "words = ARRAY['x,y', '\"']",
+    "blob = '\\x'",
+    "uid = '00000000-0000-0000-0000-000000000000'",
+)
+
+
+def _expected_value(column: str, value: Any, text: str | None) -> Any:
+    """What the type map (docs/engine-connect.md) makes of a source value, for a FerretDB
+    destination (`server = "ferretdb"`); `text` is PostgreSQL's own text of the value."""
+    import datetime
+    import struct
+
+    if value is None:
+        return None
+    if column in ("exact", "free"):
+        return text  # the exact text, every digit and the scale kept; NaN too
+    if column == "single":
+        return struct.unpack("f", struct.pack("f", value))[0]  # the real's own value, widened
+    if column in _DATE_COLUMNS:
+        if text in ("infinity", "-infinity"):
+            return text  # no BSON Date can be read back as infinity
+        moment = datetime.datetime.fromisoformat(text)
+        utc = moment.astimezone(datetime.UTC).replace(tzinfo=None) if moment.tzinfo else moment
+        return utc.replace(microsecond=utc.microsecond // 1000 * 1000)  # a Date holds ms
+    if column == "alarm":
+        return text
+    if column in ("doc", "raw"):
+        return text if _holds_array_in_array(value) else _beyond_int64_as_text(value)
+    if column == "blob":
+        return bytes(value)
+    if column == "uid":
+        return str(value)
+    return value
+
+
+def _holds_array_in_array(value: Any, in_array: bool = False) -> bool:
+    if isinstance(value, list):
+        return in_array or any(_holds_array_in_array(item, True) for item in value)
+    if isinstance(value, dict):
+        return any(_holds_array_in_array(item) for item in value.values())
+    return False
+
+
+def _beyond_int64_as_text(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _beyond_int64_as_text(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_beyond_int64_as_text(item) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**63:
+        return str(value)
+    return value
+
+
+_DATE_COLUMNS = ("born", "seen", "seen_tz")
+_BSON_TYPES = {
+    "small": int,
+    "whole": int,
+    "exact": str,
+    "free": str,
+    "single": float,
+    "dbl": float,
+    "flag": bool,
+    "name": str,
+    "alarm": str,
+    "ints": list,
+    "words": list,
+    "blob": bytes,
+    "uid": str,
+}
+
+
+def _check_typed_documents(shop: Callable[[str], Any], documents: dict[int, Any]) -> None:
+    from bson.int64 import Int64
+
+    columns = [column.split()[0] for column in _TYPED_COLUMNS.split(", ")[1:] if " " in column]
+    # Dates as text: Python's dates have no infinity.
+    typed = [f"{c}::text" if c in _DATE_COLUMNS else c for c in columns]
+    texts = [f"{c}::text" for c in columns]
+    rows = shop(f"SELECT id, {', '.join(typed + texts)} FROM public.typed").fetchall()
+    assert set(documents) == {row[0] for row in rows}
+    for row in rows:
+        key, values, as_text = row[0], row[1 : len(columns) + 1], row[len(columns) + 1 :]
+        copied = documents[key]
+        assert set(copied) == {"_id", "id", *columns}, f"row {key}: fields"
+        assert copied["id"] == key and isinstance(copied["id"], Int64), f"row {key}: id"
+        for column, value, text in zip(columns, values, as_text, strict=True):
+            got, want = copied[column], _expected_value(column, value, text)
+            assert got == want, f"row {key}, {column}: {got!r} != {want!r}"
+            if value is None:
+                continue
+            if column == "big":
+                assert isinstance(got, Int64), f"row {key}, big: {type(got)}"
+            elif column in (*_DATE_COLUMNS, "doc", "raw"):
+                assert type(got) is type(want), f"row {key}, {column}: {type(got)}"
+            else:
+                wanted_type = _BSON_TYPES[column]
+                assert type(got) is wanted_type, f"row {key}, {column}: {type(got)}"
+
+
+@pytest.mark.parametrize("destination", ["archive", "indexed"])
+def test_every_column_type_arrives_as_its_documented_bson_type_in_snapshot_and_cdc(
+    kafka_bootstrap: str,
+    topics: Topics,
+    stack: dict[str, Any],
+    shop: Callable[[str], Any],
+    engine: SyncctlProcess,
+    destination: str,
+) -> None:
+    """docs/engine-connect.md's type map, field by field and BSON type by BSON type, for rows
+    copied by the snapshot and rows changed in CDC; ids above 2^53 stay exact."""
+    job_id = f"typed-{destination}"
+    shop("DROP TABLE IF EXISTS public.typed")
+    shop(f"CREATE TABLE public.typed ({_TYPED_COLUMNS})")
+    ids = (2**53 + 1, 2**62 + 7)
+    digits = "1234567890" * 5  # 50 digits: more than Decimal128 holds
+    first = _TYPED_ROW.format(id=ids[0], big=2**63 - 1, digits=digits)
+    shop(f"INSERT INTO public.typed VALUES ({first})")
+    shop(f"INSERT INTO public.typed (id) VALUES ({ids[1]})")  # every other column NULL
+    client = SyncJobsClient(kafka_bootstrap, topics=topics.settings(), requested_by="tester")
+    client.create(
+        job_id, "continuous", spec=_spec("public.typed", database=job_id, destination=destination)
+    )
+    _wait_for(client, job_id, lambda r: r.status is Status.CDC_RUNNING, "CDC running")
+    copies = pymongo.MongoClient(stack["ferretdb"].uri)[job_id]["typed"]
+    wait_until(lambda: copies.count_documents({}) == 2, 30, "the snapshot's two documents")
+    _check_typed_documents(shop, {_key(doc["_id"]): doc for doc in copies.find()})
+
+    for update in _TYPED_UPDATES:
+        shop(f"UPDATE public.typed SET {update} WHERE id = {ids[0]}")
+    third = _TYPED_ROW.format(id=3, big=-(2**63), digits=digits[::-1])
+    shop(f"INSERT INTO public.typed VALUES ({third})")
+    shop(
+        "UPDATE public.typed SET name = 'filled', born = 'infinity', seen = '-infinity', "
+        f"seen_tz = 'infinity' WHERE id = {ids[1]}"
+    )
+    shop(
+        "UPDATE public.typed SET born = '-infinity', seen = 'infinity', "
+        "seen_tz = '-infinity', free = 'NaN', exact = 'NaN' WHERE id = 3"
+    )
+    client.complete_cdc(job_id)
+    final = _wait_for(client, job_id, lambda r: r.status.terminal, "an end", timeout=90)
+
+    assert final.status is Status.CDC_COMPLETED, final.reason
+    _check_typed_documents(shop, {_key(doc["_id"]): doc for doc in copies.find()})

@@ -119,6 +119,8 @@ def _engine_env(
         "SYNCCTL_ENGINE__DESTINATIONS__LOCAL__URI": ferretdb.uri,
         # FerretDB finds documents by index only when their _id is a string.
         "SYNCCTL_ENGINE__DESTINATIONS__LOCAL__DOCUMENT_ID": "key_string",
+        # FerretDB lacks Decimal128 and arrays in arrays: such values are kept as exact text.
+        "SYNCCTL_ENGINE__DESTINATIONS__LOCAL__SERVER": "ferretdb",
     }
 
 

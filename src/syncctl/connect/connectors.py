@@ -19,6 +19,7 @@ from syncctl.settings import DestinationConnection, SourceConnection
 # syncctl's own transform (config/connect/transforms): see _rows_written_with_set.
 DROP_UNAVAILABLE_VALUES = "io.syncctl.connect.DropUnavailableValues"
 KEY_TO_STRING_ID = "io.syncctl.connect.KeyToStringId"
+ROW_TO_DOCUMENT = "io.syncctl.connect.RowToDocument"
 _JSON = "org.apache.kafka.connect.json.JsonConverter"
 _TRANSFORMS = "org.apache.kafka.connect.transforms"
 _SINK = "com.mongodb.kafka.connect.sink"
@@ -104,8 +105,10 @@ def source_config(
         # An UPDATE that leaves a TOASTed value unchanged carries this instead of the value; the
         # sink drops such fields and writes with $set, so the stored value stays.
         "unavailable.value.placeholder": names.placeholder,
-        # Exact decimals as strings: FerretDB has no Decimal128, and strings lose no digits.
+        # Exact numbers as PostgreSQL's text (NaN included), marked with their column type so
+        # that RowToDocument makes them Decimal128 (or keeps the exact text).
         "decimal.handling.mode": "string",
+        "datatype.propagate.source.type": r"(?i)(.*\.)?(numeric|decimal)",
         # Moves the slot's confirmed position even when the job's tables do not change: a drain
         # waits for that position to pass the source's WAL position at the request.
         "heartbeat.interval.ms": "1000",
@@ -152,7 +155,7 @@ def sink_config(
         "consumer.override.max.poll.records": "2000",
     }
     keys = _KEY_STRING_IDS if destination.document_id == "key_string" else _KEY_DOCUMENT_IDS
-    config.update(_rows_written_with_set(names, keys))
+    config.update(_rows_written_with_set(names, keys, destination.server))
     for table, topic in zip(spec.tables, topics, strict=True):
         config[f"topic.override.{topic}.collection"] = table.split(".", 1)[1]
     return config
@@ -168,16 +171,21 @@ _KEY_DOCUMENT_IDS = {
 _KEY_STRING_IDS = {"transforms.keyToId.type": KEY_TO_STRING_ID}
 
 
-def _rows_written_with_set(names: JobNames, keys: dict[str, str]) -> dict[str, str]:
+def _rows_written_with_set(names: JobNames, keys: dict[str, str], server: str) -> dict[str, str]:
     """Rows unwrapped from Debezium's envelope (a delete becomes a tombstone, which deletes by
-    _id), unchanged TOASTed values taken out, the key made _id by `keys`' transforms, and each
-    row written with $set (upsert): a field left out keeps what the destination holds."""
+    _id), unchanged TOASTed values taken out, values made the BSON types of the documented type
+    map (docs/engine-connect.md), the key made _id by `keys`' transforms, and each row written
+    with $set (upsert): a field left out keeps what the destination holds."""
     key_transforms = [name.split(".")[1] for name in keys if name.endswith(".type")]
     return {
-        "transforms": ",".join(["unwrap", "dropUnavailable", *key_transforms]),
+        "transforms": ",".join(["unwrap", "dropUnavailable", "toDocument", *key_transforms]),
         "transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState",
         "transforms.dropUnavailable.type": DROP_UNAVAILABLE_VALUES,
         "transforms.dropUnavailable.placeholder": names.placeholder,
+        "transforms.toDocument.type": ROW_TO_DOCUMENT,
+        # FerretDB cannot store Decimal128 or an array in an array: their exact text instead.
+        "transforms.toDocument.decimals": "string" if server == "ferretdb" else "decimal128",
+        "transforms.toDocument.nested.arrays": str(server != "ferretdb").lower(),
         **keys,
         "document.id.strategy": f"{_SINK}.processor.id.strategy.ProvidedInKeyStrategy",
         "writemodel.strategy": f"{_SINK}.writemodel.strategy.UpdateOneDefaultStrategy",

@@ -140,3 +140,15 @@ def documents_in(connection: DestinationConnection, database: str, collections: 
         return sum(client[database][name].count_documents({}) for name in collections)
     finally:
         client.close()
+
+
+def is_ferretdb(connection: DestinationConnection) -> bool:
+    """Whether the destination answers as FerretDB, which cannot store some BSON values
+    (Decimal128 closes the connection; an array in an array is refused)."""
+    client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
+        connection.uri.get_secret_value(), serverSelectionTimeoutMS=10_000
+    )
+    try:
+        return "ferretdbVersion" in client.admin.command("buildInfo")
+    finally:
+        client.close()

@@ -27,7 +27,12 @@ from pymongo.errors import PyMongoError
 
 from syncctl.client import SyncJobsClient
 from syncctl.connect.connectors import JobNames, sink_config, source_config
-from syncctl.connect.databases import SourceDatabase, documents_in, drop_destination_database
+from syncctl.connect.databases import (
+    SourceDatabase,
+    documents_in,
+    drop_destination_database,
+    is_ferretdb,
+)
 from syncctl.connect.rest import ConnectApi, first_failure
 from syncctl.contract import (
     Failed,
@@ -221,10 +226,15 @@ class ConnectEngine:
                     "check the spec's tables "
                     "(schema.table) and that the engine's user may see them"
                 )
-            if drop_destination:
-                drop_destination_database(
-                    self._engine.destinations[spec.destination], spec.database
+            destination = self._engine.destinations[spec.destination]
+            if destination.server == "mongodb" and is_ferretdb(destination):
+                raise SyncctlError(
+                    f"destination {spec.destination!r} is FerretDB, which cannot store every "
+                    f'BSON type: set engine.destinations.{spec.destination}.server = "ferretdb" '
+                    "(exact numbers and arrays in arrays are then written as text)"
                 )
+            if drop_destination:
+                drop_destination_database(destination, spec.database)
             self._put_connectors(job)
         except SyncctlError as error:
             self._send(Failed, job_id, error=str(error))

@@ -60,7 +60,7 @@ def test_the_sink_reads_each_tables_topic_into_a_collection_named_after_the_tabl
 def test_key_document_ids_are_the_rows_key_document() -> None:
     config = sink_config("j", SPEC, DESTINATION, KEYS)
     assert "change.data.capture.handler" not in config  # its updates replace whole documents
-    assert config["transforms"] == "unwrap,dropUnavailable,keyToId"
+    assert config["transforms"] == "unwrap,dropUnavailable,toDocument,keyToId"
     assert config["transforms.keyToId.type"].endswith("HoistField$Key")
     assert config["transforms.keyToId.field"] == "_id"
     assert config["document.id.strategy"].endswith(".ProvidedInKeyStrategy")
@@ -69,7 +69,7 @@ def test_key_document_ids_are_the_rows_key_document() -> None:
 def test_key_string_ids_are_made_by_syncctls_transform_for_any_key() -> None:
     composite = {**KEYS, "public.orders": ("tenant", "order_id")}
     config = sink_config("j", SPEC, KEY_STRING, composite)
-    assert config["transforms"] == "unwrap,dropUnavailable,keyToId"
+    assert config["transforms"] == "unwrap,dropUnavailable,toDocument,keyToId"
     assert config["transforms.keyToId.type"] == "io.syncctl.connect.KeyToStringId"
     assert config["document.id.strategy"].endswith(".ProvidedInKeyStrategy")
 
@@ -98,3 +98,26 @@ def test_a_table_without_a_primary_key_is_refused_with_what_to_do(
         sink_config("j", SPEC, destination, {**KEYS, "public.orders": ()})
     assert "public.orders has no primary key" in str(refused.value)
     assert "Add a primary key" in str(refused.value)
+
+
+def test_values_get_the_type_maps_bson_types_and_ferretdb_its_exact_text_fallbacks() -> None:
+    mongodb = sink_config("j", SPEC, DESTINATION, KEYS)
+    ferretdb = sink_config("j", SPEC, KEY_STRING.model_copy(update={"server": "ferretdb"}), KEYS)
+    source = source_config("j", Mode.CONTINUOUS, SPEC, SOURCE)
+    # Exact numbers (NaN too) reach the transform as text, marked as numeric.
+    assert source["decimal.handling.mode"] == "string"
+    assert re.fullmatch(source["datatype.propagate.source.type"], "shop.NUMERIC")
+    for config in (mongodb, ferretdb):
+        assert config["transforms.toDocument.type"] == "io.syncctl.connect.RowToDocument"
+        # After the placeholder is dropped (it needs the row's schema), before the key is _id.
+        order = config["transforms"].split(",")
+        assert order.index("dropUnavailable") < order.index("toDocument") < order.index("keyToId")
+    assert (
+        mongodb["transforms.toDocument.decimals"],
+        ferretdb["transforms.toDocument.decimals"],
+    ) == (
+        "decimal128",
+        "string",
+    )
+    assert mongodb["transforms.toDocument.nested.arrays"] == "true"
+    assert ferretdb["transforms.toDocument.nested.arrays"] == "false"
