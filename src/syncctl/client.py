@@ -50,6 +50,9 @@ _EVENT: TypeAdapter[Any] = TypeAdapter(Event)
 # Events are written after the command they answer; this much clock skew between the client's
 # host and the worker's is tolerated when looking for an outcome.
 _CLOCK_SKEW = timedelta(seconds=30)
+# After a command's outcome, what `follow` passes on about its job: status changes, and a stop's
+# deadline moving while its drain makes progress.
+_FOLLOWED = ("status_changed", "stop_extended")
 # Operator commands whose send time a client keeps (see _sent_at).
 SENT_COMMANDS_REMEMBERED = 10_000
 _ACTIONS: dict[str, type[ControlMessage]] = {
@@ -263,7 +266,7 @@ class SyncJobsClient:
                 yield event
                 if event.type == "command_rejected":
                     return
-            elif event.job_id == outcome.job_id and event.type == "status_changed":
+            elif event.job_id == outcome.job_id and event.type in _FOLLOWED:
                 yield event
             else:
                 continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from syncctl.contract import Stats
+from syncctl.contract import Stats, StopExtended
 
 
 def progress(stats: Stats) -> str:
@@ -30,3 +30,11 @@ def when(moment: datetime, now: datetime | None = None) -> str:
     if seconds < 3600:
         return f"{seconds // 60} min ago"
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def drain(event: StopExtended) -> str:
+    """`Completing CDC: the drain is making progress, 1,200 changes left; deadline now 12:01:30
+    UTC`: a stop's deadline that moved."""
+    left = f", {event.remaining:,} changes left" if event.remaining is not None else ""
+    deadline = event.deadline_at.astimezone(UTC).strftime("%H:%M:%S")
+    return f"{event.status_label}: the drain is making progress{left}; deadline now {deadline} UTC"

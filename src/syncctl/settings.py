@@ -103,6 +103,14 @@ class WorkerSettings(BaseModel):
         le=31_536_000,
         description="Seconds an engine has to confirm a stop before it is forced (at most a year).",
     )
+    stop_deadline_max: float = Field(
+        600.0,
+        gt=0,
+        le=31_536_000,
+        description="Seconds after the request beyond which a stop is forced even while the "
+        "engine reports that its drain makes progress (each `draining` report moves the "
+        "deadline to stop_deadline from then, up to this).",
+    )
     batch_max: int = Field(
         2000,
         ge=1,

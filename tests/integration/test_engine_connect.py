@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from tests.integration.harness import (
+    EventReader,
     SyncctlProcess,
     Topics,
     WorkerProcess,
@@ -74,22 +75,18 @@ def shop(stack: dict[str, Any]) -> Callable[[str], Any]:
 
 
 @pytest.fixture
-def engine(
+def engine_env(
     kafka_bootstrap: str,
     topics: Topics,
     stack: dict[str, Any],
     unique_name: Callable[[str], str],
-    start_worker: Callable[..., WorkerProcess],
     tmp_path: Path,
-    request: pytest.FixtureRequest,
-) -> Iterator[SyncctlProcess]:
-    """A worker (it creates the topics) and the engine, as an operator would start them; a
-    test may give the worker settings (parametrize `engine` indirectly with a dict)."""
-    start_worker(**getattr(request, "param", {}))
+) -> dict[str, str]:
+    """The engine's settings, as an operator would give them."""
     secrets = tmp_path / "secrets"
     secrets.mkdir()
     (secrets / "vaulted-password").write_text(VAULTED_PASSWORD)
-    env = {
+    return {
         **syncctl_env(kafka_bootstrap, topics),
         "SYNCCTL_ENGINE__CONNECT_URL": stack["connect"].url,
         "SYNCCTL_ENGINE__GROUP_ID": unique_name("engine"),
@@ -118,11 +115,24 @@ def engine(
         "SYNCCTL_ENGINE__SOURCES__VAULTED__CONNECT_PASSWORD": (
             f"${{directory:{secrets}:vaulted-password}}"
         ),
+        "SYNCCTL_ENGINE__INSTANCE_ID": "first-engine",
     }
-    process = SyncctlProcess(["runner", "--engine", "connect"], env)
+
+
+@pytest.fixture
+def engine(
+    kafka_bootstrap: str,
+    engine_env: dict[str, str],
+    start_worker: Callable[..., WorkerProcess],
+    request: pytest.FixtureRequest,
+) -> Iterator[SyncctlProcess]:
+    """A worker (it creates the topics) and the engine, as an operator would start them; a
+    test may give the worker settings (parametrize `engine` indirectly with a dict)."""
+    start_worker(**getattr(request, "param", {}))
+    process = SyncctlProcess(["runner", "--engine", "connect"], engine_env)
     process.start()
     admin = {"bootstrap.servers": kafka_bootstrap}
-    wait_until_consuming(admin, env["SYNCCTL_ENGINE__GROUP_ID"], process)
+    wait_until_consuming(admin, engine_env["SYNCCTL_ENGINE__GROUP_ID"], process)
     yield process
     process.stop()
     assert SOURCE_PASSWORD not in "".join(process.raw_stderr), "the engine logged a password"
@@ -845,3 +855,119 @@ def test_every_column_type_arrives_as_its_documented_bson_type_in_snapshot_and_c
 
     assert final.status is Status.CDC_COMPLETED, final.reason
     _check_typed_documents(shop, {_key(doc["_id"]): doc for doc in copies.find()})
+
+
+@pytest.mark.parametrize("engine", [{"stop_deadline": 20}], indirect=True)
+def test_a_drain_that_makes_progress_moves_the_stop_deadline_until_every_change_is_written(
+    kafka_bootstrap: str,
+    topics: Topics,
+    stack: dict[str, Any],
+    shop: Callable[[str], Any],
+    engine: SyncctlProcess,
+    events: EventReader,
+) -> None:
+    """A backlog that takes longer than the worker's stop deadline (20 s here) to drain is not a
+    failure: the engine's `draining` reports move the deadline, and the job ends CDC Completed,
+    not forced, with every change in the destination."""
+    shop("CREATE TABLE public.ledger (id int PRIMARY KEY, amount int)")
+    shop("INSERT INTO public.ledger SELECT n, n FROM generate_series(1, 100) n")
+    client = SyncJobsClient(kafka_bootstrap, topics=topics.settings(), requested_by="tester")
+    spec = _spec("public.ledger", database="ledger", destination="indexed")
+    client.create("ledger", "continuous", spec=spec)
+    _wait_for(client, "ledger", lambda r: r.status is Status.CDC_RUNNING, "CDC running")
+    client.pause("ledger")
+    _wait_for(client, "ledger", lambda r: r.status is Status.PAUSED, "paused")
+    # While paused nothing is copied: the backlog waits in the source's WAL.
+    shop("INSERT INTO public.ledger SELECT n, -n FROM generate_series(101, 80100) n")
+
+    stop = client.complete_cdc("ledger")
+    final = _wait_for(client, "ledger", lambda r: r.status.terminal, "an end", timeout=240)
+
+    assert (final.status, final.reason) == (Status.CDC_COMPLETED, None)
+    copies = pymongo.MongoClient(stack["ferretdb"].uri)["ledger"]["ledger"]
+    assert copies.count_documents({}) == 80_100
+    assert copies.count_documents({"amount": {"$lt": 0}}) == 80_000
+    events.read_until(
+        lambda: any(e.get("completes_command_id") == stop for e in events.for_job("ledger")),
+        30,
+        "the stop's end on the events topic",
+    )
+    extended = [e for e in events.for_job("ledger") if e["type"] == "stop_extended"]
+    assert extended and all(e["stop_command_id"] == stop for e in extended)
+    ended = next(e for e in events.for_job("ledger") if e.get("completes_command_id") == stop)
+    assert ended["forced"] is False
+    # The drain outlived the worker's own 20 s deadline: only the extensions kept it going.
+    requested = next(e for e in events.for_command(stop))["occurred_at"]
+    took = _seconds_between(requested, ended["occurred_at"])
+    assert took > 20, f"the drain took {took:.1f} s: too small a backlog to prove anything"
+    assert _leftovers(stack, shop, "ledger") == []
+
+
+def _seconds_between(earlier: str, later: str) -> float:
+    from datetime import datetime
+
+    return (datetime.fromisoformat(later) - datetime.fromisoformat(earlier)).total_seconds()
+
+
+def test_two_engines_share_the_jobs_and_one_carries_on_the_others_stops_when_it_is_killed(
+    kafka_bootstrap: str,
+    topics: Topics,
+    stack: dict[str, Any],
+    shop: Callable[[str], Any],
+    engine: SyncctlProcess,
+    engine_env: dict[str, str],
+) -> None:
+    from confluent_kafka.admin import AdminClient
+
+    from syncctl.kafka.groups import group_members
+    from syncctl.kafka.partitioning import partition_for
+
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    group = engine_env["SYNCCTL_ENGINE__GROUP_ID"]
+    second = SyncctlProcess(
+        ["runner", "--engine", "connect"],
+        {**engine_env, "SYNCCTL_ENGINE__INSTANCE_ID": "second-engine"},
+    )
+    second.start()
+    try:
+        wait_until(lambda: len(group_members(admin, group, 5)) == 2, 60, "two engines consuming")
+        partitions = len(
+            admin.list_topics(topics.events, timeout=10).topics[topics.events].partitions
+        )
+        # Two jobs on each half of the events topic: range assignment gives each engine a half.
+        low = [
+            f"fleet-{n}"
+            for n in range(200)
+            if partition_for(f"fleet-{n}".encode(), partitions) < partitions // 2
+        ][:2]
+        high = [
+            f"fleet-{n}"
+            for n in range(200)
+            if partition_for(f"fleet-{n}".encode(), partitions) >= partitions // 2
+        ][:2]
+        jobs = low + high
+        shop("CREATE TABLE public.fleet (id int PRIMARY KEY, km int)")
+        shop("INSERT INTO public.fleet SELECT n, n FROM generate_series(1, 200) n")
+        client = SyncJobsClient(kafka_bootstrap, topics=topics.settings(), requested_by="tester")
+        for job_id in jobs:
+            client.create(job_id, "continuous", spec=_spec("public.fleet", database=job_id))
+        for job_id in jobs:
+            _wait_for(client, job_id, lambda r: r.status is Status.CDC_RUNNING, "CDC running")
+
+        engine.kill()  # one engine gone, with the jobs of its half
+        shop("UPDATE public.fleet SET km = -km WHERE id <= 50")
+        for job_id in jobs:
+            client.complete_cdc(job_id)
+        ended = [
+            _wait_for(client, job_id, lambda r: r.status.terminal, "an end", timeout=120)
+            for job_id in jobs
+        ]
+
+        assert [(r.status, r.reason) for r in ended] == [(Status.CDC_COMPLETED, None)] * 4
+        rows = dict(shop("SELECT id, km FROM public.fleet").fetchall())
+        for job_id in jobs:
+            copied = pymongo.MongoClient(stack["ferretdb"].uri)[job_id]["fleet"].find()
+            assert {_key(doc["_id"]): doc["km"] for doc in copied} == rows, job_id
+            assert _leftovers(stack, shop, job_id) == []
+    finally:
+        second.stop()

@@ -11,7 +11,7 @@ import typer
 from syncctl.cli.options import BootstrapOption, make_client
 from syncctl.cli.render import event_line, visible
 from syncctl.client import SyncJobsClient
-from syncctl.contract import CommandRejected, Mode, ScheduleChanged
+from syncctl.contract import CommandRejected, Mode, ScheduleChanged, StopExtended
 from syncctl.selection import Selector
 from syncctl.settings import WorkerSettings, default_of
 
@@ -308,6 +308,8 @@ def _follow(
             raise typer.Exit(code=1)
         if isinstance(event, ScheduleChanged):
             return  # scheduled (or unscheduled): what happens at that time is another outcome
+        if isinstance(event, StopExtended):
+            continue  # the stop's drain made progress: its deadline moved, the wait goes on
         final = event.status.terminal or event.completes_command_id == command_id
         if final and event.forced and not event.status.terminal:
             # A pause or resume the engine never confirmed: the job stayed as it was.

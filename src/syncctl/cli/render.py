@@ -10,8 +10,8 @@ from __future__ import annotations
 import unicodedata
 from datetime import UTC
 
-from syncctl.contract import CommandRejected, Event, JobRecord, ScheduleChanged, Stats
-from syncctl.describe import progress, when
+from syncctl.contract import CommandRejected, Event, JobRecord, ScheduleChanged, Stats, StopExtended
+from syncctl.describe import drain, progress, when
 from syncctl.machine import allowed_commands
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -86,6 +86,8 @@ def _event_line(event: Event) -> str:
         )
         by = f"  (by {event.requested_by})" if event.requested_by else ""
         return f"{stamp}  {event.job_id}  {what}{by}"
+    if isinstance(event, StopExtended):
+        return f"{stamp}  {event.job_id}  {drain(event)}"
     before = event.previous_status.label if event.previous_status else "created"
     line = f"{stamp}  {event.job_id}  {before} → {event.status_label}"
     details = []

@@ -13,6 +13,12 @@ from syncctl.errors import ServerError
 from syncctl.settings import DestinationConnection, SourceConnection
 
 
+def wal_position(lsn: str) -> int:
+    """A PostgreSQL LSN ("16/B374D848") as WAL bytes from the start."""
+    high, low = lsn.split("/")
+    return (int(high, 16) << 32) + int(low, 16)
+
+
 class SourceDatabase:
     def __init__(self, connection: SourceConnection) -> None:
         self._dsn = psycopg.conninfo.make_conninfo(
@@ -62,15 +68,22 @@ class SourceDatabase:
         assert row is not None
         return str(row[0])
 
-    def slot_has_reached(self, slot: str, lsn: str) -> bool:
-        """Whether the connector confirmed every change up to `lsn` (so it is in Kafka)."""
+    def slot_positions(self, slot: str) -> tuple[int, int]:
+        """(how far the slot's connector confirmed changes as in Kafka, how far its walsender
+        has read the WAL), in WAL bytes; -1 for what is not there. The second moves while a big
+        transaction is decoded, long before any of it is confirmed."""
         with psycopg.connect(self._dsn, autocommit=True) as db:
             row = db.execute(
-                "SELECT confirmed_flush_lsn >= %s::pg_lsn FROM pg_replication_slots "
-                "WHERE slot_name = %s",
-                (lsn, slot),
+                "SELECT (s.confirmed_flush_lsn - '0/0'::pg_lsn)::bigint, "
+                "       (r.sent_lsn - '0/0'::pg_lsn)::bigint "
+                "FROM pg_replication_slots s "
+                "LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid "
+                "WHERE s.slot_name = %s",
+                (slot,),
             ).fetchone()
-        return bool(row and row[0])
+        if row is None:
+            return -1, -1
+        return (-1 if row[0] is None else int(row[0])), (-1 if row[1] is None else int(row[1]))
 
     def changes_pending(self, slot: str, publication: str, lsn: str, timeout: float = 15.0) -> int:
         """Changes of the publication's tables that the slot holds up to `lsn` and its consumer

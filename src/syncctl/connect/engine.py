@@ -32,9 +32,12 @@ from syncctl.connect.databases import (
     documents_in,
     drop_destination_database,
     is_ferretdb,
+    wal_position,
 )
+from syncctl.connect.drain import DrainInterrupted, DrainWatch
 from syncctl.connect.rest import ConnectApi, first_failure
 from syncctl.contract import (
+    Draining,
     Failed,
     JobRecord,
     JobSpec,
@@ -51,6 +54,7 @@ from syncctl.contract import (
 )
 from syncctl.errors import SyncctlError
 from syncctl.kafka import config
+from syncctl.kafka.partitioning import partition_for
 from syncctl.logging import get_logger
 from syncctl.runner.service import follow_events, status_change
 from syncctl.settings import Settings
@@ -59,9 +63,21 @@ log = get_logger("syncctl.connect")
 _NOTIFICATIONS = re.compile(r"^syncctl\.(?P<job>[A-Za-z0-9-]+)\.notifications$")
 _PROGRESS_SECONDS = 2.0
 _CANCEL_DRAIN_SECONDS = 15.0
-_COMPLETE_DRAIN_SECONDS = 40.0
+# A Complete CDC's drain fails when it has not moved for this long; while it moves, a `draining`
+# report every few seconds moves the stop's deadline (keep worker.stop_deadline above it).
+_DRAIN_STALL_SECONDS = 20.0
+_DRAIN_REPORT_SECONDS = 5.0
 # At most this long for a cancelled sink's last writes to settle before its figures are counted.
 _SETTLE_SECONDS = 20.0
+
+
+@dataclass
+class SnapshotScan:
+    """What Debezium's notifications said of a job's snapshot. Kept for every job, also those
+    another engine owns, so that an engine taking a job over knows how far its snapshot got."""
+
+    tables_done: int = 0
+    completed: bool = False  # Debezium said its snapshot COMPLETED
 
 
 @dataclass
@@ -71,8 +87,7 @@ class EngineJob:
     spec: JobSpec
     in_cdc: bool = False
     stopping: bool = False
-    snapshot_scanned: bool = False  # Debezium said its snapshot COMPLETED
-    tables_done: int = 0
+    scan: SnapshotScan = field(default_factory=SnapshotScan)
     rows_at_cdc_start: int = 0
     last_stats: Stats = field(default_factory=Stats)
     last_progress_at: float = 0.0
@@ -95,6 +110,12 @@ class ConnectEngine:
         self._api = ConnectApi(self._engine.connect_url)
         self._admin = AdminClient(config.common(settings.kafka))
         self._jobs: dict[str, EngineJob] = {}
+        self._scans: dict[str, SnapshotScan] = {}
+        # The events topic's partitions this engine owns, and so the jobs it runs: engines in one
+        # group share the jobs, and take over a dead one's when the group gives them its partitions.
+        self._owned: set[int] = set()
+        self._partitions = 0
+        self._started = False
         self._lock = threading.Lock()
         self._stops = ThreadPoolExecutor(max_workers=4, thread_name_prefix="stop")
         self._stopping = False
@@ -126,9 +147,19 @@ class ConnectEngine:
                 "topic.metadata.refresh.interval.ms": 2000,
             }
         )
-        follow_events(events, self._settings.topics.events, self._on_event, lambda: self._stopping)
+        topic = self._settings.topics.events
+        self._partitions = len(self._admin.list_topics(topic, timeout=30).topics[topic].partitions)
+        follow_events(
+            events,
+            topic,
+            self._on_event,
+            lambda: self._stopping,
+            on_assigned=self._assigned,
+            on_revoked=self._revoked,
+        )
         notifications.subscribe([r"^syncctl\..*\.notifications$"])
         self._resume(self._client.jobs())
+        self._started = True
         log.info(
             "connect engine started", connect_url=self._engine.connect_url, jobs=len(self._jobs)
         )
@@ -150,6 +181,24 @@ class ConnectEngine:
             self._api.close()
             log.info("connect engine stopped")
 
+    # -- which jobs are this engine's -------------------------------------------------------
+    def _owns(self, job_id: str) -> bool:
+        return partition_for(job_id.encode(), self._partitions) in self._owned
+
+    def _assigned(self, partitions: set[int]) -> None:
+        self._owned |= partitions
+        log.info("events partitions assigned", partitions=sorted(partitions))
+        if self._started:  # a later rebalance: take over the jobs of the new partitions
+            self._resume(self._client.jobs())
+
+    def _revoked(self, partitions: set[int]) -> None:
+        self._owned -= partitions
+        with self._lock:
+            released = [job_id for job_id in self._jobs if not self._owns(job_id)]
+            for job_id in released:
+                del self._jobs[job_id]
+        log.info("events partitions revoked", partitions=sorted(partitions), jobs=len(released))
+
     def _running(self) -> list[EngineJob]:
         with self._lock:
             return [job for job in self._jobs.values() if not job.stopping]
@@ -170,6 +219,7 @@ class ConnectEngine:
         elif event.status.terminal:
             with self._lock:
                 job = self._jobs.pop(event.job_id, None)
+                self._scans.pop(event.job_id, None)
             if job is not None and not job.stopping:
                 self._stops.submit(self._remove, job, drop_topics=False)
 
@@ -179,12 +229,13 @@ class ConnectEngine:
         for record in records:
             names = JobNames(record.job_id)
             left = {names.source, names.sink} & existing
-            if record.spec is None or record.job_id in self._jobs:
+            if record.spec is None or record.job_id in self._jobs or not self._owns(record.job_id):
                 continue
             job = EngineJob(
                 record.job_id,
                 record.mode,
                 record.spec,
+                scan=self._scan(record.job_id),
                 in_cdc=record.stage is Stage.CDC,
                 # The sink's offsets count the snapshot's rows too: CDC events are what follows.
                 rows_at_cdc_start=record.stats.rows_migrated or 0,
@@ -217,7 +268,7 @@ class ConnectEngine:
         if problem:
             self._send(Failed, job_id, error=problem)
             return
-        job = EngineJob(job_id, mode, spec)
+        job = EngineJob(job_id, mode, spec, scan=self._scan(job_id))
         try:
             missing = SourceDatabase(self._engine.sources[spec.source]).missing_tables(spec.tables)
             if missing:
@@ -275,9 +326,7 @@ class ConnectEngine:
     # -- running -------------------------------------------------------------------------------
     def _on_notification(self, topic: str, value: bytes) -> None:
         match = _NOTIFICATIONS.match(topic)
-        with self._lock:
-            job = self._jobs.get(match.group("job")) if match else None
-        if job is None:
+        if match is None:
             return
         try:
             payload = json.loads(value).get("payload", {})
@@ -285,13 +334,22 @@ class ConnectEngine:
             return
         if payload.get("aggregate_type") != "Initial Snapshot":
             return
+        job_id = match.group("job")
+        scan = self._scan(job_id)
         kind = payload.get("type")
         if kind == "TABLE_SCAN_COMPLETED":
-            job.tables_done += 1
+            scan.tables_done += 1
         elif kind == "COMPLETED":
-            job.snapshot_scanned = True
-        elif kind == "ABORTED" and not job.stopping:
-            self._fail(job, "Debezium aborted the snapshot; see the Kafka Connect log")
+            scan.completed = True
+        elif kind == "ABORTED":
+            with self._lock:
+                job = self._jobs.get(job_id)
+            if job is not None and not job.stopping:
+                self._fail(job, "Debezium aborted the snapshot; see the Kafka Connect log")
+
+    def _scan(self, job_id: str) -> SnapshotScan:
+        with self._lock:
+            return self._scans.setdefault(job_id, SnapshotScan())
 
     def _advance(self, job: EngineJob) -> None:
         try:
@@ -310,7 +368,7 @@ class ConnectEngine:
         if stats != job.last_stats and now - job.last_progress_at >= _PROGRESS_SECONDS:
             job.last_stats, job.last_progress_at = stats, now
             self._send(Progress, job.job_id, stats=stats)
-        if not job.in_cdc and job.snapshot_scanned and lag == 0:
+        if not job.in_cdc and job.scan.completed and lag == 0:
             # Every snapshot record is in the destination.
             final = stats.model_copy(update={"tables_done": len(job.spec.tables)})
             job.in_cdc, job.rows_at_cdc_start = True, written
@@ -430,17 +488,24 @@ class ConnectEngine:
         """Complete CDC: every change committed before the request reaches the destination first."""
         try:
             began = time.monotonic()
-            deadline = began + _COMPLETE_DRAIN_SECONDS
+            watch = DrainWatch(
+                lambda remaining: self._send(Draining, job.job_id, remaining=remaining),
+                stall=_DRAIN_STALL_SECONDS,
+                limit=self._settings.worker.stop_deadline_max,
+                report_every=_DRAIN_REPORT_SECONDS,
+                interrupted=lambda: self._stopping or not self._owns(job.job_id),
+            )
             # A job completed from Paused drains first: what the source has not streamed yet
             # still reaches the destination.
             for name in (job.names.source, job.names.sink):
                 self._api.resume(name)
-            self._drain_source(job, deadline)
+            self._drain_source(job, watch)
             self._api.stop(job.names.source)
             source_drained = time.monotonic()
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="source-removal") as side:
                 source_removed = side.submit(self._remove_source, job, drop_offsets=True)
-                self._wait_for_sink(job, max(1.0, deadline - time.monotonic()), strict=True)
+                watch.restart()
+                self._drain_sink(job, watch)
                 drained = time.monotonic()
                 self._report_final_figures(job)
                 self._remove_connector(job.names.sink, drop_offsets=True)
@@ -454,34 +519,54 @@ class ConnectEngine:
                 sink_drain_s=round(drained - source_drained, 2),
                 total_s=round(time.monotonic() - began, 2),
             )
+        except DrainInterrupted:
+            log.info("drain left to the engine that carries the stop on", job_id=job.job_id)
         except Exception as error:
             self._fail(job, f"could not complete CDC cleanly: {error}")
 
-    def _drain_source(self, job: EngineJob, deadline: float) -> None:
+    def _drain_source(self, job: EngineJob, watch: DrainWatch) -> None:
         """Return once every change committed on the source before now is in Kafka.
 
         Normally the slot's confirmed position passes the WAL position taken now. On a quiet
-        source it may not (Debezium confirms only when its tables change): then, with the source
-        stopped, the slot itself says whether any change of the job's tables is still pending.
+        source it may not (Debezium confirms only when its tables change): when nothing has moved
+        for 3 s, the source is stopped and the slot itself says whether any change of the job's
+        tables is still pending.
         """
         names = job.names
         source = SourceDatabase(self._engine.sources[job.spec.source])
         lsn = source.current_lsn()
+        target = wal_position(lsn)
+        quiet_since = time.monotonic()
         while True:
-            patience = time.monotonic() + 3.0
-            while time.monotonic() < min(patience, deadline):
-                if source.slot_has_reached(names.slot, lsn):
-                    return
-                time.sleep(0.2)
-            self._api.stop(names.source)
-            if source.changes_pending(names.slot, names.publication, lsn) == 0:
-                return  # stopped for good: the removal that follows expects it so
-            if time.monotonic() > deadline:
-                raise SyncctlError(
-                    "the source connector did not deliver the changes up to WAL position "
-                    f"{lsn} in time"
-                )
-            self._api.resume(names.source)
+            confirmed, read = source.slot_positions(names.slot)
+            if confirmed >= target:
+                return
+            if self._observe_source_drain(job, watch, confirmed + max(read, 0)):
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= 3.0:
+                self._api.stop(names.source)
+                if source.changes_pending(names.slot, names.publication, lsn) == 0:
+                    return  # stopped for good: the removal that follows expects it so
+                self._api.resume(names.source)
+                quiet_since = time.monotonic()
+            time.sleep(0.2)
+
+    def _observe_source_drain(self, job: EngineJob, watch: DrainWatch, position: int) -> bool:
+        """The source's drain moves while the slot's positions (confirmed, and read by its
+        walsender), the records captured into the job's topics or those the sink wrote grow: a
+        big transaction is decoded, then streamed row by row, and confirmed only at its end.
+        Each only grows, so their sum grows exactly when one of them does."""
+        written, lag = self._sink_position(job)
+        return watch.observe(position + (written + lag) + written, remaining=lag)
+
+    def _drain_sink(self, job: EngineJob, watch: DrainWatch) -> None:
+        """Return once the sink has written every record in the job's topics."""
+        while True:
+            written, lag = self._sink_position(job)
+            if lag == 0:
+                return
+            watch.observe(written, remaining=lag)
+            time.sleep(0.1)
 
     def _report_copied_rows(self, job: EngineJob) -> None:
         """A cancelled snapshot's last figures: the documents its destination holds (a batch
@@ -512,13 +597,9 @@ class ConnectEngine:
         job's last record carries it, not the last periodic report's."""
         self._send(Progress, job.job_id, stats=_figures(job, self._sink_position(job)[0]))
 
-    def _wait_for_sink(self, job: EngineJob, timeout: float, strict: bool = False) -> None:
+    def _wait_for_sink(self, job: EngineJob, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        while self._sink_position(job)[1] > 0:
-            if time.monotonic() > deadline:
-                if strict:
-                    raise SyncctlError("the sink did not write every captured change in time")
-                return
+        while self._sink_position(job)[1] > 0 and time.monotonic() < deadline:
             time.sleep(0.1)
 
     def _remove(self, job: EngineJob, drop_topics: bool) -> None:
@@ -573,6 +654,10 @@ class ConnectEngine:
             )
 
     def _send(self, kind: type, job_id: str, **fields: Any) -> None:
+        if not self._owns(job_id):
+            # Its partition went to another engine, which carries the job on and reports it.
+            log.info("report not sent: the job is another engine's now", job_id=job_id)
+            return
         self._client.send(
             kind(
                 command_id=str(uuid.uuid4()),
@@ -590,5 +675,5 @@ def _figures(job: EngineJob, written: int) -> Stats:
     if job.in_cdc:
         return Stats(events_seen=max(0, written - job.rows_at_cdc_start))
     return Stats(
-        tables_total=len(job.spec.tables), tables_done=job.tables_done, rows_migrated=written
+        tables_total=len(job.spec.tables), tables_done=job.scan.tables_done, rows_migrated=written
     )

@@ -14,8 +14,9 @@ from syncctl.contract import (
     StageState,
     Stats,
     Status,
+    StopExtended,
 )
-from syncctl.describe import progress, when
+from syncctl.describe import drain, progress, when
 from syncctl.machine import allowed_commands, schedulable
 
 _STAGE_LABELS = {
@@ -202,6 +203,15 @@ def event_view(event: Any) -> dict[str, Any]:
             "at": at.isoformat(),
             "time": at.strftime("%H:%M:%S"),
             "text": what + by,
+        }
+    if isinstance(event, StopExtended):
+        return {
+            "kind": "drain",
+            "job_id": event.job_id,
+            "command_id": event.command_id,
+            "at": at.isoformat(),
+            "time": at.strftime("%H:%M:%S"),
+            "text": drain(event),
         }
     before = event.previous_status.label if event.previous_status else "Created"
     details = []

@@ -1,12 +1,19 @@
 """The wire contract: every message, record and event syncctl reads or writes (pydantic v2)."""
 
-from syncctl.contract.events import CommandRejected, Event, ScheduleChanged, StatusChanged
+from syncctl.contract.events import (
+    CommandRejected,
+    Event,
+    ScheduleChanged,
+    StatusChanged,
+    StopExtended,
+)
 from syncctl.contract.messages import (
     MAX_MESSAGE_BYTES,
     CancelSchedule,
     CompleteCdc,
     ControlMessage,
     Create,
+    Draining,
     Failed,
     JobSpec,
     Pause,
@@ -45,6 +52,7 @@ __all__ = [
     "CompleteCdc",
     "ControlMessage",
     "Create",
+    "Draining",
     "Event",
     "Failed",
     "Invalid",
@@ -70,6 +78,7 @@ __all__ = [
     "Stats",
     "Status",
     "StatusChanged",
+    "StopExtended",
     "Stopped",
     "TempData",
     "Terminate",

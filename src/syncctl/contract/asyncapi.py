@@ -13,7 +13,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from syncctl import __version__
 from syncctl.contract import topics
-from syncctl.contract.events import CommandRejected, ScheduleChanged, StatusChanged
+from syncctl.contract.events import CommandRejected, ScheduleChanged, StatusChanged, StopExtended
 from syncctl.contract.headers import FORWARDED_FROM_OFFSET, FORWARDED_FROM_PARTITION
 from syncctl.contract.messages import MESSAGE_TYPES, OPERATOR_COMMAND_TYPES
 from syncctl.contract.records import JobRecord
@@ -106,6 +106,11 @@ def asyncapi_document() -> dict[str, Any]:
             ScheduleChanged,
             "scheduleChanged",
             "A complete_cdc was scheduled (`at`), or its schedule removed (`at` null).",
+        ),
+        "stopExtended": add(
+            StopExtended,
+            "stopExtended",
+            "A pending stop's drain made progress: its deadline moved to `deadline_at`.",
         ),
     }
     messages["deadLetter"] = {

@@ -1,4 +1,5 @@
-"""Events on the events topic: status changes, rejections and schedules (key = job id)."""
+"""Events on the events topic: status changes, rejections, schedules and stop extensions (key =
+job id)."""
 
 from __future__ import annotations
 
@@ -68,4 +69,19 @@ class ScheduleChanged(_Event):
     requested_by: str | None = None
 
 
-Event = Annotated[StatusChanged | CommandRejected | ScheduleChanged, Field(discriminator="type")]
+class StopExtended(_Event):
+    """syncctl addition: the engine's drain for a pending stop is making progress, so the stop's
+    deadline moved to `deadline_at`. The status does not change; `command_id` is the engine's
+    `draining` report."""
+
+    type: Literal["stop_extended"] = "stop_extended"
+    stop_command_id: str = Field(description="The terminate or complete_cdc being carried out.")
+    deadline_at: AwareDatetime = Field(description="When the stop is now forced at the latest.")
+    remaining: int | None = Field(
+        None, description="Changes captured and not yet in the destination, when known."
+    )
+
+
+Event = Annotated[
+    StatusChanged | CommandRejected | ScheduleChanged | StopExtended, Field(discriminator="type")
+]

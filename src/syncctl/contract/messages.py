@@ -123,6 +123,16 @@ class Stopped(_ControlMessage):
     temp_data_cleaned: bool | None = None
 
 
+class Draining(_ControlMessage):
+    """syncctl addition: the engine's drain for a pending stop made progress since its last
+    report; the worker moves the stop's deadline (up to the worker's maximum)."""
+
+    type: Literal["draining"] = "draining"
+    remaining: NonNegativeInt | None = Field(
+        None, description="Changes captured and not yet in the destination, when known."
+    )
+
+
 class Failed(_ControlMessage):
     type: Literal["failed"] = "failed"
     error: Annotated[str, StringConstraints(max_length=8192)]
@@ -148,6 +158,7 @@ ControlMessage = Annotated[
     | Progress
     | SnapshotCompleted
     | Stopped
+    | Draining
     | Failed
     | Pause
     | Resume
@@ -167,6 +178,7 @@ MESSAGE_TYPES = (
     Progress,
     SnapshotCompleted,
     Stopped,
+    Draining,
     Failed,
     Pause,
     Resume,

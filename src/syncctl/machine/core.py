@@ -17,6 +17,7 @@ from syncctl.contract import (
     CompleteCdc,
     ControlMessage,
     Create,
+    Draining,
     Event,
     Failed,
     JobRecord,
@@ -38,6 +39,7 @@ from syncctl.contract import (
     StageState,
     Status,
     StatusChanged,
+    StopExtended,
     Stopped,
     TempData,
     Terminate,
@@ -274,12 +276,7 @@ def _schedule_changed(
     record: JobRecord, message: CompleteCdc | CancelSchedule, now: datetime, at: datetime | None
 ) -> ScheduleChanged:
     return ScheduleChanged(
-        event_id=_event_id(record.job_id, message.command_id, message.type),
-        job_id=record.job_id,
-        occurred_at=now,
-        command_id=message.command_id,
-        status=record.status,
-        status_label=record.status.label,
+        **_answering(record, message, now),
         command_type="complete_cdc",
         at=at,
         requested_by=message.requested_by,
@@ -434,6 +431,8 @@ def _report(
             return Transition(updated, (), Outcome.RECORDED, "snapshot completed around a pause")
         case Stopped() if record.stop is not None:
             return _finish_stop(record, message, now, rules, forced=False)
+        case Draining() if record.stop is not None:
+            return _extend_stop(record, message, now, rules)
         case Paused() if record.status is Status.PAUSING:
             return _confirmed_pause(record, message, now, rules)
         case Resumed() if record.status is Status.RESUMING:
@@ -537,6 +536,30 @@ def _finish_stop(
     return _by_the_timer(record, now, stop.command_id, Outcome.CHANGED, **fields)
 
 
+def _extend_stop(record: JobRecord, message: Draining, now: datetime, rules: Rules) -> Transition:
+    """A drain that made progress gets the stop deadline again from now, up to the maximum after
+    the request; a stalled drain sends no report, so its deadline stays."""
+    stop = record.stop
+    assert stop is not None
+    deadline = min(now + rules.stop_deadline, stop.requested_at + rules.stop_deadline_max)
+    if deadline <= stop.deadline_at:
+        return Transition(record, (), Outcome.IGNORED, "the stop's deadline cannot move further")
+    updated = record.model_copy(
+        update={
+            "stop": stop.model_copy(update={"deadline_at": deadline}),
+            "updated_at": now,
+            "version": record.version + 1,
+        }
+    )
+    event = StopExtended(
+        **_answering(record, message, now),
+        stop_command_id=stop.command_id,
+        deadline_at=deadline,
+        remaining=message.remaining,
+    )
+    return Transition(updated, (event,), Outcome.RECORDED)
+
+
 # -- building blocks ---------------------------------------------------------------------------
 def _by_the_timer(
     record: JobRecord,
@@ -612,17 +635,24 @@ def _reject(
     # Remembering the rejected command_id keeps a redelivered copy from being answered twice.
     updated = _updated(record, message, now, rules)
     event = CommandRejected(
-        event_id=_event_id(record.job_id, message.command_id, message.type),
-        job_id=record.job_id,
-        occurred_at=now,
-        command_id=message.command_id,
-        status=record.status,
-        status_label=record.status.label,
+        **_answering(record, message, now),
         command_type=message.type,
         code=code,
         reason=reason,
     )
     return Transition(updated, (event,), Outcome.REJECTED)
+
+
+def _answering(record: JobRecord, message: ControlMessage, now: datetime) -> dict[str, Any]:
+    """The fields every event that answers `message` without a status change starts with."""
+    return {
+        "event_id": _event_id(record.job_id, message.command_id, message.type),
+        "job_id": record.job_id,
+        "occurred_at": now,
+        "command_id": message.command_id,
+        "status": record.status,
+        "status_label": record.status.label,
+    }
 
 
 def _reject_unknown(message: ControlMessage, now: datetime) -> Transition:

@@ -25,6 +25,8 @@ MachineInput = ControlMessage | DeadlineReached
 @dataclass(frozen=True, slots=True)
 class Rules:
     stop_deadline: timedelta = timedelta(seconds=60)
+    # A drain that keeps making progress moves a stop's deadline, up to this after the request.
+    stop_deadline_max: timedelta = timedelta(minutes=10)
     # Operator commands and status-changing reports remembered per job for idempotency.
     history_limit: int = 256
     # How far ahead a complete_cdc may be scheduled.

@@ -36,7 +36,12 @@ def status_change(value: bytes) -> StatusChanged | None:
 
 
 def follow_events(
-    consumer: Consumer, topic: str, on_event: Callable[[bytes], None], stopping: Callable[[], bool]
+    consumer: Consumer,
+    topic: str,
+    on_event: Callable[[bytes], None],
+    stopping: Callable[[], bool],
+    on_assigned: Callable[[set[int]], None] = lambda partitions: None,
+    on_revoked: Callable[[set[int]], None] = lambda partitions: None,
 ) -> None:
     """Subscribe `consumer` (an eager-assignment group) to the events topic and wait until it is
     assigned, passing on whatever it reads meanwhile.
@@ -44,6 +49,8 @@ def follow_events(
     A partition this group never read starts at an end offset taken now (not "latest", which is
     fixed only at the first fetch): every job created after this point is seen as an event, every
     job created before it is in `SyncJobsClient.jobs()`, which the caller lists next.
+    `on_assigned` and `on_revoked` hear of every assignment and revocation (partition numbers),
+    this first one included, as the consumer's later polls make them.
     """
     assigned: list[bool] = []
 
@@ -57,8 +64,12 @@ def follow_events(
                 tp.offset = end[1]
         consumer.assign(committed)
         assigned.append(True)
+        on_assigned({tp.partition for tp in partitions})
 
-    consumer.subscribe([topic], on_assign=start_at_committed_or_end)
+    def revoked(consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        on_revoked({tp.partition for tp in partitions})
+
+    consumer.subscribe([topic], on_assign=start_at_committed_or_end, on_revoke=revoked)
     deadline = time.monotonic() + 60
     while not assigned and not stopping() and time.monotonic() < deadline:
         for message in consumer.consume(500, 0.2):

@@ -61,6 +61,10 @@ class CommandHandler:
         worker, signing = settings.worker, settings.signing
         self._rules = Rules(
             stop_deadline=timedelta(seconds=worker.stop_deadline),
+            # Never below the deadline itself, however the two were set.
+            stop_deadline_max=timedelta(
+                seconds=max(worker.stop_deadline, worker.stop_deadline_max)
+            ),
             history_limit=worker.history_limit,
         )
         self._signing_secrets = signing.secrets() if signing.required else None

@@ -112,3 +112,27 @@ def test_every_kind_of_event_line_shows_escapes_visible() -> None:
         line = event_line(event)
         assert _raw_controls(line) == []
         assert "\\x1b]0;owned title\\x07" in line
+
+
+def test_a_stop_whose_drain_makes_progress_reads_as_such_in_the_cli_and_the_console() -> None:
+    from syncctl.console.views import event_view
+    from syncctl.contract import StopExtended
+
+    extended = StopExtended(
+        event_id="e",
+        job_id="orders",
+        occurred_at=NOW,
+        command_id="draining-1",
+        status=Status.CDC_COMPLETING,
+        status_label=Status.CDC_COMPLETING.label,
+        stop_command_id="stop-1",
+        deadline_at=NOW + timedelta(seconds=60),
+        remaining=12_345,
+    )
+    expected = (
+        "Completing CDC: the drain is making progress, 12,345 changes left; "
+        "deadline now 12:01:00 UTC"
+    )
+    assert event_line(extended) == f"12:00:00  orders  {expected}"
+    shown = event_view(extended)
+    assert (shown["kind"], shown["text"]) == ("drain", expected)

@@ -10,6 +10,7 @@ from syncctl.contract import (
     CompleteCdc,
     ControlMessage,
     Create,
+    Draining,
     Failed,
     JobRecord,
     Mode,
@@ -91,6 +92,7 @@ def message(kind: str, job_id: str = JOB, mode: Mode = Mode.SNAPSHOT) -> Machine
         "resumed": lambda: Resumed(**common),
         "complete_cdc (at)": lambda: CompleteCdc(**common, requested_by="ops", at=SCHEDULED_AT),
         "cancel_schedule": lambda: CancelSchedule(**common, requested_by="ops"),
+        "draining": lambda: Draining(**common, remaining=1500),
     }
     if kind == "deadline":
         return DeadlineReached(job_id)
@@ -107,3 +109,5 @@ def record_in(state: str, mode: Mode) -> JobRecord:
 
 
 AFTER_DEADLINE = T0 + timedelta(hours=1)
+# Within the default stop deadline (60 s): a drain report then moves a pending stop's deadline.
+DRAINING_AT = T0 + timedelta(seconds=30)

@@ -16,8 +16,9 @@ from syncctl.contract import (
     StageState,
     Status,
     StatusChanged,
+    StopExtended,
 )
-from syncctl.machine import DeadlineReached, MachineInput, Transition, apply
+from syncctl.machine import DEFAULT_RULES, DeadlineReached, MachineInput, Transition, apply
 from tests.unit.machine.journeys import T0, message
 
 KINDS = (
@@ -36,6 +37,7 @@ KINDS = (
     "resumed",
     "complete_cdc (at)",
     "cancel_schedule",
+    "draining",
 )
 OPERATOR = {"create", "terminate", "complete_cdc", "pause", "resume", "cancel_schedule"}
 
@@ -204,3 +206,37 @@ def test_status_changed_at_moves_exactly_when_the_status_does(
             assert record.status_changed_at == now
         else:
             assert record.status_changed_at == before.status_changed_at
+
+
+@settings(max_examples=1500)
+@given(steps)
+def test_a_draining_stop_ends_by_its_maximum_and_its_deadline_never_moves_back(
+    sequence: list[tuple[str, Mode, int, bool]],
+) -> None:
+    """However many `draining` reports come, a stop is forced by stop_deadline_max after its
+    request; each extension is announced, moves the deadline forward, and keeps the status."""
+    for _, transition, before, now in run(sequence):
+        record = transition.record
+        if record is None or record.stop is None:
+            continue
+        stop = record.stop
+        assert stop.deadline_at <= stop.requested_at + DEFAULT_RULES.stop_deadline_max
+        extended = [e for e in transition.events if isinstance(e, StopExtended)]
+        if (
+            before is not None
+            and before.stop is not None
+            and before.stop.command_id == (stop.command_id)
+        ):
+            assert stop.deadline_at >= before.stop.deadline_at
+            moved = stop.deadline_at > before.stop.deadline_at
+            assert bool(extended) == moved
+            if moved:
+                assert extended[0].deadline_at == stop.deadline_at
+                assert extended[0].stop_command_id == stop.command_id
+                assert record.status is before.status
+                assert stop.deadline_at == min(
+                    now + DEFAULT_RULES.stop_deadline,
+                    stop.requested_at + DEFAULT_RULES.stop_deadline_max,
+                )
+        else:
+            assert not extended

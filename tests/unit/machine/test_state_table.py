@@ -7,9 +7,17 @@ from typing import NamedTuple
 
 import pytest
 
-from syncctl.contract import CommandRejected, Mode, ScheduleChanged, StatusChanged
+from syncctl.contract import CommandRejected, Mode, ScheduleChanged, StatusChanged, StopExtended
 from syncctl.machine import apply
-from tests.unit.machine.journeys import AFTER_DEADLINE, PATHS, REACHABLE, T0, message, record_in
+from tests.unit.machine.journeys import (
+    AFTER_DEADLINE,
+    DRAINING_AT,
+    PATHS,
+    REACHABLE,
+    T0,
+    message,
+    record_in,
+)
 
 TABLE = Path(__file__).resolve().parents[3] / "docs" / "state-table.md"
 INPUTS = (
@@ -29,6 +37,7 @@ INPUTS = (
     "resumed",
     "complete_cdc (at)",
     "cancel_schedule",
+    "draining",
 )
 
 
@@ -73,7 +82,9 @@ def test_the_table_covers_every_reachable_status_mode_and_input_exactly_once() -
     assert set(listed) == expected
 
 
-def describe(event: StatusChanged | CommandRejected | ScheduleChanged) -> str:
+def describe(event: StatusChanged | CommandRejected | ScheduleChanged | StopExtended) -> str:
+    if isinstance(event, StopExtended):
+        return "stop_extended"
     if isinstance(event, CommandRejected):
         return f"command_rejected `{event.code}`"
     if isinstance(event, ScheduleChanged):
@@ -84,7 +95,7 @@ def describe(event: StatusChanged | CommandRejected | ScheduleChanged) -> str:
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: f"{r.status}-{r.mode}-{r.input}")
 def test_apply_does_what_the_table_says(row: Row) -> None:
     record = None if row.status is None else record_in(row.status, row.mode)
-    now = AFTER_DEADLINE if row.input == "deadline (due)" else T0
+    now = {"deadline (due)": AFTER_DEADLINE, "draining": DRAINING_AT}.get(row.input, T0)
     kind = "deadline" if row.input.startswith("deadline") else row.input
     result = apply(record, message(kind, mode=row.mode), now)
 
