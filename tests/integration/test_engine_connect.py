@@ -209,6 +209,10 @@ def test_terminate_mid_snapshot_keeps_the_partial_data_and_leaves_nothing_on_the
     assert 0 < copied < rows, f"{copied} of {rows} rows in the destination"
     assert final.stats.rows_migrated == copied, "the final figures are not what was copied"
     assert _leftovers(stack, shop, "big-copy") == []
+    names = JobNames("big-copy")
+    assert not {names.table_topic("public.events"), names.notifications_topic} & _topics(
+        kafka_bootstrap
+    ), "a cancelled job's topics are left"
     assert client.wait_for_outcome(stop).status is Status.CANCELLING
 
 
@@ -869,38 +873,38 @@ def test_a_drain_that_makes_progress_moves_the_stop_deadline_until_every_change_
     """A backlog that takes longer than the worker's stop deadline (20 s here) to drain is not a
     failure: the engine's `draining` reports move the deadline, and the job ends CDC Completed,
     not forced, with every change in the destination."""
-    shop("CREATE TABLE public.ledger (id int PRIMARY KEY, amount int)")
-    shop("INSERT INTO public.ledger SELECT n, n FROM generate_series(1, 100) n")
+    shop("CREATE TABLE public.backlog (id int PRIMARY KEY, amount int)")
+    shop("INSERT INTO public.backlog SELECT n, n FROM generate_series(1, 100) n")
     client = SyncJobsClient(kafka_bootstrap, topics=topics.settings(), requested_by="tester")
-    spec = _spec("public.ledger", database="ledger", destination="indexed")
-    client.create("ledger", "continuous", spec=spec)
-    _wait_for(client, "ledger", lambda r: r.status is Status.CDC_RUNNING, "CDC running")
-    client.pause("ledger")
-    _wait_for(client, "ledger", lambda r: r.status is Status.PAUSED, "paused")
+    spec = _spec("public.backlog", database="backlog", destination="indexed")
+    client.create("backlog", "continuous", spec=spec)
+    _wait_for(client, "backlog", lambda r: r.status is Status.CDC_RUNNING, "CDC running")
+    client.pause("backlog")
+    _wait_for(client, "backlog", lambda r: r.status is Status.PAUSED, "paused")
     # While paused nothing is copied: the backlog waits in the source's WAL.
-    shop("INSERT INTO public.ledger SELECT n, -n FROM generate_series(101, 80100) n")
+    shop("INSERT INTO public.backlog SELECT n, -n FROM generate_series(101, 80100) n")
 
-    stop = client.complete_cdc("ledger")
-    final = _wait_for(client, "ledger", lambda r: r.status.terminal, "an end", timeout=240)
+    stop = client.complete_cdc("backlog")
+    final = _wait_for(client, "backlog", lambda r: r.status.terminal, "an end", timeout=240)
 
     assert (final.status, final.reason) == (Status.CDC_COMPLETED, None)
-    copies = pymongo.MongoClient(stack["ferretdb"].uri)["ledger"]["ledger"]
+    copies = pymongo.MongoClient(stack["ferretdb"].uri)["backlog"]["backlog"]
     assert copies.count_documents({}) == 80_100
     assert copies.count_documents({"amount": {"$lt": 0}}) == 80_000
     events.read_until(
-        lambda: any(e.get("completes_command_id") == stop for e in events.for_job("ledger")),
+        lambda: any(e.get("completes_command_id") == stop for e in events.for_job("backlog")),
         30,
         "the stop's end on the events topic",
     )
-    extended = [e for e in events.for_job("ledger") if e["type"] == "stop_extended"]
+    extended = [e for e in events.for_job("backlog") if e["type"] == "stop_extended"]
     assert extended and all(e["stop_command_id"] == stop for e in extended)
-    ended = next(e for e in events.for_job("ledger") if e.get("completes_command_id") == stop)
+    ended = next(e for e in events.for_job("backlog") if e.get("completes_command_id") == stop)
     assert ended["forced"] is False
     # The drain outlived the worker's own 20 s deadline: only the extensions kept it going.
     requested = next(e for e in events.for_command(stop))["occurred_at"]
     took = _seconds_between(requested, ended["occurred_at"])
     assert took > 20, f"the drain took {took:.1f} s: too small a backlog to prove anything"
-    assert _leftovers(stack, shop, "ledger") == []
+    assert _leftovers(stack, shop, "backlog") == []
 
 
 def _seconds_between(earlier: str, later: str) -> float:

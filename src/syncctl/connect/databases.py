@@ -4,6 +4,7 @@ asks for it, and read the source's WAL position for a drain."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import psycopg
@@ -11,6 +12,12 @@ import pymongo
 
 from syncctl.errors import ServerError
 from syncctl.settings import DestinationConnection, SourceConnection
+
+# A PostgreSQL restart (an operator's fast restart, a failover) lasts seconds.
+_RESTART_PATIENCE = 60.0
+_RESTARTING = re.compile(
+    r"Connection refused|starting up|shutting down|terminating connection|server closed"
+)
 
 
 def wal_position(lsn: str) -> int:
@@ -30,10 +37,22 @@ class SourceDatabase:
             connect_timeout=10,
         )
 
+    def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
+        """A connection; a server that is restarting (refusing, starting or shutting down) is
+        waited for, a refusal of the credentials is not."""
+        give_up = time.monotonic() + _RESTART_PATIENCE
+        while True:
+            try:
+                return psycopg.connect(self._dsn, autocommit=True)
+            except psycopg.OperationalError as error:
+                if not _RESTARTING.search(str(error)) or time.monotonic() > give_up:
+                    raise
+                time.sleep(0.5)
+
     def missing_tables(self, tables: tuple[str, ...]) -> list[str]:
         """The `schema.table` names the source does not have (connecting fails clearly first)."""
         try:
-            with psycopg.connect(self._dsn, autocommit=True) as db:
+            with self._connect() as db:
                 rows = db.execute(
                     "SELECT table_schema || '.' || table_name FROM information_schema.tables "
                     "WHERE table_schema || '.' || table_name = ANY(%s)",
@@ -48,7 +67,7 @@ class SourceDatabase:
 
     def primary_keys(self, tables: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
         """Each table's primary key columns, in key order; () for a table without one."""
-        with psycopg.connect(self._dsn, autocommit=True) as db:
+        with self._connect() as db:
             rows = db.execute(
                 "SELECT n.nspname || '.' || c.relname, "
                 "       array_agg(a.attname::text "
@@ -63,7 +82,7 @@ class SourceDatabase:
         return {table: found.get(table, ()) for table in tables}
 
     def current_lsn(self) -> str:
-        with psycopg.connect(self._dsn, autocommit=True) as db:
+        with self._connect() as db:
             row = db.execute("SELECT pg_current_wal_lsn()::text").fetchone()
         assert row is not None
         return str(row[0])
@@ -72,7 +91,7 @@ class SourceDatabase:
         """(how far the slot's connector confirmed changes as in Kafka, how far its walsender
         has read the WAL), in WAL bytes; -1 for what is not there. The second moves while a big
         transaction is decoded, long before any of it is confirmed."""
-        with psycopg.connect(self._dsn, autocommit=True) as db:
+        with self._connect() as db:
             row = db.execute(
                 "SELECT (s.confirmed_flush_lsn - '0/0'::pg_lsn)::bigint, "
                 "       (r.sent_lsn - '0/0'::pg_lsn)::bigint "
@@ -89,7 +108,7 @@ class SourceDatabase:
         """Changes of the publication's tables that the slot holds up to `lsn` and its consumer
         has not confirmed. Only on an inactive slot (its connector stopped), which it waits for."""
         deadline = time.monotonic() + timeout
-        with psycopg.connect(self._dsn, autocommit=True) as db:
+        with self._connect() as db:
             while True:
                 try:
                     row = db.execute(
@@ -113,7 +132,7 @@ class SourceDatabase:
 
         A slot left behind makes PostgreSQL keep WAL for it forever."""
         deadline = time.monotonic() + timeout
-        with psycopg.connect(self._dsn, autocommit=True) as db:
+        with self._connect() as db:
             db.execute(f'DROP PUBLICATION IF EXISTS "{publication}"')
             while True:
                 row = db.execute(

@@ -221,11 +221,16 @@ class ConnectEngine:
                 job = self._jobs.pop(event.job_id, None)
                 self._scans.pop(event.job_id, None)
             if job is not None and not job.stopping:
-                self._stops.submit(self._remove, job, drop_topics=False)
+                self._stops.submit(self._remove, job)
 
     def _resume(self, records: Iterable[JobRecord]) -> None:
         """After a restart: carry on every unfinished job, remove what ended ones left behind."""
         existing = set(self._api.connectors())
+        jobs_with_topics = {
+            topic.split(".")[1]
+            for topic in self._admin.list_topics(timeout=10).topics
+            if topic.startswith("syncctl.") and topic.count(".") >= 2
+        }
         for record in records:
             names = JobNames(record.job_id)
             left = {names.source, names.sink} & existing
@@ -241,8 +246,9 @@ class ConnectEngine:
                 rows_at_cdc_start=record.stats.rows_migrated or 0,
             )
             if record.status.terminal:
-                if left:  # e.g. a stop forced at its deadline while this engine was away
-                    self._stops.submit(self._remove, job, drop_topics=True)
+                # E.g. a stop forced at its deadline while this engine was away.
+                if left or record.job_id in jobs_with_topics:
+                    self._stops.submit(self._remove, job)
             elif record.status is Status.NOT_STARTED and not left:
                 self._start(record.job_id, record.mode, record.spec, record.drop_destination)
             elif record.status.stopping:
@@ -383,7 +389,7 @@ class ConnectEngine:
 
     def _finish_snapshot_job(self, job: EngineJob, stats: Stats) -> None:
         try:
-            self._remove(job, drop_topics=True)
+            self._remove(job)
         except Exception as error:  # the copy is whole; a leftover is removed on restart
             log.warning(
                 "could not remove a finished job's connectors", job_id=job.job_id, error=str(error)
@@ -466,13 +472,14 @@ class ConnectEngine:
             source_stopped = time.monotonic()
             # The source's side (connector, slot, publication) goes while the sink writes.
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="source-removal") as side:
-                source_removed = side.submit(self._remove_source, job, drop_offsets=False)
+                source_removed = side.submit(self._remove_source, job, drop_offsets=True)
                 self._wait_for_sink(job, _CANCEL_DRAIN_SECONDS)
                 drained = time.monotonic()
                 self._api.stop(job.names.sink)
                 self._report_copied_rows(job)
-                self._remove_connector(job.names.sink, drop_offsets=False)
+                self._remove_connector(job.names.sink, drop_offsets=True)
                 source_removed.result()
+            self._delete_topics(job)
             self._send(Stopped, job.job_id)
             log.info(
                 "job cancelled",
@@ -602,17 +609,13 @@ class ConnectEngine:
         while self._sink_position(job)[1] > 0 and time.monotonic() < deadline:
             time.sleep(0.1)
 
-    def _remove(self, job: EngineJob, drop_topics: bool) -> None:
-        """Everything the job left: connectors (and their offsets), slot, publication, topics."""
-        self._remove_source(job, drop_offsets=drop_topics)
-        self._remove_connector(job.names.sink, drop_offsets=drop_topics)
-        if drop_topics:
-            self._delete_topics(job)
-        log.info(
-            "job's connectors, slot and publication removed",
-            job_id=job.job_id,
-            topics_deleted=drop_topics,
-        )
+    def _remove(self, job: EngineJob) -> None:
+        """Everything an ended job left: connectors (and their offsets), slot, publication and
+        topics."""
+        self._remove_source(job, drop_offsets=True)
+        self._remove_connector(job.names.sink, drop_offsets=True)
+        self._delete_topics(job)
+        log.info("job's connectors, slot, publication and topics removed", job_id=job.job_id)
 
     def _remove_source(self, job: EngineJob, drop_offsets: bool) -> None:
         names = job.names
@@ -647,7 +650,7 @@ class ConnectEngine:
         log.warning("job failed", job_id=job.job_id, reason=reason)
         self._send(Failed, job.job_id, error=reason[:8000])
         try:
-            self._remove(job, drop_topics=False)
+            self._remove(job)
         except Exception as error:  # removal is retried when the engine restarts
             log.warning(
                 "could not remove a failed job's connectors", job_id=job.job_id, error=str(error)

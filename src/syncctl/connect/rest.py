@@ -11,6 +11,9 @@ import httpx
 from syncctl.errors import ServerError
 
 _CONFLICT_PATIENCE = 20.0  # seconds
+# A Kafka Connect worker that restarts answers nothing for 10-30 s; every call the engine makes
+# is idempotent, so it is tried again for this long before a job is failed over it.
+_UNREACHABLE_PATIENCE = 90.0
 
 
 class ConnectApi:
@@ -83,17 +86,25 @@ class ConnectApi:
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """One call; 409 is retried for a while: Connect answers it while its workers rebalance
-        or another config change (one of ours, on another job) is being written."""
-        deadline = time.monotonic() + _CONFLICT_PATIENCE
+        or another config change (one of ours, on another job) is being written. A Connect that
+        does not answer at all (restarting) is waited for, longer."""
+        started = time.monotonic()
         pause = 0.05
         while True:
             try:
                 response = self._http.request(method, path, **kwargs)
+            except httpx.TransportError as error:
+                if time.monotonic() - started > _UNREACHABLE_PATIENCE:
+                    raise ServerError(
+                        f"Kafka Connect at {self.url} did not answer {method} {path}: {error}"
+                    ) from error
+                time.sleep(1.0)
+                continue
             except httpx.HTTPError as error:
                 raise ServerError(
                     f"Kafka Connect at {self.url} did not answer {method} {path}: {error}"
                 ) from error
-            if response.status_code != 409 or time.monotonic() > deadline:
+            if response.status_code != 409 or time.monotonic() - started > _CONFLICT_PATIENCE:
                 return response
             time.sleep(pause)
             pause = min(pause * 2, 1.0)

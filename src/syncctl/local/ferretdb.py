@@ -178,6 +178,13 @@ class LocalFerretDB:
         except OSError:
             return False
 
+    def kill(self) -> None:
+        """SIGKILL, keeping the data: `start()` brings the same server back."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait(10)
+        self._process = None
+
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:
             self._process.send_signal(signal.SIGTERM)

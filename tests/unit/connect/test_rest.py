@@ -47,3 +47,29 @@ def test_a_conflict_that_does_not_clear_fails_with_connects_own_message(
     api = _api([httpx.Response(409, json=CONFLICT)], [])
     with pytest.raises(ServerError, match="stale configuration"):
         api.delete("syncctl-orders-sink")
+
+
+def test_a_connect_that_restarts_is_waited_for_and_one_that_stays_away_fails_the_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(rest.time, "sleep", lambda seconds: None)
+    refused = httpx.ConnectError("Connection refused")
+    answers: list[httpx.Response | Exception] = [refused, refused, httpx.Response(204)]
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url.path}")
+        outcome = answers.pop(0) if len(answers) > 1 else answers[0]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    api = ConnectApi("http://connect.invalid:8083")
+    api._http = httpx.Client(base_url=api.url, transport=httpx.MockTransport(answer))
+    api.delete("syncctl-orders-sink")
+    assert seen == ["DELETE /connectors/syncctl-orders-sink"] * 3
+
+    monkeypatch.setattr(rest, "_UNREACHABLE_PATIENCE", 0.0)
+    answers[:] = [refused]
+    with pytest.raises(ServerError, match="did not answer DELETE"):
+        api.delete("syncctl-orders-sink")
