@@ -55,6 +55,7 @@ from syncctl.contract import (
 from syncctl.errors import SyncctlError
 from syncctl.kafka import config
 from syncctl.kafka.partitioning import partition_for
+from syncctl.kafka.reading import partitions_of
 from syncctl.logging import get_logger
 from syncctl.runner.service import follow_events, status_change
 from syncctl.settings import Settings
@@ -148,7 +149,11 @@ class ConnectEngine:
             }
         )
         topic = self._settings.topics.events
-        self._partitions = len(self._admin.list_topics(topic, timeout=30).topics[topic].partitions)
+        self._partitions = self._wait_for_partitions(events, topic)
+        if not self._partitions:  # asked to stop while waiting
+            events.close()
+            notifications.close()
+            return
         follow_events(
             events,
             topic,
@@ -180,6 +185,20 @@ class ConnectEngine:
             self._client.close()
             self._api.close()
             log.info("connect engine stopped")
+
+    def _wait_for_partitions(self, events: Consumer, topic: str) -> int:
+        """The events topic's partition count, once it exists: an engine started beside a fresh
+        worker comes up before the worker has created its topics."""
+        waiting = False
+        while not self._stopping:
+            partitions = partitions_of(events, topic)
+            if partitions:
+                return len(partitions)
+            if not waiting:
+                log.info("waiting for the worker to create the events topic", topic=topic)
+                waiting = True
+            time.sleep(0.5)
+        return 0
 
     # -- which jobs are this engine's -------------------------------------------------------
     def _owns(self, job_id: str) -> bool:
