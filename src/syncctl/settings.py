@@ -283,7 +283,11 @@ class DestinationConnection(BaseModel):
 class EngineSettings(BaseModel):
     """The Kafka Connect engine (`syncctl runner --engine connect`): docs/engine-connect.md."""
 
-    connect_url: str = Field("http://127.0.0.1:8083", description="Kafka Connect's REST API.")
+    connect_url: str = Field(
+        "http://127.0.0.1:8083",
+        description="Kafka Connect's REST API: one worker's, or several of one cluster separated "
+        "by commas (a call whose worker does not answer goes to the next).",
+    )
     runner_id: str = Field("connect-engine", description="Sent as requested_by on reports.")
     group_id: str = Field(
         "syncctl-connect-engine", description="Consumer group of the engine's event reader."

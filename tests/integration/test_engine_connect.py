@@ -975,3 +975,87 @@ def test_two_engines_share_the_jobs_and_one_carries_on_the_others_stops_when_it_
             assert _leftovers(stack, shop, job_id) == []
     finally:
         second.stop()
+
+
+def test_a_connect_worker_killed_mid_drain_hands_its_tasks_over_and_the_stop_completes(
+    kafka_bootstrap: str,
+    topics: Topics,
+    stack: dict[str, Any],
+    shop: Callable[[str], Any],
+    engine_env: dict[str, str],
+    start_worker: Callable[..., WorkerProcess],
+    unique_name: Callable[[str], str],
+) -> None:
+    """Kafka Connect with two workers in one group, both given to the engine: the worker that
+    runs the sink is killed while a Complete CDC drains a backlog. Connect moves the tasks to
+    the other worker, the engine's calls go there, the wait is not taken for a stall, and the
+    job ends CDC Completed with every change."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    from syncctl.local.connect import LocalConnect
+
+    group = unique_name("connect")
+    workers = [
+        LocalConnect(kafka_bootstrap, cache_dir=REPO / ".local" / "connect", group_id=group)
+        for _ in range(2)
+    ]
+    try:
+        with ThreadPoolExecutor(2) as starting:
+            list(starting.map(lambda worker: worker.start(), workers))
+        start_worker()
+        engine = SyncctlProcess(
+            ["runner", "--engine", "connect"],
+            {
+                **engine_env,
+                "SYNCCTL_ENGINE__CONNECT_URL": ",".join(worker.url for worker in workers),
+                "SYNCCTL_ENGINE__GROUP_ID": unique_name("engine"),
+            },
+        )
+        engine.start()
+        try:
+            shop("CREATE TABLE public.handover (id int PRIMARY KEY, amount int)")
+            shop("INSERT INTO public.handover SELECT n, n FROM generate_series(1, 100) n")
+            client = SyncJobsClient(
+                kafka_bootstrap, topics=topics.settings(), requested_by="tester"
+            )
+            spec = _spec("public.handover", database="handover", destination="indexed")
+            client.create("handover", "continuous", spec=spec)
+            _wait_for(client, "handover", lambda r: r.status is Status.CDC_RUNNING, "CDC running")
+            client.pause("handover")
+            _wait_for(client, "handover", lambda r: r.status is Status.PAUSED, "paused")
+            shop("INSERT INTO public.handover SELECT n, -n FROM generate_series(101, 60100) n")
+
+            client.complete_cdc("handover")
+            copies = pymongo.MongoClient(stack["ferretdb"].uri)["handover"]["handover"]
+            wait_until(
+                lambda: copies.count_documents({"amount": {"$lt": 0}}) > 2_000,
+                120,
+                "the drain to be under way",
+                interval=0.2,
+            )
+            sink = JobNames("handover").sink
+            status = httpx.get(f"{workers[0].url}/connectors/{sink}/status", timeout=10).json()
+            sink_worker = status["tasks"][0]["worker_id"]
+            doomed = next(w for w in workers if sink_worker.endswith(f":{w.port}"))
+            doomed.kill()
+            assert copies.count_documents({}) < 60_100, "the drain ended before the kill"
+
+            final = _wait_for(client, "handover", lambda r: r.status.terminal, "an end", 240)
+
+            assert (final.status, final.reason) == (Status.CDC_COMPLETED, None)
+            assert copies.count_documents({}) == 60_100
+            assert copies.count_documents({"amount": {"$lt": 0}}) == 60_000
+            survivor = next(w for w in workers if w is not doomed)
+            left = httpx.get(f"{survivor.url}/connectors", timeout=10).json()
+            assert not {JobNames("handover").source, sink} & set(left)
+            assert shop(
+                "SELECT count(*) FROM pg_replication_slots WHERE slot_name = "
+                f"'{JobNames('handover').slot}'"
+            ).fetchone() == (0,)
+        finally:
+            engine.stop()
+    finally:
+        for worker in workers:
+            worker.stop()

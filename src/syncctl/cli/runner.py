@@ -46,7 +46,8 @@ def runner_command(
     connect_url: Annotated[
         str | None,
         typer.Option(
-            help="Kafka Connect's REST API (--engine connect).",
+            help="Kafka Connect's REST API (--engine connect); several workers of one cluster "
+            "separated by commas.",
             show_default=default_of(EngineSettings, "connect_url"),
         ),
     ] = None,

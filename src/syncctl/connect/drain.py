@@ -66,6 +66,16 @@ class DrainWatch:
             raise DrainStalled("the drain did not finish within the stop's maximum deadline")
         return progressed
 
+    def idle_for(self) -> float:
+        """Seconds since the measure last moved (or since the watch began)."""
+        return self._clock() - self._progress_at
+
+    def hold(self) -> None:
+        """The measure cannot move for a reason that is not the drain's (Connect moving its
+        tasks off a dead worker): the stall clock starts again. The limit still holds, and no
+        report is sent: the worker's deadline moves only with progress."""
+        self._progress_at = self._clock()
+
     def restart(self) -> None:
         """A new measure begins (the next phase of the drain): its first look is no progress."""
         self._best = None

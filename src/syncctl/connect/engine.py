@@ -21,7 +21,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka import (
+    Consumer,
+    ConsumerGroupState,
+    ConsumerGroupTopicPartitions,
+    KafkaException,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient, OffsetSpec
 from pymongo.errors import PyMongoError
 
@@ -68,6 +74,9 @@ _CANCEL_DRAIN_SECONDS = 15.0
 # report every few seconds moves the stop's deadline (keep worker.stop_deadline above it).
 _DRAIN_STALL_SECONDS = 20.0
 _DRAIN_REPORT_SECONDS = 5.0
+# After this long without movement a drain asks Connect whether it is moving the job's tasks
+# (a worker died): that wait does not count as a stall.
+_MOVING_CHECK_SECONDS = 3.0
 # At most this long for a cancelled sink's last writes to settle before its figures are counted.
 _SETTLE_SECONDS = 20.0
 
@@ -577,12 +586,34 @@ class ConnectEngine:
                 quiet_since = time.monotonic()
             time.sleep(0.2)
 
+    def _hold_while_moving(self, job: EngineJob, watch: DrainWatch, *connectors: str) -> None:
+        """A drain that waits on Connect moving its tasks to a live worker is not stalled."""
+        if watch.idle_for() >= _MOVING_CHECK_SECONDS and (
+            any(self._api.tasks_moving(name) for name in connectors)
+            or self._sink_group_rebalancing(job)
+        ):
+            watch.hold()
+
+    def _sink_group_rebalancing(self, job: EngineJob) -> bool:
+        """A sink task restarted on another worker waits in its consumer group until the dead
+        task's consumer is timed out (its session): the group is rebalancing meanwhile."""
+        try:
+            described = self._admin.describe_consumer_groups([job.names.sink_group])
+            state = described[job.names.sink_group].result(10).state
+        except KafkaException:
+            return False
+        return state in (
+            ConsumerGroupState.PREPARING_REBALANCING,
+            ConsumerGroupState.COMPLETING_REBALANCING,
+        )
+
     def _observe_source_drain(self, job: EngineJob, watch: DrainWatch, position: int) -> bool:
         """The source's drain moves while the slot's positions (confirmed, and read by its
         walsender), the records captured into the job's topics or those the sink wrote grow: a
         big transaction is decoded, then streamed row by row, and confirmed only at its end.
         Each only grows, so their sum grows exactly when one of them does."""
         written, lag = self._sink_position(job)
+        self._hold_while_moving(job, watch, job.names.source, job.names.sink)
         return watch.observe(position + (written + lag) + written, remaining=lag)
 
     def _drain_sink(self, job: EngineJob, watch: DrainWatch) -> None:
@@ -591,6 +622,7 @@ class ConnectEngine:
             written, lag = self._sink_position(job)
             if lag == 0:
                 return
+            self._hold_while_moving(job, watch, job.names.sink)
             watch.observe(written, remaining=lag)
             time.sleep(0.1)
 

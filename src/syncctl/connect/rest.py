@@ -17,9 +17,24 @@ _UNREACHABLE_PATIENCE = 90.0
 
 
 class ConnectApi:
-    def __init__(self, url: str, timeout: float = 30.0) -> None:
-        self._http = httpx.Client(base_url=url.rstrip("/"), timeout=timeout)
-        self.url = url
+    """`urls`: one Kafka Connect worker, or several of one cluster separated by commas; a call
+    that finds its worker gone goes to the next (any worker forwards changes to the leader)."""
+
+    def __init__(self, urls: str, timeout: float = 30.0) -> None:
+        self.urls = [url.strip().rstrip("/") for url in urls.split(",") if url.strip()]
+        if not self.urls:
+            raise ValueError("no Kafka Connect URL given")
+        self._clients = [httpx.Client(base_url=url, timeout=timeout) for url in self.urls]
+        self._current = 0
+
+    @property
+    def url(self) -> str:
+        """The worker calls go to now."""
+        return self.urls[self._current]
+
+    @property
+    def _http(self) -> httpx.Client:
+        return self._clients[self._current]
 
     def connectors(self) -> list[str]:
         return list(self._call("GET", "/connectors"))
@@ -66,8 +81,22 @@ class ConnectApi:
         if response.status_code != 404:
             self._raise_for(response)
 
+    def tasks_moving(self, name: str) -> bool:
+        """Whether Connect is moving the connector or one of its tasks: not RUNNING (unassigned
+        while a rebalance waits for a departed worker) or on a worker that no longer answers
+        (Connect notices a dead worker only after its session times out)."""
+        status = self.status(name)
+        if status is None:
+            return False
+        parts = [status.get("connector", {}), *status.get("tasks", [])]
+        if any(part.get("state") not in ("RUNNING", "PAUSED", "STOPPED") for part in parts):
+            return True
+        workers = {part["worker_id"] for part in parts if part.get("worker_id")}
+        return not all(_answers(worker) for worker in workers)
+
     def close(self) -> None:
-        self._http.close()
+        for client in self._clients:
+            client.close()
 
     def _wait(self, name: str, state: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -96,9 +125,12 @@ class ConnectApi:
             except httpx.TransportError as error:
                 if time.monotonic() - started > _UNREACHABLE_PATIENCE:
                     raise ServerError(
-                        f"Kafka Connect at {self.url} did not answer {method} {path}: {error}"
+                        f"Kafka Connect at {', '.join(self.urls)} did not answer "
+                        f"{method} {path}: {error}"
                     ) from error
-                time.sleep(1.0)
+                self._current = (self._current + 1) % len(self.urls)
+                if self._current == 0:  # every worker tried: give them a moment
+                    time.sleep(1.0)
                 continue
             except httpx.HTTPError as error:
                 raise ServerError(
@@ -131,3 +163,12 @@ def first_failure(status: dict[str, Any] | None) -> str | None:
             trace = (part.get("trace") or "failed without a trace").strip()
             return trace.splitlines()[0][:2000]
     return None
+
+
+def _answers(worker_id: str) -> bool:
+    """Whether the Connect worker `host:port` (a status's worker_id) answers on its REST port."""
+    try:
+        httpx.get(f"http://{worker_id}/", timeout=2.0)
+    except httpx.HTTPError:
+        return False
+    return True

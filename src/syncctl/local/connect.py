@@ -109,6 +109,7 @@ class LocalConnect:
         heap: str = "512m",
         group_id: str = "syncctl-connect",
         host: str = "127.0.0.1",
+        rebalance_delay: float = 5.0,
         progress: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
@@ -119,6 +120,7 @@ class LocalConnect:
         self.heap = heap
         self.group_id = group_id
         self.host = host
+        self.rebalance_delay = rebalance_delay
         self._progress = progress
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -162,6 +164,10 @@ class LocalConnect:
                     # little), and sinks commit theirs as often: that is how the engine sees a
                     # drain end.
                     "offset.flush.interval.ms=200",
+                    # A worker that leaves its group (killed: after its 10 s session) has its
+                    # tasks moved to the others after this delay (Connect's default waits 5
+                    # minutes for it to come back, longer than any stop's deadline).
+                    f"scheduled.rebalance.max.delay.ms={int(self.rebalance_delay * 1000)}",
                     # Connector configs may hold ${directory:DIR:FILE}, ${file:PATH:KEY} or
                     # ${env:NAME} instead of secrets (the engine's connect_password and
                     # connect_uri).

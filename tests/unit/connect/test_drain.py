@@ -61,3 +61,19 @@ def test_a_new_phase_starts_its_own_measure() -> None:
     clock.now += 10.0
     watch.observe(-200, remaining=200)
     assert reports == [200]
+
+
+def test_a_wait_held_for_connect_moving_tasks_is_not_a_stall_but_stays_within_the_limit() -> None:
+    clock, reports = Clock(), []
+    watch = _watch(clock, reports, limit=60.0)
+    watch.observe(-50, remaining=50)
+    for _ in range(5):  # 50 s without movement while Connect moves the sink to a live worker
+        clock.now += 10.0
+        assert watch.idle_for() == 10.0
+        watch.hold()
+        watch.observe(-50, remaining=50)
+    assert reports == []  # holding is not progress: the worker's deadline does not move
+    clock.now += 11.0
+    watch.hold()
+    with pytest.raises(DrainStalled, match="maximum deadline"):
+        watch.observe(-50, remaining=50)

@@ -3,6 +3,9 @@ being written; the engine waits that out instead of failing the job."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import httpx
 import pytest
 
@@ -22,7 +25,7 @@ def _api(answers: list[httpx.Response], seen: list[str]) -> ConnectApi:
         return answers.pop(0) if len(answers) > 1 else answers[0]
 
     api = ConnectApi("http://connect.invalid:8083")
-    api._http = httpx.Client(base_url=api.url, transport=httpx.MockTransport(answer))
+    api._clients = [httpx.Client(base_url=api.url, transport=httpx.MockTransport(answer))]
     return api
 
 
@@ -65,7 +68,7 @@ def test_a_connect_that_restarts_is_waited_for_and_one_that_stays_away_fails_the
         return outcome
 
     api = ConnectApi("http://connect.invalid:8083")
-    api._http = httpx.Client(base_url=api.url, transport=httpx.MockTransport(answer))
+    api._clients = [httpx.Client(base_url=api.url, transport=httpx.MockTransport(answer))]
     api.delete("syncctl-orders-sink")
     assert seen == ["DELETE /connectors/syncctl-orders-sink"] * 3
 
@@ -73,3 +76,60 @@ def test_a_connect_that_restarts_is_waited_for_and_one_that_stays_away_fails_the
     answers[:] = [refused]
     with pytest.raises(ServerError, match="did not answer DELETE"):
         api.delete("syncctl-orders-sink")
+
+
+def _cluster(answers: dict[str, Callable[[httpx.Request], httpx.Response]]) -> ConnectApi:
+    """A ConnectApi over several workers, each answering with its function."""
+    api = ConnectApi(", ".join(answers))
+    api._clients = [
+        httpx.Client(base_url=url, transport=httpx.MockTransport(answer))
+        for url, answer in answers.items()
+    ]
+    return api
+
+
+def test_a_call_whose_worker_is_gone_goes_to_the_next_worker_of_the_cluster(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(rest.time, "sleep", lambda seconds: pytest.fail("no wait is needed"))
+    seen: list[str] = []
+
+    def dead(request: httpx.Request) -> httpx.Response:
+        seen.append(f"dead {request.url.path}")
+        raise httpx.ConnectError("Connection refused")
+
+    def alive(request: httpx.Request) -> httpx.Response:
+        seen.append(f"alive {request.url.path}")
+        return httpx.Response(200, json=["syncctl-orders-sink"])
+
+    api = _cluster({"http://one.invalid:8083": dead, "http://two.invalid:8083": alive})
+    assert api.connectors() == ["syncctl-orders-sink"]
+    assert api.connectors() == ["syncctl-orders-sink"]
+    # The dead worker is asked once: later calls stay with the one that answered.
+    assert seen == ["dead /connectors", "alive /connectors", "alive /connectors"]
+    assert api.url == "http://two.invalid:8083"
+
+
+def _status(*workers_and_states: tuple[str, str]) -> dict[str, Any]:
+    (worker, state), *tasks = workers_and_states
+    return {
+        "connector": {"state": state, "worker_id": worker},
+        "tasks": [{"id": n, "state": s, "worker_id": w} for n, (w, s) in enumerate(tasks)],
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "moving"),
+    [
+        (_status(("10.0.0.1:8083", "RUNNING"), ("10.0.0.2:8083", "RUNNING")), False),
+        (_status(("10.0.0.1:8083", "RUNNING"), ("10.0.0.2:8083", "UNASSIGNED")), True),
+        (_status(("10.0.0.1:8083", "RUNNING"), ("10.0.0.9:8083", "RUNNING")), True),
+    ],
+    ids=["running on live workers", "a task unassigned", "a task on a dead worker"],
+)
+def test_tasks_unassigned_or_on_a_dead_worker_are_being_moved(
+    monkeypatch: pytest.MonkeyPatch, status: dict[str, Any], moving: bool
+) -> None:
+    monkeypatch.setattr(rest, "_answers", lambda worker: worker != "10.0.0.9:8083")
+    api = _cluster({"http://10.0.0.1:8083": lambda request: httpx.Response(200, json=status)})
+    assert api.tasks_moving("syncctl-orders-sink") is moving
