@@ -50,9 +50,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
-# The full chaos run: 2,000 jobs, 12 worker kills, a paused and a killed broker (<= 5 min).
-# SYNCCTL_CHAOS_SEED=N reproduces a run; `make test` includes a shorter one.
-chaos: $(STAMP) $(JARS)
+# The full chaos runs: 2,000 jobs, 12 worker kills, a paused and a killed broker (<= 5 min);
+# then the engine's: real jobs while the engine, Connect, FerretDB and PostgreSQL die (~6 min).
+# SYNCCTL_CHAOS_SEED=N reproduces a run; `make test` includes a shorter one of the first.
+chaos: $(STAMP) $(JARS) $(FERRETDB) $(CONNECT_JARS)
 	SYNCCTL_CHAOS=full $(BIN)/pytest tests/chaos -s $(PYTEST_ARGS)
 	@# Tests marked `stress`, when there are any: pytest's exit 5 means none is marked today.
 	$(BIN)/pytest -m stress tests $(PYTEST_ARGS) || [ $$? -eq 5 ]
