@@ -47,6 +47,7 @@ class DrainWatch:
         self._best: int | None = None
         self._progress_at = began
         self._reported_at = began
+        self._looked_around_at = began - 1e9
 
     def observe(self, value: int, remaining: int | None = None) -> bool:
         """Record one look at the drain: whether it moved since the last. Raise DrainStalled
@@ -69,6 +70,15 @@ class DrainWatch:
     def idle_for(self) -> float:
         """Seconds since the measure last moved (or since the watch began)."""
         return self._clock() - self._progress_at
+
+    def look_around_due(self, every: float) -> bool:
+        """Whether a costly look beyond the measure (Connect's task placement) is due: at most
+        one every `every` seconds, however often the measure itself is read."""
+        now = self._clock()
+        if now - self._looked_around_at < every:
+            return False
+        self._looked_around_at = now
+        return True
 
     def hold(self) -> None:
         """The measure cannot move for a reason that is not the drain's (Connect moving its

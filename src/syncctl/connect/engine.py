@@ -77,6 +77,7 @@ _DRAIN_REPORT_SECONDS = 5.0
 # After this long without movement a drain asks Connect whether it is moving the job's tasks
 # (a worker died): that wait does not count as a stall.
 _MOVING_CHECK_SECONDS = 3.0
+_MOVING_CHECK_EVERY_SECONDS = 1.0  # each check is a few HTTP calls and a group description
 # At most this long for a cancelled sink's last writes to settle before its figures are counted.
 _SETTLE_SECONDS = 20.0
 
@@ -588,7 +589,10 @@ class ConnectEngine:
 
     def _hold_while_moving(self, job: EngineJob, watch: DrainWatch, *connectors: str) -> None:
         """A drain that waits on Connect moving its tasks to a live worker is not stalled."""
-        if watch.idle_for() >= _MOVING_CHECK_SECONDS and (
+        if (
+            watch.idle_for() >= _MOVING_CHECK_SECONDS
+            and watch.look_around_due(_MOVING_CHECK_EVERY_SECONDS)
+        ) and (
             any(self._api.tasks_moving(name) for name in connectors)
             or self._sink_group_rebalancing(job)
         ):

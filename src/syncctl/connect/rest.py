@@ -14,6 +14,9 @@ _CONFLICT_PATIENCE = 20.0  # seconds
 # A Kafka Connect worker that restarts answers nothing for 10-30 s; every call the engine makes
 # is idempotent, so it is tried again for this long before a job is failed over it.
 _UNREACHABLE_PATIENCE = 90.0
+# A worker that cannot reach its cluster's leader (the leader died and no new one is elected yet)
+# answers a change with 500 and one of these; it clears once the group has a leader again.
+_LEADER_UNREACHABLE = ("IO Error trying to forward REST request", "Error trying to forward REST")
 
 
 class ConnectApi:
@@ -116,7 +119,8 @@ class ConnectApi:
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """One call; 409 is retried for a while: Connect answers it while its workers rebalance
         or another config change (one of ours, on another job) is being written. A Connect that
-        does not answer at all (restarting) is waited for, longer."""
+        does not answer at all (restarting), or one that cannot forward the call to its dead
+        leader, is waited for, longer."""
         started = time.monotonic()
         pause = 0.05
         while True:
@@ -136,7 +140,11 @@ class ConnectApi:
                 raise ServerError(
                     f"Kafka Connect at {self.url} did not answer {method} {path}: {error}"
                 ) from error
-            if response.status_code != 409 or time.monotonic() - started > _CONFLICT_PATIENCE:
+            waited = time.monotonic() - started
+            if _leader_unreachable(response) and waited <= _UNREACHABLE_PATIENCE:
+                time.sleep(1.0)
+                continue
+            if response.status_code != 409 or waited > _CONFLICT_PATIENCE:
                 return response
             time.sleep(pause)
             pause = min(pause * 2, 1.0)
@@ -163,6 +171,16 @@ def first_failure(status: dict[str, Any] | None) -> str | None:
             trace = (part.get("trace") or "failed without a trace").strip()
             return trace.splitlines()[0][:2000]
     return None
+
+
+def _leader_unreachable(response: httpx.Response) -> bool:
+    if response.status_code != 500:
+        return False
+    try:
+        message = str(response.json().get("message", ""))
+    except ValueError:
+        return False
+    return message.startswith(_LEADER_UNREACHABLE)
 
 
 def _answers(worker_id: str) -> bool:

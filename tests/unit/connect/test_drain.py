@@ -77,3 +77,14 @@ def test_a_wait_held_for_connect_moving_tasks_is_not_a_stall_but_stays_within_th
     watch.hold()
     with pytest.raises(DrainStalled, match="maximum deadline"):
         watch.observe(-50, remaining=50)
+
+
+def test_looking_at_connects_task_placement_is_due_at_most_once_a_second() -> None:
+    clock = Clock()
+    watch = _watch(clock, [])
+    looks = []
+    for _ in range(30):  # the drain reads its measure every 0.1 s for 3 s
+        looks.append(watch.look_around_due(1.0))
+        clock.now += 0.1
+    assert looks.count(True) == 3
+    assert looks[0] is True

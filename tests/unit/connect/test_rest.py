@@ -78,6 +78,43 @@ def test_a_connect_that_restarts_is_waited_for_and_one_that_stays_away_fails_the
         api.delete("syncctl-orders-sink")
 
 
+FORWARD_FAILED = {
+    "error_code": 500,
+    "message": "IO Error trying to forward REST request: java.net.ConnectException: "
+    "Connection refused",
+}
+
+
+def test_a_change_a_worker_cannot_forward_to_its_dead_leader_is_retried_until_one_is_elected(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(rest.time, "sleep", lambda seconds: None)
+    seen: list[str] = []
+    api = _api(
+        [
+            httpx.Response(500, json=FORWARD_FAILED),
+            httpx.Response(500, json=FORWARD_FAILED),
+            httpx.Response(204),
+        ],
+        seen,
+    )
+    api.delete("syncctl-orders-sink")
+    assert seen == ["DELETE /connectors/syncctl-orders-sink"] * 3
+
+    monkeypatch.setattr(rest, "_UNREACHABLE_PATIENCE", 0.0)
+    with pytest.raises(ServerError, match="forward REST request"):
+        _api([httpx.Response(500, json=FORWARD_FAILED)], []).delete("syncctl-orders-sink")
+
+
+def test_any_other_server_error_fails_the_call_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rest.time, "sleep", lambda seconds: pytest.fail("no wait is wanted"))
+    seen: list[str] = []
+    broken = {"error_code": 500, "message": "Connector configuration is invalid"}
+    with pytest.raises(ServerError, match="configuration is invalid"):
+        _api([httpx.Response(500, json=broken)], seen).delete("syncctl-orders-sink")
+    assert seen == ["DELETE /connectors/syncctl-orders-sink"]
+
+
 def _cluster(answers: dict[str, Callable[[httpx.Request], httpx.Response]]) -> ConnectApi:
     """A ConnectApi over several workers, each answering with its function."""
     api = ConnectApi(", ".join(answers))
