@@ -298,16 +298,25 @@ def test_jobs_end_correct_and_leave_nothing_while_the_engine_connect_and_databas
         print(f"engine chaos seed {seed}: killed {done_kills}")
 
         final: dict[str, JobRecord] = {}
+        nudges: list[str] = []
+        nudged_at: dict[str, float] = {}
 
         def all_ended() -> bool:
-            final.update({r.job_id: r for r in client.jobs() if r.status.terminal})
+            records = client.jobs()
+            final.update({r.job_id: r for r in records if r.status.terminal})
+            for record in records:
+                if not record.status.terminal:
+                    _carry_on(client, record, live, nudged_at, nudges)
             return set(final) >= {*live, "archive", "stock"}
 
         try:
             wait_until(all_ended, 300, "every job to end", interval=1.0)
         except AssertionError:
             stuck = {r.job_id: r.status.value for r in client.jobs() if not r.status.terminal}
-            raise AssertionError(f"jobs that never ended {about}: {stuck}") from None
+            raise AssertionError(
+                f"jobs that never ended {about}: {stuck}; "
+                f"{_keep_logs(tmp_path, worker, engine, stuck)}"
+            ) from None
         events.read_until(
             lambda: all(
                 any(e.get("status") in _TERMINAL for e in events.for_job(job_id))
@@ -327,7 +336,8 @@ def test_jobs_end_correct_and_leave_nothing_while_the_engine_connect_and_databas
         print(
             f"engine chaos seed {seed}: ends "
             f"{dict(Counter(r.status.value for r in final.values()))}, forced {sorted(forced)}, "
-            f"{sum(s.changes for s in traffic.values())} source changes; checked: {checked}"
+            f"{sum(s.changes for s in traffic.values())} source changes; "
+            f"sent again after a refusal: {nudges}; checked: {checked}"
         )
     finally:
         for source in traffic.values():
@@ -339,6 +349,32 @@ def test_jobs_end_correct_and_leave_nothing_while_the_engine_connect_and_databas
 
 
 _TERMINAL = {status.value for status in Status if status.terminal}
+
+
+def _carry_on(
+    client: SyncJobsClient,
+    record: JobRecord,
+    live: dict[str, int],
+    nudged_at: dict[str, float],
+    nudges: list[str],
+) -> None:
+    """What an operator does after the chaos window with a job whose stop was refused (a
+    Complete CDC sent while a pause or resume was pending, or while the job was paused or still
+    in its snapshot stage): ask again once the job can take it. A snapshot job is never asked:
+    it must end by itself, and nothing is sent while a stop or change is pending."""
+    if record.stop or record.change or time.monotonic() - nudged_at.get(record.job_id, 0) < 10:
+        return
+    if record.status is Status.PAUSED:
+        action = "resume"
+    elif record.job_id in live and record.status is Status.CDC_RUNNING:
+        action = "complete"
+    elif record.job_id == "archive" and record.status is Status.SNAPSHOT_RUNNING:
+        action = "terminate"
+    else:
+        return
+    nudged_at[record.job_id] = time.monotonic()
+    nudges.append(f"{action} {record.job_id}")
+    _send(client, record.job_id, action)
 
 
 def _send(client: SyncJobsClient, job_id: str, action: str) -> None:
@@ -369,6 +405,18 @@ def _kill(kill: Kill, stack: Stack, engine: SyncctlProcess, rng: random.Random) 
     else:
         stack.postgres.restart()  # a fast shutdown: sessions cut, then up again
     return f"{kill.kind}@{kill.at:.0f}s"
+
+
+def _keep_logs(
+    where: Path, worker: SyncctlProcess, engine: SyncctlProcess, stuck: dict[str, str]
+) -> str:
+    """Keep the worker's and engine's logs of a failed run; the engine's last lines about the
+    stuck jobs, for the failure message."""
+    engine_log = "".join(engine.raw_stderr)
+    (where / "engine.log").write_text(engine_log)
+    (where / "worker.log").write_text("".join(worker.raw_stderr))
+    about_stuck = [line for line in engine_log.splitlines() if any(j in line for j in stuck)]
+    return f"logs in {where}; the engine's last lines on them:\n" + "\n".join(about_stuck[-15:])
 
 
 def _check_one_end_each(events: EventReader, final: dict[str, JobRecord], about: str) -> None:

@@ -20,6 +20,15 @@ from syncctl.settings import DestinationConnection, SourceConnection
 DROP_UNAVAILABLE_VALUES = "io.syncctl.connect.DropUnavailableValues"
 KEY_TO_STRING_ID = "io.syncctl.connect.KeyToStringId"
 ROW_TO_DOCUMENT = "io.syncctl.connect.RowToDocument"
+# Every plugin a job's connectors name, and where a Connect cluster of one's own gets it.
+REQUIRED_PLUGINS = {
+    "io.debezium.connector.postgresql.PostgresConnector": "Debezium's PostgreSQL connector",
+    "io.debezium.transforms.ExtractNewRecordState": "Debezium's PostgreSQL connector",
+    "com.mongodb.kafka.connect.MongoSinkConnector": "the MongoDB Kafka connector",
+    DROP_UNAVAILABLE_VALUES: "syncctl-connect-transforms.jar",
+    KEY_TO_STRING_ID: "syncctl-connect-transforms.jar",
+    ROW_TO_DOCUMENT: "syncctl-connect-transforms.jar",
+}
 _JSON = "org.apache.kafka.connect.json.JsonConverter"
 _TRANSFORMS = "org.apache.kafka.connect.transforms"
 _SINK = "com.mongodb.kafka.connect.sink"
@@ -191,3 +200,12 @@ def _rows_written_with_set(names: JobNames, keys: dict[str, str], server: str) -
         "writemodel.strategy": f"{_SINK}.writemodel.strategy.UpdateOneDefaultStrategy",
         "delete.on.null.values": "true",
     }
+
+
+def missing_plugins(installed: set[str]) -> str | None:
+    """What a Connect cluster with the plugin classes `installed` lacks to run syncctl's jobs
+    (and where each comes from), or None when it has all of them."""
+    missing = sorted(name for name in REQUIRED_PLUGINS if name not in installed)
+    if not missing:
+        return None
+    return ", ".join(f"{name} (from {REQUIRED_PLUGINS[name]})" for name in missing)

@@ -32,7 +32,7 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 from pymongo.errors import PyMongoError
 
 from syncctl.client import SyncJobsClient
-from syncctl.connect.connectors import JobNames, sink_config, source_config
+from syncctl.connect.connectors import JobNames, missing_plugins, sink_config, source_config
 from syncctl.connect.databases import (
     SourceDatabase,
     documents_in,
@@ -58,7 +58,7 @@ from syncctl.contract import (
     Status,
     Stopped,
 )
-from syncctl.errors import SyncctlError
+from syncctl.errors import ConfigError, SyncctlError
 from syncctl.kafka import config
 from syncctl.kafka.partitioning import partition_for
 from syncctl.kafka.reading import partitions_of
@@ -136,7 +136,13 @@ class ConnectEngine:
 
     # -- the loop ------------------------------------------------------------------------------
     def run(self) -> None:
-        self._api.connectors()  # fails now, clearly, when Connect does not answer
+        # Fails now, clearly, when Connect does not answer or cannot run a job's connectors.
+        lacking = missing_plugins(self._api.plugin_classes())
+        if lacking:
+            raise ConfigError(
+                f"Kafka Connect at {self._engine.connect_url} lacks plugins every job needs: "
+                f"{lacking}; put them on its plugin.path (docs/engine-connect.md)"
+            )
         events = Consumer(
             {
                 **config.reader_consumer(self._settings.kafka, self._engine.group_id),

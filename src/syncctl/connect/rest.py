@@ -42,6 +42,11 @@ class ConnectApi:
     def connectors(self) -> list[str]:
         return list(self._call("GET", "/connectors"))
 
+    def plugin_classes(self) -> set[str]:
+        """Every connector and transform class the cluster's plugin path holds."""
+        plugins = self._call("GET", "/connector-plugins", params={"connectorsOnly": "false"})
+        return {plugin["class"] for plugin in plugins}
+
     def put_config(self, name: str, config: dict[str, Any]) -> None:
         """Create the connector, or update it to `config` (idempotent)."""
         self._call("PUT", f"/connectors/{name}/config", json=config)

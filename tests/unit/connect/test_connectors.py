@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syncctl.connect.connectors import JobNames, sink_config, source_config
+from syncctl.connect.connectors import (
+    REQUIRED_PLUGINS,
+    JobNames,
+    missing_plugins,
+    sink_config,
+    source_config,
+)
 from syncctl.contract import JobSpec, Mode
 from syncctl.errors import ConfigError
 from syncctl.settings import DestinationConnection, SourceConnection
@@ -121,3 +127,32 @@ def test_values_get_the_type_maps_bson_types_and_ferretdb_its_exact_text_fallbac
     )
     assert mongodb["transforms.toDocument.nested.arrays"] == "true"
     assert ferretdb["transforms.toDocument.nested.arrays"] == "false"
+
+
+def test_every_plugin_a_job_names_beyond_connects_own_is_checked_at_the_engines_start() -> None:
+    configs = [
+        source_config("j", mode, SPEC, SOURCE) for mode in (Mode.SNAPSHOT, Mode.CONTINUOUS)
+    ] + [
+        sink_config("j", SPEC, destination, KEYS)
+        for destination in (DESTINATION, KEY_STRING.model_copy(update={"server": "ferretdb"}))
+    ]
+    named = {
+        value
+        for config in configs
+        for key, value in config.items()
+        if key == "connector.class" or re.fullmatch(r"transforms\.\w+\.type", key)
+    }
+    assert {name for name in named if not name.startswith("org.apache.kafka.")} <= set(
+        REQUIRED_PLUGINS
+    )
+
+
+def test_a_connect_without_syncctls_transforms_is_told_which_jar_it_lacks() -> None:
+    assert missing_plugins(set(REQUIRED_PLUGINS)) is None
+    without_ours = {name for name in REQUIRED_PLUGINS if not name.startswith("io.syncctl.")}
+    lacking = missing_plugins(without_ours)
+    assert lacking is not None
+    assert "io.syncctl.connect.DropUnavailableValues (from syncctl-connect-transforms.jar)" in (
+        lacking
+    )
+    assert "Debezium" not in lacking

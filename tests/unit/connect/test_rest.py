@@ -170,3 +170,24 @@ def test_tasks_unassigned_or_on_a_dead_worker_are_being_moved(
     monkeypatch.setattr(rest, "_answers", lambda worker: worker != "10.0.0.9:8083")
     api = _cluster({"http://10.0.0.1:8083": lambda request: httpx.Response(200, json=status)})
     assert api.tasks_moving("syncctl-orders-sink") is moving
+
+
+def test_the_plugins_asked_for_include_transforms_not_only_connectors() -> None:
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url.query, "ascii"))
+        return httpx.Response(
+            200,
+            json=[
+                {"class": "com.mongodb.kafka.connect.MongoSinkConnector", "type": "sink"},
+                {"class": "io.syncctl.connect.RowToDocument", "type": "transformation"},
+            ],
+        )
+
+    api = _cluster({"http://connect.invalid:8083": answer})
+    assert api.plugin_classes() == {
+        "com.mongodb.kafka.connect.MongoSinkConnector",
+        "io.syncctl.connect.RowToDocument",
+    }
+    assert seen == ["connectorsOnly=false"]
