@@ -34,7 +34,7 @@ def test_an_engine_whose_connect_lacks_syncctls_transforms_refuses_to_start() ->
     engine._api._clients = [
         httpx.Client(base_url=engine._api.url, transport=httpx.MockTransport(connect))
     ]
-    with pytest.raises(ConfigError, match="syncctl-connect-transforms.jar") as refused:
+    with pytest.raises(ConfigError, match=r"syncctl-connect-transforms\.jar") as refused:
         engine.run()
     assert "io.syncctl.connect.RowToDocument" in str(refused.value)
     # Nothing else was asked of Connect: no connector was listed, created or removed.
