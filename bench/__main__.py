@@ -33,7 +33,7 @@ import confluent_kafka
 from bench import chart, engine, latency, restore, throughput
 from bench.baseline import Baseline, checked_out
 from bench.common import REPO
-from syncctl.testing import LocalKafka
+from syncctl.local import LocalKafka
 
 RATES = (100, 1_000, 5_000)
 TARGET_RATIO = 0.60

@@ -2,7 +2,7 @@
 
 The broker is, in order of preference: the one named by `SYNCCTL_TEST_BOOTSTRAP`; an
 `apache/kafka` container when a Docker engine answers; else a local broker started from the
-Maven Central jars (`syncctl.testing.LocalKafka`). There is no mock or fake of Kafka anywhere.
+Maven Central jars (`syncctl.local.LocalKafka`). There is no mock or fake of Kafka anywhere.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from syncctl.testing import LocalKafka, free_port, wait_for_broker
+from syncctl.local import LocalKafka, free_port, wait_for_broker
 
 REPO = Path(__file__).resolve().parents[1]
 KAFKA_IMAGE = "apache/kafka:4.1.1"

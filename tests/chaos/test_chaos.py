@@ -31,8 +31,8 @@ from syncctl.contract import Invalid, parse_control_message
 from syncctl.contract.headers import FORWARDED_FROM_PARTITION
 from syncctl.kafka.partitioning import partition_for
 from syncctl.kafka.reading import read_to_end
+from syncctl.local import LocalKafkaCluster
 from syncctl.machine import Rules
-from syncctl.testing import LocalKafkaCluster
 from tests.chaos.lives import traffic
 from tests.chaos.replay import replay, timeless
 from tests.integration.harness import Topics, WorkerProcess, wait_until

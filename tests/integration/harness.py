@@ -24,8 +24,8 @@ from confluent_kafka.admin import AdminClient
 from syncctl.contract import JobRecord
 from syncctl.errors import ConfigError
 from syncctl.kafka.groups import group_members
+from syncctl.local import LocalKafka, free_port
 from syncctl.settings import KafkaSettings, TopicSettings
-from syncctl.testing import LocalKafka, free_port
 
 
 @dataclass(frozen=True)

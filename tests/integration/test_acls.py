@@ -34,7 +34,7 @@ from syncctl import SyncJobsClient
 from syncctl.contract import CommandRejected, StatusChanged
 from syncctl.errors import KafkaUnavailable
 from syncctl.kafka.partitioning import partition_for
-from syncctl.testing import LocalKafka, free_port
+from syncctl.local import LocalKafka, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 SECURITY_DOC = REPO / "docs" / "security.md"

@@ -21,7 +21,7 @@ from tests.integration.harness import (
 from syncctl import SyncJobsClient
 from syncctl.contract import CommandRejected, JobRecord, RejectionCode, Status, StatusChanged
 from syncctl.errors import KafkaUnavailable
-from syncctl.testing import free_port
+from syncctl.local import free_port
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 

@@ -15,7 +15,7 @@ from tests.integration.harness import require_postgres, wait_until
 
 from syncctl import SyncJobsClient
 from syncctl.contract import Status
-from syncctl.testing import free_port
+from syncctl.local import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -15,7 +15,7 @@ import pytest
 from confluent_kafka import Consumer, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from syncctl.testing import free_port
+from syncctl.local import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 LIB_DIR = REPO / ".local" / "kafka" / "lib"

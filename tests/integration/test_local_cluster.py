@@ -13,7 +13,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from tests.integration.harness import wait_until
 from tests.integration.test_local_broker import consume_all
 
-from syncctl.testing import LocalKafkaCluster, free_port
+from syncctl.local import LocalKafkaCluster, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 LIB_DIR = REPO / ".local" / "kafka" / "lib"

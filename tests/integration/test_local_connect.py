@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 
+from syncctl.local import free_port
 from syncctl.local.connect import DEBEZIUM_POSTGRES, MONGODB_SINK
-from syncctl.testing import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 

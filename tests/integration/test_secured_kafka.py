@@ -14,8 +14,8 @@ from tests.integration.harness import Topics, WorkerProcess, secure_kafka_settin
 
 from syncctl import SyncJobsClient
 from syncctl.contract import StatusChanged
+from syncctl.local import LocalKafka
 from syncctl.local.security import LocalSecurity
-from syncctl.testing import LocalKafka
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -42,7 +42,6 @@ ALLOWED = {
         "logging",
     },
     "local": {"errors"},
-    "testing": {"local"},
 }
 
 
