@@ -9,6 +9,7 @@ import typer
 from syncctl.cli.options import BootstrapOption
 from syncctl.cli.signals import on_stop_request
 from syncctl.connect.engine import ConnectEngine
+from syncctl.engine import Engine
 from syncctl.logging import configure_logging
 from syncctl.runner import Runner
 from syncctl.settings import EngineSettings, LogSettings, RunnerSettings, default_of, load_settings
@@ -68,9 +69,6 @@ def runner_command(
         log={"level": log_level.upper() if log_level else None},
     )
     configure_logging(settings.log.level, settings.log.format)
-    runner: Runner | ConnectEngine = (
-        ConnectEngine(settings) if engine == "connect" else Runner(settings)
-    )
-
-    on_stop_request(runner.stop)
-    runner.run()
+    running: Engine = ConnectEngine(settings) if engine == "connect" else Runner(settings)
+    on_stop_request(running.stop)
+    running.run()

@@ -153,34 +153,28 @@ class SourceDatabase:
                 time.sleep(0.2)
 
 
-def drop_destination_database(connection: DestinationConnection, database: str) -> None:
-    client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
-        connection.uri.get_secret_value(), serverSelectionTimeoutMS=10_000
-    )
-    try:
-        client.drop_database(database)
-    finally:
-        client.close()
+class DestinationDatabase:
+    """The engine's side of one MongoDB-wire destination."""
 
+    def __init__(self, connection: DestinationConnection) -> None:
+        self.connection = connection
 
-def documents_in(connection: DestinationConnection, database: str, collections: list[str]) -> int:
-    """How many documents the destination holds in `collections` of `database`."""
-    client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
-        connection.uri.get_secret_value(), serverSelectionTimeoutMS=10_000
-    )
-    try:
-        return sum(client[database][name].count_documents({}) for name in collections)
-    finally:
-        client.close()
+    def drop(self, database: str) -> None:
+        with self._client() as client:
+            client.drop_database(database)
 
+    def documents_in(self, database: str, collections: list[str]) -> int:
+        """How many documents the destination holds in `collections` of `database`."""
+        with self._client() as client:
+            return sum(client[database][name].count_documents({}) for name in collections)
 
-def is_ferretdb(connection: DestinationConnection) -> bool:
-    """Whether the destination answers as FerretDB, which cannot store some BSON values
-    (Decimal128 closes the connection; an array in an array is refused)."""
-    client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
-        connection.uri.get_secret_value(), serverSelectionTimeoutMS=10_000
-    )
-    try:
-        return "ferretdbVersion" in client.admin.command("buildInfo")
-    finally:
-        client.close()
+    def is_ferretdb(self) -> bool:
+        """Whether the destination answers as FerretDB, which cannot store some BSON values
+        (Decimal128 closes the connection; an array in an array is refused)."""
+        with self._client() as client:
+            return "ferretdbVersion" in client.admin.command("buildInfo")
+
+    def _client(self) -> pymongo.MongoClient[dict[str, object]]:
+        return pymongo.MongoClient(
+            self.connection.uri.get_secret_value(), serverSelectionTimeoutMS=10_000
+        )

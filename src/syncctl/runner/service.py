@@ -4,81 +4,24 @@ from __future__ import annotations
 
 import random
 import time
-import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
-from pydantic import TypeAdapter, ValidationError
+from confluent_kafka import Consumer
 
 from syncctl.client import SyncJobsClient
-from syncctl.contract import Event, Mode, Stage, Status, StatusChanged
-from syncctl.contract.messages import MESSAGE_TYPES
+from syncctl.contract import Mode, Stage, Status
+from syncctl.engine import Reporter, follow_events, status_change
 from syncctl.kafka import config
-from syncctl.kafka.retry import retry_while_not_yet
 from syncctl.logging import get_logger
 from syncctl.runner.simulation import Phase, Report, SimulatedJob
 from syncctl.settings import Settings
 
 log = get_logger("syncctl.runner")
-_EVENT: TypeAdapter[Any] = TypeAdapter(Event)
-_MESSAGE_CLASSES = {cls.model_fields["type"].default: cls for cls in MESSAGE_TYPES}
-
-
-def status_change(value: bytes) -> StatusChanged | None:
-    """The `status_changed` event in `value`; None for rejections and for what is not an event."""
-    try:
-        event = _EVENT.validate_json(value)
-    except ValidationError:
-        return None
-    return event if isinstance(event, StatusChanged) else None
-
-
-def follow_events(
-    consumer: Consumer,
-    topic: str,
-    on_event: Callable[[bytes], None],
-    stopping: Callable[[], bool],
-    on_assigned: Callable[[set[int]], None] = lambda partitions: None,
-    on_revoked: Callable[[set[int]], None] = lambda partitions: None,
-) -> None:
-    """Subscribe `consumer` (an eager-assignment group) to the events topic and wait until it is
-    assigned, passing on whatever it reads meanwhile.
-
-    A partition this group never read starts at an end offset taken now (not "latest", which is
-    fixed only at the first fetch): every job created after this point is seen as an event, every
-    job created before it is in `SyncJobsClient.jobs()`, which the caller lists next.
-    `on_assigned` and `on_revoked` hear of every assignment and revocation (partition numbers),
-    this first one included, as the consumer's later polls make them.
-    """
-    assigned: list[bool] = []
-
-    def start_at_committed_or_end(consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        committed = retry_while_not_yet(lambda: consumer.committed(partitions, timeout=30), 60)
-        for tp in committed:
-            if tp.offset < 0:
-                end = retry_while_not_yet(
-                    lambda tp=tp: consumer.get_watermark_offsets(tp, timeout=30, cached=False), 60
-                )
-                tp.offset = end[1]
-        consumer.assign(committed)
-        assigned.append(True)
-        on_assigned({tp.partition for tp in partitions})
-
-    def revoked(consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        on_revoked({tp.partition for tp in partitions})
-
-    consumer.subscribe([topic], on_assign=start_at_committed_or_end, on_revoke=revoked)
-    deadline = time.monotonic() + 60
-    while not assigned and not stopping() and time.monotonic() < deadline:
-        for message in consumer.consume(500, 0.2):
-            if not message.error() and message.value() is not None:
-                on_event(message.value())
 
 
 class Runner:
-    """Starts a simulated migration for every job created, stops it when the worker says so."""
+    """Starts a simulated migration for every job created, stops it when the worker says so
+    (an `Engine`)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings.runner
@@ -88,6 +31,7 @@ class Runner:
             requested_by=self.settings.runner_id,
             signing=settings.signing,
         )
+        self._reports = Reporter(self._client, self.settings.runner_id)
         self._consumer_config = {
             **config.reader_consumer(settings.kafka, self.settings.group_id),
             "partition.assignment.strategy": "range",  # eager: on_assign sets positions
@@ -176,13 +120,7 @@ class Runner:
                 messages.append(self._message(job.job_id, report))
             if job.phase is Phase.DONE:
                 self._jobs.pop(job.job_id, None)
-        self._client.send_many(messages)
+        self._reports.send_many(messages)
 
     def _message(self, job_id: str, report: Report) -> Any:
-        return _MESSAGE_CLASSES[report.type](
-            command_id=str(uuid.uuid4()),
-            job_id=job_id,
-            issued_at=datetime.now(UTC),
-            requested_by=self.settings.runner_id,
-            **report.fields,
-        )
+        return self._reports.message(report.type, job_id, **report.fields)

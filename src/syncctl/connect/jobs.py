@@ -1,0 +1,72 @@
+"""What the engine knows of each job it runs, and the figures it reports (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from syncctl.connect.connectors import JobNames
+from syncctl.contract import JobSpec, Mode, Stats
+
+# Between two progress reports of one job, at least this long.
+PROGRESS_SECONDS = 2.0
+
+
+@dataclass
+class SnapshotScan:
+    """What Debezium's notifications said of a job's snapshot. Kept for every job, also those
+    another engine owns, so that an engine taking a job over knows how far its snapshot got."""
+
+    tables_done: int = 0
+    completed: bool = False  # Debezium said its snapshot COMPLETED
+
+
+@dataclass
+class EngineJob:
+    job_id: str
+    mode: Mode
+    spec: JobSpec
+    in_cdc: bool = False
+    stopping: bool = False
+    scan: SnapshotScan = field(default_factory=SnapshotScan)
+    rows_at_cdc_start: int = 0
+    last_stats: Stats = field(default_factory=Stats)
+    last_progress_at: float = 0.0
+
+    @property
+    def names(self) -> JobNames:
+        return JobNames(self.job_id)
+
+
+@dataclass(frozen=True)
+class Look:
+    """What one look at a running job calls for."""
+
+    progress: Stats | None = None  # a progress report to send now
+    snapshot_done: Stats | None = None  # the snapshot is whole: its final figures
+
+
+def figures(job: EngineJob, written: int) -> Stats:
+    """A job's figures from the records its sink has written: rows in the snapshot stage, CDC
+    events (what was written after the snapshot's rows) in the CDC stage."""
+    if job.in_cdc:
+        return Stats(events_seen=max(0, written - job.rows_at_cdc_start))
+    return Stats(
+        tables_total=len(job.spec.tables), tables_done=job.scan.tables_done, rows_migrated=written
+    )
+
+
+def look_at(job: EngineJob, written: int, lag: int, now: float) -> Look:
+    """What the sink's position (`written`, `lag`) means for a running job at `now` (monotonic
+    seconds); `job` is updated to remember it. The snapshot is done once Debezium said so and
+    every snapshot record is in the destination."""
+    stats = figures(job, written)
+    progress = None
+    if stats != job.last_stats and now - job.last_progress_at >= PROGRESS_SECONDS:
+        job.last_stats, job.last_progress_at = stats, now
+        progress = stats
+    if job.in_cdc or not job.scan.completed or lag != 0:
+        return Look(progress)
+    job.in_cdc, job.rows_at_cdc_start = True, written
+    return Look(
+        progress, snapshot_done=stats.model_copy(update={"tables_done": len(job.spec.tables)})
+    )
