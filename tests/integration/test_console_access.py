@@ -211,9 +211,11 @@ def test_a_viewer_sees_no_stop_button_and_gets_403_from_the_actions(
     assert 'data-action="terminate"' not in page.text and "You are a viewer" in page.text
     refused = viewer.stop("orders-1", token=viewer.token("/jobs/orders-1"))
     assert refused.status_code == 403 and "viewers cannot stop jobs" in refused.json()["error"]
+    pause = viewer.stop("orders-1", "pause", token=viewer.token("/jobs/orders-1"))
+    assert pause.status_code == 403 and "viewers cannot pause jobs" in pause.json()["error"]
 
     assert messages_in(kafka_bootstrap, topics.control) == sent_before
-    assert viewer.metric("syncctl_console_action_refusals", "forbidden") == 1
+    assert viewer.metric("syncctl_console_action_refusals", "forbidden") == 2
 
 
 def test_an_operators_stop_reaches_the_events_topic_under_their_own_name(

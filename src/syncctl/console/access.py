@@ -41,7 +41,9 @@ class Identity:
     job_prefixes: tuple[str, ...] = ()
     session_id: str | None = None
 
-    def may_stop(self, job_id: str) -> bool:
+    def may_command(self, job_id: str) -> bool:
+        """Whether this user may send commands for the job: terminate, Complete CDC (now or
+        scheduled), pause, resume, cancel a schedule. Viewers may send none."""
         if self.role != "operator":
             return False
         return not self.job_prefixes or job_id.startswith(self.job_prefixes)

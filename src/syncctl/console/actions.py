@@ -25,6 +25,15 @@ from syncctl.errors import InvalidCommand, SyncctlError
 
 MAX_BULK_JOBS = 1000
 SCHEDULE = "schedule-complete-cdc"  # Complete CDC at a time to come: {"at": ISO 8601}
+# How a refusal names each action to the user.
+_VERBS = {
+    "terminate": "stop",
+    "complete-cdc": "stop",
+    "pause": "pause",
+    "resume": "resume",
+    "cancel-schedule": "reschedule",
+    SCHEDULE: "schedule",
+}
 _NO_TIME = 'send {"at": "2026-12-01T02:00:00+01:00"}: a time with its time zone'
 _BODY_LIMIT = 200_000  # bytes of a bulk request
 _JOB_ID: TypeAdapter[str] = TypeAdapter(JobId)
@@ -63,7 +72,7 @@ class Actions:
         try:
             me = self._check(request, action, [job_id])
             fields: dict[str, Any] = {}
-            if action == SCHEDULE and me.may_stop(job_id):  # else _send refuses: forbidden
+            if action == SCHEDULE and me.may_command(job_id):  # else _send refuses: forbidden
                 fields["at"] = self._schedule_time(request, me, job_id, body)
             command_id = await self._send(request, me, action, job_id, **fields)
         except Refused as refused:
@@ -149,11 +158,12 @@ class Actions:
     ) -> str:
         where = self._gate.client_address(request)
         refusal = None
-        if not me.may_stop(job_id):
+        if not me.may_command(job_id):
+            verb = _VERBS.get(action, action)
             why = (
-                "viewers cannot stop jobs"
+                f"viewers cannot {verb} jobs"
                 if me.role != "operator"
-                else "this job is outside the jobs you may stop"
+                else f"this job is outside the jobs you may {verb}"
             )
             refusal = Refused(403, "forbidden", f"{me.user}: {why}; ask an operator")
         else:

@@ -136,7 +136,11 @@ def create_app(
         if record is None:
             return render(request, "missing.html", {"job_id": job_id}, me, 404)
         timeline = [event_view(event) for event in feed.timeline(job_id)]
-        context = {"job": job_view(record), "timeline": timeline, "may_stop": me.may_stop(job_id)}
+        context = {
+            "job": job_view(record),
+            "timeline": timeline,
+            "may_command": me.may_command(job_id),
+        }
         return render(request, "job.html", context, me)
 
     async def stream(request: Request) -> Response:
