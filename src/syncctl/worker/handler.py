@@ -94,15 +94,17 @@ class CommandHandler:
             writes.consumed(partition, message.offset())
             return  # its latency counts where it is applied
         else:
-            self.apply(partition, parsed, now, writes)
+            self._apply_to_job(partition, parsed, now, writes)
         writes.consumed(partition, message.offset(), message.timestamp()[1] / 1000)
 
     def fire_deadlines(self, now: datetime, partitions: set[int], writes: Writes) -> None:
         """Force every stop whose deadline has passed, in the ready partitions."""
         for partition, job_id in self._store.due(now, partitions):
-            self.apply(partition, DeadlineReached(job_id), now, writes)
+            self._apply_to_job(partition, DeadlineReached(job_id), now, writes)
 
-    def apply(self, partition: int, message: MachineInput, now: datetime, writes: Writes) -> None:
+    def _apply_to_job(
+        self, partition: int, message: MachineInput, now: datetime, writes: Writes
+    ) -> None:
         job_id = message.job_id
         before = self._store.get(partition, job_id)
         transition = apply(before, message, now, self._rules)

@@ -49,7 +49,7 @@ def test_changing_any_byte_of_key_or_value_breaks_the_signature(
 
 def test_key_and_value_cannot_trade_bytes() -> None:
     headers = signature_headers("ops-new", SECRETS["ops-new"], b"job-1", b"{}")
-    assert signature_problem(SECRETS, headers, b"job-", b"1{}") is not None
+    assert "does not match" in (signature_problem(SECRETS, headers, b"job-", b"1{}") or "")
 
 
 def test_unsigned_unknown_key_and_foreign_secret_are_each_explained() -> None:

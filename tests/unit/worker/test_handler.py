@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from syncctl.contract import Mode, Status
 from syncctl.contract.signing import signature_headers
 from syncctl.kafka.partitioning import partition_for
 from syncctl.observability import WorkerMetrics
@@ -113,7 +114,9 @@ def test_a_create_writes_the_record_and_its_event_and_consumes_the_message() -> 
         and writes.writes[1][1]["command_id"] == "c-orders"
     )
     assert writes.writes[2][1] == (home, 10)
-    assert store.get(home, "orders") is not None
+    stored = store.get(home, "orders")
+    assert stored is not None
+    assert (stored.status, stored.mode) == (Status.NOT_STARTED, Mode.SNAPSHOT)
 
 
 def test_a_malformed_message_goes_to_the_dead_letters_with_its_reason_and_is_consumed() -> None:
