@@ -20,6 +20,7 @@ from starlette.routing import Route
 from syncctl.client import SyncJobsClient
 from syncctl.console.access import CSRF_HEADER, Gate, Identity, tokens_match
 from syncctl.console.audit import Audit
+from syncctl.console.bodies import read_body
 from syncctl.contract.messages import JobId
 from syncctl.errors import InvalidCommand, SyncctlError
 
@@ -183,11 +184,9 @@ class Actions:
 
 async def _json_body(request: Request) -> Any:
     """The request's JSON body, or None when it is too large or not JSON."""
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > _BODY_LIMIT:
-            return None
+    body = await read_body(request, _BODY_LIMIT)
+    if body is None:
+        return None
     try:
         return json.loads(body or b"{}")
     except ValueError:

@@ -105,11 +105,15 @@ def create_app(
         response.headers["Cache-Control"] = "no-store"
         return response
 
-    def signed_in(page: Page) -> Callable[[Request], Awaitable[Response]]:
+    def signed_in(page: Page, api: bool = False) -> Callable[[Request], Awaitable[Response]]:
+        """`page` for a logged-in user; a stranger is sent to log in (an `api` route: 401)."""
+
         async def guarded(request: Request) -> Response:
             me = gate.identify(request)
             if me is not None:
                 return await page(request, me)
+            if api:
+                return JSONResponse({"error": "log in first"}, status_code=401)
             if users is not None:
                 target = quote(
                     request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -143,10 +147,7 @@ def create_app(
         }
         return render(request, "job.html", context, me)
 
-    async def stream(request: Request) -> Response:
-        me = gate.identify(request)
-        if me is None:
-            return JSONResponse({"error": "log in first"}, status_code=401)
+    async def stream(request: Request, me: Identity) -> Response:
         queue = feed.subscribe()
 
         async def changes() -> AsyncIterator[str]:
@@ -194,8 +195,8 @@ def create_app(
             Route("/", signed_in(history)),
             Route("/jobs/{job_id}", signed_in(job)),
             *Actions(gate, audit, client).routes(),
-            Route("/stream", stream),
-            *Login(settings.console, gate, users, audit, render).routes(),
+            Route("/stream", signed_in(stream, api=True)),
+            *Login(settings.console, gate, audit, render).routes(),
             Route("/healthz", health),
             Route("/metrics", metrics),
             Route("/favicon.ico", favicon),

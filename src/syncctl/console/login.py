@@ -13,8 +13,8 @@ from starlette.routing import Route
 
 from syncctl.console.access import COOKIE, Gate, Identity, local_path, tokens_match
 from syncctl.console.audit import Audit
+from syncctl.console.bodies import read_body
 from syncctl.console.sessions import LoginThrottle
-from syncctl.console.users import UserDirectory
 from syncctl.settings import ConsoleSettings
 
 Render = Callable[[Request, str, dict[str, Any], Identity | None, int], Response]
@@ -26,13 +26,12 @@ class Login:
         self,
         settings: ConsoleSettings,
         gate: Gate,
-        users: UserDirectory | None,
         audit: Audit,
         render: Render,
     ) -> None:
         self._settings = settings
         self._gate = gate
-        self._users = users
+        self._users = gate.users  # None: a proxy logs users in, or nobody needs to
         self._audit = audit
         self._render = render
         self._throttle = LoginThrottle(settings.login_attempts, settings.login_window)
@@ -132,10 +131,8 @@ async def _form(request: Request) -> dict[str, str]:
     """A small urlencoded form, without a multipart parser."""
     if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         return {}
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > _FORM_LIMIT:
-            return {}
+    body = await read_body(request, _FORM_LIMIT)
+    if body is None:
+        return {}
     fields = parse_qs(body.decode(errors="replace"), keep_blank_values=True)
     return {key: values[0] for key, values in fields.items()}
