@@ -7,12 +7,13 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "syncctl"
 # Any package may import these.
-EVERYWHERE = {"errors", "logging"}
+EVERYWHERE = {"errors", "logging", "waiting"}
 # Each package and what else it may import (besides itself); docs/architecture.md shows the same.
 ALLOWED = {
     "contract": set(),
     "errors": set(),
     "logging": set(),
+    "waiting": set(),
     "describe": {"contract"},
     "selection": {"contract"},
     "settings": {"contract"},

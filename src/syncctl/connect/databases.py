@@ -5,19 +5,30 @@ asks for it, and read the source's WAL position for a drain."""
 from __future__ import annotations
 
 import re
-import time
 
 import psycopg
 import pymongo
 
 from syncctl.errors import ServerError
 from syncctl.settings import DestinationConnection, SourceConnection
+from syncctl.waiting import Patience, RetryPolicy, retry, wait_until
 
-# A PostgreSQL restart (an operator's fast restart, a failover) lasts seconds.
-_RESTART_PATIENCE = 60.0
 _RESTARTING = re.compile(
     r"Connection refused|starting up|shutting down|terminating connection|server closed"
 )
+# A PostgreSQL restart (an operator's fast restart, a failover) lasts seconds.
+_WHILE_RESTARTING = RetryPolicy(
+    retry_on=lambda error: (
+        isinstance(error, psycopg.OperationalError) and _RESTARTING.search(str(error)) is not None
+    ),
+    timeout=60.0,
+    pause=0.5,
+)
+# A slot is in use until its connector's task has let go of it (a stop takes a moment).
+_WHILE_SLOT_IN_USE = RetryPolicy(
+    retry_on=lambda error: isinstance(error, psycopg.errors.ObjectInUse), pause=0.2
+)
+_SLOT_LOOK_SECONDS = 0.2
 
 
 def wal_position(lsn: str) -> int:
@@ -40,14 +51,7 @@ class SourceDatabase:
     def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
         """A connection; a server that is restarting (refusing, starting or shutting down) is
         waited for, a refusal of the credentials is not."""
-        give_up = time.monotonic() + _RESTART_PATIENCE
-        while True:
-            try:
-                return psycopg.connect(self._dsn, autocommit=True)
-            except psycopg.OperationalError as error:
-                if not _RESTARTING.search(str(error)) or time.monotonic() > give_up:
-                    raise
-                time.sleep(0.5)
+        return retry(lambda: psycopg.connect(self._dsn, autocommit=True), _WHILE_RESTARTING)
 
     def missing_tables(self, tables: tuple[str, ...]) -> list[str]:
         """The `schema.table` names the source does not have (connecting fails clearly first)."""
@@ -107,50 +111,49 @@ class SourceDatabase:
     def changes_pending(self, slot: str, publication: str, lsn: str, timeout: float = 15.0) -> int:
         """Changes of the publication's tables that the slot holds up to `lsn` and its consumer
         has not confirmed. Only on an inactive slot (its connector stopped), which it waits for."""
-        deadline = time.monotonic() + timeout
         with self._connect() as db:
-            while True:
-                try:
-                    row = db.execute(
-                        # pgoutput messages: I(nsert), U(pdate), D(elete), T(runcate) are changes.
-                        "SELECT count(*) FROM pg_logical_slot_peek_binary_changes("
-                        "%s, %s::pg_lsn, NULL, "
-                        "'proto_version', '1', 'publication_names', %s) "
-                        "WHERE get_byte(data, 0) IN (73, 85, 68, 84)",
-                        (slot, lsn, publication),
-                    ).fetchone()
-                    return int(row[0]) if row else 0
-                except psycopg.errors.ObjectInUse:
-                    if time.monotonic() > deadline:
-                        raise ServerError(
-                            f"replication slot {slot} is still in use after {timeout:.0f} s"
-                        ) from None
-                    time.sleep(0.2)
+
+            def peek() -> int:
+                row = db.execute(
+                    # pgoutput messages: I(nsert), U(pdate), D(elete), T(runcate) are changes.
+                    "SELECT count(*) FROM pg_logical_slot_peek_binary_changes("
+                    "%s, %s::pg_lsn, NULL, "
+                    "'proto_version', '1', 'publication_names', %s) "
+                    "WHERE get_byte(data, 0) IN (73, 85, 68, 84)",
+                    (slot, lsn, publication),
+                ).fetchone()
+                return int(row[0]) if row else 0
+
+            try:
+                return retry(peek, _WHILE_SLOT_IN_USE.within(timeout))
+            except psycopg.errors.ObjectInUse:
+                raise ServerError(
+                    f"replication slot {slot} is still in use after {timeout:.0f} s"
+                ) from None
 
     def drop_slot_and_publication(self, slot: str, publication: str, timeout: float = 30.0) -> None:
         """Drop both; a slot still held by a stopping connector is retried until it is released.
 
         A slot left behind makes PostgreSQL keep WAL for it forever."""
-        deadline = time.monotonic() + timeout
         with self._connect() as db:
             db.execute(f'DROP PUBLICATION IF EXISTS "{publication}"')
-            while True:
+
+            def dropped() -> bool:
                 row = db.execute(
                     "SELECT active FROM pg_replication_slots WHERE slot_name = %s", (slot,)
                 ).fetchone()
                 if row is None:
-                    return
-                if not row[0]:
-                    try:
-                        db.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
-                        return
-                    except psycopg.errors.ObjectInUse:
-                        pass  # taken again between the two statements
-                if time.monotonic() > deadline:
-                    raise ServerError(
-                        f"replication slot {slot} is still in use after {timeout:.0f} s"
-                    )
-                time.sleep(0.2)
+                    return True
+                if row[0]:
+                    return False
+                try:
+                    db.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
+                except psycopg.errors.ObjectInUse:
+                    return False  # taken again between the two statements
+                return True
+
+            if not wait_until(dropped, Patience(timeout, _SLOT_LOOK_SECONDS)):
+                raise ServerError(f"replication slot {slot} is still in use after {timeout:.0f} s")
 
 
 class DestinationDatabase:

@@ -40,8 +40,11 @@ from syncctl.kafka.partitioning import partition_for
 from syncctl.kafka.reading import partitions_of
 from syncctl.logging import get_logger
 from syncctl.settings import Settings
+from syncctl.waiting import Patience, wait_until
 
 log = get_logger("syncctl.connect")
+# Until the worker has created the events topic, looked for twice a second (or until stopped).
+_TOPIC_PATIENCE = Patience(timeout=None, interval=0.5)
 _NOTIFICATIONS = re.compile(r"^syncctl\.(?P<job>[A-Za-z0-9-]+)\.notifications$")
 
 
@@ -157,16 +160,19 @@ class ConnectEngine:
     def _wait_for_partitions(self, events: Consumer, topic: str) -> int:
         """The events topic's partition count, once it exists: an engine started beside a fresh
         worker comes up before the worker has created its topics."""
-        waiting = False
-        while not self._stopping:
-            partitions = partitions_of(events, topic)
-            if partitions:
-                return len(partitions)
-            if not waiting:
+        found: list[int] = []
+        looks = 0
+
+        def exists() -> bool:
+            nonlocal looks
+            found[:] = partitions_of(events, topic)
+            looks += 1
+            if not found and looks == 1:
                 log.info("waiting for the worker to create the events topic", topic=topic)
-                waiting = True
-            time.sleep(0.5)
-        return 0
+            return bool(found)
+
+        wait_until(exists, _TOPIC_PATIENCE, give_up=lambda: self._stopping)
+        return len(found)
 
     # -- which jobs are this engine's -------------------------------------------------------
     def _owns(self, job_id: str) -> bool:

@@ -34,6 +34,7 @@ from syncctl.engine import Reporter
 from syncctl.errors import SyncctlError
 from syncctl.logging import get_logger
 from syncctl.settings import EngineSettings
+from syncctl.waiting import Patience, wait_until
 
 log = get_logger("syncctl.connect")
 _CANCEL_DRAIN_SECONDS = 15.0
@@ -47,6 +48,7 @@ _MOVING_CHECK_SECONDS = 3.0
 _MOVING_CHECK_EVERY_SECONDS = 1.0  # each check is a few HTTP calls and a group description
 # At most this long for a cancelled sink's last writes to settle before its figures are counted.
 _SETTLE_SECONDS = 20.0
+_SETTLED_FOR_SECONDS = 2.0  # the same count for this long: the destination has settled
 
 
 class Databases(Protocol):
@@ -315,9 +317,8 @@ class JobLifecycle:
             watch.hold()
 
     def _wait_for_sink(self, job: EngineJob, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while self._topics.sink_position(job)[1] > 0 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        """Until the sink has written what the stopped source captured, for at most `timeout`."""
+        wait_until(lambda: self._topics.sink_position(job)[1] == 0, Patience(timeout, 0.1))
 
     # -- figures -------------------------------------------------------------------------------
     def _report_copied_rows(self, job: EngineJob) -> None:
@@ -325,19 +326,20 @@ class JobLifecycle:
         cut by the stop is written but never committed as the sink's offsets)."""
         destination = self._databases.destination(job.spec.destination)
         collections = [table.split(".", 1)[1] for table in job.spec.tables]
-        try:
+        counts: list[int] = []
+        steady_since = time.monotonic()
+
+        def settled() -> bool:
             # A stopped task's last bulk write can outlive the stop: count once it has settled.
-            copied, settled_at = destination.documents_in(job.spec.database, collections), None
-            give_up = time.monotonic() + _SETTLE_SECONDS
-            while time.monotonic() < give_up:
-                time.sleep(0.5)
-                now = destination.documents_in(job.spec.database, collections)
-                if now != copied:
-                    copied, settled_at = now, None
-                elif settled_at is None:
-                    settled_at = time.monotonic()
-                elif time.monotonic() - settled_at >= 2.0:
-                    break
+            nonlocal steady_since
+            counts.append(destination.documents_in(job.spec.database, collections))
+            if len(counts) < 2 or counts[-1] != counts[-2]:
+                steady_since = time.monotonic()
+            return time.monotonic() - steady_since >= _SETTLED_FOR_SECONDS
+
+        try:
+            wait_until(settled, Patience(_SETTLE_SECONDS, 0.5))
+            copied = counts[-1]
         except PyMongoError as error:  # the figures stay the last reported ones
             log.warning("could not count the copied documents", job_id=job.job_id, error=str(error))
             return

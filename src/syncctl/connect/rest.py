@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from syncctl.errors import ServerError
+from syncctl.waiting import Patience, wait_until
 
 _CONFLICT_PATIENCE = 20.0  # seconds
 # A Kafka Connect worker that restarts answers nothing for 10-30 s; every call the engine makes
@@ -107,14 +108,12 @@ class ConnectApi:
             client.close()
 
     def _wait(self, name: str, state: str, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
+        def reached() -> bool:
             status = self.status(name)
-            if status is None or status["connector"]["state"] == state:
-                return
-            if time.monotonic() > deadline:
-                raise ServerError(f"connector {name} did not reach {state} within {timeout:.0f} s")
-            time.sleep(0.1)
+            return status is None or status["connector"]["state"] == state
+
+        if not wait_until(reached, Patience(timeout, 0.1)):
+            raise ServerError(f"connector {name} did not reach {state} within {timeout:.0f} s")
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._request(method, path, **kwargs)

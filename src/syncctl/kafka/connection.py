@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 
 from syncctl.errors import ConfigError, KafkaUnavailable
 from syncctl.kafka import config
 from syncctl.settings import KafkaSettings
+from syncctl.waiting import Patience, wait_until
 
 
 def check_connection(kafka: KafkaSettings, timeout: float = 10.0) -> None:
@@ -18,22 +17,24 @@ def check_connection(kafka: KafkaSettings, timeout: float = 10.0) -> None:
     problems: list[KafkaError] = []
     # librdkafka reports these through the error callback, long before a request times out.
     admin = AdminClient({**config.common(kafka), "error_cb": problems.append, "log_level": 0})
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def answered() -> bool:
         try:
-            if admin.list_topics(timeout=0.5).brokers:
-                return
+            if admin.list_topics(timeout=0.5).brokers:  # waits up to 0.5 s itself
+                return True
         except KafkaException:
             pass
         admin.poll(0)
         for problem in problems:
             _raise_if_refused(kafka, problem)
-        if time.monotonic() >= deadline:
-            raise KafkaUnavailable(
-                f"no Kafka broker answered at {kafka.bootstrap_servers} within {timeout:.0f} s; "
-                "is it running? (start a local one with `syncctl broker`, or set "
-                "--bootstrap-servers)"
-            )
+        return False
+
+    if not wait_until(answered, Patience(timeout, interval=0.0)):
+        raise KafkaUnavailable(
+            f"no Kafka broker answered at {kafka.bootstrap_servers} within {timeout:.0f} s; "
+            "is it running? (start a local one with `syncctl broker`, or set "
+            "--bootstrap-servers)"
+        )
 
 
 def _raise_if_refused(kafka: KafkaSettings, problem: KafkaError) -> None:

@@ -21,6 +21,7 @@ from syncctl.errors import ConfigError
 from syncctl.kafka import config
 from syncctl.kafka.groups import group_members
 from syncctl.kafka.partitioning import partition_for
+from syncctl.kafka.producing import produce_with_room
 from syncctl.kafka.reading import read_to_end
 from syncctl.kafka.topics import partition_counts
 from syncctl.settings import Settings
@@ -128,17 +129,13 @@ def _write(settings: Settings, writes: Iterable[Write]) -> None:
         producer.init_transactions(30)
         producer.begin_transaction()
         for write in writes:
-            while True:
-                try:
-                    producer.produce(
-                        settings.topics.state,
-                        key=write.job_id,
-                        value=write.value,
-                        partition=write.partition,
-                    )
-                    break
-                except BufferError:
-                    producer.poll(0.1)  # the local queue is full: let some be delivered
+            produce_with_room(
+                producer,
+                settings.topics.state,
+                key=write.job_id,
+                value=write.value,
+                partition=write.partition,
+            )
         producer.commit_transaction(60)
     except KafkaException as error:
         raise ConfigError(

@@ -27,6 +27,7 @@ from syncctl.contract import JobRecord
 from syncctl.contract.headers import FORWARDED_FROM_OFFSET, FORWARDED_FROM_PARTITION
 from syncctl.contract.serialization import to_json
 from syncctl.kafka.errors import AbortableKafkaError, FatalKafkaError, transaction_failure
+from syncctl.kafka.producing import produce_with_room
 from syncctl.kafka.retry import ABORT, TRANSACTION_CALL, retry
 from syncctl.logging import get_logger
 from syncctl.settings import TopicSettings
@@ -218,15 +219,10 @@ class Checkpoint:
 
     def _produce(self, topic: str, key: bytes | None, value: bytes | None, **kwargs: Any) -> None:
         self._begin()
-        while True:
-            try:
-                self._producer.produce(topic, value=value, key=key, **kwargs)
-                return
-            except BufferError:
-                # The local queue is full: let the producer deliver some, then try again.
-                self._producer.poll(0.05)
-            except KafkaException as error:
-                raise transaction_failure(error) from error
+        try:
+            produce_with_room(self._producer, topic, value=value, key=key, **kwargs)
+        except KafkaException as error:
+            raise transaction_failure(error) from error
 
     def _transactional(self, call: Callable[[], None]) -> None:
         try:

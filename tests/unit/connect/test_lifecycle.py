@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from syncctl import waiting
 from syncctl.connect import lifecycle
 from syncctl.connect.jobs import EngineJob
 from syncctl.connect.lifecycle import JobLifecycle
@@ -57,6 +58,7 @@ class World:
 def world(monkeypatch: pytest.MonkeyPatch) -> World:
     clock = Clock()
     monkeypatch.setattr(lifecycle, "time", clock)
+    monkeypatch.setattr(waiting, "time", clock)
     connect, topics, reports = FakeConnect(), FakeTopics(), SentReports()
     source = FakeSource()
     destination = FakeDestination(ENGINE.destinations["local"])
