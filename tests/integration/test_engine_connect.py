@@ -862,6 +862,21 @@ def test_every_column_type_arrives_as_its_documented_bson_type_in_snapshot_and_c
 
 
 @pytest.mark.parametrize("engine", [{"stop_deadline": 20}], indirect=True)
+def _paused_with_a_backlog(
+    client: SyncJobsClient, shop: Callable[[str], Any], name: str, backlog: int
+) -> None:
+    """A continuous job `name` over table `name` (100 rows, then `backlog` more with negative
+    amounts), paused in CDC: the backlog waits in the source's WAL for a Complete CDC."""
+    shop(f"CREATE TABLE public.{name} (id int PRIMARY KEY, amount int)")
+    shop(f"INSERT INTO public.{name} SELECT n, n FROM generate_series(1, 100) n")
+    spec = _spec(f"public.{name}", database=name, destination="indexed")
+    client.create(name, "continuous", spec=spec)
+    _wait_for(client, name, lambda r: r.status is Status.CDC_RUNNING, "CDC running")
+    client.pause(name)
+    _wait_for(client, name, lambda r: r.status is Status.PAUSED, "paused")
+    shop(f"INSERT INTO public.{name} SELECT n, -n FROM generate_series(101, {100 + backlog}) n")
+
+
 def test_a_drain_that_makes_progress_moves_the_stop_deadline_until_every_change_is_written(
     kafka_bootstrap: str,
     topics: Topics,
@@ -873,16 +888,8 @@ def test_a_drain_that_makes_progress_moves_the_stop_deadline_until_every_change_
     """A backlog that takes longer than the worker's stop deadline (20 s here) to drain is not a
     failure: the engine's `draining` reports move the deadline, and the job ends CDC Completed,
     not forced, with every change in the destination."""
-    shop("CREATE TABLE public.backlog (id int PRIMARY KEY, amount int)")
-    shop("INSERT INTO public.backlog SELECT n, n FROM generate_series(1, 100) n")
     client = SyncJobsClient(kafka_bootstrap, topics=topics.settings(), requested_by="tester")
-    spec = _spec("public.backlog", database="backlog", destination="indexed")
-    client.create("backlog", "continuous", spec=spec)
-    _wait_for(client, "backlog", lambda r: r.status is Status.CDC_RUNNING, "CDC running")
-    client.pause("backlog")
-    _wait_for(client, "backlog", lambda r: r.status is Status.PAUSED, "paused")
-    # While paused nothing is copied: the backlog waits in the source's WAL.
-    shop("INSERT INTO public.backlog SELECT n, -n FROM generate_series(101, 80100) n")
+    _paused_with_a_backlog(client, shop, "backlog", 80_000)
 
     stop = client.complete_cdc("backlog")
     final = _wait_for(client, "backlog", lambda r: r.status.terminal, "an end", timeout=240)
@@ -1017,17 +1024,10 @@ def test_a_connect_worker_killed_mid_drain_hands_its_tasks_over_and_the_stop_com
         )
         engine.start()
         try:
-            shop("CREATE TABLE public.handover (id int PRIMARY KEY, amount int)")
-            shop("INSERT INTO public.handover SELECT n, n FROM generate_series(1, 100) n")
             client = SyncJobsClient(
                 kafka_bootstrap, topics=topics.settings(), requested_by="tester"
             )
-            spec = _spec("public.handover", database="handover", destination="indexed")
-            client.create("handover", "continuous", spec=spec)
-            _wait_for(client, "handover", lambda r: r.status is Status.CDC_RUNNING, "CDC running")
-            client.pause("handover")
-            _wait_for(client, "handover", lambda r: r.status is Status.PAUSED, "paused")
-            shop("INSERT INTO public.handover SELECT n, -n FROM generate_series(101, 60100) n")
+            _paused_with_a_backlog(client, shop, "handover", 60_000)
 
             client.complete_cdc("handover")
             copies = pymongo.MongoClient(stack["ferretdb"].uri)["handover"]["handover"]
