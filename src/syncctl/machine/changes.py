@@ -22,7 +22,7 @@ from syncctl.contract import (
 )
 from syncctl.machine import reasons
 from syncctl.machine.model import Outcome, Rules, Transition
-from syncctl.machine.rejections import change_rejection
+from syncctl.machine.rejections import refusal
 from syncctl.machine.transitions import (
     by_the_timer,
     changed,
@@ -38,7 +38,7 @@ def request_change(
 ) -> Transition:
     if record is None:
         return reject_unknown_job(message, now)
-    rejection = change_rejection(record, message.type)
+    rejection = refusal(record, message.type)
     if rejection is not None:
         return reject(record, message, now, rules, *rejection)
     change = PendingChange(
@@ -96,10 +96,13 @@ def expire_change(record: JobRecord, now: datetime) -> Transition:
     assert change is not None
     seconds = (change.deadline_at - change.requested_at).total_seconds()
     if record.status is Status.PAUSING:
-        fields = {**_running_again(record, now), "reason": reasons.pause_not_confirmed(seconds)}
+        fields = _running_again(record, now)
     else:
-        fields = {"status": Status.PAUSED, "reason": reasons.resume_not_confirmed(seconds)}
-    return by_the_timer(record, now, change.command_id, Outcome.CHANGED, change=None, **fields)
+        fields = {"status": Status.PAUSED}
+    reason = reasons.change_not_confirmed(record, seconds)
+    return by_the_timer(
+        record, now, change.command_id, Outcome.CHANGED, change=None, reason=reason, **fields
+    )
 
 
 def _running_again(record: JobRecord, now: datetime) -> dict[str, Any]:

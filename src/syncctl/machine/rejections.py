@@ -1,67 +1,97 @@
-"""Which operator commands a job refuses now, with the code and the sentence the user reads."""
+"""Which operator commands a job refuses now, with the code and the sentence the user reads.
+
+Each refusal is written once, below; each command lists the refusals it checks in the contract's
+order, and the first that applies is the answer. The two that need no record are answered where
+the record is looked up: unknown_job (transitions.reject_unknown_job) and job_exists (create.py).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from syncctl.contract import JobRecord, Mode, RejectionCode, Stage, Status
 from syncctl.machine import reasons
 from syncctl.machine.model import DEFAULT_RULES, Rules
 
-STOP_COMMANDS = ("terminate", "complete_cdc")
-CHANGE_COMMANDS = ("pause", "resume")
+Rejection = tuple[RejectionCode, str]
 
 
-def allowed_commands(record: JobRecord) -> tuple[str, ...]:
-    """The operator commands `apply` would accept for this record now (CLI, console, client):
-    the stop that applies first, then pause or resume."""
-    stops = [c for c in STOP_COMMANDS if stop_rejection(record, c) is None]
-    changes = [c for c in CHANGE_COMMANDS if change_rejection(record, c) is None]
-    cancel = ["cancel_schedule"] if record.scheduled is not None else []
-    return (*stops, *changes, *cancel)
+class Refusal(NamedTuple):
+    code: RejectionCode
+    applies: Callable[[JobRecord], bool]
+    reason: Callable[[JobRecord], str]
 
 
-def schedulable(record: JobRecord) -> bool:
-    """Whether `apply` would accept a complete_cdc for a time to come now (CLI, console)."""
-    soon = record.updated_at + timedelta(hours=1)
-    return schedule_rejection(record, soon, record.updated_at, DEFAULT_RULES) is None
+_ENDED = Refusal(
+    RejectionCode.ALREADY_STOPPED, lambda job: job.status.terminal, reasons.already_stopped
+)
+_STOPPING = Refusal(
+    RejectionCode.STOP_IN_PROGRESS, lambda job: job.status.stopping, reasons.stop_in_progress
+)
+_CHANGING = Refusal(
+    RejectionCode.CHANGE_IN_PROGRESS, lambda job: job.status.changing, reasons.change_in_progress
+)
+_IN_CDC = Refusal(
+    RejectionCode.WRONG_STAGE, lambda job: job.stage is Stage.CDC, reasons.terminate_in_cdc
+)
+_NO_CDC_STAGE = Refusal(
+    RejectionCode.WRONG_STAGE,
+    lambda job: job.mode is Mode.SNAPSHOT,
+    reasons.complete_cdc_on_snapshot_job,
+)
+_BEFORE_CDC = Refusal(
+    RejectionCode.WRONG_STAGE,
+    lambda job: job.stage is not Stage.CDC,
+    reasons.complete_cdc_in_snapshot_stage,
+)
+_NOT_STARTED = Refusal(
+    RejectionCode.WRONG_STAGE,
+    lambda job: job.status is Status.NOT_STARTED,
+    reasons.pause_before_start,
+)
+_PAUSED = Refusal(
+    RejectionCode.ALREADY_PAUSED, lambda job: job.status is Status.PAUSED, reasons.already_paused
+)
+_NOT_PAUSED = Refusal(
+    RejectionCode.NOT_PAUSED, lambda job: job.status is not Status.PAUSED, reasons.not_paused
+)
+_NOTHING_SCHEDULED = Refusal(
+    RejectionCode.NO_SCHEDULE, lambda job: job.scheduled is None, reasons.no_schedule
+)
+
+# What refuses every stop, pause and resume: the job has ended, or the engine has not yet
+# confirmed a stop, pause or resume.
+_ENDED_OR_BUSY = (_ENDED, _STOPPING, _CHANGING)
+REFUSALS: dict[str, tuple[Refusal, ...]] = {
+    "terminate": (*_ENDED_OR_BUSY, _IN_CDC),
+    "complete_cdc": (*_ENDED_OR_BUSY, _NO_CDC_STAGE, _BEFORE_CDC),
+    "pause": (*_ENDED_OR_BUSY, _PAUSED, _NOT_STARTED),
+    "resume": (*_ENDED_OR_BUSY, _NOT_PAUSED),
+    "cancel_schedule": (_NOTHING_SCHEDULED,),
+    # A complete_cdc for later may be set during the snapshot, or while a pause or resume waits
+    # for the engine: it is checked again, as a complete_cdc sent then, at its time.
+    "complete_cdc (at)": (_ENDED, _STOPPING, _NO_CDC_STAGE),
+}
+# In the order the CLI and the console offer them: the stop that applies, then pause or resume.
+_OFFERED = ("terminate", "complete_cdc", "pause", "resume", "cancel_schedule")
 
 
-def _ended_or_busy(record: JobRecord) -> tuple[RejectionCode, str] | None:
-    """What refuses every stop, pause and resume: the job has ended, or the engine has not yet
-    confirmed a stop, pause or resume."""
-    if record.status.terminal:
-        return RejectionCode.ALREADY_STOPPED, reasons.already_stopped(record)
-    if record.status.stopping:
-        return RejectionCode.STOP_IN_PROGRESS, reasons.stop_in_progress(record)
-    if record.status.changing:
-        return RejectionCode.CHANGE_IN_PROGRESS, reasons.change_in_progress(record)
+def refusal(record: JobRecord, command_type: str) -> Rejection | None:
+    """Why the job refuses `command_type` now (a key of REFUSALS), or None if it accepts it."""
+    for candidate in REFUSALS[command_type]:
+        if candidate.applies(record):
+            return candidate.code, candidate.reason(record)
     return None
 
 
-def stop_rejection(record: JobRecord, command_type: str) -> tuple[RejectionCode, str] | None:
-    """The first rejection code that applies, in the contract's order (unknown_job is checked
-    before)."""
-    if (busy := _ended_or_busy(record)) is not None:
-        return busy
-    if command_type == "terminate" and record.stage is Stage.CDC:
-        return RejectionCode.WRONG_STAGE, reasons.terminate_in_cdc(record)
-    if command_type == "complete_cdc" and record.mode is Mode.SNAPSHOT:
-        return RejectionCode.WRONG_STAGE, reasons.complete_cdc_on_snapshot_job(record)
-    if command_type == "complete_cdc" and record.stage is not Stage.CDC:
-        return RejectionCode.WRONG_STAGE, reasons.complete_cdc_in_snapshot_stage(record)
-    return None
-
-
-def schedule_rejection(
+def schedule_refusal(
     record: JobRecord, at: datetime, now: datetime, rules: Rules
-) -> tuple[RejectionCode, str] | None:
-    if record.status.terminal:
-        return RejectionCode.ALREADY_STOPPED, reasons.already_stopped(record)
-    if record.status.stopping:
-        return RejectionCode.STOP_IN_PROGRESS, reasons.stop_in_progress(record)
-    if record.mode is Mode.SNAPSHOT:
-        return RejectionCode.WRONG_STAGE, reasons.complete_cdc_on_snapshot_job(record)
+) -> Rejection | None:
+    """Why the job refuses a complete_cdc for `at`: the job's refusals first, then the time's."""
+    if (refused := refusal(record, "complete_cdc (at)")) is not None:
+        return refused
     if at <= now:
         return RejectionCode.INVALID_SCHEDULE, reasons.schedule_in_the_past(at)
     if at > now + rules.schedule_limit:
@@ -69,14 +99,12 @@ def schedule_rejection(
     return None
 
 
-def change_rejection(record: JobRecord, command_type: str) -> tuple[RejectionCode, str] | None:
-    """The first rejection code that applies to a pause or resume (unknown_job checked before)."""
-    if (busy := _ended_or_busy(record)) is not None:
-        return busy
-    if command_type == "pause" and record.status is Status.PAUSED:
-        return RejectionCode.ALREADY_PAUSED, reasons.already_paused(record)
-    if command_type == "pause" and record.status is Status.NOT_STARTED:
-        return RejectionCode.WRONG_STAGE, reasons.pause_before_start(record)
-    if command_type == "resume" and record.status is not Status.PAUSED:
-        return RejectionCode.NOT_PAUSED, reasons.not_paused(record)
-    return None
+def allowed_commands(record: JobRecord) -> tuple[str, ...]:
+    """The operator commands `apply` would accept for this record now (CLI, console, client)."""
+    return tuple(command for command in _OFFERED if refusal(record, command) is None)
+
+
+def schedulable(record: JobRecord) -> bool:
+    """Whether `apply` would accept a complete_cdc for a time to come now (CLI, console)."""
+    soon = record.updated_at + timedelta(hours=1)
+    return schedule_refusal(record, soon, record.updated_at, DEFAULT_RULES) is None

@@ -10,14 +10,13 @@ from syncctl.contract import (
     CompleteCdc,
     JobRecord,
     PendingStop,
-    RejectionCode,
     ScheduleChanged,
     ScheduledCommand,
     Status,
 )
 from syncctl.machine import reasons
 from syncctl.machine.model import Outcome, Rules, Transition
-from syncctl.machine.rejections import schedule_rejection, stop_rejection
+from syncctl.machine.rejections import refusal, schedule_refusal
 from syncctl.machine.transitions import (
     answering,
     by_the_timer,
@@ -34,7 +33,7 @@ def schedule(
     assert message.at is not None
     if record is None:
         return reject_unknown_job(message, now)
-    rejection = schedule_rejection(record, message.at, now, rules)
+    rejection = schedule_refusal(record, message.at, now, rules)
     if rejection is not None:
         return reject(record, message, now, rules, *rejection)
     scheduled = ScheduledCommand(
@@ -57,10 +56,9 @@ def cancel_schedule(
 ) -> Transition:
     if record is None:
         return reject_unknown_job(message, now)
-    if record.scheduled is None:
-        return reject(
-            record, message, now, rules, RejectionCode.NO_SCHEDULE, reasons.no_schedule(record)
-        )
+    rejection = refusal(record, message.type)
+    if rejection is not None:
+        return reject(record, message, now, rules, *rejection)
     updated = next_record(
         record, message, now, rules, scheduled=None, last_requested_by=message.requested_by
     )
@@ -71,7 +69,7 @@ def apply_due_schedule(record: JobRecord, now: datetime, rules: Rules) -> Transi
     """The scheduled complete_cdc is due: apply it as if sent now, under its own command_id."""
     scheduled = record.scheduled
     assert scheduled is not None
-    rejection = stop_rejection(record, "complete_cdc")
+    rejection = refusal(record, "complete_cdc")
     if rejection is not None:
         code, reason = rejection
         updated = record.model_copy(

@@ -20,7 +20,7 @@ from syncctl.contract import (
 )
 from syncctl.machine import reasons
 from syncctl.machine.model import Outcome, Rules, Transition
-from syncctl.machine.rejections import stop_rejection
+from syncctl.machine.rejections import refusal
 from syncctl.machine.transitions import (
     answering,
     by_the_timer,
@@ -37,7 +37,7 @@ def request_stop(
 ) -> Transition:
     if record is None:
         return reject_unknown_job(message, now)
-    rejection = stop_rejection(record, message.type)
+    rejection = refusal(record, message.type)
     if rejection is not None:
         return reject(record, message, now, rules, *rejection)
     # A stop now replaces a scheduled one.
