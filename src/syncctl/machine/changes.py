@@ -8,21 +8,19 @@ from typing import Any
 
 from syncctl.contract import (
     JobRecord,
-    Mode,
     Pause,
     Paused,
     PendingChange,
     Resume,
     Resumed,
     Stage,
-    Stages,
     StageState,
     Status,
-    TempData,
 )
 from syncctl.machine import reasons
 from syncctl.machine.model import Outcome, Rules, Transition
 from syncctl.machine.rejections import refusal
+from syncctl.machine.stages import current_stage_as, snapshot_done
 from syncctl.machine.transitions import (
     by_the_timer,
     changed,
@@ -69,7 +67,7 @@ def confirmed_pause(record: JobRecord, message: Paused, now: datetime, rules: Ru
         now,
         rules,
         status=Status.PAUSED,
-        stages=_stage_set(record, StageState.PAUSED),
+        stages=current_stage_as(record, StageState.PAUSED),
         change=None,
         completes=record.change.command_id,
     )
@@ -95,10 +93,11 @@ def expire_change(record: JobRecord, now: datetime) -> Transition:
     change = record.change
     assert change is not None
     seconds = (change.deadline_at - change.requested_at).total_seconds()
-    if record.status is Status.PAUSING:
-        fields = _running_again(record, now)
-    else:
-        fields = {"status": Status.PAUSED}
+    fields: dict[str, Any] = (
+        _running_again(record, now)
+        if record.status is Status.PAUSING
+        else {"status": Status.PAUSED}
+    )
     reason = reasons.change_not_confirmed(record, seconds)
     return by_the_timer(
         record, now, change.command_id, Outcome.CHANGED, change=None, reason=reason, **fields
@@ -109,23 +108,6 @@ def _running_again(record: JobRecord, now: datetime) -> dict[str, Any]:
     """The status and stages of a job that runs again after a pause (resumed, or a pause that
     was never confirmed), including a snapshot the engine finished meanwhile."""
     if record.snapshot_completed_while_paused and record.stage is Stage.SNAPSHOT:
-        if record.mode is Mode.SNAPSHOT:
-            return {
-                "status": Status.COMPLETED,
-                "stages": Stages(snapshot=StageState.COMPLETED),
-                "snapshot_completed_while_paused": False,
-            }
-        return {
-            "status": Status.CDC_RUNNING,
-            "stages": Stages(snapshot=StageState.COMPLETED, cdc=StageState.RUNNING),
-            "temp_data": TempData(
-                cdc_started_at=now, events_seen_at_cdc_start=record.stats.events_seen
-            ),
-            "snapshot_completed_while_paused": False,
-        }
+        return {**snapshot_done(record, now), "snapshot_completed_while_paused": False}
     running = Status.CDC_RUNNING if record.stage is Stage.CDC else Status.SNAPSHOT_RUNNING
-    return {"status": running, "stages": _stage_set(record, StageState.RUNNING)}
-
-
-def _stage_set(record: JobRecord, state: StageState) -> Stages:
-    return record.stages.model_copy(update={record.stage.value: state})
+    return {"status": running, "stages": current_stage_as(record, StageState.RUNNING)}

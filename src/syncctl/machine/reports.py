@@ -11,7 +11,6 @@ from syncctl.contract import (
     Draining,
     Failed,
     JobRecord,
-    Mode,
     Paused,
     Progress,
     Resumed,
@@ -22,10 +21,10 @@ from syncctl.contract import (
     StageState,
     Status,
     Stopped,
-    TempData,
 )
 from syncctl.machine.changes import confirmed_pause, confirmed_resume
 from syncctl.machine.model import Outcome, Rules, Transition
+from syncctl.machine.stages import current_stage_as, snapshot_done
 from syncctl.machine.stops import extend_stop, finish_stop
 from syncctl.machine.transitions import changed, next_record
 
@@ -54,7 +53,7 @@ def report(
                 stages=Stages(snapshot=StageState.RUNNING),
             )
         case SnapshotCompleted() if record.status is Status.SNAPSHOT_RUNNING:
-            return _snapshot_completed(record, message, now, rules)
+            return changed(record, message, now, rules, **snapshot_done(record, now))
         case SnapshotCompleted() if record.status is Status.CANCELLING and record.stop:
             # The snapshot finished before the engine saw the terminate: the stop still wins,
             # and the engine's `stopped` (or the deadline) ends the job as Snapshot cancelled.
@@ -92,31 +91,7 @@ def _progress(record: JobRecord, message: Progress, now: datetime) -> Transition
     return Transition(updated, (), Outcome.RECORDED)
 
 
-def _snapshot_completed(
-    record: JobRecord, message: SnapshotCompleted, now: datetime, rules: Rules
-) -> Transition:
-    if record.mode is Mode.SNAPSHOT:
-        return changed(
-            record,
-            message,
-            now,
-            rules,
-            status=Status.COMPLETED,
-            stages=Stages(snapshot=StageState.COMPLETED),
-        )
-    return changed(
-        record,
-        message,
-        now,
-        rules,
-        status=Status.CDC_RUNNING,
-        stages=Stages(snapshot=StageState.COMPLETED, cdc=StageState.RUNNING),
-        temp_data=TempData(cdc_started_at=now, events_seen_at_cdc_start=record.stats.events_seen),
-    )
-
-
 def _failed(record: JobRecord, message: Failed, now: datetime, rules: Rules) -> Transition:
-    stages = record.stages.model_copy(update={record.stage.value: StageState.FAILED})
     pending = record.stop or record.change
     completes = pending.command_id if pending else None
     return changed(
@@ -125,7 +100,7 @@ def _failed(record: JobRecord, message: Failed, now: datetime, rules: Rules) -> 
         now,
         rules,
         status=Status.FAILED,
-        stages=stages,
+        stages=current_stage_as(record, StageState.FAILED),
         reason=message.error,
         stop=None,
         change=None,
