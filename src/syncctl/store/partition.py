@@ -108,7 +108,9 @@ class PartitionState:
         command is due."""
         return [key.decode() for key, deadline in self._deadlines.items() if deadline <= now]
 
-    def pending_stops(self) -> int:
+    def pending_deadlines(self) -> int:
+        """Jobs with a deadline: a stop, pause or resume waiting for the engine to confirm it, or
+        a scheduled command."""
         return len(self._deadlines)
 
     def first_keys(self, limit: int) -> list[bytes]:

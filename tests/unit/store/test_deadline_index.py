@@ -78,7 +78,7 @@ def test_a_restored_record_with_a_declared_field_set_is_indexed(field: str) -> N
         assert not has_no_deadline(value)
         partition = PartitionState(0)
         partition.restore(record.job_id.encode(), value)
-        assert partition.pending_stops() == 1
+        assert partition.pending_deadlines() == 1
         assert partition.due(getattr(record, field).due_at) == [record.job_id]
         assert partition.get(record.job_id) == record
 
@@ -91,5 +91,5 @@ def test_a_restored_record_without_deadlines_is_not_indexed() -> None:
         assert has_no_deadline(value)
         partition = PartitionState(0)
         partition.restore(record.job_id.encode(), value)
-        assert partition.pending_stops() == 0
+        assert partition.pending_deadlines() == 0
         assert partition.get(record.job_id) == record
