@@ -19,6 +19,8 @@ Rejection = tuple[RejectionCode, str]
 
 
 class Refusal(NamedTuple):
+    """One reason to refuse a command: its code, when it applies, and the sentence users read."""
+
     code: RejectionCode
     applies: Callable[[JobRecord], bool]
     reason: Callable[[JobRecord], str]
