@@ -33,6 +33,9 @@ class Rules:
     schedule_limit: timedelta = timedelta(days=366)
 
 
+DEFAULT_RULES = Rules()
+
+
 class Outcome(StrEnum):
     """What an input did; events say it to users, this says it to logs and metrics."""
 

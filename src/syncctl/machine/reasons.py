@@ -86,12 +86,16 @@ def snapshot_finished_during_stop() -> str:
     return "the snapshot finished while the stop was in flight; the data copied so far stays"
 
 
+def _asked(record: JobRecord) -> str:
+    """The change a job that is PAUSING or RESUMING waits for the engine to confirm."""
+    return "pause" if record.status is Status.PAUSING else "resume"
+
+
 def change_in_progress(record: JobRecord) -> str:
     change = record.change
-    asked = "pause" if record.status is Status.PAUSING else "resume"
     deadline = f" (by {change.deadline_at.isoformat()} at the latest)" if change else ""
     return (
-        f"job {record.job_id} is waiting for the engine to confirm a {asked} "
+        f"job {record.job_id} is waiting for the engine to confirm a {_asked(record)} "
         f"({record.status.label}); send this again once it is confirmed{deadline}"
     )
 
@@ -111,17 +115,12 @@ def not_paused(record: JobRecord) -> str:
     return f"job {record.job_id} is not paused ({record.status.label}); there is nothing to resume"
 
 
-def pause_not_confirmed(seconds: float) -> str:
+def change_not_confirmed(record: JobRecord, seconds: float) -> str:
+    asked = _asked(record)
+    meanwhile = "keeps running" if asked == "pause" else "is still paused"
     return (
-        f"the engine did not confirm the pause within {seconds:g} s, so the job keeps running; "
-        "send pause again to retry"
-    )
-
-
-def resume_not_confirmed(seconds: float) -> str:
-    return (
-        f"the engine did not confirm the resume within {seconds:g} s, so the job is still "
-        "paused; send resume again to retry"
+        f"the engine did not confirm the {asked} within {seconds:g} s, so the job {meanwhile}; "
+        f"send {asked} again to retry"
     )
 
 

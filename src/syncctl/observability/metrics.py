@@ -47,7 +47,9 @@ class StoreSnapshot:
     """What the gauges report, as the loop last saw it."""
 
     jobs_by_status: Mapping[str, int] = field(default_factory=dict)
-    pending_stops: int = 0
+    # Jobs with a deadline (pending stops, pauses, resumes; schedules), for the gauge
+    # syncctl_pending_stop_deadlines, whose name and help predate pauses and schedules.
+    pending_deadlines: int = 0
     lag_by_partition: Mapping[int, int] = field(default_factory=dict)
 
 
@@ -72,7 +74,7 @@ class _StoreCollector(Collector):
         yield GaugeMetricFamily(
             "syncctl_pending_stop_deadlines",
             "Stops waiting for the engine's confirmation (each has a deadline).",
-            value=snapshot.pending_stops,
+            value=snapshot.pending_deadlines,
         )
         lag = GaugeMetricFamily(
             "syncctl_consumer_lag_messages",

@@ -72,5 +72,6 @@ class StateStore:
                 total[status] = total.get(status, 0) + count
         return total
 
-    def pending_stops(self) -> int:
-        return sum(state.pending_stops() for state in self._partitions.values())
+    def pending_deadlines(self) -> int:
+        """Jobs with a deadline over every partition (PartitionState.pending_deadlines)."""
+        return sum(state.pending_deadlines() for state in self._partitions.values())

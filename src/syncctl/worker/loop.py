@@ -267,7 +267,7 @@ class Worker:
         self.metrics.store(
             StoreSnapshot(
                 jobs_by_status=self._store.statuses(),
-                pending_stops=self._store.pending_stops(),
+                pending_deadlines=self._store.pending_deadlines(),
                 lag_by_partition=lag,
             )
         )

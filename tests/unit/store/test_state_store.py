@@ -59,7 +59,7 @@ def test_restored_records_read_back_equal_and_pending_stops_are_indexed() -> Non
     assert store.get(0, "job-1") == plain
     assert store.get(0, "job-2") == stopping
     assert store.get(0, "job-3") is None
-    assert partition.pending_stops() == 1
+    assert partition.pending_deadlines() == 1
 
 
 def _a_record_in(status: Status) -> JobRecord:
