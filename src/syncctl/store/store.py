@@ -1,4 +1,5 @@
-"""All partitions this worker owns, and the undo log of the open transaction."""
+"""All partitions this worker owns. The open transaction's changes, and their undoing, are the
+checkpoint's (worker/checkpoint.py)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,11 @@ from syncctl.store.partition import PartitionState
 
 
 class StateStore:
-    """Job records of the assigned partitions.
-
-    Writes go straight into the partition state; the first write to a job in a transaction
-    saves what was there before, so that `rollback()` after an aborted transaction puts the
-    store back exactly where the changelog is.
-    """
+    """Job records of the assigned partitions."""
 
     def __init__(self, count_statuses: bool = False) -> None:
         self._count_statuses = count_statuses
         self._partitions: dict[int, PartitionState] = {}
-        self._undo: dict[tuple[int, str], JobRecord | object | None] = {}
 
     def add_partition(self, partition: int) -> PartitionState:
         state = PartitionState(partition, self._count_statuses)
@@ -28,7 +23,6 @@ class StateStore:
 
     def drop_partition(self, partition: int) -> None:
         self._partitions.pop(partition, None)
-        self._undo = {key: value for key, value in self._undo.items() if key[0] != partition}
 
     def partition(self, partition: int) -> PartitionState:
         return self._partitions[partition]
@@ -39,23 +33,18 @@ class StateStore:
     def get(self, partition: int, job_id: str) -> JobRecord | None:
         return self._partitions[partition].get(job_id)
 
-    def put(self, partition: int, job_id: str, record: JobRecord | None) -> None:
+    def put(self, partition: int, job_id: str, record: JobRecord | None) -> JobRecord | None:
+        """Set the job's record (None deletes it); what it was before."""
         state = self._partitions[partition]
-        key = (partition, job_id)
-        if key not in self._undo:
-            self._undo[key] = state.get(job_id)
+        previous = state.get(job_id)
         state.put(job_id, record)
+        return previous
 
-    def commit(self) -> None:
-        """The open transaction committed: its writes are now the changelog's."""
-        self._undo.clear()
-
-    def rollback(self) -> None:
-        """The open transaction aborted: undo every write made in it."""
-        for (partition, job_id), previous in self._undo.items():
-            if partition in self._partitions:
-                self._partitions[partition].put(job_id, previous)  # type: ignore[arg-type]
-        self._undo.clear()
+    def put_back(self, partition: int, job_id: str, record: JobRecord | None) -> None:
+        """Undo a `put` of an aborted transaction; a partition dropped meanwhile keeps none."""
+        state = self._partitions.get(partition)
+        if state is not None:
+            state.put(job_id, record)
 
     def due(self, now: datetime, partitions: set[int]) -> list[tuple[int, str]]:
         return [

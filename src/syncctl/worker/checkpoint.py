@@ -2,9 +2,10 @@
 
 A checkpoint is one Kafka transaction: the records, events, dead letters and forwarded
 commands it produced, the control offsets it consumed, and the store's changes since the last
-commit. `commit()` makes all of it count; when Kafka refuses, all of it is undone: the
-transaction is aborted, the store rolled back, the consumer rewound to the committed offsets,
-so that the same input is applied again. Too many aborts in a row mean the producer is
+commit (a record is written once, through `write_state`, into the store and, at commit, the
+changelog). `commit()` makes all of it count; when Kafka refuses, all of it is undone: the
+transaction is aborted, the store's changes put back, the consumer rewound to the committed
+offsets, so that the same input is applied again. Too many aborts in a row mean the producer is
 broken, and the worker stops (FatalKafkaError).
 
     idle --write/consumed--> open --commit ok--> idle
@@ -58,9 +59,9 @@ class InputConsumer(Protocol):
     def seek(self, partition: TopicPartition) -> None: ...
 
 
-class UndoableStore(Protocol):
-    def commit(self) -> None: ...
-    def rollback(self) -> None: ...
+class RecordStore(Protocol):
+    def put(self, partition: int, job_id: str, record: JobRecord | None) -> JobRecord | None: ...
+    def put_back(self, partition: int, job_id: str, record: JobRecord | None) -> None: ...
 
 
 class Outcomes(Protocol):
@@ -75,7 +76,7 @@ class Checkpoint:
         self,
         producer: TransactionalProducer,
         consumer: InputConsumer,
-        store: UndoableStore,
+        store: RecordStore,
         topics: TopicSettings,
         timeout: float,
         ready_partitions: Callable[[], Collection[int]],
@@ -93,19 +94,23 @@ class Checkpoint:
         self.inputs = 0
         self.aborts_in_a_row = 0
         self._offsets: dict[int, int] = {}
-        self._states: dict[tuple[int, str], JobRecord | None] = {}
+        # Each job the transaction changed: (its record before the transaction, its record now).
+        self._changes: dict[tuple[int, str], tuple[JobRecord | None, JobRecord | None]] = {}
         # (produced at, read at) of each applied control message, epoch seconds.
         self._input_times: list[tuple[float, float]] = []
 
     # -- what a transaction holds --------------------------------------------------------------
     def write_state(self, partition: int, job_id: str, record: JobRecord | None) -> None:
-        """Set the job's changelog record; only the last one a transaction sets is written.
-
-        A compacted changelog needs no intermediate values, and a job's commands often share a
-        transaction: serializing and producing its record once, at commit, saves both.
+        """Set the job's record: in the store now, in the changelog at commit (an abort puts the
+        store back). Only the last record a transaction sets is produced: a compacted changelog
+        needs no intermediate values, and a job's commands often share a transaction, so
+        serializing and producing its record once, at commit, saves both.
         """
         self._begin()
-        self._states[(partition, job_id)] = record
+        previous = self._store.put(partition, job_id, record)
+        key = (partition, job_id)
+        before = self._changes[key][0] if key in self._changes else previous
+        self._changes[key] = (before, record)
 
     def write_event(self, job_id: str, value: bytes) -> None:
         self._produce(self._topics.events, job_id.encode(), value)
@@ -158,7 +163,7 @@ class Checkpoint:
             return True
         inputs = self.inputs
         try:
-            for (partition, job_id), record in self._states.items():
+            for (partition, job_id), (_, record) in self._changes.items():
                 value = to_json(record) if record is not None else None
                 self._produce(self._topics.state, job_id.encode(), value, partition=partition)
             if self._offsets:
@@ -175,7 +180,6 @@ class Checkpoint:
         except AbortableKafkaError as error:
             self.abort(str(error))
             return False
-        self._store.commit()
         self.aborts_in_a_row = 0
         committed_at = time.time()
         times, self._input_times = self._input_times, []
@@ -239,14 +243,14 @@ class Checkpoint:
                     f"could not abort the transaction: {error.args[0].str()}"
                 ) from error
         self._input_times.clear()  # none of them will be committed
+        for (partition, job_id), (before, _) in self._changes.items():
+            self._store.put_back(partition, job_id, before)
         self._reset()
         self._outcomes.transaction("aborted")
 
     def _rewind(self, exclude: Collection[int]) -> None:
-        """The store forgets the aborted writes; the consumer reads again from the committed
-        offsets (of every ready partition: a failed batch may have been read past its last
-        consumed message)."""
-        self._store.rollback()
+        """The consumer reads again from the committed offsets (of every ready partition: a
+        failed batch may have been read past its last consumed message)."""
         ready = [
             TopicPartition(self._topics.control, p)
             for p in sorted(self._ready_partitions())
@@ -266,4 +270,4 @@ class Checkpoint:
         self.open = False
         self.inputs = 0
         self._offsets.clear()
-        self._states.clear()
+        self._changes.clear()

@@ -45,7 +45,9 @@ class ControlInput(Protocol):
 class Writes(Protocol):
     """Where the outcome of a message goes: one transaction (worker.checkpoint.Checkpoint)."""
 
-    def write_state(self, partition: int, job_id: str, record: Any) -> None: ...
+    def write_state(self, partition: int, job_id: str, record: Any) -> None:
+        """Into the store now, into the changelog with the transaction."""
+
     def write_event(self, job_id: str, value: bytes) -> None: ...
     def write_dead_letter(
         self, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
@@ -109,7 +111,6 @@ class CommandHandler:
         before = self._store.get(partition, job_id)
         transition = apply(before, message, now, self._rules)
         if transition.record is not before:
-            self._store.put(partition, job_id, transition.record)
             writes.write_state(partition, job_id, transition.record)
         for event in transition.events:
             writes.write_event(job_id, to_json(event))

@@ -1,4 +1,5 @@
-"""The store after an aborted transaction is what the changelog says; restore indexes deadlines."""
+"""The store holds what it is given and what restore reads; it indexes deadlines and counts
+jobs by status as records come and go (undoing an aborted transaction: test_checkpoint.py)."""
 
 from __future__ import annotations
 
@@ -14,22 +15,21 @@ from syncctl.store import StateStore
 from tests.unit.machine.journeys import T0, message, record_in
 
 
-def test_rollback_puts_back_every_record_the_aborted_transaction_touched() -> None:
+def test_put_answers_what_was_there_and_put_back_restores_it_unless_the_partition_went() -> None:
     store = StateStore()
     store.add_partition(0)
     running = record_in(Status.SNAPSHOT_RUNNING, Mode.SNAPSHOT)
-    store.put(0, "job-1", running)
-    store.commit()
-
+    assert store.put(0, "job-1", running) is None
     cancelling = apply(running, message("terminate"), T0).record
-    store.put(0, "job-1", cancelling)
-    store.put(0, "job-2", record_in(Status.NOT_STARTED, Mode.SNAPSHOT))
-    store.put(0, "job-1", None)
-    store.rollback()
+    assert store.put(0, "job-1", cancelling) == running
+    assert store.due(T0 + timedelta(hours=1), {0}) == [(0, "job-1")]
 
+    store.put_back(0, "job-1", running)  # an aborted transaction's change undone
     assert store.get(0, "job-1") == running
-    assert store.get(0, "job-2") is None
     assert store.due(T0 + timedelta(hours=1), {0}) == []
+    store.drop_partition(0)
+    store.put_back(0, "job-1", None)  # the partition went with a rebalance: nothing to undo
+    assert store.partitions() == []
 
 
 def test_a_committed_stop_is_due_at_its_deadline_and_not_before() -> None:
@@ -37,7 +37,6 @@ def test_a_committed_stop_is_due_at_its_deadline_and_not_before() -> None:
     store.add_partition(3)
     cancelling = record_in(Status.CANCELLING, Mode.SNAPSHOT)
     store.put(3, "job-1", cancelling)
-    store.commit()
     assert cancelling.stop is not None
     assert store.due(cancelling.stop.deadline_at - timedelta(seconds=1), {3}) == []
     assert store.due(cancelling.stop.deadline_at, {3}) == [(3, "job-1")]
@@ -73,7 +72,7 @@ RECORDS = {status: _a_record_in(status) for status in Status}
 @given(
     steps=st.lists(
         st.tuples(
-            st.sampled_from(["restore", "put", "delete", "rollback", "commit"]),
+            st.sampled_from(["restore", "put", "delete", "put_back"]),
             st.sampled_from(["job-1", "job-2", "job-3"]),
             st.sampled_from(list(Status)),
         ),
@@ -94,10 +93,8 @@ def test_jobs_by_status_always_match_the_records_the_store_holds(
             store.put(0, job_id, record)
         elif action == "delete":
             store.put(0, job_id, None)
-        elif action == "rollback":
-            store.rollback()
-        else:
-            store.commit()
+        else:  # an aborted transaction puts back what the job held before it
+            store.put_back(0, job_id, record)
         held = [store.get(0, job) for job in ("job-1", "job-2", "job-3")]
         expected = Counter(record.status.value for record in held if record is not None)
         assert store.statuses() == dict(expected)

@@ -12,14 +12,21 @@ from typing import Any
 
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicPartition
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from syncctl.contract import JobRecord, Mode, Status
+from syncctl.contract.serialization import to_json
 from syncctl.kafka.errors import AbortableKafkaError, FatalKafkaError
 from syncctl.settings import TopicSettings
+from syncctl.store import StateStore
 from syncctl.worker.checkpoint import ABORTS_BEFORE_GIVING_UP, Checkpoint
 
 TOPICS = TopicSettings(control="control", state="state", events="events", dlq="dlq")
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
+EARLIER = JobRecord(
+    job_id="a", mode=Mode.SNAPSHOT, status=Status.SNAPSHOT_RUNNING, created_at=NOW, updated_at=NOW
+)
 
 
 def kafka_error(
@@ -92,18 +99,6 @@ class FakeConsumer:
         self.seeks.append((partition.partition, partition.offset))
 
 
-class FakeStore:
-    def __init__(self) -> None:
-        self.commits = 0
-        self.rollbacks = 0
-
-    def commit(self) -> None:
-        self.commits += 1
-
-    def rollback(self) -> None:
-        self.rollbacks += 1
-
-
 class Outcomes:
     def __init__(self) -> None:
         self.results: list[tuple[str, int]] = []
@@ -120,7 +115,11 @@ class Rig:
     def __init__(self, ready: set[int] | None = None) -> None:
         self.producer = FakeProducer()
         self.consumer = FakeConsumer({0: 40, 1: 7})
-        self.store = FakeStore()
+        self.store = StateStore()
+        for partition in (0, 1, 2):
+            self.store.add_partition(partition)
+        self.store.put(0, "a", EARLIER)  # committed by an earlier transaction
+        self.record = EARLIER.model_copy(update={"status": Status.CANCELLING, "version": 2})
         self.outcomes = Outcomes()
         self.ready = ready if ready is not None else {0, 1, 2}
         self.checkpoint = Checkpoint(
@@ -134,15 +133,8 @@ class Rig:
         )
 
     def some_work(self) -> None:
-        record = JobRecord(
-            job_id="a",
-            mode=Mode.SNAPSHOT,
-            status=Status.NOT_STARTED,
-            created_at=NOW,
-            updated_at=NOW,
-        )
         self.checkpoint.write_state(0, "a", None)
-        self.checkpoint.write_state(0, "a", record)
+        self.checkpoint.write_state(0, "a", self.record)
         self.checkpoint.write_event("a", b"{}")
         self.checkpoint.consumed(0, 41, produced_at=1.0)
         self.checkpoint.consumed(0, 42, produced_at=1.0)
@@ -153,22 +145,26 @@ def test_a_commit_writes_each_jobs_last_record_and_the_next_offsets_then_forgets
 ):
     rig = Rig()
     rig.some_work()
+    assert rig.store.get(0, "a") == rig.record  # the store has it at once, for the next command
     assert rig.checkpoint.commit() is True
 
     states = [
-        (topic, key, kwargs["partition"])
-        for topic, key, _, kwargs in rig.producer.produced
+        (topic, key, value, kwargs["partition"])
+        for topic, key, value, kwargs in rig.producer.produced
         if topic == "state"
     ]
-    assert states == [("state", b"a", 0)]  # one record, the last, on the job's partition
+    # One record, the last, on the job's partition.
+    assert states == [("state", b"a", to_json(rig.record), 0)]
     assert rig.producer.offsets_sent == [[(0, 43)]]
-    assert (
-        rig.producer.calls[-1] == "commit" and rig.store.commits == 1 and rig.store.rollbacks == 0
-    )
+    assert rig.producer.calls[-1] == "commit"
     assert rig.outcomes.results == [("committed", 2)] and rig.outcomes.latency_count == 2
     assert (
         not rig.checkpoint.open and rig.checkpoint.commit() is True
     )  # nothing open: nothing to do
+    # Committed: a later abort puts back only what its own transaction changed.
+    rig.checkpoint.write_state(1, "b", EARLIER)
+    rig.checkpoint.abort("refused")
+    assert rig.store.get(0, "a") == rig.record and rig.store.get(1, "b") is None
 
 
 @pytest.mark.parametrize(
@@ -190,7 +186,7 @@ def test_an_abortable_write_failure_is_aborted_rolled_back_and_rewound(
 
     rig.checkpoint.abort("the write failed")
     assert rig.producer.calls[-1] == "abort" and "commit" not in rig.producer.calls
-    assert rig.store.rollbacks == 1 and rig.store.commits == 0
+    assert rig.store.get(0, "a") == EARLIER  # what the changelog holds
     # Every ready partition goes back to its committed offset (none committed: the beginning),
     # also those this transaction had not consumed from: the batch may have been read past them.
     assert rig.consumer.seeks == [(0, 40), (1, 7), (2, OFFSET_BEGINNING)]
@@ -204,7 +200,7 @@ def test_an_abortable_commit_failure_aborts_and_returns_false() -> None:
     rig.producer.fail("send_offsets", kafka_error(KafkaError.ILLEGAL_GENERATION, abortable=True))
     assert rig.checkpoint.commit() is False
     assert rig.producer.calls[-1] == "abort" and "commit" not in rig.producer.calls
-    assert rig.store.rollbacks == 1
+    assert rig.store.get(0, "a") == EARLIER
     # Every ready partition reads again from its committed offset (2 has none: the beginning).
     assert rig.consumer.seeks == [(0, 40), (1, 7), (2, OFFSET_BEGINNING)]
 
@@ -224,7 +220,7 @@ def test_a_commit_that_keeps_timing_out_stops_the_worker() -> None:
     rig.producer.fail("commit", *[kafka_error(KafkaError._TIMED_OUT, retriable=True)] * 5)
     with pytest.raises(FatalKafkaError):
         rig.checkpoint.commit()
-    assert rig.producer.calls.count("commit") == 5 and rig.store.commits == 0
+    assert rig.producer.calls.count("commit") == 5 and "abort" not in rig.producer.calls
 
 
 def test_a_fenced_producer_stops_the_worker_without_touching_the_store() -> None:
@@ -234,7 +230,7 @@ def test_a_fenced_producer_stops_the_worker_without_touching_the_store() -> None
     with pytest.raises(FatalKafkaError):
         rig.checkpoint.commit()
     assert "abort" not in rig.producer.calls
-    assert rig.store.commits == 0 and rig.store.rollbacks == 0 and rig.consumer.seeks == []
+    assert rig.consumer.seeks == []  # the worker ends: a new owner restores the changelog
 
 
 def test_ten_aborts_in_a_row_stop_the_worker_and_a_commit_between_resets_the_count() -> None:
@@ -267,7 +263,7 @@ def test_lost_partitions_abort_the_open_transaction_and_rewind_only_those_still_
     rig = Rig()
     rig.some_work()
     rig.checkpoint.lose([1])
-    assert rig.producer.calls[-1] == "abort" and rig.store.rollbacks == 1
+    assert rig.producer.calls[-1] == "abort" and rig.store.get(0, "a") == EARLIER
     assert rig.consumer.seeks == [(0, 40), (2, OFFSET_BEGINNING)]
     assert rig.checkpoint.aborts_in_a_row == 0, "a lost partition is not the producer's fault"
     rig.checkpoint.lose([0])  # nothing open any more: nothing to abort
@@ -300,3 +296,53 @@ def test_due_when_full_when_the_input_ran_dry_or_when_open_long_enough() -> None
     assert rig.checkpoint.due(batch_max=2, commit_interval=0, input_ran_dry=False)
     rig.checkpoint.consumed(0, 2)
     assert rig.checkpoint.due(batch_max=2, commit_interval=60, input_ran_dry=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    steps=st.lists(
+        st.one_of(
+            st.tuples(
+                st.just("write"),
+                st.sampled_from([0, 1]),
+                st.sampled_from(["a", "b"]),
+                st.sampled_from([None, Status.SNAPSHOT_RUNNING, Status.CANCELLING]),
+            ),
+            st.tuples(st.sampled_from(["commit", "refused commit", "abort"])),
+        ),
+        max_size=30,
+    )
+)
+def test_between_transactions_the_store_holds_exactly_what_the_changelog_does(
+    steps: list[tuple[Any, ...]],
+) -> None:
+    """Commits, refused commits and aborts in any order: whenever no transaction is open, what
+    the next command reads from the store is what a restore from the changelog would give."""
+    rig = Rig()
+    changelog: dict[tuple[int, str], JobRecord | None] = {(0, "a"): EARLIER}
+    for step in steps:
+        if step[0] == "write":
+            _, partition, job_id, status = step
+            record = None if status is None else EARLIER.model_copy(update={"status": status})
+            rig.checkpoint.write_state(partition, job_id, record)
+            rig.checkpoint.consumed(partition, 100)
+            continue
+        produced_before = len(rig.producer.produced)
+        if step[0] == "refused commit":
+            rig.producer.fail("commit", kafka_error(KafkaError.INVALID_TXN_STATE, abortable=True))
+        if step[0] == "abort":
+            if rig.checkpoint.open:
+                rig.checkpoint.abort("refused")
+        elif rig.checkpoint.commit():
+            for topic, key, value, kwargs in rig.producer.produced[produced_before:]:
+                if topic == "state":
+                    assert key is not None
+                    parsed = None if value is None else JobRecord.model_validate_json(value)
+                    changelog[(kwargs["partition"], key.decode())] = parsed
+        rig.producer.failures.clear()
+        for (partition, job_id), record in changelog.items():
+            assert rig.store.get(partition, job_id) == record
+        for partition in (0, 1):
+            for job_id in ("a", "b"):
+                if (partition, job_id) not in changelog:
+                    assert rig.store.get(partition, job_id) is None

@@ -58,10 +58,14 @@ class FakeMessage:
 
 
 class Recorder:
-    def __init__(self) -> None:
+    """The transaction's side, as the checkpoint does it: a record goes into the store at once."""
+
+    def __init__(self, store: StateStore) -> None:
         self.writes: list[tuple[str, Any]] = []
+        self._store = store
 
     def write_state(self, partition: int, job_id: str, record: Any) -> None:
+        self._store.put(partition, job_id, record)
         self.writes.append(("state", (partition, job_id, record.status.value if record else None)))
 
     def write_event(self, job_id: str, value: bytes) -> None:
@@ -103,7 +107,7 @@ def create(job_id: str, **extra: Any) -> FakeMessage:
 
 def test_a_create_writes_the_record_and_its_event_and_consumes_the_message() -> None:
     commands, store = handler()
-    message, writes = create("orders"), Recorder()
+    message, writes = create("orders"), Recorder(store)
     commands.handle(message, writes, NOW)
     home = message.partition()
     kinds = [kind for kind, _ in writes.writes]
@@ -120,8 +124,8 @@ def test_a_create_writes_the_record_and_its_event_and_consumes_the_message() -> 
 
 
 def test_a_malformed_message_goes_to_the_dead_letters_with_its_reason_and_is_consumed() -> None:
-    commands, _ = handler()
-    writes = Recorder()
+    commands, store = handler()
+    writes = Recorder(store)
     commands.handle(FakeMessage(b"orders", b"{not json", 1), writes, NOW)
     (kind, headers), consumed = writes.writes
     assert kind == "dead_letter" and headers["syncctl.error.code"] == b"invalid_json"
@@ -135,7 +139,7 @@ def test_a_message_on_the_wrong_partition_is_forwarded_to_its_keys_and_not_appli
     home = message.partition()
     elsewhere = (home + 1) % PARTITIONS
     wrong = FakeMessage(message.key(), message.value(), elsewhere)
-    writes = Recorder()
+    writes = Recorder(store)
     commands.handle(wrong, writes, NOW)
     assert writes.writes == [("forward", home), ("consumed", (elsewhere, 10))]
     assert store.get(home, "orders") is None
@@ -144,8 +148,8 @@ def test_a_message_on_the_wrong_partition_is_forwarded_to_its_keys_and_not_appli
 def test_with_signing_required_an_unsigned_stop_is_dead_lettered_and_a_signed_one_applied() -> None:
     secret = "s" * 32
     settings = Settings(signing=SigningSettings(required=True, keys={"k1": secret}, key_id="k1"))
-    commands, _ = handler(settings)
-    unsigned, writes = create("orders"), Recorder()
+    commands, store = handler(settings)
+    unsigned, writes = create("orders"), Recorder(store)
     commands.handle(unsigned, writes, NOW)
     assert (
         writes.writes[0][0] == "dead_letter"
@@ -154,6 +158,6 @@ def test_with_signing_required_an_unsigned_stop_is_dead_lettered_and_a_signed_on
 
     headers = signature_headers("k1", secret, unsigned.key(), unsigned.value() or b"")
     signed = FakeMessage(unsigned.key(), unsigned.value(), unsigned.partition(), headers=headers)
-    writes = Recorder()
+    writes = Recorder(store)
     commands.handle(signed, writes, NOW)
     assert [kind for kind, _ in writes.writes] == ["state", "event", "consumed"]
