@@ -103,6 +103,7 @@ def test_probes_and_metrics_describe_what_the_worker_did(
     assert metrics[("syncctl_transactions_total", (("result", "committed"),))] >= 1
     assert metrics[("syncctl_end_to_end_latency_seconds_count", ())] == 7
     assert metrics[("syncctl_processing_latency_seconds_count", ())] == 7
+    assert metrics[("syncctl_pending_deadlines", ())] == 0
     assert metrics[("syncctl_pending_stop_deadlines", ())] == 0
     lags = {
         labels: v

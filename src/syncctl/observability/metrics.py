@@ -47,8 +47,7 @@ class StoreSnapshot:
     """What the gauges report, as the loop last saw it."""
 
     jobs_by_status: Mapping[str, int] = field(default_factory=dict)
-    # Jobs with a deadline (pending stops, pauses, resumes; schedules), for the gauge
-    # syncctl_pending_stop_deadlines, whose name and help predate pauses and schedules.
+    # Jobs with a deadline: pending stops, pauses and resumes, scheduled commands.
     pending_deadlines: int = 0
     lag_by_partition: Mapping[int, int] = field(default_factory=dict)
 
@@ -72,8 +71,16 @@ class _StoreCollector(Collector):
             jobs.add_metric([status], count)
         yield jobs
         yield GaugeMetricFamily(
+            "syncctl_pending_deadlines",
+            "Jobs with a deadline: a stop, pause or resume waiting for the engine's "
+            "confirmation, or a scheduled command.",
+            value=snapshot.pending_deadlines,
+        )
+        # The same figure under its first name, from before pauses and schedules; kept for the
+        # dashboards that read it.
+        yield GaugeMetricFamily(
             "syncctl_pending_stop_deadlines",
-            "Stops waiting for the engine's confirmation (each has a deadline).",
+            "Deprecated: the same as syncctl_pending_deadlines.",
             value=snapshot.pending_deadlines,
         )
         lag = GaugeMetricFamily(
