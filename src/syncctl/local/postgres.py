@@ -111,20 +111,19 @@ class LocalPostgres:
         return self
 
     def restart(self) -> None:
-        """A fast shutdown (sessions cut, as an operator's restart does) and a start again."""
-        self._run(
-            "pg_ctl",
-            "-D",
-            str(self.data_dir),
-            "-l",
-            str(self.base_dir / "postgres.log"),
-            "-m",
-            "fast",
-            "-w",
-            "-t",
-            "60",
-            "restart",
-        )
+        """A fast shutdown (sessions cut, as an operator's restart does) and a start again.
+
+        A fast shutdown waits for each walsender to hand its WAL to its replication client; a
+        client that is gone or stuck (a killed Connect worker's Debezium task) can hold it up
+        to wal_sender_timeout. After 30 s the operator's next step is taken: an immediate stop
+        (crash recovery at start), then a start."""
+        log = str(self.base_dir / "postgres.log")
+        data = str(self.data_dir)
+        try:
+            self._run("pg_ctl", "-D", data, "-l", log, "-m", "fast", "-w", "-t", "30", "restart")
+        except ServerError:
+            self._run("pg_ctl", "-D", data, "-m", "immediate", "-w", "-t", "60", "stop")
+            self._run("pg_ctl", "-D", data, "-l", log, "-w", "-t", "60", "start")
 
     def stop(self) -> None:
         if (self.data_dir / "postmaster.pid").exists():
