@@ -13,7 +13,7 @@ import socket
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -288,7 +288,12 @@ class EngineSettings(BaseModel):
         description="Kafka Connect's REST API: one worker's, or several of one cluster separated "
         "by commas (a call whose worker does not answer goes to the next).",
     )
-    runner_id: str = Field("connect-engine", description="Sent as requested_by on reports.")
+    engine_id: str = Field(
+        "connect-engine",
+        # runner_id: its first name, still read.
+        validation_alias=AliasChoices("engine_id", "runner_id"),
+        description="Sent as requested_by on the engine's reports.",
+    )
     group_id: str = Field(
         "syncctl-connect-engine", description="Consumer group of the engine's event reader."
     )

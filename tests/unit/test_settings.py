@@ -102,3 +102,14 @@ def test_a_secrets_file_that_cannot_be_used_is_refused_with_the_reason(
     with pytest.raises(ConfigError, match=r"engine\.sources\.shop") as refused:
         load_settings()
     assert said in str(refused.value)
+
+
+def test_the_engines_id_is_engine_id_and_its_first_name_is_still_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().engine.engine_id == "connect-engine"
+    monkeypatch.setenv("SYNCCTL_ENGINE__RUNNER_ID", "old-name")
+    assert load_settings().engine.engine_id == "old-name"
+    monkeypatch.setenv("SYNCCTL_ENGINE__ENGINE_ID", "engine-7")
+    monkeypatch.delenv("SYNCCTL_ENGINE__RUNNER_ID")
+    assert load_settings().engine.engine_id == "engine-7"

@@ -57,13 +57,13 @@ class ConnectEngine:
         self._client = SyncJobsClient(
             kafka=settings.kafka,
             topics=settings.topics,
-            requested_by=self._engine.runner_id,
+            requested_by=self._engine.engine_id,
             signing=settings.signing,
         )
         self._api = ConnectApi(self._engine.connect_url)
         self._admin = AdminClient(config.common(settings.kafka))
         self._topics = JobTopics(self._admin)
-        self._reports = Reporter(self._client, self._engine.runner_id, owns=self._owns)
+        self._reports = Reporter(self._client, self._engine.engine_id, owns=self._owns)
         self._lifecycle = JobLifecycle(
             self._api,
             self._topics,
