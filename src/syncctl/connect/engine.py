@@ -165,7 +165,7 @@ class ConnectEngine:
 
         def exists() -> bool:
             nonlocal looks
-            found[:] = partitions_of(events, topic)
+            found[:] = partitions_of(events, topic) or []
             looks += 1
             if not found and looks == 1:
                 log.info("waiting for the worker to create the events topic", topic=topic)
