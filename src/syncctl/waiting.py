@@ -14,12 +14,14 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class RetryPolicy:
     """Call again while `retry_on(error)` holds, up to `attempts` calls and `timeout` seconds,
-    `pause` seconds apart."""
+    `pause` seconds apart; with `max_pause`, the pause doubles after each call up to it (what
+    clears in a moment is asked again soon, what takes longer is not asked too often)."""
 
     retry_on: Callable[[BaseException], bool]
     attempts: int | None = None
     timeout: float | None = None
     pause: float = 0.0
+    max_pause: float | None = None
 
     def within(self, timeout: float) -> RetryPolicy:
         return replace(self, timeout=timeout)
@@ -29,6 +31,7 @@ def retry(call: Callable[[], T], policy: RetryPolicy) -> T:
     """`call()`, made again as `policy` allows; its last error is raised when it gives up."""
     deadline = time.monotonic() + policy.timeout if policy.timeout is not None else None
     attempt = 0
+    pause = policy.pause
     while True:
         attempt += 1
         try:
@@ -38,8 +41,10 @@ def retry(call: Callable[[], T], policy: RetryPolicy) -> T:
             out_of_time = deadline is not None and time.monotonic() >= deadline
             if out_of_attempts or out_of_time or not policy.retry_on(error):
                 raise
-            if policy.pause:
-                time.sleep(policy.pause)
+            if pause:
+                time.sleep(pause)
+            if policy.max_pause is not None:
+                pause = min(pause * 2, policy.max_pause)
 
 
 @dataclass(frozen=True)

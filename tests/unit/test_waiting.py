@@ -64,3 +64,10 @@ def test_waiting_ends_when_the_condition_holds_at_the_timeout_or_when_told_to_st
     stop_at = clock.now + 2.0
     assert not wait_until(lambda: False, Patience(None, 1.0), give_up=lambda: clock.now >= stop_at)
     assert clock.now == stop_at
+
+
+def test_a_growing_pause_doubles_up_to_its_maximum(clock: Clock) -> None:
+    calls, call = _failing(5, TimeoutError("not yet"))
+    policy = RetryPolicy(retry_on=lambda e: True, timeout=60, pause=0.5, max_pause=2.0)
+    assert retry(call, policy) == "answered"  # type: ignore[arg-type]
+    assert len(calls) == 6 and clock.now == 1000 + 0.5 + 1 + 2 + 2 + 2

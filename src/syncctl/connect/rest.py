@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from syncctl.errors import ServerError
-from syncctl.waiting import Patience, wait_until
+from syncctl.waiting import Patience, RetryPolicy, retry, wait_until
 
 _CONFLICT_PATIENCE = 20.0  # seconds
 # A Kafka Connect worker that restarts answers nothing for 10-30 s; every call the engine makes
@@ -121,37 +121,50 @@ class ConnectApi:
         return response.json() if response.content else None
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """One call; 409 is retried for a while: Connect answers it while its workers rebalance
-        or another config change (one of ours, on another job) is being written. A Connect that
-        does not answer at all (restarting), or one that cannot forward the call to its dead
-        leader, is waited for, longer."""
+        """One call; 409 is asked again for a while: Connect answers it while its workers
+        rebalance or another config change (one of ours, on another job) is being written. A
+        Connect that does not answer at all (restarting), or one that cannot forward the call to
+        its dead leader, is waited for, longer. The last answer is returned when patience ends."""
         started = time.monotonic()
-        pause = 0.05
-        while True:
+
+        def worth_asking_again(error: BaseException) -> bool:
+            if isinstance(error, _Conflict):
+                return time.monotonic() - started <= _CONFLICT_PATIENCE
+            return isinstance(error, _NoAnswer | _LeaderUnreachable)
+
+        policy = RetryPolicy(
+            retry_on=worth_asking_again, timeout=_UNREACHABLE_PATIENCE, pause=0.05, max_pause=1.0
+        )
+        try:
+            return retry(lambda: self._ask_any_worker(method, path, **kwargs), policy)
+        except _Unsettled as unsettled:
+            return unsettled.response
+        except _NoAnswer as error:
+            raise ServerError(
+                f"Kafka Connect at {', '.join(self.urls)} did not answer {method} {path}: "
+                f"{error.__cause__}"
+            ) from error.__cause__
+
+    def _ask_any_worker(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """The answer of the current worker, or of the next that answers at all; the one that
+        answered stays current for later calls."""
+        for _ in self.urls:
             try:
                 response = self._http.request(method, path, **kwargs)
             except httpx.TransportError as error:
-                if time.monotonic() - started > _UNREACHABLE_PATIENCE:
-                    raise ServerError(
-                        f"Kafka Connect at {', '.join(self.urls)} did not answer "
-                        f"{method} {path}: {error}"
-                    ) from error
+                gone = error
                 self._current = (self._current + 1) % len(self.urls)
-                if self._current == 0:  # every worker tried: give them a moment
-                    time.sleep(1.0)
                 continue
             except httpx.HTTPError as error:
                 raise ServerError(
                     f"Kafka Connect at {self.url} did not answer {method} {path}: {error}"
                 ) from error
-            waited = time.monotonic() - started
-            if _leader_unreachable(response) and waited <= _UNREACHABLE_PATIENCE:
-                time.sleep(1.0)
-                continue
-            if response.status_code != 409 or waited > _CONFLICT_PATIENCE:
-                return response
-            time.sleep(pause)
-            pause = min(pause * 2, 1.0)
+            if response.status_code == 409:
+                raise _Conflict(response)
+            if _leader_unreachable(response):
+                raise _LeaderUnreachable(response)
+            return response
+        raise _NoAnswer() from gone
 
     def _raise_for(self, response: httpx.Response) -> None:
         if response.is_success:
@@ -164,6 +177,25 @@ class ConnectApi:
             f"Kafka Connect refused {response.request.method} {response.request.url.path}: "
             f"{message}"
         )
+
+
+class _Unsettled(Exception):
+    """An answer that may change if asked again."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+
+
+class _Conflict(_Unsettled):
+    pass
+
+
+class _LeaderUnreachable(_Unsettled):
+    pass
+
+
+class _NoAnswer(Exception):
+    """No worker of the cluster answered (each one's error is the cause)."""
 
 
 def first_failure(status: dict[str, Any] | None) -> str | None:
