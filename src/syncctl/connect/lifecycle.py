@@ -38,6 +38,9 @@ from syncctl.waiting import Patience, wait_until
 
 log = get_logger("syncctl.connect")
 _CANCEL_DRAIN_SECONDS = 15.0
+# A source whose slot has not moved for this long may be quiet rather than behind (Debezium
+# confirms only when its tables change): the slot itself is asked.
+_QUIET_SOURCE_SECONDS = 3.0
 # A Complete CDC's drain fails when it has not moved for this long; while it moves, a `draining`
 # report every few seconds moves the stop's deadline (keep worker.stop_deadline above it).
 DRAIN_STALL_SECONDS = 20.0
@@ -194,16 +197,11 @@ class JobLifecycle:
             began = time.monotonic()
             self._api.stop(job.names.source)
             source_stopped = time.monotonic()
-            # The source's side (connector, slot, publication) goes while the sink writes.
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="source-removal") as side:
-                source_removed = side.submit(self._remove_source, job)
-                self._wait_for_sink(job, _CANCEL_DRAIN_SECONDS)
-                drained = time.monotonic()
-                self._api.stop(job.names.sink)
-                self._report_copied_rows(job)
-                self._remove_connector(job.names.sink)
-                source_removed.result()
-            self._topics.delete(job)
+            drained = self._remove_while_sink_drains(
+                job,
+                lambda: self._wait_for_sink(job, _CANCEL_DRAIN_SECONDS),
+                self._report_copied_rows,
+            )
             self._reports.send(Stopped, job.job_id)
             log.info(
                 "job cancelled",
@@ -234,15 +232,10 @@ class JobLifecycle:
             self._drain_source(job, watch)
             self._api.stop(job.names.source)
             source_drained = time.monotonic()
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="source-removal") as side:
-                source_removed = side.submit(self._remove_source, job)
-                watch.restart()
-                self._drain_sink(job, watch)
-                drained = time.monotonic()
-                self._report_final_figures(job)
-                self._remove_connector(job.names.sink)
-                source_removed.result()
-            self._topics.delete(job)
+            watch.restart()
+            drained = self._remove_while_sink_drains(
+                job, lambda: self._drain_sink(job, watch), self._report_final_figures
+            )
             self._reports.send(Stopped, job.job_id, temp_data_cleaned=True)
             log.info(
                 "job's CDC completed",
@@ -255,6 +248,26 @@ class JobLifecycle:
             log.info("drain left to the engine that carries the stop on", job_id=job.job_id)
         except Exception as error:
             self.fail(job, f"could not complete CDC cleanly: {error}")
+
+    def _remove_while_sink_drains(
+        self,
+        job: EngineJob,
+        drain_sink: Callable[[], None],
+        report_figures: Callable[[EngineJob], None],
+    ) -> float:
+        """The end shared by both stops, once the source is stopped: its side (connector, slot,
+        publication) goes while `drain_sink` runs; then the stopped sink's last figures are
+        reported and it goes, then the job's topics. Returns when the sink was drained."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="source-removal") as side:
+            source_removed = side.submit(self._remove_source, job)
+            drain_sink()
+            drained = time.monotonic()
+            self._api.stop(job.names.sink)
+            report_figures(job)
+            self._remove_connector(job.names.sink)
+            source_removed.result()
+        self._topics.delete(job)
+        return drained
 
     def _drain_source(self, job: EngineJob, watch: DrainWatch) -> None:
         """Return once every change committed on the source before now is in Kafka.
@@ -271,19 +284,24 @@ class JobLifecycle:
         lsn = source.current_lsn()
         target = wal_position(lsn)
         quiet_since = time.monotonic()
-        while True:
+
+        def drained() -> bool:
+            nonlocal quiet_since
             confirmed, read = source.slot_positions(names.slot)
             if confirmed >= target:
-                return
+                return True
             if self._observe_source_drain(job, watch, confirmed + max(read, 0)):
                 quiet_since = time.monotonic()
-            elif time.monotonic() - quiet_since >= 3.0:
+            elif time.monotonic() - quiet_since >= _QUIET_SOURCE_SECONDS:
                 self._api.stop(names.source)
                 if source.changes_pending(names.slot, names.publication, lsn) == 0:
-                    return  # stopped for good: the removal that follows expects it so
+                    return True  # stopped for good: the removal that follows expects it so
                 self._api.resume(names.source)
                 quiet_since = time.monotonic()
-            time.sleep(0.2)
+            return False
+
+        # The watch ends a stalled drain (DrainStalled) or one left to another engine.
+        wait_until(drained, Patience(None, 0.2))
 
     def _observe_source_drain(self, job: EngineJob, watch: DrainWatch, position: int) -> bool:
         """The source's drain moves while the slot's positions (confirmed, and read by its
@@ -296,13 +314,16 @@ class JobLifecycle:
 
     def _drain_sink(self, job: EngineJob, watch: DrainWatch) -> None:
         """Return once the sink has written every record in the job's topics."""
-        while True:
+
+        def drained() -> bool:
             written, lag = self._topics.sink_position(job)
             if lag == 0:
-                return
+                return True
             self._hold_while_moving(job, watch, job.names.sink)
             watch.observe(written, remaining=lag)
-            time.sleep(0.1)
+            return False
+
+        wait_until(drained, Patience(None, 0.1))
 
     def _hold_while_moving(self, job: EngineJob, watch: DrainWatch, *connectors: str) -> None:
         """A drain that waits on Connect moving its tasks to a live worker is not stalled."""

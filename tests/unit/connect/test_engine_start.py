@@ -3,13 +3,17 @@ what is missing, before it touches a job."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import httpx
 import pytest
 
+from syncctl.connect import engine as engine_module
 from syncctl.connect.connectors import REQUIRED_PLUGINS
 from syncctl.connect.engine import ConnectEngine
 from syncctl.errors import ConfigError
 from syncctl.settings import Settings
+from syncctl.waiting import Patience
 
 
 def test_an_engine_whose_connect_lacks_syncctls_transforms_refuses_to_start() -> None:
@@ -24,13 +28,7 @@ def test_an_engine_whose_connect_lacks_syncctls_transforms_refuses_to_start() ->
         asked.append(f"{request.method} {request.url.path}")
         return httpx.Response(200, json=installed)
 
-    settings = Settings.model_validate(
-        {
-            "kafka": {"bootstrap_servers": "127.0.0.1:9"},
-            "engine": {"connect_url": "http://connect.invalid:8083"},
-        }
-    )
-    engine = ConnectEngine(settings)
+    engine = _engine()
     engine._api._clients = [
         httpx.Client(base_url=engine._api.url, transport=httpx.MockTransport(connect))
     ]
@@ -39,3 +37,49 @@ def test_an_engine_whose_connect_lacks_syncctls_transforms_refuses_to_start() ->
     assert "io.syncctl.connect.RowToDocument" in str(refused.value)
     # Nothing else was asked of Connect: no connector was listed, created or removed.
     assert asked == ["GET /connector-plugins"]
+
+
+class _TopicAppearsLater:
+    """A consumer's metadata view of a cluster where the worker creates the events topic on the
+    third look (an engine started beside a fresh worker comes up first)."""
+
+    def __init__(self, topic: str, partitions: int) -> None:
+        self.topic, self.partitions, self.looks = topic, partitions, 0
+
+    def list_topics(self, topic: str, timeout: float) -> SimpleNamespace:
+        self.looks += 1
+        if self.looks < 3:
+            return SimpleNamespace(topics={})
+        described = SimpleNamespace(error=None, partitions=dict.fromkeys(range(self.partitions)))
+        return SimpleNamespace(topics={topic: described})
+
+
+def _engine() -> ConnectEngine:
+    return ConnectEngine(
+        Settings.model_validate(
+            {
+                "kafka": {"bootstrap_servers": "127.0.0.1:9"},
+                "engine": {"connect_url": "http://connect.invalid:8083"},
+            }
+        )
+    )
+
+
+def test_an_engine_started_before_the_events_topic_exists_waits_for_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(engine_module, "_TOPIC_PATIENCE", Patience(timeout=None, interval=0.0))
+    cluster = _TopicAppearsLater("syncctl.events", partitions=6)
+    assert _engine()._wait_for_partitions(cluster, "syncctl.events") == 6  # type: ignore[arg-type]
+    assert cluster.looks == 3
+
+
+def test_an_engine_told_to_stop_while_waiting_for_the_events_topic_stops(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(engine_module, "_TOPIC_PATIENCE", Patience(timeout=None, interval=0.0))
+    engine = _engine()
+    cluster = _TopicAppearsLater("syncctl.events", partitions=6)
+    engine.stop()
+    assert engine._wait_for_partitions(cluster, "syncctl.events") == 0  # type: ignore[arg-type]
+    assert cluster.looks == 1
