@@ -320,11 +320,13 @@ class ConnectEngine:
 
     def _advance(self, job: EngineJob) -> None:
         try:
-            failure = first_failure(self._api.status(job.names.source)) or first_failure(
-                self._api.status(job.names.sink)
-            )
-            if failure:
-                self._lifecycle.fail(job, failure)
+            failures = {
+                name: failure
+                for name in (job.names.source, job.names.sink)
+                if (failure := first_failure(self._api.status(name)))
+            }
+            if failures:
+                self._lifecycle.recover(job, failures)
                 return
             written, lag = self._topics.sink_position(job)
         except SyncctlError as error:

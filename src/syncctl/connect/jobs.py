@@ -9,6 +9,12 @@ from syncctl.contract import JobSpec, Mode, Stats
 
 # Between two progress reports of one job, at least this long.
 PROGRESS_SECONDS = 2.0
+# A failed connector is restarted after each of these waits in turn (a Connect worker, the
+# destination or the source was away for a moment); failing once more, the job fails. As
+# Strimzi's auto-restart does, with waits a copy can afford.
+RESTART_WAITS = (2.0, 4.0, 8.0, 16.0, 32.0)
+# A job running this long since its last failure starts its restarts afresh.
+RESTARTS_FORGOTTEN_AFTER = 600.0
 
 
 @dataclass
@@ -31,10 +37,37 @@ class EngineJob:
     rows_at_cdc_start: int = 0
     last_stats: Stats = field(default_factory=Stats)
     last_progress_at: float = 0.0
+    restarts: Restarts = field(default_factory=lambda: Restarts())
 
     @property
     def names(self) -> JobNames:
         return JobNames(self.job_id)
+
+
+@dataclass
+class Restarts:
+    """When a job's failed connectors are next restarted, and how often they were."""
+
+    done: int = 0
+    due_at: float | None = None  # a failure was seen: restart then
+    last_failure_at: float | None = None
+
+    def after_failure(self, now: float) -> bool | None:
+        """A failure seen at `now`: True to restart now, False to wait longer, None when the
+        restarts are used up (the job fails)."""
+        if self.last_failure_at is not None and now - self.last_failure_at > (
+            RESTARTS_FORGOTTEN_AFTER
+        ):
+            self.done = 0
+        self.last_failure_at = now
+        if self.due_at is None:
+            if self.done >= len(RESTART_WAITS):
+                return None
+            self.due_at = now + RESTART_WAITS[self.done]
+        if now < self.due_at:
+            return False
+        self.done, self.due_at = self.done + 1, None
+        return True
 
 
 @dataclass(frozen=True)

@@ -189,6 +189,32 @@ class JobLifecycle:
             return
         self._reports.send(Paused if pause else Resumed, job.job_id)
 
+    def recover(self, job: EngineJob, failures: dict[str, str]) -> None:
+        """Connectors of a running job failed (`failures`: name -> first line of the trace):
+        restart them after a wait that grows with each restart; once the restarts are used up,
+        the job fails with the reason. A restarted sink carries on from its committed offsets
+        and writes by key, so what it writes again changes nothing."""
+        decision = job.restarts.after_failure(time.monotonic())
+        reason = next(iter(failures.values()))
+        if decision is None:
+            self.fail(job, f"{reason} (failed again after {job.restarts.done} restarts)")
+            return
+        if not decision:
+            return
+        try:
+            for name in failures:
+                self._api.restart_failed(name)
+        except SyncctlError as error:  # the next look sees the failure again
+            log.warning("could not restart a failed connector", job_id=job.job_id, error=str(error))
+            return
+        log.warning(
+            "restarted a job's failed connectors",
+            job_id=job.job_id,
+            connectors=sorted(failures),
+            restart=job.restarts.done,
+            reason=reason,
+        )
+
     # -- stopping ------------------------------------------------------------------------------
     def cancel(self, job: EngineJob) -> None:
         """Terminate: the source stops now; what it captured reaches the destination; the rest

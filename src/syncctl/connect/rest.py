@@ -79,6 +79,10 @@ class ConnectApi:
         self._call("PUT", f"/connectors/{name}/resume")
         self._wait(name, "RUNNING", timeout)
 
+    def restart_failed(self, name: str) -> None:
+        """Restart the connector's failed parts (the connector, its tasks) where they are."""
+        self._call("POST", f"/connectors/{name}/restart?includeTasks=true&onlyFailed=true")
+
     def delete_offsets(self, name: str) -> None:
         """Forget the connector's offsets (it must be stopped)."""
         response = self._request("DELETE", f"/connectors/{name}/offsets")

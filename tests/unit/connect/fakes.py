@@ -49,7 +49,10 @@ class FakeConnect:
 
     def status(self, name: str) -> dict[str, Any] | None:
         state = self.connectors.get(name)
-        return None if state is None else {"connector": {"state": state}, "tasks": []}
+        if state is None:
+            return None
+        trace = "org.apache.kafka.connect.errors.ConnectException: the destination went away"
+        return {"connector": {"state": state, "trace": trace}, "tasks": []}
 
     def stop(self, name: str, timeout: float = 30.0) -> None:
         if name in self.connectors:
@@ -63,6 +66,11 @@ class FakeConnect:
     def resume(self, name: str, timeout: float = 30.0) -> None:
         if name in self.connectors:
             self._call(f"resume {name}")
+            self.connectors[name] = "RUNNING"
+
+    def restart_failed(self, name: str) -> None:
+        self._call(f"restart {name}")
+        if self.connectors.get(name) == "FAILED":
             self.connectors[name] = "RUNNING"
 
     def delete_offsets(self, name: str) -> None:

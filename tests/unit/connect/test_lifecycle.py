@@ -282,3 +282,49 @@ def test_a_finished_snapshot_job_reports_completed_after_it_is_removed(world: Wo
     assert world.connect.connectors == {}
     assert world.reports.types() == ["progress", "snapshot_completed"]
     assert world.reports.sent[0].stats.rows_migrated == 3_000
+
+
+# -- failures while running ----------------------------------------------------------------------
+def test_a_failed_connector_is_restarted_after_a_growing_wait_then_the_job_fails(
+    world: World,
+) -> None:
+    job = world.job()
+    world.connect.connectors = {SOURCE: "RUNNING", SINK: "FAILED"}
+    restarted_at = []
+    for _ in range(200):  # the engine looks about once a second
+        if world.connect.connectors.get(SINK) == "RUNNING":
+            world.connect.connectors[SINK] = "FAILED"  # it fails again at once
+        if SINK not in world.connect.connectors:
+            break
+        world.lifecycle.recover(job, {SINK: "ConnectException: the destination went away"})
+        if world.connect.calls.count(f"restart {SINK}") > len(restarted_at):
+            restarted_at.append(world.clock.now)
+        world.clock.sleep(1.0)
+    # Restarted 2, 4, 8, 16 and 32 s after each failure was seen, the source left alone.
+    waits = [b - a for a, b in zip([1000.0, *restarted_at], restarted_at, strict=False)]
+    assert waits == [2.0, 5.0, 9.0, 17.0, 33.0]  # each wait, plus the look that saw it fail
+    assert f"restart {SOURCE}" not in world.connect.calls
+    (failed,) = world.reported("failed")
+    assert failed.error == (
+        "ConnectException: the destination went away (failed again after 5 restarts)"
+    )
+    _everything_removed(world)
+
+
+def test_a_connector_that_recovers_is_not_failed_and_its_restarts_start_afresh_later(
+    world: World,
+) -> None:
+    job = world.job()
+    world.connect.connectors = {SOURCE: "RUNNING", SINK: "FAILED"}
+    for _ in range(5):  # fails, and is restarted, five times
+        while world.connect.connectors[SINK] == "FAILED":
+            world.lifecycle.recover(job, {SINK: "the destination went away"})
+            world.clock.sleep(1.0)
+        world.connect.connectors[SINK] = "FAILED"
+    world.clock.sleep(601.0)  # then runs for ten minutes
+    world.lifecycle.recover(job, {SINK: "the destination went away"})
+    world.clock.sleep(2.0)
+    world.lifecycle.recover(job, {SINK: "the destination went away"})
+    assert world.connect.connectors[SINK] == "RUNNING"
+    assert world.reported("failed") == []
+    assert world.forgotten == []

@@ -191,3 +191,16 @@ def test_the_plugins_asked_for_include_transforms_not_only_connectors() -> None:
         "io.syncctl.connect.RowToDocument",
     }
     assert seen == ["connectorsOnly=false"]
+
+
+def test_a_restart_restarts_only_the_failed_parts_of_a_connector() -> None:
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url.path}?{str(request.url.query, 'ascii')}")
+        return httpx.Response(202, json={"name": "syncctl-orders-sink"})
+
+    _cluster({"http://connect.invalid:8083": answer}).restart_failed("syncctl-orders-sink")
+    assert seen == [
+        "POST /connectors/syncctl-orders-sink/restart?includeTasks=true&onlyFailed=true"
+    ]
