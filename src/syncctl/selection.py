@@ -6,10 +6,10 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from syncctl.contract import JobRecord, Mode, Status
+from syncctl.contract import JobRecord, Mode, Stage, Status
 from syncctl.errors import InvalidCommand
 
-_TERMS = ("status", "mode", "prefix", "source")
+_TERMS = ("status", "mode", "stage", "prefix", "source", "asked_by")
 
 
 class Selector(BaseModel):
@@ -19,12 +19,15 @@ class Selector(BaseModel):
 
     statuses: frozenset[Status] = frozenset()
     mode: Mode | None = None
+    stage: Stage | None = None
     prefix: str | None = None
     source: str | None = None
+    asked_by: str | None = None  # who asked last (or created the job), as History shows
 
     @classmethod
     def parse(cls, terms: Iterable[str]) -> Selector:
-        """From `status=CDC_RUNNING,PAUSED`, `mode=continuous`, `prefix=orders-`, `source=shop`."""
+        """From `status=CDC_RUNNING,PAUSED`, `mode=continuous`, `stage=cdc`, `prefix=orders-`,
+        `source=shop`, `asked_by=alice`."""
         fields: dict[str, object] = {}
         for term in terms:
             name, sep, value = term.partition("=")
@@ -33,9 +36,10 @@ class Selector(BaseModel):
                     f"selector {term!r}: use NAME=VALUE with NAME one of {', '.join(_TERMS)} "
                     "(e.g. status=CDC_RUNNING,PAUSED or source=shop)"
                 )
-            fields["statuses" if name == "status" else name] = (
-                frozenset(value.upper().split(",")) if name == "status" else value
-            )
+            if name == "status":
+                fields["statuses"] = frozenset(value.upper().split(","))
+            else:
+                fields[name] = value.lower() if name in ("mode", "stage") else value
         if not fields:
             raise InvalidCommand("a selector needs at least one term: it never means every job")
         try:
@@ -48,9 +52,27 @@ class Selector(BaseModel):
         return (
             (not self.statuses or record.status in self.statuses)
             and (self.mode is None or record.mode is self.mode)
+            and (self.stage is None or record.stage is self.stage)
             and (self.prefix is None or record.job_id.startswith(self.prefix))
             and (
                 self.source is None
                 or (record.spec is not None and record.spec.source == self.source)
             )
+            and (self.asked_by is None or asked_by(record) == self.asked_by)
         )
+
+    def terms(self) -> list[str]:
+        """The selector as `parse` takes it (what a link or a bulk request carries)."""
+        found = []
+        if self.statuses:
+            found.append("status=" + ",".join(sorted(s.value for s in self.statuses)))
+        for name in ("mode", "stage", "prefix", "source", "asked_by"):
+            value = getattr(self, name)
+            if value is not None:
+                found.append(f"{name}={value}")
+        return found
+
+
+def asked_by(record: JobRecord) -> str | None:
+    """Who asked for the job's last change, or created it."""
+    return record.last_requested_by or record.created_by
