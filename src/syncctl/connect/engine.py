@@ -72,7 +72,7 @@ class ConnectEngine:
             self._reports,
             drain_limit=settings.worker.stop_deadline_max,
             forget=self._forget,
-            interrupted=lambda job: self._stopping or not self._owns(job.job_id),
+            interrupted=lambda job: job.ended or self._stopping or not self._owns(job.job_id),
         )
         self._jobs: dict[str, EngineJob] = {}
         self._scans: dict[str, SnapshotScan] = {}
@@ -227,6 +227,8 @@ class ConnectEngine:
                 self._scans.pop(event.job_id, None)
             if job is not None and not job.stopping:
                 self._steps.submit(self._lifecycle.remove, job)
+            elif job is not None:  # forced while its stop was under way: that step removes it
+                job.ended = True
 
     def _resume(self, records: Iterable[JobRecord]) -> None:
         """After a restart: carry on every unfinished job, remove what ended ones left behind."""

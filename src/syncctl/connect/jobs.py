@@ -33,6 +33,9 @@ class EngineJob:
     spec: JobSpec
     in_cdc: bool = False
     stopping: bool = False
+    # The worker ended the job (its stop forced at the deadline) while a step of it was under
+    # way: the step stops waiting and removes what the job left.
+    ended: bool = False
     scan: SnapshotScan = field(default_factory=SnapshotScan)
     rows_at_cdc_start: int = 0
     last_stats: Stats = field(default_factory=Stats)

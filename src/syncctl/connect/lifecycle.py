@@ -16,7 +16,7 @@ from syncctl.connect.connectors import sink_config, source_config
 from syncctl.connect.databases import DestinationDatabase, SourceDatabase, wal_position
 from syncctl.connect.drain import DrainInterrupted, DrainWatch
 from syncctl.connect.jobs import EngineJob, figures
-from syncctl.connect.rest import ConnectApi
+from syncctl.connect.rest import ConnectApi, first_failure
 from syncctl.connect.topics import JobTopics
 from syncctl.contract import (
     Draining,
@@ -271,9 +271,25 @@ class JobLifecycle:
                 total_s=round(time.monotonic() - began, 2),
             )
         except DrainInterrupted:
-            log.info("drain left to the engine that carries the stop on", job_id=job.job_id)
+            if job.ended:
+                self._remove_after_forced_end(job)
+            else:
+                log.info("drain left to the engine that carries the stop on", job_id=job.job_id)
         except Exception as error:
             self.fail(job, f"could not complete CDC cleanly: {error}")
+
+    def _remove_after_forced_end(self, job: EngineJob) -> None:
+        """The worker forced the stop at its deadline while the drain went on: the job has
+        ended, so nothing of it may keep running."""
+        log.warning(
+            "stop forced by the worker during the drain; removing the job", job_id=job.job_id
+        )
+        try:
+            self.remove(job)
+        except Exception as error:  # removal is retried when the engine restarts
+            log.warning(
+                "could not remove a forced job's connectors", job_id=job.job_id, error=str(error)
+            )
 
     def _remove_while_sink_drains(
         self,
@@ -352,16 +368,45 @@ class JobLifecycle:
         wait_until(drained, Patience(None, 0.1))
 
     def _hold_while_moving(self, job: EngineJob, watch: DrainWatch, *connectors: str) -> None:
-        """A drain that waits on Connect moving its tasks to a live worker is not stalled."""
+        """A drain that waits on Connect moving its tasks to a live worker, or on a failed
+        connector's restart, is not stalled."""
+        if watch.idle_for() < _MOVING_CHECK_SECONDS or not watch.look_around_due(
+            _MOVING_CHECK_EVERY_SECONDS
+        ):
+            return
         if (
-            watch.idle_for() >= _MOVING_CHECK_SECONDS
-            and watch.look_around_due(_MOVING_CHECK_EVERY_SECONDS)
-            and (
-                any(self._api.tasks_moving(name) for name in connectors)
-                or self._topics.sink_group_rebalancing(job)
-            )
+            self._restart_failed(job, connectors)
+            or any(self._api.tasks_moving(name) for name in connectors)
+            or self._topics.sink_group_rebalancing(job)
         ):
             watch.hold()
+
+    def _restart_failed(self, job: EngineJob, connectors: tuple[str, ...]) -> bool:
+        """A drain's connector that failed (its destination or source was away a moment) is
+        restarted as a running job's is; whether one is failed and waits for its restart. Out
+        of restarts, the drain fails with the reason."""
+        failures = {
+            name: failure
+            for name in connectors
+            if (failure := first_failure(self._api.status(name)))
+        }
+        if not failures:
+            return False
+        decision = job.restarts.after_failure(time.monotonic())
+        reason = next(iter(failures.values()))
+        if decision is None:
+            raise SyncctlError(f"{reason} (failed again after {job.restarts.done} restarts)")
+        if decision:
+            for name in failures:
+                self._api.restart_failed(name)
+            log.warning(
+                "restarted a draining job's failed connectors",
+                job_id=job.job_id,
+                connectors=sorted(failures),
+                restart=job.restarts.done,
+                reason=reason,
+            )
+        return True
 
     def _wait_for_sink(self, job: EngineJob, timeout: float) -> None:
         """Until the sink has written what the stopped source captured, for at most `timeout`."""

@@ -102,7 +102,10 @@ class ConnectApi:
         if status is None:
             return False
         parts = [status.get("connector", {}), *status.get("tasks", [])]
-        if any(part.get("state") not in ("RUNNING", "PAUSED", "STOPPED") for part in parts):
+        # A FAILED part is going nowhere: it waits for a restart (JobLifecycle restarts it).
+        if any(
+            part.get("state") not in ("RUNNING", "PAUSED", "STOPPED", "FAILED") for part in parts
+        ):
             return True
         workers = {part["worker_id"] for part in parts if part.get("worker_id")}
         return not all(_answers(worker) for worker in workers)

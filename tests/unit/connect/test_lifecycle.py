@@ -240,6 +240,67 @@ def test_a_drain_waiting_on_connect_moving_its_tasks_is_not_a_stall(world: World
     assert world.reports.types()[-1] == "stopped"
 
 
+def test_a_drains_sink_that_fails_is_restarted_and_the_drain_completes(world: World) -> None:
+    job = world.job(in_cdc=True)
+    world.lifecycle.put_connectors(job)
+    world.topics.positions = [(0, 500)]  # the sink writes nothing while it is failed
+    went_away = []
+
+    def destination_away(now: float) -> None:
+        if now >= 1002.0 and not went_away:  # the destination went away: the sink fails
+            went_away.append(now)
+            world.connect.connectors[SINK] = "FAILED"
+        if f"restart {SINK}" in world.connect.calls:
+            world.topics.positions = [(500, 0)]  # restarted, it writes the backlog
+
+    world.clock.on_sleep.append(destination_away)
+    world.lifecycle.complete(job)
+    assert world.connect.calls.count(f"restart {SINK}") == 1
+    assert world.reported("failed") == []
+    assert world.reports.types()[-1] == "stopped"
+    _everything_removed(world)
+
+
+def test_a_drain_whose_sink_keeps_failing_fails_the_job_with_connects_reason(
+    world: World,
+) -> None:
+    job = world.job(in_cdc=True)
+    world.lifecycle.put_connectors(job)
+    world.topics.positions = [(0, 500)]
+    world.connect.connectors[SINK] = "FAILED"
+    world.clock.on_sleep.append(
+        lambda now: (
+            world.connect.connectors.__setitem__(SINK, "FAILED")
+            if SINK in world.connect.connectors
+            else None
+        )
+    )
+    world.lifecycle.complete(job)
+    (failed,) = world.reported("failed")
+    assert "the destination went away" in failed.error
+    assert world.connect.connectors == {}
+
+
+def test_a_stop_the_worker_forced_during_the_drain_ends_it_and_removes_the_job(
+    world: World,
+) -> None:
+    job = world.job(in_cdc=True)
+    world.lifecycle.put_connectors(job)
+    world.topics.positions = [(0, 500)]  # a sink that does not get anywhere
+
+    def forced(now: float) -> None:
+        if now >= 1010.0:  # the worker's deadline passed: the job ended CDC Completed (forced)
+            job.ended = True
+            world.interrupted[0] = True
+
+    world.clock.on_sleep.append(forced)
+    world.lifecycle.complete(job)
+    assert world.reports.sent == []  # the worker has already ended the job
+    assert world.connect.connectors == {}
+    assert set(world.source.dropped) == {job.names.slot, job.names.publication}
+    assert world.topics.deleted == ["j"]
+
+
 def test_a_drain_left_by_an_engine_shutting_down_reports_nothing_and_removes_nothing(
     world: World,
 ) -> None:
