@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from syncctl.contract import Stats, StopExtended
+from syncctl.contract import JobExpired, Stats, StopExtended
 
 
 def progress(stats: Stats) -> str:
@@ -38,3 +38,10 @@ def drain(event: StopExtended) -> str:
     left = f", {event.remaining:,} changes left" if event.remaining is not None else ""
     deadline = event.deadline_at.astimezone(UTC).strftime("%H:%M:%S")
     return f"{event.status_label}: the drain is making progress{left}; deadline now {deadline} UTC"
+
+
+def expiry(event: JobExpired) -> str:
+    """`record removed: ended Snapshot cancelled 30 days ago (the retention period)`."""
+    kept = event.retention_seconds
+    period = f"{kept / 86_400:g} days" if kept >= 86_400 else f"{kept:g} s"
+    return f"record removed: ended {event.status_label} {period} ago (the retention period)"

@@ -129,6 +129,14 @@ class WorkerSettings(BaseModel):
     session_timeout_ms: int = Field(10_000, ge=6000)
     deadline_check_interval_ms: int = Field(250, ge=10)
     history_limit: int = Field(256, ge=1, description="Command ids remembered per job.")
+    ended_job_retention: float = Field(
+        30 * 86_400.0,
+        ge=0,
+        description="Seconds an ended job's record (Snapshot cancelled, Completed, CDC Completed, "
+        "Failed) is kept after it ended; then the worker removes it with a tombstone and a "
+        "job_expired event, and its job id is free again. 0 keeps ended jobs for ever. Keep the "
+        "events topic at least this long (docs/operations.md).",
+    )
     shutdown_grace: float = Field(
         10.0,
         gt=0,

@@ -10,8 +10,16 @@ from __future__ import annotations
 import unicodedata
 from datetime import UTC
 
-from syncctl.contract import CommandRejected, Event, JobRecord, ScheduleChanged, Stats, StopExtended
-from syncctl.describe import drain, progress, when
+from syncctl.contract import (
+    CommandRejected,
+    Event,
+    JobExpired,
+    JobRecord,
+    ScheduleChanged,
+    Stats,
+    StopExtended,
+)
+from syncctl.describe import drain, expiry, progress, when
 from syncctl.machine import allowed_commands
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -88,6 +96,8 @@ def _event_line(event: Event) -> str:
         return f"{stamp}  {event.job_id}  {what}{by}"
     if isinstance(event, StopExtended):
         return f"{stamp}  {event.job_id}  {drain(event)}"
+    if isinstance(event, JobExpired):
+        return f"{stamp}  {event.job_id}  {expiry(event)}"
     before = event.previous_status.label if event.previous_status else "created"
     line = f"{stamp}  {event.job_id}  {before} → {event.status_label}"
     details = []

@@ -3,6 +3,7 @@
 from syncctl.contract.events import (
     CommandRejected,
     Event,
+    JobExpired,
     ScheduleChanged,
     StatusChanged,
     StopExtended,
@@ -57,6 +58,7 @@ __all__ = [
     "Failed",
     "Invalid",
     "InvalidCode",
+    "JobExpired",
     "JobRecord",
     "JobSpec",
     "Mode",

@@ -13,7 +13,13 @@ from pydantic import BaseModel, TypeAdapter
 
 from syncctl import __version__
 from syncctl.contract import topics
-from syncctl.contract.events import CommandRejected, ScheduleChanged, StatusChanged, StopExtended
+from syncctl.contract.events import (
+    CommandRejected,
+    JobExpired,
+    ScheduleChanged,
+    StatusChanged,
+    StopExtended,
+)
 from syncctl.contract.headers import FORWARDED_FROM_OFFSET, FORWARDED_FROM_PARTITION
 from syncctl.contract.messages import MESSAGE_TYPES, OPERATOR_COMMAND_TYPES
 from syncctl.contract.records import JobRecord
@@ -111,6 +117,11 @@ def asyncapi_document() -> dict[str, Any]:
             StopExtended,
             "stopExtended",
             "A pending stop's drain made progress: its deadline moved to `deadline_at`.",
+        ),
+        "jobExpired": add(
+            JobExpired,
+            "jobExpired",
+            "An ended job's record was removed after the retention period; its id is free.",
         ),
     }
     messages["deadLetter"] = {

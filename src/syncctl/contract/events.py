@@ -82,6 +82,20 @@ class StopExtended(_Event):
     )
 
 
+class JobExpired(_Event):
+    """syncctl addition: an ended job's record was removed from the state store, its retention
+    period (`worker.ended_job_retention`) after it ended. `status` is the status it ended in.
+    Its history stays on this topic; from now on its job id is unknown to the worker (a
+    `create` with it starts a new job)."""
+
+    type: Literal["job_expired"] = "job_expired"
+    status: Status
+    status_label: str
+    ended_at: AwareDatetime = Field(description="When the job reached its final status.")
+    retention_seconds: float = Field(description="The retention period that expired.")
+
+
 Event = Annotated[
-    StatusChanged | CommandRejected | ScheduleChanged | StopExtended, Field(discriminator="type")
+    StatusChanged | CommandRejected | ScheduleChanged | StopExtended | JobExpired,
+    Field(discriminator="type"),
 ]

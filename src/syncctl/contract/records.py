@@ -119,6 +119,13 @@ class JobRecord(BaseModel):
         return min(times) if times else None
 
     @property
+    def ended_at(self) -> AwareDatetime | None:
+        """When the job reached its final status; None while it has not ended."""
+        if not self.status.terminal:
+            return None
+        return self.status_changed_at or self.updated_at
+
+    @property
     def stage(self) -> Stage:
         """The stage the job is in, or ended in."""
         return Stage.CDC if self.stages.cdc != StageState.NOT_STARTED else Stage.SNAPSHOT

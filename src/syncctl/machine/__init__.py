@@ -6,6 +6,7 @@ from syncctl.machine.model import (
     DeadlineReached,
     MachineInput,
     Outcome,
+    RetentionReached,
     Rules,
     Transition,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "DeadlineReached",
     "MachineInput",
     "Outcome",
+    "RetentionReached",
     "Rules",
     "Transition",
     "allowed_commands",

@@ -4,8 +4,8 @@ Every (status, input) pair has exactly one outcome; docs/state-table.md lists th
 tests/unit/machine/test_state_table.py checks this module against that table row by row.
 
 `apply` only dispatches: each kind of input has its module (create, stops, schedules, changes for
-pause and resume, reports from the engine, timer); rejections.py says which commands a job
-refuses, transitions.py builds what every kind returns.
+pause and resume, reports from the engine, timer, retention); rejections.py says which commands a
+job refuses, transitions.py builds what every kind returns.
 """
 
 from __future__ import annotations
@@ -28,10 +28,12 @@ from syncctl.machine.model import (
     DeadlineReached,
     MachineInput,
     Outcome,
+    RetentionReached,
     Rules,
     Transition,
 )
 from syncctl.machine.reports import report
+from syncctl.machine.retention import retention_reached
 from syncctl.machine.schedules import cancel_schedule, schedule
 from syncctl.machine.stops import request_stop
 from syncctl.machine.timer import deadline_reached
@@ -47,6 +49,8 @@ def apply(
     """Apply one input to a job's record; return the new record, its events and the outcome."""
     if isinstance(message, DeadlineReached):
         return deadline_reached(record, now, rules)
+    if isinstance(message, RetentionReached):
+        return retention_reached(record, now, rules)
     if record is not None and message.command_id in record.applied_command_ids:
         return Transition(record, (), Outcome.DUPLICATE, "command_id already applied to this job")
     match message:

@@ -19,7 +19,15 @@ class DeadlineReached:
     type: Literal["deadline"] = "deadline"
 
 
-MachineInput = ControlMessage | DeadlineReached
+@dataclass(frozen=True, slots=True)
+class RetentionReached:
+    """The timer's input: an ended job's retention period may have passed."""
+
+    job_id: str
+    type: Literal["retention"] = "retention"
+
+
+MachineInput = ControlMessage | DeadlineReached | RetentionReached
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +39,8 @@ class Rules:
     history_limit: int = 256
     # How far ahead a complete_cdc may be scheduled.
     schedule_limit: timedelta = timedelta(days=366)
+    # How long an ended job's record is kept; None keeps it for ever.
+    retention: timedelta | None = timedelta(days=30)
 
 
 DEFAULT_RULES = Rules()
@@ -45,7 +55,8 @@ class Outcome(StrEnum):
     RECORDED = "recorded"  # the record changed, the status did not (e.g. progress)
     IGNORED = "ignored"  # a runner report that does not apply in this status
     DUPLICATE = "duplicate"  # the command_id was already applied to this job
-    NOT_DUE = "not_due"  # a deadline input with no stop past its deadline
+    NOT_DUE = "not_due"  # a timer input with nothing due
+    EXPIRED = "expired"  # an ended job's record was removed after its retention period
 
 
 class Transition(NamedTuple):

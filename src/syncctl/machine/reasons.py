@@ -29,7 +29,10 @@ def _start_over(job_id: str) -> str:
 
 
 def unknown_job(job_id: str) -> str:
-    return f"job {job_id} does not exist; check the job id, or create the job first"
+    return (
+        f"job {job_id} does not exist; check the job id, or create the job first (an ended job "
+        "is forgotten after the retention period: its history stays on the events topic)"
+    )
 
 
 def job_exists(record: JobRecord) -> str:

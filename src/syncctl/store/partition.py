@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import heapq
 from datetime import datetime
 from itertools import islice
 
-from syncctl.contract import JobRecord
+from syncctl.contract import JobRecord, Status
 
 # What a record's JSON holds when none of the fields that carry a deadline is set, one marker
 # per field the contract declares: a record with all of them has no deadline to index, so
 # restore keeps it as raw JSON, unparsed.
 NO_DEADLINE_MARKERS = tuple(f'"{name}":null'.encode() for name in JobRecord.DEADLINE_FIELDS)
 _STATUS_FIELD = b'"status":"'  # the record's only "status" key: nested models have none
+_TERMINAL = frozenset(status.value for status in Status if status.terminal)
+_ENDED_FIELDS = (b'"status_changed_at":"', b'"updated_at":"')  # what JobRecord.ended_at reads
 
 
 def has_no_deadline(value: bytes) -> bool:
@@ -31,6 +34,24 @@ def _status_of(record: JobRecord | bytes) -> str:
     return record[start : record.find(b'"', start)].decode()
 
 
+def _ended_at_of(record: JobRecord | bytes) -> float | None:
+    """JobRecord.ended_at as a POSIX time, read from the JSON without parsing it (restore calls
+    this for every changelog record)."""
+    if isinstance(record, JobRecord):
+        ended = record.ended_at
+        return None if ended is None else ended.timestamp()
+    if _status_of(record) not in _TERMINAL:
+        return None
+    for field in _ENDED_FIELDS:
+        start = record.find(field)
+        if start >= 0:
+            start += len(field)
+            return datetime.fromisoformat(
+                record[start : record.find(b'"', start)].decode()
+            ).timestamp()
+    return None
+
+
 class PartitionState:
     """Job records by job id.
 
@@ -39,10 +60,16 @@ class PartitionState:
     a large partition fast and small.
     """
 
-    def __init__(self, partition: int, count_statuses: bool = False) -> None:
+    def __init__(
+        self, partition: int, count_statuses: bool = False, index_endings: bool = False
+    ) -> None:
         self.partition = partition
         self._records: dict[bytes, JobRecord | bytes] = {}
         self._deadlines: dict[bytes, datetime] = {}
+        # Ended jobs by when they ended, for retention (off when ended jobs are kept for ever):
+        # a heap ordered by end time; an entry whose job has since changed is skipped when met.
+        self._endings: dict[bytes, float] | None = {} if index_endings else None
+        self._ending_order: list[tuple[float, bytes]] = []
         # Jobs by status, for the metrics. Off unless asked for: at restore it costs about as
         # much again as storing the records.
         self._statuses: dict[str, int] | None = {} if count_statuses else None
@@ -64,6 +91,8 @@ class PartitionState:
     def _put(self, key: bytes, record: JobRecord | None) -> None:
         if self._statuses is not None:
             self._count(self._records.get(key), record)
+        if self._endings is not None:
+            self._index_ending(key, record)
         if record is None:
             self._records.pop(key, None)
             self._deadlines.pop(key, None)
@@ -82,11 +111,38 @@ class PartitionState:
         elif has_no_deadline(value):
             if self._statuses is not None:
                 self._count(self._records.get(key), value)
+            if self._endings is not None:
+                self._index_ending(key, value)
             self._records[key] = value
             if self._deadlines:
                 self._deadlines.pop(key, None)
         else:
             self._put(key, JobRecord.model_validate_json(value))
+
+    def _index_ending(self, key: bytes, record: JobRecord | bytes | None) -> None:
+        assert self._endings is not None
+        ended = None if record is None else _ended_at_of(record)
+        if ended is None:
+            self._endings.pop(key, None)
+        elif self._endings.get(key) != ended:
+            self._endings[key] = ended
+            heapq.heappush(self._ending_order, (ended, key))
+
+    def ended_before(self, moment: datetime, limit: int) -> list[str]:
+        """Up to `limit` jobs that ended before `moment`, those that ended first first. They
+        leave the index: the caller removes them (an abort puts them back with their record)."""
+        cutoff, found = moment.timestamp(), []
+        order, endings = self._ending_order, self._endings or {}
+        while order and order[0][0] <= cutoff and len(found) < limit:
+            ended, key = heapq.heappop(order)
+            if endings.get(key) == ended:
+                del endings[key]
+                found.append(key.decode())
+        return found
+
+    def ended_jobs(self) -> int:
+        """Jobs that have ended (0 unless the state was made with `index_endings`)."""
+        return len(self._endings or {})
 
     def _count(self, before: JobRecord | bytes | None, after: JobRecord | bytes | None) -> None:
         assert self._statuses is not None

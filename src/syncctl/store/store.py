@@ -12,12 +12,13 @@ from syncctl.store.partition import PartitionState
 class StateStore:
     """Job records of the assigned partitions."""
 
-    def __init__(self, count_statuses: bool = False) -> None:
+    def __init__(self, count_statuses: bool = False, index_endings: bool = False) -> None:
         self._count_statuses = count_statuses
+        self._index_endings = index_endings
         self._partitions: dict[int, PartitionState] = {}
 
     def add_partition(self, partition: int) -> PartitionState:
-        state = PartitionState(partition, self._count_statuses)
+        state = PartitionState(partition, self._count_statuses, self._index_endings)
         self._partitions[partition] = state
         return state
 
@@ -52,6 +53,21 @@ class StateStore:
             for number in partitions & self._partitions.keys()
             for job_id in self._partitions[number].due(now)
         ]
+
+    def ended_before(
+        self, moment: datetime, partitions: set[int], limit: int
+    ) -> list[tuple[int, str]]:
+        """Up to `limit` jobs of `partitions` that ended before `moment` (see
+        PartitionState.ended_before)."""
+        found: list[tuple[int, str]] = []
+        for number in sorted(partitions & self._partitions.keys()):
+            left = limit - len(found)
+            if left <= 0:
+                break
+            found += [
+                (number, job_id) for job_id in self._partitions[number].ended_before(moment, left)
+            ]
+        return found
 
     def statuses(self) -> dict[str, int]:
         """Jobs by status over every partition (empty unless made with `count_statuses`)."""

@@ -20,7 +20,15 @@ from syncctl.contract.serialization import to_json
 from syncctl.contract.signing import signature_problem
 from syncctl.kafka.partitioning import partition_for
 from syncctl.logging import get_logger
-from syncctl.machine import DeadlineReached, MachineInput, Outcome, Rules, Transition, apply
+from syncctl.machine import (
+    DeadlineReached,
+    MachineInput,
+    Outcome,
+    RetentionReached,
+    Rules,
+    Transition,
+    apply,
+)
 from syncctl.observability import WorkerMetrics
 from syncctl.settings import Settings
 from syncctl.store import StateStore
@@ -28,6 +36,9 @@ from syncctl.worker.dead_letters import dead_letter_headers
 
 log = get_logger("syncctl.worker")
 _QUIET_OUTCOMES = {Outcome.RECORDED, Outcome.DUPLICATE, Outcome.NOT_DUE}
+# Ended jobs removed per timer turn: a retention first turned on over a long history expires it
+# in many small transactions, not one that outlives the transaction timeout.
+_EXPIRE_MAX = 500
 
 
 class ControlInput(Protocol):
@@ -68,6 +79,9 @@ class CommandHandler:
                 seconds=max(worker.stop_deadline, worker.stop_deadline_max)
             ),
             history_limit=worker.history_limit,
+            retention=timedelta(seconds=worker.ended_job_retention)
+            if worker.ended_job_retention
+            else None,
         )
         self._signing_secrets = signing.secrets() if signing.required else None
         self._sign_all = signing.scope == "all"
@@ -100,9 +114,16 @@ class CommandHandler:
         writes.consumed(partition, message.offset(), message.timestamp()[1] / 1000)
 
     def fire_deadlines(self, now: datetime, partitions: set[int], writes: Writes) -> None:
-        """Force every stop whose deadline has passed, in the ready partitions."""
+        """Act on every deadline that has passed in the ready partitions (a stop, pause or resume
+        the engine did not confirm in time, a scheduled command that is due), and remove ended
+        jobs whose retention period has passed, a bounded number per call."""
         for partition, job_id in self._store.due(now, partitions):
             self._apply_to_job(partition, DeadlineReached(job_id), now, writes)
+        if self._rules.retention is None:
+            return
+        ended_before = now - self._rules.retention
+        for partition, job_id in self._store.ended_before(ended_before, partitions, _EXPIRE_MAX):
+            self._apply_to_job(partition, RetentionReached(job_id), now, writes)
 
     def _apply_to_job(
         self, partition: int, message: MachineInput, now: datetime, writes: Writes

@@ -42,7 +42,10 @@ class Worker:
         self.metrics = metrics or WorkerMetrics(settings.worker.batch_max)
         self._topics = settings.topics
         # Counting jobs by status costs restore time: only when something will read the gauge.
-        self._store = StateStore(count_statuses=metrics is not None)
+        self._store = StateStore(
+            count_statuses=metrics is not None,
+            index_endings=settings.worker.ended_job_retention > 0,
+        )
         self._ready: set[int] = set()
         self._stopping = False
         self._fatal = False

@@ -26,7 +26,7 @@ from syncctl.contract import (
     Stopped,
     Terminate,
 )
-from syncctl.machine import DeadlineReached, MachineInput, apply
+from syncctl.machine import DeadlineReached, MachineInput, RetentionReached, apply
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 SCHEDULED_AT = T0 + timedelta(minutes=30)  # due by AFTER_DEADLINE
@@ -96,6 +96,8 @@ def message(kind: str, job_id: str = JOB, mode: Mode = Mode.SNAPSHOT) -> Machine
     }
     if kind == "deadline":
         return DeadlineReached(job_id)
+    if kind == "retention":
+        return RetentionReached(job_id)
     return builders[kind]()
 
 
@@ -109,5 +111,7 @@ def record_in(state: str, mode: Mode) -> JobRecord:
 
 
 AFTER_DEADLINE = T0 + timedelta(hours=1)
+# Past the default retention (30 days) of a job that ended at T0.
+AFTER_RETENTION = T0 + timedelta(days=30, seconds=1)
 # Within the default stop deadline (60 s): a drain report then moves a pending stop's deadline.
 DRAINING_AT = T0 + timedelta(seconds=30)

@@ -11,7 +11,18 @@ MACHINE = Path(__file__).resolve().parents[3] / "src" / "syncctl" / "machine"
 _BASE = {"rejections", "stages", "transitions", "reasons", "model"}
 ALLOWED = {
     "__init__": {"core", "model", "rejections"},
-    "core": {"create", "stops", "schedules", "changes", "reports", "timer", "model", "transitions"},
+    "core": {
+        "create",
+        "stops",
+        "schedules",
+        "changes",
+        "reports",
+        "timer",
+        "retention",
+        "model",
+        "transitions",
+    },
+    "retention": {"model", "transitions"},
     "timer": {"stops", "schedules", "changes", "model"},
     "reports": {"stops", "changes"} | _BASE,
     "stops": _BASE,

@@ -7,10 +7,18 @@ from typing import NamedTuple
 
 import pytest
 
-from syncctl.contract import CommandRejected, Mode, ScheduleChanged, StatusChanged, StopExtended
+from syncctl.contract import (
+    CommandRejected,
+    JobExpired,
+    Mode,
+    ScheduleChanged,
+    StatusChanged,
+    StopExtended,
+)
 from syncctl.machine import apply
 from tests.unit.machine.journeys import (
     AFTER_DEADLINE,
+    AFTER_RETENTION,
     DRAINING_AT,
     PATHS,
     REACHABLE,
@@ -31,6 +39,8 @@ INPUTS = (
     "failed",
     "deadline (due)",
     "deadline (not due)",
+    "retention (due)",
+    "retention (not due)",
     "pause",
     "resume",
     "paused",
@@ -82,7 +92,11 @@ def test_the_table_covers_every_reachable_status_mode_and_input_exactly_once() -
     assert set(listed) == expected
 
 
-def describe(event: StatusChanged | CommandRejected | ScheduleChanged | StopExtended) -> str:
+def describe(
+    event: StatusChanged | CommandRejected | ScheduleChanged | StopExtended | JobExpired,
+) -> str:
+    if isinstance(event, JobExpired):
+        return "job_expired"
     if isinstance(event, StopExtended):
         return "stop_extended"
     if isinstance(event, CommandRejected):
@@ -95,12 +109,21 @@ def describe(event: StatusChanged | CommandRejected | ScheduleChanged | StopExte
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: f"{r.status}-{r.mode}-{r.input}")
 def test_apply_does_what_the_table_says(row: Row) -> None:
     record = None if row.status is None else record_in(row.status, row.mode)
-    now = {"deadline (due)": AFTER_DEADLINE, "draining": DRAINING_AT}.get(row.input, T0)
-    kind = "deadline" if row.input.startswith("deadline") else row.input
+    now = {
+        "deadline (due)": AFTER_DEADLINE,
+        "retention (due)": AFTER_RETENTION,
+        "draining": DRAINING_AT,
+    }.get(row.input, T0)
+    kind = (
+        row.input.split(" (")[0] if row.input.startswith(("deadline", "retention")) else row.input
+    )
     result = apply(record, message(kind, mode=row.mode), now)
 
     assert result.outcome.value == row.outcome
     assert (result.record.status.value if result.record else "—") == row.new_status
     assert [describe(e) for e in result.events] == ([] if row.event == "—" else [row.event])
     for event in result.events:
+        if isinstance(event, JobExpired):  # says what the job ended as; the record is gone
+            assert record is not None and event.status_label == record.status.label
+            continue
         assert event.status_label == (result.record.status.label if result.record else None)

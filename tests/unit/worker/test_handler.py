@@ -161,3 +161,44 @@ def test_with_signing_required_an_unsigned_stop_is_dead_lettered_and_a_signed_on
     writes = Recorder(store)
     commands.handle(signed, writes, NOW)
     assert [kind for kind, _ in writes.writes] == ["state", "event", "consumed"]
+
+
+def test_an_ended_job_is_removed_after_the_retention_period_and_its_id_is_free_again() -> None:
+    settings = Settings.model_validate({"worker": {"ended_job_retention": 3600}})
+    commands = CommandHandler(settings, StateStore(index_endings=True), WorkerMetrics(), PARTITIONS)
+    store = commands._store
+    for partition in range(PARTITIONS):
+        store.add_partition(partition)
+    message = create("orders")
+    home = message.partition()
+    writes = Recorder(store)
+    commands.handle(message, writes, NOW)
+    failed = FakeMessage(
+        b"orders",
+        json.dumps(
+            {
+                "command_id": "r-1",
+                "type": "failed",
+                "job_id": "orders",
+                "issued_at": NOW.isoformat(),
+                "error": "the source went away",
+            }
+        ).encode(),
+        home,
+    )
+    commands.handle(failed, writes, NOW)
+    assert store.get(home, "orders").status is Status.FAILED
+
+    writes = Recorder(store)
+    commands.fire_deadlines(NOW.replace(minute=59), set(range(PARTITIONS)), writes)
+    assert writes.writes == []  # not yet: an hour after it ended
+    commands.fire_deadlines(NOW.replace(hour=13), set(range(PARTITIONS)), writes)
+    (state, tombstone), (event, expired) = writes.writes
+    assert (state, tombstone) == ("state", (home, "orders", None))
+    assert event == "event" and expired["type"] == "job_expired"
+    assert (expired["status"], expired["retention_seconds"]) == ("FAILED", 3600.0)
+    assert store.get(home, "orders") is None
+
+    writes = Recorder(store)
+    commands.handle(create("orders"), writes, NOW.replace(hour=14))
+    assert writes.writes[0][1] == (home, "orders", "NOT_STARTED")  # a new job under that id
