@@ -43,7 +43,9 @@ _CANCEL_DRAIN_SECONDS = 15.0
 _QUIET_SOURCE_SECONDS = 3.0
 # A Complete CDC's drain fails when it has not moved for this long; while it moves, a `draining`
 # report every few seconds moves the stop's deadline (keep worker.stop_deadline above it).
-DRAIN_STALL_SECONDS = 20.0
+# Above the MongoDB driver's 30 s server selection: a sink whose destination went away for a
+# moment hangs that long before it fails and is restarted, and a shorter stall failed such drains.
+DRAIN_STALL_SECONDS = 40.0
 _DRAIN_REPORT_SECONDS = 5.0
 # After this long without movement a drain asks Connect whether it is moving the job's tasks
 # (a worker died): that wait does not count as a stall.

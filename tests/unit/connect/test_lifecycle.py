@@ -225,7 +225,7 @@ def test_a_drain_that_moves_says_so_and_one_that_stops_moving_fails_the_job(
     assert len(draining) >= 5  # every 5 s while it moved: the worker's deadline moves with it
     assert all(d.remaining > 0 for d in draining)
     (failed,) = world.reported("failed")
-    assert failed.error == "could not complete CDC cleanly: the drain made no progress for 20 s"
+    assert failed.error == "could not complete CDC cleanly: the drain made no progress for 40 s"
     assert world.connect.connectors == {}  # a failed job leaves nothing running either
 
 
