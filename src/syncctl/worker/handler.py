@@ -35,10 +35,11 @@ from syncctl.store import StateStore
 from syncctl.worker.dead_letters import dead_letter_headers
 
 log = get_logger("syncctl.worker")
-_QUIET_OUTCOMES = {Outcome.RECORDED, Outcome.DUPLICATE, Outcome.NOT_DUE}
-# Ended jobs removed per timer turn: a retention first turned on over a long history expires it
-# in many small transactions, not one that outlives the transaction timeout.
-_EXPIRE_MAX = 500
+# Expiries are logged as one line per timer turn (handler.fire_deadlines), not one per job.
+_QUIET_OUTCOMES = {Outcome.RECORDED, Outcome.DUPLICATE, Outcome.NOT_DUE, Outcome.EXPIRED}
+# Ended jobs removed per timer turn (as many as a full batch of commands): a retention first
+# turned on over a long history expires it in many transactions, none that outlives its timeout.
+_EXPIRE_MAX = 2000
 
 
 class ControlInput(Protocol):
@@ -121,9 +122,15 @@ class CommandHandler:
             self._apply_to_job(partition, DeadlineReached(job_id), now, writes)
         if self._rules.retention is None:
             return
-        ended_before = now - self._rules.retention
-        for partition, job_id in self._store.ended_before(ended_before, partitions, _EXPIRE_MAX):
+        expired = self._store.ended_before(now - self._rules.retention, partitions, _EXPIRE_MAX)
+        for partition, job_id in expired:
             self._apply_to_job(partition, RetentionReached(job_id), now, writes)
+        if expired:
+            self._logger.info(
+                "ended jobs expired",
+                jobs=len(expired),
+                retention_seconds=self._rules.retention.total_seconds(),
+            )
 
     def _apply_to_job(
         self, partition: int, message: MachineInput, now: datetime, writes: Writes
