@@ -84,6 +84,12 @@ class Child:
         match = re.search(r"VmHWM:\s+(\d+) kB", status)
         return int(match.group(1)) * 1024 if match else 0
 
+    def rss(self) -> int:
+        """VmRSS (resident set now) of the process, in bytes."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        match = re.search(r"VmRSS:\s+(\d+) kB", status)
+        return int(match.group(1)) * 1024 if match else 0
+
     def cpu_seconds(self) -> float:
         """User + system CPU time the process has used so far (/proc/PID/stat, Linux)."""
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -109,6 +115,7 @@ def start_worker(
     instance_id: str,
     log_level: str = "WARNING",
     source: Path | None = None,
+    settings: dict[str, str] | None = None,
 ) -> Child:
     """`python -m syncctl worker` configured only through SYNCCTL_* variables, JSON logs on
     stderr; `source`: run the syncctl package found there instead (bench/baseline.py)."""
@@ -119,6 +126,7 @@ def start_worker(
         "SYNCCTL_LOG__LEVEL": log_level,
         "SYNCCTL_LOG__FORMAT": "json",
         **topics.env(),
+        **(settings or {}),
     }
     if source is not None:
         env["PYTHONPATH"] = str(source)

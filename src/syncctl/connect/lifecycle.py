@@ -41,6 +41,7 @@ _CANCEL_DRAIN_SECONDS = 15.0
 # A source whose slot has not moved for this long may be quiet rather than behind (Debezium
 # confirms only when its tables change): the slot itself is asked.
 _QUIET_SOURCE_SECONDS = 3.0
+_QUIET_AFTER_RESUME_SECONDS = 10.0
 # A Complete CDC's drain fails when it has not moved for this long; while it moves, a `draining`
 # report every few seconds moves the stop's deadline (keep worker.stop_deadline above it).
 # Above the MongoDB driver's 30 s server selection: a sink whose destination went away for a
@@ -327,21 +328,23 @@ class JobLifecycle:
             return  # an engine before this one drained the source, then removed it
         lsn = source.current_lsn()
         target = wal_position(lsn)
-        quiet_since = time.monotonic()
+        quiet_since, quiet_for = time.monotonic(), _QUIET_SOURCE_SECONDS
 
         def drained() -> bool:
-            nonlocal quiet_since
+            nonlocal quiet_since, quiet_for
             confirmed, read = source.slot_positions(names.slot)
             if confirmed >= target:
                 return True
             if self._observe_source_drain(job, watch, confirmed + max(read, 0)):
                 quiet_since = time.monotonic()
-            elif time.monotonic() - quiet_since >= _QUIET_SOURCE_SECONDS:
+            elif time.monotonic() - quiet_since >= quiet_for:
                 self._api.stop(names.source)
                 if source.changes_pending(names.slot, names.publication, lsn) == 0:
                     return True  # stopped for good: the removal that follows expects it so
                 self._api.resume(names.source)
-                quiet_since = time.monotonic()
+                # A resumed Debezium finds its place in the WAL again before it confirms
+                # anything: stopped again within seconds, it never would.
+                quiet_since, quiet_for = time.monotonic(), _QUIET_AFTER_RESUME_SECONDS
             return False
 
         # The watch ends a stalled drain (DrainStalled) or one left to another engine.

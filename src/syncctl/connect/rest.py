@@ -18,6 +18,9 @@ _UNREACHABLE_PATIENCE = 90.0
 # A worker that cannot reach its cluster's leader (the leader died and no new one is elected yet)
 # answers a change with 500 and one of these; it clears once the group has a leader again.
 _LEADER_UNREACHABLE = ("IO Error trying to forward REST request", "Error trying to forward REST")
+# Connect says so itself when a call came too soon (e.g. deleting a sink's offsets while its
+# stopped tasks are still winding down): asked again like a 409.
+_SAFE_TO_RETRY = "this operation can be safely retried"
 
 
 class ConnectApi:
@@ -166,7 +169,7 @@ class ConnectApi:
                 raise ServerError(
                     f"Kafka Connect at {self.url} did not answer {method} {path}: {error}"
                 ) from error
-            if response.status_code == 409:
+            if response.status_code == 409 or _says_retry_is_safe(response):
                 raise _Conflict(response)
             if _leader_unreachable(response):
                 raise _LeaderUnreachable(response)
@@ -214,6 +217,17 @@ def first_failure(status: dict[str, Any] | None) -> str | None:
             trace = (part.get("trace") or "failed without a trace").strip()
             return trace.splitlines()[0][:2000]
     return None
+
+
+def _says_retry_is_safe(response: httpx.Response) -> bool:
+    return response.status_code >= 400 and _SAFE_TO_RETRY in _message(response)
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("message", ""))
+    except (ValueError, AttributeError):
+        return ""
 
 
 def _leader_unreachable(response: httpx.Response) -> bool:

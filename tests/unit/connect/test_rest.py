@@ -204,3 +204,17 @@ def test_a_restart_restarts_only_the_failed_parts_of_a_connector() -> None:
     assert seen == [
         "POST /connectors/syncctl-orders-sink/restart?includeTasks=true&onlyFailed=true"
     ]
+
+
+def test_offsets_deleted_while_the_stopped_tasks_wind_down_are_deleted_once_they_have() -> None:
+    too_soon = {
+        "error_code": 500,
+        "message": "Failed to reset consumer group offsets for connector syncctl-orders-sink "
+        "either because its tasks haven't stopped completely yet or the connector was resumed "
+        "before the request to reset its offsets could be successfully completed. If the "
+        "connector is in a stopped state, this operation can be safely retried.",
+    }
+    seen: list[str] = []
+    api = _api([httpx.Response(500, json=too_soon), httpx.Response(200, json={})], seen)
+    api.delete_offsets("syncctl-orders-sink")
+    assert seen == ["DELETE /connectors/syncctl-orders-sink/offsets"] * 2
