@@ -85,9 +85,18 @@ class SourceDatabase:
         found = {table: tuple(columns) for table, columns in rows}
         return {table: found.get(table, ()) for table in tables}
 
+    def _one_row(self, query: str, params: tuple[object, ...] = ()) -> tuple[object, ...] | None:
+        """One row of a read, asked again on a new connection when a restart cut the first
+        ("terminating connection due to administrator command")."""
+
+        def read() -> tuple[object, ...] | None:
+            with self._connect() as db:
+                return db.execute(query, params).fetchone()
+
+        return retry(read, _WHILE_RESTARTING)
+
     def current_lsn(self) -> str:
-        with self._connect() as db:
-            row = db.execute("SELECT pg_current_wal_lsn()::text").fetchone()
+        row = self._one_row("SELECT pg_current_wal_lsn()::text")
         assert row is not None
         return str(row[0])
 
@@ -95,22 +104,27 @@ class SourceDatabase:
         """(how far the slot's connector confirmed changes as in Kafka, how far its walsender
         has read the WAL), in WAL bytes; -1 for what is not there. The second moves while a big
         transaction is decoded, long before any of it is confirmed."""
-        with self._connect() as db:
-            row = db.execute(
-                "SELECT (s.confirmed_flush_lsn - '0/0'::pg_lsn)::bigint, "
-                "       (r.sent_lsn - '0/0'::pg_lsn)::bigint "
-                "FROM pg_replication_slots s "
-                "LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid "
-                "WHERE s.slot_name = %s",
-                (slot,),
-            ).fetchone()
+        row = self._one_row(
+            "SELECT (s.confirmed_flush_lsn - '0/0'::pg_lsn)::bigint, "
+            "       (r.sent_lsn - '0/0'::pg_lsn)::bigint "
+            "FROM pg_replication_slots s "
+            "LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid "
+            "WHERE s.slot_name = %s",
+            (slot,),
+        )
         if row is None:
             return -1, -1
         return (-1 if row[0] is None else int(row[0])), (-1 if row[1] is None else int(row[1]))
 
     def changes_pending(self, slot: str, publication: str, lsn: str, timeout: float = 15.0) -> int:
         """Changes of the publication's tables that the slot holds up to `lsn` and its consumer
-        has not confirmed. Only on an inactive slot (its connector stopped), which it waits for."""
+        has not confirmed. Only on an inactive slot (its connector stopped), which it waits for.
+        A connection a restart cut is made again (peeking changes nothing)."""
+        return retry(
+            lambda: self._changes_pending(slot, publication, lsn, timeout), _WHILE_RESTARTING
+        )
+
+    def _changes_pending(self, slot: str, publication: str, lsn: str, timeout: float) -> int:
         with self._connect() as db:
 
             def peek() -> int:
@@ -134,7 +148,13 @@ class SourceDatabase:
     def drop_slot_and_publication(self, slot: str, publication: str, timeout: float = 30.0) -> None:
         """Drop both; a slot still held by a stopping connector is retried until it is released.
 
-        A slot left behind makes PostgreSQL keep WAL for it forever."""
+        A slot left behind makes PostgreSQL keep WAL for it forever. A connection a restart cut
+        is made again (both drops are idempotent)."""
+        retry(
+            lambda: self._drop_slot_and_publication(slot, publication, timeout), _WHILE_RESTARTING
+        )
+
+    def _drop_slot_and_publication(self, slot: str, publication: str, timeout: float) -> None:
         with self._connect() as db:
             db.execute(f'DROP PUBLICATION IF EXISTS "{publication}"')
 
