@@ -213,6 +213,8 @@ def _schedule(rng: random.Random) -> list[Kill]:
     return [Kill(at, kind, rng.uniform(1, 8)) for at, kind in zip(times, kinds, strict=True)]
 
 
+# The chaos window, up to 300 s for every job to end, then the checks: more than pytest's 300 s.
+@pytest.mark.timeout(900)
 def test_jobs_end_correct_and_leave_nothing_while_the_engine_connect_and_databases_die(
     kafka_bootstrap: str, stack: Stack, unique_name: Callable[[str], str], tmp_path: Path
 ) -> None:

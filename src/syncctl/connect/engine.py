@@ -40,11 +40,16 @@ from syncctl.kafka.partitioning import partition_for
 from syncctl.kafka.reading import partitions_of
 from syncctl.logging import get_logger
 from syncctl.settings import Settings
-from syncctl.waiting import Patience, wait_until
+from syncctl.waiting import Patience, RetryPolicy, retry, wait_until
 
 log = get_logger("syncctl.connect")
 # Until the worker has created the events topic, looked for twice a second (or until stopped).
 _TOPIC_PATIENCE = Patience(timeout=None, interval=0.5)
+# A job's connectors put again after a restart, while Connect refuses them (its validation
+# connects to the source, which may be restarting too).
+_PUT_AGAIN = RetryPolicy(
+    retry_on=lambda error: isinstance(error, SyncctlError), timeout=120.0, pause=5.0
+)
 _NOTIFICATIONS = re.compile(r"^syncctl\.(?P<job>[A-Za-z0-9-]+)\.notifications$")
 
 
@@ -134,12 +139,12 @@ class ConnectEngine:
             on_revoked=self._revoked,
         )
         notifications.subscribe([r"^syncctl\..*\.notifications$"])
-        self._resume(self._client.jobs())
-        self._started = True
-        log.info(
-            "connect engine started", connect_url=self._engine.connect_url, jobs=len(self._jobs)
-        )
         try:
+            self._resume(self._client.jobs())
+            self._started = True
+            log.info(
+                "connect engine started", connect_url=self._engine.connect_url, jobs=len(self._jobs)
+            )
             while not self._stopping:
                 for message in events.consume(500, self._engine.poll_interval / 2):
                     if not message.error() and message.value() is not None:
@@ -150,6 +155,9 @@ class ConnectEngine:
                 for job in self._running():
                     self._advance(job)
         finally:
+            # Also when the loop failed: steps under way (a drain) are left to the next engine,
+            # not failed for want of one.
+            self._stopping = True
             self._steps.shutdown(wait=True)
             events.close()
             notifications.close()
@@ -260,9 +268,32 @@ class ConnectEngine:
                 self._request_stop(record.job_id, complete=record.status is Status.CDC_COMPLETING)
             else:
                 self._adopt(job)
-                self._lifecycle.put_connectors(job)  # idempotent: Debezium resumes from offsets
-                if record.status.changing:  # a paused connector stays paused across the PUT
-                    self._request_change(record.job_id, pause=record.status is Status.PAUSING)
+                pause = record.status is Status.PAUSING if record.status.changing else None
+                try:
+                    self._lifecycle.put_connectors(job)  # idempotent: Debezium resumes from offsets
+                except (
+                    SyncctlError
+                ) as error:  # e.g. Connect cannot validate while the source is down
+                    log.warning(
+                        "could not put a job's connectors again",
+                        job_id=job.job_id,
+                        error=str(error),
+                    )
+                    self._steps.submit(self._put_connectors_again, job, pause)
+                    continue
+                if pause is not None:  # a paused connector stays paused across the PUT
+                    self._request_change(record.job_id, pause=pause)
+
+    def _put_connectors_again(self, job: EngineJob, pause: bool | None) -> None:
+        """After a restart, a job whose connectors Connect would not take yet: asked again for
+        a while (a source that restarts makes Connect's validation fail), then the job fails."""
+        try:
+            retry(lambda: self._lifecycle.put_connectors(job), _PUT_AGAIN)
+        except SyncctlError as error:
+            self._lifecycle.fail(job, f"could not put the job's connectors again: {error}")
+            return
+        if pause is not None:
+            self._request_change(job.job_id, pause=pause)
 
     def _start(self, job_id: str, mode: Mode, spec: JobSpec | None, drop_destination: bool) -> None:
         refusal = self._lifecycle.refusal(spec)
