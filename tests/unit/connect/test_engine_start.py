@@ -3,7 +3,9 @@ what is missing, before it touches a job."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from types import SimpleNamespace
+from typing import Any
 
 import httpx
 import pytest
@@ -11,7 +13,8 @@ import pytest
 from syncctl.connect import engine as engine_module
 from syncctl.connect.connectors import REQUIRED_PLUGINS
 from syncctl.connect.engine import ConnectEngine
-from syncctl.errors import ConfigError
+from syncctl.contract import JobRecord, JobSpec, Mode, Status
+from syncctl.errors import ConfigError, ServerError
 from syncctl.settings import Settings
 from syncctl.waiting import Patience
 
@@ -83,3 +86,45 @@ def test_an_engine_told_to_stop_while_waiting_for_the_events_topic_stops(
     engine.stop()
     assert engine._wait_for_partitions(cluster, "syncctl.events") == 0  # type: ignore[arg-type]
     assert cluster.looks == 1
+
+
+class _Steps:
+    """The engine's step threads, run later by the test."""
+
+    def __init__(self) -> None:
+        self.submitted: list[tuple[Any, tuple[Any, ...]]] = []
+
+    def submit(self, step: Any, *args: Any) -> None:
+        self.submitted.append((step, args))
+
+
+def test_a_restarted_engine_that_connect_will_not_take_a_jobs_connectors_from_carries_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    engine = _engine()
+    engine._partitions, engine._owned = 1, {0}
+    engine._api = SimpleNamespace(connectors=lambda: [])  # type: ignore[assignment]
+    engine._topics = SimpleNamespace(jobs_with_topics=lambda: set())  # type: ignore[assignment]
+    refusals = ["Kafka Connect refused PUT /connectors/syncctl-orders-source/config"]
+
+    def put_connectors(job: Any) -> None:
+        if refusals:
+            raise ServerError(refusals.pop())
+
+    monkeypatch.setattr(engine._lifecycle, "put_connectors", put_connectors)
+    steps = _Steps()
+    engine._steps = steps  # type: ignore[assignment]
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    running = JobRecord(
+        job_id="orders",
+        mode=Mode.CONTINUOUS,
+        status=Status.PAUSING,
+        spec=JobSpec(source="shop", tables=("public.orders",), destination="d", database="db"),
+        created_at=now,
+        updated_at=now,
+    )
+    engine._resume([running])  # the refusal does not end the engine
+    assert engine._job("orders") is not None
+    ((step, args),) = steps.submitted
+    step(*args)  # asked again: Connect takes them now, and the pending pause follows
+    assert [s.__name__ for s, _ in steps.submitted[1:]] == ["change"]
