@@ -116,31 +116,27 @@ class SourceDatabase:
             return -1, -1
         return (-1 if row[0] is None else int(row[0])), (-1 if row[1] is None else int(row[1]))
 
-    def last_pending_change(
-        self, slot: str, publication: str, lsn: str, timeout: float = 15.0
-    ) -> int:
-        """The WAL position of the last change of the publication's tables that the slot holds up
-        to `lsn` and its consumer has not confirmed; -1 when there is none. Only on an inactive
-        slot (its connector stopped), which it waits for. A connection a restart cut is made
-        again (peeking changes nothing)."""
+    def changes_pending(self, slot: str, publication: str, lsn: str, timeout: float = 15.0) -> int:
+        """Changes of the publication's tables that the slot holds up to `lsn` and its consumer
+        has not confirmed. Only on an inactive slot (its connector stopped), which it waits for.
+        A connection a restart cut is made again (peeking changes nothing)."""
         return retry(
-            lambda: self._last_pending_change(slot, publication, lsn, timeout), _WHILE_RESTARTING
+            lambda: self._changes_pending(slot, publication, lsn, timeout), _WHILE_RESTARTING
         )
 
-    def _last_pending_change(self, slot: str, publication: str, lsn: str, timeout: float) -> int:
+    def _changes_pending(self, slot: str, publication: str, lsn: str, timeout: float) -> int:
         with self._connect() as db:
 
             def peek() -> int:
                 row = db.execute(
                     # pgoutput messages: I(nsert), U(pdate), D(elete), T(runcate) are changes.
-                    "SELECT max(lsn - '0/0'::pg_lsn)::bigint "
-                    "FROM pg_logical_slot_peek_binary_changes("
+                    "SELECT count(*) FROM pg_logical_slot_peek_binary_changes("
                     "%s, %s::pg_lsn, NULL, "
                     "'proto_version', '1', 'publication_names', %s) "
                     "WHERE get_byte(data, 0) IN (73, 85, 68, 84)",
                     (slot, lsn, publication),
                 ).fetchone()
-                return -1 if row is None or row[0] is None else int(row[0])
+                return int(row[0]) if row else 0
 
             try:
                 return retry(peek, _WHILE_SLOT_IN_USE.within(timeout))

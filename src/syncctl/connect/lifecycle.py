@@ -319,9 +319,8 @@ class JobLifecycle:
 
         Normally the slot's confirmed position passes the WAL position taken now. On a quiet
         source it may not (Debezium confirms only when its tables change): when nothing has moved
-        for 3 s, the source is stopped and the slot says which changes of the job's tables it
-        still holds; the drain is over when there is none, or when Debezium's committed offset
-        shows that it processed the last of them (they are in Kafka, only not confirmed).
+        for 3 s, the source is stopped and the slot itself says whether any change of the job's
+        tables is still pending.
         """
         names = job.names
         source = self._databases.source(job.spec.source)
@@ -340,12 +339,8 @@ class JobLifecycle:
                 quiet_since = time.monotonic()
             elif time.monotonic() - quiet_since >= quiet_for:
                 self._api.stop(names.source)
-                last = source.last_pending_change(names.slot, names.publication, lsn)
-                if last < 0 or (self._api.processed_lsn(names.source) or -1) >= last:
-                    # Nothing pending, or only changes Debezium has already put in Kafka but
-                    # not confirmed (after a restart it confirms nothing until its tables
-                    # change again). Stopped for good: the removal that follows expects it so.
-                    return True
+                if source.changes_pending(names.slot, names.publication, lsn) == 0:
+                    return True  # stopped for good: the removal that follows expects it so
                 self._api.resume(names.source)
                 # A resumed Debezium finds its place in the WAL again before it confirms
                 # anything: stopped again within seconds, it never would.

@@ -86,21 +86,6 @@ class ConnectApi:
         """Restart the connector's failed parts (the connector, its tasks) where they are."""
         self._call("POST", f"/connectors/{name}/restart?includeTasks=true&onlyFailed=true")
 
-    def processed_lsn(self, name: str) -> int | None:
-        """How far a Debezium PostgreSQL source has completely processed the WAL, as its
-        committed offsets say (`lsn_proc`: Connect commits a source's offsets only for records
-        Kafka acknowledged); None when it has none (yet)."""
-        response = self._request("GET", f"/connectors/{name}/offsets")
-        if response.status_code == 404:
-            return None
-        self._raise_for(response)
-        positions = [
-            int(entry["offset"]["lsn_proc"])
-            for entry in response.json().get("offsets", [])
-            if isinstance(entry.get("offset"), dict) and entry["offset"].get("lsn_proc") is not None
-        ]
-        return max(positions, default=None)
-
     def delete_offsets(self, name: str) -> None:
         """Forget the connector's offsets (it must be stopped)."""
         response = self._request("DELETE", f"/connectors/{name}/offsets")

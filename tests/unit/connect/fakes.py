@@ -36,7 +36,6 @@ class FakeConnect:
     calls: list[str] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)  # "stop syncctl-j-source", ...
     moving: bool = False
-    processed: dict[str, int] = field(default_factory=dict)  # a source's committed lsn_proc
 
     def _call(self, what: str) -> None:
         self.calls.append(what)
@@ -68,9 +67,6 @@ class FakeConnect:
         if name in self.connectors:
             self._call(f"resume {name}")
             self.connectors[name] = "RUNNING"
-
-    def processed_lsn(self, name: str) -> int | None:
-        return self.processed.get(name)
 
     def restart_failed(self, name: str) -> None:
         self._call(f"restart {name}")
@@ -131,11 +127,10 @@ class FakeSource:
     def slot_positions(self, slot: str) -> tuple[int, int]:
         return self.slot.pop(0) if len(self.slot) > 1 else self.slot[0]
 
-    def last_pending_change(self, slot: str, publication: str, lsn: str) -> int:
-        """`pending` changes after the confirmed position, the last at 1000 + pending."""
+    def changes_pending(self, slot: str, publication: str, lsn: str) -> int:
         if self.slot == [(-1, -1)]:
             raise RuntimeError(f'replication slot "{slot}" does not exist')  # as PostgreSQL says
-        return 1000 + self.pending if self.pending else -1
+        return self.pending
 
     def drop_slot_and_publication(self, slot: str, publication: str) -> None:
         self.dropped += [slot, publication]

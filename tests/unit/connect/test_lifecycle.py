@@ -240,42 +240,6 @@ def test_a_drain_waiting_on_connect_moving_its_tasks_is_not_a_stall(world: World
     assert world.reports.types()[-1] == "stopped"
 
 
-def test_a_quiet_source_whose_last_changes_debezium_processed_but_never_confirmed_is_drained(
-    world: World,
-) -> None:
-    job = world.job(in_cdc=True)
-    world.lifecycle.put_connectors(job)
-    # The slot confirms nothing (a restarted Debezium does not until its tables change again),
-    # yet its committed offset is past the last change the slot holds: all of it is in Kafka.
-    world.source.slot = [(100, 100)]
-    world.source.pending = 5  # the last pending change at 1005
-    world.connect.processed[SOURCE] = 1005
-    world.lifecycle.complete(job)
-    assert f"stop {SOURCE}" in world.connect.calls
-    assert world.connect.calls.count(f"resume {SOURCE}") == 1  # the one before the drain began
-    assert world.reported("failed") == []
-    assert world.reports.types()[-1] == "stopped"
-
-
-def test_a_quiet_source_whose_changes_are_not_in_kafka_yet_is_resumed_until_they_are(
-    world: World,
-) -> None:
-    job = world.job(in_cdc=True)
-    world.lifecycle.put_connectors(job)
-    world.source.slot = [(100, 100)]
-    world.source.pending = 5
-    world.connect.processed[SOURCE] = 1002  # two changes still to send
-
-    def resumed(now: float) -> None:
-        if world.connect.calls.count(f"resume {SOURCE}") == 2:  # resumed after the check
-            world.source.slot = [(256, 256)]  # it sends them and confirms
-
-    world.clock.on_sleep.append(resumed)
-    world.lifecycle.complete(job)
-    assert world.connect.calls.count(f"resume {SOURCE}") == 2
-    assert world.reports.types()[-1] == "stopped"
-
-
 def test_a_drains_sink_that_fails_is_restarted_and_the_drain_completes(world: World) -> None:
     job = world.job(in_cdc=True)
     world.lifecycle.put_connectors(job)

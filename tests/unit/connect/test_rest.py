@@ -218,20 +218,3 @@ def test_offsets_deleted_while_the_stopped_tasks_wind_down_are_deleted_once_they
     api = _api([httpx.Response(500, json=too_soon), httpx.Response(200, json={})], seen)
     api.delete_offsets("syncctl-orders-sink")
     assert seen == ["DELETE /connectors/syncctl-orders-sink/offsets"] * 2
-
-
-def test_a_sources_processed_position_is_read_from_its_committed_offsets() -> None:
-    offsets = {
-        "offsets": [
-            {
-                "partition": {"server": "syncctl.orders"},
-                "offset": {"lsn_proc": 71005496, "lsn_commit": 71005496, "lsn": 71005496},
-            }
-        ]
-    }
-    api = _cluster({"http://connect.invalid:8083": lambda r: httpx.Response(200, json=offsets)})
-    assert api.processed_lsn("syncctl-orders-source") == 71005496
-    nothing = _cluster(
-        {"http://c.invalid:8083": lambda r: httpx.Response(200, json={"offsets": []})}
-    )
-    assert nothing.processed_lsn("syncctl-orders-source") is None
