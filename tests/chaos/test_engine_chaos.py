@@ -331,12 +331,16 @@ def test_jobs_end_correct_and_leave_nothing_while_the_engine_connect_and_databas
         if failed:  # allowed as an end, but worth a look: keep what explains it
             kept = _keep_logs(tmp_path, worker, engine, stack, failed)
             print(f"engine chaos seed {seed}: failed {failed}; {kept}")
-        _check_one_end_each(events, final, about)
         forced = {
             e["job_id"] for e in events.events if e.get("status") in _TERMINAL and e.get("forced")
         }
-        checked = _check_destinations(stack, final, forced, versions, live, about)
-        _check_nothing_left(stack, final, about)
+        try:
+            _check_one_end_each(events, final, about)
+            checked = _check_destinations(stack, final, forced, versions, live, about)
+            _check_nothing_left(stack, final, about)
+        except AssertionError as broken:  # keep every log: they are what explains it
+            kept = _keep_logs(tmp_path, worker, engine, stack, final)
+            raise AssertionError(f"{broken}\n{kept}") from None
         engine.stop()
         _check_no_secrets(stack, worker, engine, about)
         print(
