@@ -30,7 +30,7 @@ from typing import Any
 
 import confluent_kafka
 
-from bench import chart, engine, latency, restore, throughput
+from bench import chart, engine, latency, restore, retention, throughput
 from bench.baseline import Baseline, checked_out
 from bench.common import REPO
 from syncctl.local import LocalKafka
@@ -62,6 +62,8 @@ class Sizes:
     # behind; the highest it kept up with is its limit.
     limit_rates: tuple[int, ...] = (2_000, 3_000, 4_000, 5_000, 6_000, 8_000)
     limit_seconds: float = 6
+    # Retention: a state topic of this many records, 90 % of them jobs that ended 60 days ago.
+    retention_records: tuple[int, ...] = (1_000_000,)
 
 
 FULL = Sizes(jobs=20_000, latency_seconds=10, restore_records=(100_000, 1_000_000), rounds=3)
@@ -73,6 +75,7 @@ QUICK = Sizes(
     engine_rounds=1,
     limit_rates=(2_000, 4_000),
     limit_seconds=3,
+    retention_records=(20_000,),
 )
 
 
@@ -198,6 +201,10 @@ def run_all(
     restores = [
         timed(f"{n:,} records", restore.measure, bootstrap, n) for n in sizes.restore_records
     ]
+    log(f"retention: {', '.join(f'{n:,}' for n in sizes.retention_records)} records, 90 % ended")
+    expiries = [
+        timed(f"{n:,} records", retention.measure, bootstrap, n) for n in sizes.retention_records
+    ]
     log("engine: stops on Kafka Connect with a backlog of 10,000 changes")
     stops = timed("engine stops", engine.measure, bootstrap, rounds=sizes.engine_rounds)
     cores = os.cpu_count() or 0
@@ -288,6 +295,7 @@ def run_all(
             "target_rss_mib": TARGET_RSS_MIB,
             "met": _restore_met(restores),
         },
+        "retention": expiries,
         "engine_stops": stops,
     }
 
