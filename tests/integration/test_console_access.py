@@ -576,7 +576,8 @@ class LiveFeed:
     """`GET /stream` read on a thread, as a browser's EventSource would, with the session's
     cookie."""
 
-    def __init__(self, console: ConsoleProcess, cookie: str) -> None:
+    def __init__(self, console: ConsoleProcess, cookie: str, view: str) -> None:
+        self.view = view  # what the page shows: /stream?ids=... or ?job=...
         self.lines: list[str] = []
         self.ended = threading.Event()
         self._http = httpx.Client(base_url=console.url, timeout=httpx.Timeout(10, read=60))
@@ -586,7 +587,7 @@ class LiveFeed:
 
     def _read(self) -> None:
         try:
-            with self._http.stream("GET", "/stream") as response:
+            with self._http.stream("GET", f"/stream?{self.view}") as response:
                 assert response.status_code == 200
                 for line in response.iter_lines():
                     self.lines.append(line)
@@ -614,7 +615,10 @@ def test_an_open_live_feed_ends_within_seconds_when_its_login_does(
     alice = visitors(console)
     assert alice.login("alice").status_code == 303
     token = alice.token()
-    feed = LiveFeed(console, alice.http.cookies["syncctl_session"])
+    # A page that shows both jobs (a Job overview's or History's stream follows what is shown).
+    feed = LiveFeed(
+        console, alice.http.cookies["syncctl_session"], "ids=before-the-end,after-the-end"
+    )
     client.wait_for_outcome(client.create("before-the-end", "snapshot"), timeout=30)
     wait_until(lambda: feed.mentions("before-the-end"), 15, "the feed to deliver a new job")
 

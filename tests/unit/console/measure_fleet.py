@@ -19,6 +19,7 @@ import struct
 import subprocess
 import sys
 import time
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -134,6 +135,40 @@ def main() -> None:
             print(f"{name:<46} {size:>9,} {millis:>10.1f}  {shows}")
     gc.collect()
     print(f"RSS after serving: {rss_mib():.0f} MiB")
+    live(feed, data)
+
+
+def live(feed: object, data: Path, changes: int = 20_000) -> None:
+    """What a first page's stream would carry while `changes` records of the fleet change."""
+    import asyncio
+
+    from syncctl.console.feed import View
+
+    page, _ = feed.page()  # type: ignore[attr-defined]
+    view = View(ids=frozenset(e.job_id for e in page.entries), count_new=True)
+    tail: deque[tuple[str, bytes, bytes]] = deque(maxlen=changes)
+    tail.extend(item for item in read(data) if item[0] == "state")
+
+    async def run() -> tuple[int, int, float]:
+        queue = feed.subscribe(view)  # type: ignore[attr-defined]
+        began = time.perf_counter()
+        for topic, key, value in tail:
+            feed.take(topic, key, value)  # type: ignore[attr-defined]
+        took = time.perf_counter() - began
+        await asyncio.sleep(0.1)
+        sent = 0
+        count = 0
+        while not queue.empty():
+            sent += len(queue.get_nowait())
+            count += 1
+        return count, sent, took
+
+    count, sent, took = asyncio.run(run())
+    print(
+        f"live: {len(tail):,} record changes across the fleet in {took:.1f} s; a first page's "
+        f"stream got {count} row updates ({sent:,} bytes) and a count of {len(view.new):,} "
+        "new jobs (one small message a second at most)"
+    )
 
 
 if __name__ == "__main__":
