@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import heapq
-import itertools
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -221,9 +220,11 @@ class JobIndex:
                 sizes.append(len(group))
         if selector.prefix is not None:
             low, high = self._prefix_range(selector.prefix)
-            candidates.append(itertools.islice(self._ids, low, high))
+            candidates.append(self._ids.islice(low, high))
             sizes.append(high - low)
         smallest = min(range(len(candidates)), key=sizes.__getitem__)
+        if len(candidates) == 1 and isinstance(candidates[0], set):
+            return candidates[0]  # read only: the callers do not change it
         found = set(candidates[smallest])
         for number, candidate in enumerate(candidates):
             if number != smallest and found:
@@ -258,7 +259,10 @@ class JobIndex:
         else:
             keys = self._take(found, after, limit, newer=False)
         entries = [self._jobs[key[1]] for key in keys]
-        start = self._rank(found, keys[0]) if keys else (total if after or before else 0)
+        if after is None and before is None:
+            start = 0  # the first page
+        else:
+            start = self._rank(found, keys[0]) if keys else total
         return Page(entries, total, start)
 
     def _take(self, found: set[str] | None, cursor: Key | None, limit: int, newer: bool) -> list:

@@ -8,6 +8,7 @@ gives the (topic, key, value) triples in the order they were written.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import random
 import uuid
@@ -130,11 +131,20 @@ def job_messages(number: int, rng: random.Random) -> list[tuple[datetime, str, s
 
 
 def messages(count: int, seed: int = 24) -> Iterator[tuple[str, bytes, bytes]]:
-    """(topic, key, value) of `count` jobs, in the order a worker would have written them."""
+    """(topic, key, value) of `count` jobs, in the order a worker would have written them
+    (merged as they are made: only the jobs still running at a moment are held)."""
     rng = random.Random(seed)
-    everything = list(itertools.chain.from_iterable(job_messages(n, rng) for n in range(count)))
-    everything.sort(key=lambda item: item[0])
-    for _, topic, job_id, value in everything:
+    pending: list[tuple[datetime, int, str, str, bytes]] = []
+    order = itertools.count()
+    for number in range(count):
+        made = job_messages(number, rng)
+        while pending and pending[0][0] < made[0][0]:
+            _, _, topic, job_id, value = heapq.heappop(pending)
+            yield topic, job_id.encode(), value
+        for at, topic, job_id, value in made:
+            heapq.heappush(pending, (at, next(order), topic, job_id, value))
+    while pending:
+        _, _, topic, job_id, value = heapq.heappop(pending)
         yield topic, job_id.encode(), value
 
 
