@@ -494,6 +494,47 @@ def test_bulk_actions_are_checked_like_single_ones_and_per_job(
     assert outcome["requested_by"] == "carol" and outcome["status"] == "SNAPSHOT_CANCELLED"
 
 
+def test_bulk_over_a_filter_is_checked_like_ticked_rows_and_sends_only_a_confirmed_count(
+    kafka_bootstrap: str, topics: Topics, start_worker: Callable[..., WorkerProcess],
+    start_console: Callable[..., ConsoleProcess], client: SyncJobsClient, users_file: Path,
+    visitors: Callable[..., Visitor], events: EventReader,
+) -> None:  # fmt: skip
+    start_worker()
+    for job_id in ("billing-1", "billing-2", "orders-3"):
+        client.wait_for_outcome(client.create(job_id, "snapshot"), timeout=30)
+    console = start_console("--users-file", str(users_file))
+    alice, bob, carol, stranger = (visitors(console) for _ in range(4))
+    for visitor, name in ((alice, "alice"), (bob, "bob"), (carol, "carol")):
+        assert visitor.login(name).status_code == 303
+    every = {"selector": ["status=NOT_STARTED"], "expected": 3}
+    sent_before = messages_in(kafka_bootstrap, topics.control)
+
+    def bulk(visitor: Visitor, body: object, **headers: str) -> httpx.Response:
+        return visitor.http.post(
+            "/bulk/terminate", json=body, headers={"Origin": visitor.origin, **headers}
+        )
+
+    assert bulk(stranger, every).status_code == 401
+    viewer = bulk(bob, every, **{"X-CSRF-Token": bob.token()})
+    assert viewer.status_code == 403 and "viewers cannot stop jobs" in viewer.json()["error"]
+    foreign = {"X-CSRF-Token": alice.token(), "Origin": "http://evil.example"}
+    assert bulk(alice, every, **foreign).status_code == 403
+    assert bulk(alice, every).status_code == 403  # no CSRF token
+    changed = bulk(alice, {**every, "expected": 2}, **{"X-CSRF-Token": alice.token()})
+    assert changed.status_code == 409 and changed.json()["matching"] == 3
+    assert messages_in(kafka_bootstrap, topics.control) == sent_before
+
+    # carol may stop billing-* jobs only: the others of the filter are listed, not sent.
+    scoped = bulk(carol, every, **{"X-CSRF-Token": carol.token()})
+    assert scoped.status_code == 202
+    assert sorted(scoped.json()["sent"]) == ["billing-1", "billing-2"]
+    assert "outside the jobs you may stop" in scoped.json()["refused"]["orders-3"]
+    assert messages_in(kafka_bootstrap, topics.control) == sent_before + 2
+    for command_id in scoped.json()["sent"].values():
+        outcome = events.wait_for_command(command_id)[0]
+        assert outcome["requested_by"] == "carol" and outcome["status"] == "SNAPSHOT_CANCELLED"
+
+
 def test_bulk_requests_take_job_ids_only_and_each_job_once(
     kafka_bootstrap: str, topics: Topics, start_worker: Callable[..., WorkerProcess],
     start_console: Callable[..., ConsoleProcess], client: SyncJobsClient, users_file: Path,
