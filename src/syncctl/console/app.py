@@ -69,6 +69,7 @@ MAX_PAGE_SIZE = 200  # a live page names its rows in its stream's URL
 LIMITS = (25, 50, 100, 200)
 _FILTER_TERMS = ("mode", "stage", "asked_by", "prefix", "source")
 MAX_STREAM_IDS = MAX_PAGE_SIZE
+_SUGGESTIONS = 200
 
 
 def create_app(
@@ -172,8 +173,9 @@ def create_app(
             "first_url": f"?{urlencode(kept)}" if kept else base,
             "filters": STATUS_FILTERS,
             "wanted_statuses": {s.value for s in selector.statuses} if selector else set(),
-            "known_users": feed.values("asked_by"),
-            "known_sources": feed.values("source"),
+            # Suggestions for the form, not a list of everything: a page stays small.
+            "known_users": feed.values("asked_by")[:_SUGGESTIONS],
+            "known_sources": feed.values("source")[:_SUGGESTIONS],
         }
         return render(request, "history.html", context, me, 400 if problem else 200)
 
