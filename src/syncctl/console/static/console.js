@@ -62,12 +62,17 @@ function historyPage(table) {
 
   // The stream sends the rows on this page as they change; other jobs that change and match
   // the filter are only counted, on the first page ("3 new jobs · Show").
-  const ids = [...body.rows].map((row) => row.dataset.job);
-  const view = new URLSearchParams(table.dataset.filter);
-  view.set("ids", ids.join(","));
-  if (table.dataset.firstPage === "true") view.set("first", "1");
+  // A URL stays under 8 KB (what servers and proxies take): long job ids on a long page are
+  // followed by more than one stream; only the first counts new jobs.
+  const chunks = [[]];
+  let length = 0;
+  for (const id of [...body.rows].map((row) => row.dataset.job)) {
+    if (length + id.length > 6000) { chunks.push([]); length = 0; }
+    chunks[chunks.length - 1].push(id);
+    length += id.length + 3;
+  }
   const newJobs = document.getElementById("new-jobs");
-  connect(view.toString(), (change) => {
+  const onChange = (change) => {
     const jobId = change.type === "job" ? change.job.job_id : change.job_id;
     const row = body.querySelector(`tr[data-job="${CSS.escape(jobId || "")}"]`);
     if (!row) return;
@@ -76,10 +81,18 @@ function historyPage(table) {
       row.classList.add("gone");
       setText(row.querySelector(".status-text"), "Removed");
     }
-  }, (news) => {
+  };
+  const onNew = (news) => {
     newJobs.hidden = news.count === 0;
     const count = `${news.count.toLocaleString("en")}${news.more ? "+" : ""}`;
     setText(document.getElementById("new-count"), `${count} new ${news.count === 1 ? "job" : "jobs"}`);
+  };
+  chunks.forEach((ids, number) => {
+    const view = new URLSearchParams(table.dataset.filter);
+    view.set("ids", ids.join(","));
+    const counts = number === 0 && table.dataset.firstPage === "true";
+    if (counts) view.set("first", "1");
+    connect(view.toString(), onChange, counts ? onNew : null);
   });
 }
 
