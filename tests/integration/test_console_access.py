@@ -494,6 +494,47 @@ def test_bulk_actions_are_checked_like_single_ones_and_per_job(
     assert outcome["requested_by"] == "carol" and outcome["status"] == "SNAPSHOT_CANCELLED"
 
 
+def test_bulk_over_a_filter_is_checked_like_ticked_rows_and_sends_only_a_confirmed_count(
+    kafka_bootstrap: str, topics: Topics, start_worker: Callable[..., WorkerProcess],
+    start_console: Callable[..., ConsoleProcess], client: SyncJobsClient, users_file: Path,
+    visitors: Callable[..., Visitor], events: EventReader,
+) -> None:  # fmt: skip
+    start_worker()
+    for job_id in ("billing-1", "billing-2", "orders-3"):
+        client.wait_for_outcome(client.create(job_id, "snapshot"), timeout=30)
+    console = start_console("--users-file", str(users_file))
+    alice, bob, carol, stranger = (visitors(console) for _ in range(4))
+    for visitor, name in ((alice, "alice"), (bob, "bob"), (carol, "carol")):
+        assert visitor.login(name).status_code == 303
+    every = {"selector": ["status=NOT_STARTED"], "expected": 3}
+    sent_before = messages_in(kafka_bootstrap, topics.control)
+
+    def bulk(visitor: Visitor, body: object, **headers: str) -> httpx.Response:
+        return visitor.http.post(
+            "/bulk/terminate", json=body, headers={"Origin": visitor.origin, **headers}
+        )
+
+    assert bulk(stranger, every).status_code == 401
+    viewer = bulk(bob, every, **{"X-CSRF-Token": bob.token()})
+    assert viewer.status_code == 403 and "viewers cannot stop jobs" in viewer.json()["error"]
+    foreign = {"X-CSRF-Token": alice.token(), "Origin": "http://evil.example"}
+    assert bulk(alice, every, **foreign).status_code == 403
+    assert bulk(alice, every).status_code == 403  # no CSRF token
+    changed = bulk(alice, {**every, "expected": 2}, **{"X-CSRF-Token": alice.token()})
+    assert changed.status_code == 409 and changed.json()["matching"] == 3
+    assert messages_in(kafka_bootstrap, topics.control) == sent_before
+
+    # carol may stop billing-* jobs only: the others of the filter are listed, not sent.
+    scoped = bulk(carol, every, **{"X-CSRF-Token": carol.token()})
+    assert scoped.status_code == 202
+    assert sorted(scoped.json()["sent"]) == ["billing-1", "billing-2"]
+    assert "outside the jobs you may stop" in scoped.json()["refused"]["orders-3"]
+    assert messages_in(kafka_bootstrap, topics.control) == sent_before + 2
+    for command_id in scoped.json()["sent"].values():
+        outcome = events.wait_for_command(command_id)[0]
+        assert outcome["requested_by"] == "carol" and outcome["status"] == "SNAPSHOT_CANCELLED"
+
+
 def test_bulk_requests_take_job_ids_only_and_each_job_once(
     kafka_bootstrap: str, topics: Topics, start_worker: Callable[..., WorkerProcess],
     start_console: Callable[..., ConsoleProcess], client: SyncJobsClient, users_file: Path,
@@ -576,7 +617,8 @@ class LiveFeed:
     """`GET /stream` read on a thread, as a browser's EventSource would, with the session's
     cookie."""
 
-    def __init__(self, console: ConsoleProcess, cookie: str) -> None:
+    def __init__(self, console: ConsoleProcess, cookie: str, view: str) -> None:
+        self.view = view  # what the page shows: /stream?ids=... or ?job=...
         self.lines: list[str] = []
         self.ended = threading.Event()
         self._http = httpx.Client(base_url=console.url, timeout=httpx.Timeout(10, read=60))
@@ -586,7 +628,7 @@ class LiveFeed:
 
     def _read(self) -> None:
         try:
-            with self._http.stream("GET", "/stream") as response:
+            with self._http.stream("GET", f"/stream?{self.view}") as response:
                 assert response.status_code == 200
                 for line in response.iter_lines():
                     self.lines.append(line)
@@ -614,7 +656,10 @@ def test_an_open_live_feed_ends_within_seconds_when_its_login_does(
     alice = visitors(console)
     assert alice.login("alice").status_code == 303
     token = alice.token()
-    feed = LiveFeed(console, alice.http.cookies["syncctl_session"])
+    # A page that shows both jobs (a Job overview's or History's stream follows what is shown).
+    feed = LiveFeed(
+        console, alice.http.cookies["syncctl_session"], "ids=before-the-end,after-the-end"
+    )
     client.wait_for_outcome(client.create("before-the-end", "snapshot"), timeout=30)
     wait_until(lambda: feed.mentions("before-the-end"), 15, "the feed to deliver a new job")
 

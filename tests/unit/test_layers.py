@@ -26,7 +26,7 @@ ALLOWED = {
     "worker": {"store", "machine", "kafka", "observability", "contract", "settings"},
     "runner": {"engine", "client", "kafka", "contract", "settings"},
     "connect": {"engine", "client", "kafka", "contract", "settings"},
-    "console": {"client", "kafka", "machine", "describe", "contract", "settings"},
+    "console": {"client", "kafka", "machine", "describe", "selection", "contract", "settings"},
     "local": set(),
     "cli": {
         "worker",

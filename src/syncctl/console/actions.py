@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -21,10 +22,14 @@ from syncctl.client import SyncJobsClient
 from syncctl.console.access import CSRF_HEADER, Gate, Identity, tokens_match
 from syncctl.console.audit import Audit
 from syncctl.console.bodies import read_body
+from syncctl.console.feed import JobFeed
+from syncctl.contract import CancelSchedule, CompleteCdc, Pause, Resume, Terminate
 from syncctl.contract.messages import JobId
 from syncctl.errors import InvalidCommand, SyncctlError
+from syncctl.selection import Selector
 
 MAX_BULK_JOBS = 1000
+MAX_SELECTED_JOBS = 100_000  # jobs of one bulk request over a filter
 SCHEDULE = "schedule-complete-cdc"  # Complete CDC at a time to come: {"at": ISO 8601}
 # How a refusal names each action to the user.
 _VERBS = {
@@ -36,8 +41,16 @@ _VERBS = {
     SCHEDULE: "schedule",
 }
 _NO_TIME = 'send {"at": "2026-12-01T02:00:00+01:00"}: a time with its time zone'
+_NO_SELECTOR = 'send {"selector": ["status=CDC_RUNNING", ...], "expected": N}'
 _BODY_LIMIT = 200_000  # bytes of a bulk request
 _JOB_ID: TypeAdapter[str] = TypeAdapter(JobId)
+_MESSAGES = {
+    "terminate": Terminate,
+    "complete-cdc": CompleteCdc,
+    "pause": Pause,
+    "resume": Resume,
+    "cancel-schedule": CancelSchedule,
+}
 
 
 class Refused(Exception):
@@ -47,9 +60,13 @@ class Refused(Exception):
 
 
 class Actions:
-    def __init__(self, gate: Gate, audit: Audit, client: SyncJobsClient) -> None:
+    def __init__(
+        self, gate: Gate, audit: Audit, client: SyncJobsClient, feed: JobFeed | None = None
+    ) -> None:
         self._gate = gate
         self._audit = audit
+        self._client = client
+        self._feed = feed
         self._senders: dict[str, Callable[..., str]] = {
             "terminate": client.terminate,
             "complete-cdc": client.complete_cdc,
@@ -109,6 +126,8 @@ class Actions:
         if action not in self._senders:
             return JSONResponse({"error": f"unknown action {action!r}"}, status_code=404)
         body = await _json_body(request)
+        if isinstance(body, dict) and "selector" in body:
+            return await self._bulk_selection(request, action, body)
         try:
             job_ids = bulk_job_ids(body)
         except InvalidCommand as error:
@@ -129,6 +148,78 @@ class Actions:
             except Refused as why:
                 refused[job_id] = why.message
         return JSONResponse({"sent": sent, "refused": refused}, status_code=202 if sent else 403)
+
+    async def _bulk_selection(
+        self, request: Request, action: str, body: dict[str, Any]
+    ) -> Response:
+        """`{"selector": [terms], "expected": N}`: every job the selector matches now, if they
+        are the N the user confirmed; one command per job, each checked as a ticked row is."""
+        terms = body.get("selector")
+        named = f"selector:{' '.join(terms)}" if _are_terms(terms) else "selector:?"
+        try:  # who asks is checked first: a stranger learns nothing about the fleet
+            me = self._check(request, action, [named])
+        except Refused as refused:
+            return JSONResponse({"error": refused.message}, status_code=refused.status)
+        where = self._gate.client_address(request)
+        expected = body.get("expected")
+        try:
+            if not _are_terms(terms) or not terms:
+                raise InvalidCommand(_NO_SELECTOR)
+            selector = Selector.parse(terms)
+            if not isinstance(expected, int) or isinstance(expected, bool) or expected < 1:
+                raise InvalidCommand('send "expected": the number of jobs you confirmed')
+        except InvalidCommand as error:
+            self._audit.action(me.user, named, action, where, refused="invalid_request")
+            return JSONResponse({"error": str(error)}, status_code=400)
+        if me.role != "operator":
+            self._audit.action(me.user, named, action, where, refused="forbidden")
+            verb = _VERBS.get(action, action)
+            return JSONResponse(
+                {"error": f"{me.user}: viewers cannot {verb} jobs; ask an operator"},
+                status_code=403,
+            )
+        assert self._feed is not None
+        job_ids = await asyncio.to_thread(self._feed.matching, selector)
+        if len(job_ids) != expected:
+            self._audit.action(me.user, named, action, where, refused="count_changed")
+            return JSONResponse(
+                {
+                    "error": f"{len(job_ids):,} jobs match now, not the {expected:,} you "
+                    "confirmed: nothing was sent. Look at them again, then confirm.",
+                    "matching": len(job_ids),
+                },
+                status_code=409,
+            )
+        if len(job_ids) > MAX_SELECTED_JOBS:
+            self._audit.action(me.user, named, action, where, refused="invalid_request")
+            return JSONResponse(
+                {"error": f"at most {MAX_SELECTED_JOBS:,} jobs at a time: narrow the filter"},
+                status_code=400,
+            )
+        refused = {job_id: _forbidden(me, action, job_id) for job_id in job_ids}
+        allowed = [job_id for job_id, why in refused.items() if why is None]
+        now = datetime.now(UTC)
+        kind = _MESSAGES[action]
+        messages = [
+            kind(command_id=str(uuid.uuid4()), job_id=job_id, issued_at=now, requested_by=me.user)
+            for job_id in allowed
+        ]
+        try:
+            await asyncio.to_thread(self._client.send_many, messages)  # type: ignore[arg-type]
+        except SyncctlError as error:  # Kafka did not take them
+            for job_id in allowed:
+                self._audit.action(me.user, job_id, action, where, refused="kafka_unavailable")
+            return JSONResponse({"error": str(error)}, status_code=502)
+        sent = {message.job_id: message.command_id for message in messages}
+        for job_id, command_id in sent.items():
+            self._audit.action(me.user, job_id, action, where, command_id=command_id)
+        refusals = {job_id: why for job_id, why in refused.items() if why is not None}
+        for job_id in refusals:
+            self._audit.action(me.user, job_id, action, where, refused="forbidden")
+        return JSONResponse(
+            {"sent": sent, "refused": refusals, "matching": len(job_ids)},
+            status_code=202 if sent else 403,
+        )
 
     def _check(self, request: Request, action: str, job_ids: list[str]) -> Identity:
         """Origin, login and CSRF token; a refusal is audited once per job asked for."""
@@ -159,14 +250,9 @@ class Actions:
     ) -> str:
         where = self._gate.client_address(request)
         refusal = None
-        if not me.may_command(job_id):
-            verb = _VERBS.get(action, action)
-            why = (
-                f"viewers cannot {verb} jobs"
-                if me.role != "operator"
-                else f"this job is outside the jobs you may {verb}"
-            )
-            refusal = Refused(403, "forbidden", f"{me.user}: {why}; ask an operator")
+        forbidden = _forbidden(me, action, job_id)
+        if forbidden is not None:
+            refusal = Refused(403, "forbidden", forbidden)
         else:
             try:
                 send = self._schedule if action == SCHEDULE else self._senders[action]
@@ -180,6 +266,23 @@ class Actions:
             raise refusal
         self._audit.action(me.user, job_id, action, where, command_id=command_id)
         return command_id
+
+
+def _forbidden(me: Identity, action: str, job_id: str) -> str | None:
+    """Why this user may not send `action` for the job, or None."""
+    if me.may_command(job_id):
+        return None
+    verb = _VERBS.get(action, action)
+    why = (
+        f"viewers cannot {verb} jobs"
+        if me.role != "operator"
+        else f"this job is outside the jobs you may {verb}"
+    )
+    return f"{me.user}: {why}; ask an operator"
+
+
+def _are_terms(terms: Any) -> bool:
+    return isinstance(terms, list) and all(isinstance(term, str) for term in terms)
 
 
 async def _json_body(request: Request) -> Any:

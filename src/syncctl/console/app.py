@@ -14,10 +14,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.datastructures import QueryParams
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
@@ -41,8 +42,9 @@ from syncctl.console.access import (
 )
 from syncctl.console.actions import Actions
 from syncctl.console.audit import Audit
-from syncctl.console.feed import Change, JobFeed
+from syncctl.console.feed import NEW_LIMIT, JobFeed, View
 from syncctl.console.headers import SecurityHeaders
+from syncctl.console.index import Page, decode_cursor
 from syncctl.console.login import Login
 from syncctl.console.sessions import SessionStore
 from syncctl.console.users import UserDirectory
@@ -50,9 +52,10 @@ from syncctl.console.views import (
     ACTIONS,
     SCHEDULE_TEXTS,
     STATUS_FILTERS,
-    event_view,
     job_view,
 )
+from syncctl.errors import InvalidCommand
+from syncctl.selection import Selector
 from syncctl.settings import Settings
 
 _HERE = Path(__file__).parent
@@ -60,7 +63,13 @@ _KEEPALIVE_SECONDS = 15.0
 # How soon an open live feed notices that its login has ended or changed.
 _LOGIN_CHECK_SECONDS = 1.0
 _ENDED = "Your login has ended or changed: reload the page to log in again."
-Page = Callable[[Request, Identity], Awaitable[Response]]
+Handler = Callable[[Request, Identity], Awaitable[Response]]
+PAGE_SIZE = 50  # History's rows per page, unless ?limit= says otherwise
+MAX_PAGE_SIZE = 200  # a live page names its rows in its stream's URL
+LIMITS = (25, 50, 100, 200)
+_FILTER_TERMS = ("mode", "stage", "asked_by", "prefix", "source")
+MAX_STREAM_IDS = MAX_PAGE_SIZE
+_SUGGESTIONS = 200
 
 
 def create_app(
@@ -105,7 +114,7 @@ def create_app(
         response.headers["Cache-Control"] = "no-store"
         return response
 
-    def signed_in(page: Page, api: bool = False) -> Callable[[Request], Awaitable[Response]]:
+    def signed_in(page: Handler, api: bool = False) -> Callable[[Request], Awaitable[Response]]:
         """`page` for a logged-in user; a stranger is sent to log in (an `api` route: 401)."""
 
         async def guarded(request: Request) -> Response:
@@ -124,49 +133,97 @@ def create_app(
         return guarded
 
     async def history(request: Request, me: Identity) -> Response:
-        wanted = request.query_params.get("status") or ""
-        rows = [job_view(record) for record in feed.records()]
-        shown = [row for row in rows if not wanted or row["status"] == wanted]
-        return render(
-            request,
-            "history.html",
-            {"rows": shown, "total": len(rows), "status_filter": wanted, "filters": STATUS_FILTERS},
-            me,
-        )
+        query = request.query_params
+        terms, problem = filter_terms(query), None
+        selector = None
+        if terms:
+            try:
+                selector = Selector.parse(terms)
+            except InvalidCommand as error:
+                problem = str(error)
+        limit = page_limit(query.get("limit"))
+        after, before = (decode_cursor(query[name]) if query.get(name) else None
+                         for name in ("after", "before"))  # fmt: skip
+        stale = bool(query.get("after") or query.get("before")) and not (after or before)
+        if problem is not None:
+            page, records = Page([], 0, 0), []
+        else:
+            page, records = await asyncio.to_thread(
+                feed.page, selector, after=after, before=before, limit=limit
+            )
+        kept = filter_params(selector) + ([("limit", str(limit))] if limit != PAGE_SIZE else [])
+        context = {
+            "rows": [job_view(record) for record in records],
+            "page": page,
+            "end": page.start + len(records),
+            "limit": limit,
+            "limits": LIMITS,
+            "selector": selector,
+            "terms": selector.terms() if selector else [],
+            "problem": problem,
+            "stale": stale,
+            "first_page": page.start == 0,
+            "filter_query": urlencode(filter_params(selector)),
+            "newer_url": f"?{urlencode([*kept, ('before', page.first_cursor)])}"
+            if page.has_newer and page.first_cursor
+            else None,
+            "older_url": f"?{urlencode([*kept, ('after', page.last_cursor)])}"
+            if page.has_older and page.last_cursor
+            else None,
+            "first_url": f"?{urlencode(kept)}" if kept else base,
+            "filters": STATUS_FILTERS,
+            "wanted_statuses": {s.value for s in selector.statuses} if selector else set(),
+            # Suggestions for the form, not a list of everything: a page stays small.
+            "known_users": feed.values("asked_by")[:_SUGGESTIONS],
+            "known_sources": feed.values("source")[:_SUGGESTIONS],
+        }
+        return render(request, "history.html", context, me, 400 if problem else 200)
 
     async def job(request: Request, me: Identity) -> Response:
         job_id = request.path_params["job_id"]
         record = feed.record(job_id)
         if record is None:
             return render(request, "missing.html", {"job_id": job_id}, me, 404)
-        timeline = [event_view(event) for event in feed.timeline(job_id)]
         context = {
             "job": job_view(record),
-            "timeline": timeline,
+            "timeline": feed.timeline(job_id),
             "may_command": me.may_command(job_id),
         }
         return render(request, "job.html", context, me)
 
     async def stream(request: Request, me: Identity) -> Response:
-        queue = feed.subscribe()
+        view = stream_view(request.query_params)
+        queue = feed.subscribe(view)
 
         async def changes() -> AsyncIterator[str]:
             try:
                 yield "retry: 2000\n\n"
                 quiet = 0.0
+                counted, counted_at = 0, 0.0
+                loop = asyncio.get_running_loop()
                 while True:
                     try:
-                        change = await asyncio.wait_for(queue.get(), _LOGIN_CHECK_SECONDS)
+                        payload = await asyncio.wait_for(queue.get(), _LOGIN_CHECK_SECONDS)
                     except TimeoutError:
-                        change = None
+                        payload = None
                     # Logged out, expired, removed or given another role: the stream ends before
                     # it sends anything more; the page says so and offers to log in again.
                     if gate.identify(request) != me:
                         yield f"event: ended\ndata: {json.dumps({'reason': _ENDED})}\n\n"
                         return
-                    if change is not None:
+                    if payload is not None:
                         quiet = 0.0
-                        yield f"data: {json.dumps(_payload(change))}\n\n"
+                        yield f"data: {payload}\n\n"
+                    # Other jobs that changed and match a first page's filter: a count, at most
+                    # once a second.
+                    now = loop.time()
+                    if view.count_new and now - counted_at >= 1.0:
+                        counted_at = now
+                        if len(view.new) != counted:
+                            counted = len(view.new)
+                            new = {"count": counted, "more": counted >= NEW_LIMIT}
+                            yield f"event: new\ndata: {json.dumps(new)}\n\n"
+                    if payload is not None:
                         continue
                     quiet += _LOGIN_CHECK_SECONDS
                     if quiet >= _KEEPALIVE_SECONDS:
@@ -194,7 +251,7 @@ def create_app(
         routes=[
             Route("/", signed_in(history)),
             Route("/jobs/{job_id}", signed_in(job)),
-            *Actions(gate, audit, client).routes(),
+            *Actions(gate, audit, client, feed).routes(),
             Route("/stream", signed_in(stream, api=True)),
             *Login(settings.console, gate, audit, render).routes(),
             Route("/healthz", health),
@@ -210,7 +267,59 @@ def create_app(
     )
 
 
-def _payload(change: Change) -> dict[str, Any]:
-    if change.record is not None:
-        return {"type": "job", "job": job_view(change.record)}
-    return {"type": "event", "event": event_view(change.event)}
+def filter_terms(query: QueryParams) -> list[str]:
+    """History's filter from the URL, as `Selector.parse` terms: `status` (repeated, or
+    comma-separated), `mode`, `stage`, `asked_by`, `prefix`, `source`; empty values are no
+    filter."""
+    statuses = [
+        part.strip().upper()
+        for value in query.getlist("status")
+        for part in value.split(",")
+        if part.strip()
+    ]
+    terms = [f"status={','.join(dict.fromkeys(statuses))}"] if statuses else []
+    for name in _FILTER_TERMS:
+        value = (query.get(name) or "").strip()
+        if value:
+            terms.append(f"{name}={value}")
+    return terms
+
+
+def filter_params(selector: Selector | None) -> list[tuple[str, str]]:
+    """The URL parameters that give `selector` back (statuses repeated, in their order)."""
+    if selector is None:
+        return []
+    statuses = sorted(selector.statuses, key=lambda status: _STATUS_ORDER[status.value])
+    params = [("status", status.value) for status in statuses]
+    for name in _FILTER_TERMS:
+        value = getattr(selector, name)
+        if value is not None:
+            params.append((name, str(getattr(value, "value", value))))
+    return params
+
+
+_STATUS_ORDER = {value: number for number, (value, _) in enumerate(STATUS_FILTERS)}
+
+
+def page_limit(text: str | None) -> int:
+    try:
+        limit = int(text) if text else PAGE_SIZE
+    except ValueError:
+        return PAGE_SIZE
+    return max(1, min(limit, MAX_PAGE_SIZE))
+
+
+def stream_view(query: QueryParams) -> View:
+    """What a page's stream follows: `?job=ID` (a Job overview: the job and its timeline), or
+    `?ids=A,B,...` (the rows of a History page) with its filter and `first=1` on a first page
+    (other matching jobs that change are counted)."""
+    job = query.get("job")
+    if job:
+        return View(ids=frozenset([job]), events=True)
+    ids = frozenset(i for i in (query.get("ids") or "").split(",")[:MAX_STREAM_IDS] if i)
+    terms = filter_terms(query)
+    try:
+        selector = Selector.parse(terms) if terms else None
+    except InvalidCommand:
+        return View(ids=ids)
+    return View(ids=ids, selector=selector, count_new=query.get("first") == "1")

@@ -6,10 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from syncctl.contract import (
-    CommandRejected,
     JobRecord,
     Mode,
-    ScheduleChanged,
+    RejectionCode,
     Stage,
     StageState,
     Stats,
@@ -178,58 +177,55 @@ def copies(record: JobRecord) -> str | None:
 
 def event_view(event: Any) -> dict[str, Any]:
     """One line of a job's timeline."""
-    at = event.occurred_at.astimezone(UTC)
-    if isinstance(event, CommandRejected):
-        return {
-            "kind": "rejected",
-            "job_id": event.job_id,
-            "command_id": event.command_id,
-            "at": at.isoformat(),
-            "time": at.strftime("%H:%M:%S"),
-            "text": f"{event.command_type} rejected ({event.code.value}): {event.reason}",
-            "reason": event.reason,
-        }
-    if isinstance(event, ScheduleChanged):
-        by = f" (by {event.requested_by})" if event.requested_by else ""
-        what = (
-            f"{event.command_type} scheduled for {_moment(event.at)}"
-            if event.at
-            else f"scheduled {event.command_type} cancelled"
-        )
-        return {
-            "kind": "schedule",
-            "job_id": event.job_id,
-            "command_id": event.command_id,
-            "at": at.isoformat(),
-            "time": at.strftime("%H:%M:%S"),
-            "text": what + by,
-        }
-    if isinstance(event, StopExtended):
-        return {
-            "kind": "drain",
-            "job_id": event.job_id,
-            "command_id": event.command_id,
-            "at": at.isoformat(),
-            "time": at.strftime("%H:%M:%S"),
-            "text": drain(event),
-        }
-    before = event.previous_status.label if event.previous_status else "Created"
-    details = []
-    if event.forced:
-        details.append("forced at the stop deadline")
-    if event.requested_by:
-        details.append(f"by {event.requested_by}")
-    text = f"{before} → {event.status_label}" + (f" ({'; '.join(details)})" if details else "")
-    return {
-        "kind": "status",
-        "job_id": event.job_id,
-        "command_id": event.command_id,
+    return event_data_view(event.model_dump(mode="json"))
+
+
+def event_data_view(data: dict[str, Any]) -> dict[str, Any]:
+    """One line of a job's timeline, from the event's JSON as the events topic holds it (the
+    feed does not build a model for each event). KeyError or ValueError: not an event of this
+    contract."""
+    at = datetime.fromisoformat(data["occurred_at"]).astimezone(UTC)
+    line = {
+        "job_id": data["job_id"],
+        "command_id": data.get("command_id"),
         "at": at.isoformat(),
         "time": at.strftime("%H:%M:%S"),
+    }
+    kind = data["type"]
+    by = f" (by {data['requested_by']})" if data.get("requested_by") else ""
+    if kind == "command_rejected":
+        code = RejectionCode(data["code"]).value
+        text = f"{data['command_type']} rejected ({code}): {data['reason']}"
+        return {**line, "kind": "rejected", "text": text, "reason": data["reason"]}
+    if kind == "schedule_changed":
+        command = data["command_type"]
+        what = (
+            f"{command} scheduled for {_moment(datetime.fromisoformat(data['at']))}"
+            if data.get("at")
+            else f"scheduled {command} cancelled"
+        )
+        return {**line, "kind": "schedule", "text": what + by}
+    if kind == "stop_extended":
+        return {**line, "kind": "drain", "text": drain(StopExtended.model_validate(data))}
+    if kind != "status_changed":
+        raise ValueError(f"unknown event type {kind!r}")
+    status = Status(data["status"])
+    previous = data.get("previous_status")
+    before = Status(previous).label if previous else "Created"
+    details = []
+    if data.get("forced"):
+        details.append("forced at the stop deadline")
+    if data.get("requested_by"):
+        details.append(f"by {data['requested_by']}")
+    label = data.get("status_label") or status.label
+    text = f"{before} → {label}" + (f" ({'; '.join(details)})" if details else "")
+    return {
+        **line,
+        "kind": "status",
         "text": text,
-        "status": event.status.value,
-        "status_label": event.status_label,
-        "completes": event.completes_command_id,
+        "status": status.value,
+        "status_label": label,
+        "completes": data.get("completes_command_id"),
     }
 
 

@@ -6,11 +6,13 @@ const liveState = () => document.getElementById("live-state");
 const meta = (name) => (document.querySelector(`meta[name="${name}"]`) || {}).content || "";
 const base = meta("syncctl-base") || "/";
 
-function connect(onChange) {
-  const source = new EventSource(`${base}stream`);
+// `view`: what this page shows, for the server to send only that (see /stream in app.py).
+function connect(view, onChange, onNew) {
+  const source = new EventSource(`${base}stream?${view}`);
   source.onopen = () => { liveState().textContent = "Live"; };
   source.onerror = () => { liveState().textContent = "Reconnecting…"; };
   source.onmessage = (message) => onChange(JSON.parse(message.data));
+  if (onNew) source.addEventListener("new", (message) => onNew(JSON.parse(message.data)));
   // The server ends the feed when the login ends (logout, expiry, a removed or changed user).
   source.addEventListener("ended", (message) => {
     source.close();
@@ -40,12 +42,9 @@ function bothZones(date) {
 
 // -- History -------------------------------------------------------------------------------
 function historyPage(table) {
-  const filter = table.dataset.statusFilter;
   const canAct = table.dataset.canAct === "true"; // an operator: rows have a checkbox
   if (canAct) bulkControls(table);
   const body = table.tBodies[0];
-  const count = document.getElementById("job-count");
-  const total = () => Number((count.textContent.match(/of (\d+)/) || [0, 0])[1]);
 
   function render(job, row) {
     row.dataset.status = job.status;
@@ -61,72 +60,48 @@ function historyPage(table) {
     setText(time, job.last_change);
   }
 
-  function newRow(job) {
-    const row = document.createElement("tr");
-    row.dataset.job = job.job_id;
-    const link = document.createElement("a");
-    link.href = `${base}jobs/${encodeURIComponent(job.job_id)}`;
-    link.textContent = job.job_id;
-    if (canAct) {
-      const pick = document.createElement("td");
-      pick.className = "pick";
-      const box = document.createElement("input");
-      box.type = "checkbox";
-      box.className = "pick-job";
-      box.value = job.job_id;
-      box.setAttribute("aria-label", `Select ${job.job_id}`);
-      pick.append(box);
-      row.append(pick);
-    }
-    const head = document.createElement("th");
-    head.scope = "row";
-    head.append(link);
-    row.append(head);
-    const labels = Object.fromEntries(
-      [...document.querySelectorAll("#history thead th")].map((th, index) => [index, th.textContent]),
-    );
-    ["mode", "status_label", "stage", "progress", "last_change", "asked_by"].forEach((field, index) => {
-      const cell = document.createElement("td");
-      cell.dataset.field = field;
-      cell.dataset.label = labels[index + (canAct ? 2 : 1)] || "";
-      if (field === "status_label") {
-        const status = document.createElement("span");
-        status.className = "status"; // render() finds the badge by this class
-        const mark = document.createElement("span");
-        mark.className = "mark";
-        mark.setAttribute("role", "img");
-        const text = document.createElement("span");
-        text.className = "status-text";
-        status.append(mark, " ", text);
-        cell.append(status);
-      }
-      if (field === "last_change") cell.append(document.createElement("time"));
-      row.append(cell);
-    });
-    return row;
+  // The stream sends the rows on this page as they change; other jobs that change and match
+  // the filter are only counted, on the first page ("3 new jobs · Show").
+  // A URL stays under 8 KB (what servers and proxies take): long job ids on a long page are
+  // followed by more than one stream; only the first counts new jobs.
+  const chunks = [[]];
+  let length = 0;
+  for (const id of [...body.rows].map((row) => row.dataset.job)) {
+    if (length + id.length > 6000) { chunks.push([]); length = 0; }
+    chunks[chunks.length - 1].push(id);
+    length += id.length + 3;
   }
-
-  connect((change) => {
-    if (change.type !== "job") return;
-    const job = change.job;
-    let row = body.querySelector(`tr[data-job="${CSS.escape(job.job_id)}"]`);
-    const wanted = !filter || filter === job.status;
-    if (!row && wanted) {
-      row = newRow(job);
-      body.prepend(row);
-      count.textContent = `${body.rows.length} of ${total() + 1} jobs`;
-    }
+  const newJobs = document.getElementById("new-jobs");
+  const onChange = (change) => {
+    const jobId = change.type === "job" ? change.job.job_id : change.job_id;
+    const row = body.querySelector(`tr[data-job="${CSS.escape(jobId || "")}"]`);
     if (!row) return;
-    render(job, row);
-    row.hidden = !wanted;
-    document.getElementById("no-jobs").hidden = body.querySelector("tr:not([hidden])") !== null;
+    if (change.type === "job") render(change.job, row);
+    if (change.type === "gone") {
+      row.classList.add("gone");
+      setText(row.querySelector(".status-text"), "Removed");
+    }
+  };
+  const onNew = (news) => {
+    newJobs.hidden = news.count === 0;
+    const count = `${news.count.toLocaleString("en")}${news.more ? "+" : ""}`;
+    setText(document.getElementById("new-count"), `${count} new ${news.count === 1 ? "job" : "jobs"}`);
+  };
+  chunks.forEach((ids, number) => {
+    const view = new URLSearchParams(table.dataset.filter);
+    view.set("ids", ids.join(","));
+    const counts = number === 0 && table.dataset.firstPage === "true";
+    if (counts) view.set("first", "1");
+    connect(view.toString(), onChange, counts ? onNew : null);
   });
 }
 
-// History's bulk actions: one command per selected job, after a confirmation.
+// History's bulk actions: one command per selected job, or per job of the whole filter,
+// after a confirmation.
 function bulkControls(table) {
   const form = document.getElementById("bulk");
   const apply = document.getElementById("bulk-apply");
+  const all = document.getElementById("bulk-all");
   const note = document.getElementById("bulk-note");
   const dialog = document.getElementById("bulk-confirm");
   const texts = JSON.parse(document.getElementById("action-texts").textContent);
@@ -139,12 +114,16 @@ function bulkControls(table) {
   table.addEventListener("change", (event) => {
     if (event.target.classList.contains("pick-job")) refresh();
   });
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
+  let opener = apply;
+
+  function ask(title, filterText) {
     const key = document.getElementById("bulk-action").value;
     const action = texts[key];
-    document.getElementById("bulk-title").textContent = `${action.label} ${picked().length} job(s)?`;
+    document.getElementById("bulk-title").textContent = title(action);
     document.getElementById("bulk-explains").textContent = action.explains;
+    const filter = document.getElementById("bulk-filter");
+    filter.textContent = filterText || "";
+    filter.hidden = !filterText;
     const warning = document.getElementById("bulk-warning");
     warning.textContent = action.warning;
     warning.hidden = !action.warning;
@@ -153,18 +132,38 @@ function bulkControls(table) {
     ok.className = action.danger ? "danger" : "primary";
     dialog.dataset.chosen = key;
     dialog.showModal();
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    opener = apply;
+    dialog.dataset.scope = "picked";
+    ask((action) => `${action.label} ${picked().length} job(s)?`);
   });
+  if (all) all.addEventListener("click", () => {
+    opener = all;
+    dialog.dataset.scope = "all";
+    const count = Number(all.dataset.expected).toLocaleString("en");
+    const terms = JSON.parse(all.dataset.terms);
+    ask((action) => `${action.label} all ${count} matching jobs?`,
+      `Jobs matching ${terms.join(", ")}, as they are when you confirm: if that is no longer ` +
+      `${count} jobs, nothing is sent. A job it does not apply to refuses it (its timeline says why).`);
+  });
+
   dialog.addEventListener("close", async () => {
     const confirmed = dialog.returnValue === "confirm";
     dialog.returnValue = "";
-    apply.focus();
+    opener.focus();
     if (!confirmed) return;
     setText(note, "Sending…");
+    const request = dialog.dataset.scope === "all"
+      ? { selector: JSON.parse(all.dataset.terms), expected: Number(all.dataset.expected) }
+      : { job_ids: picked() };
     const response = await fetch(`${base}bulk/${dialog.dataset.chosen}`, {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": meta("csrf-token") },
-      body: JSON.stringify({ job_ids: picked() }),
+      body: JSON.stringify(request),
     });
     const body = await response.json().catch(() => ({}));
     if (body.sent === undefined) {
@@ -172,8 +171,9 @@ function bulkControls(table) {
       return;
     }
     const refused = Object.entries(body.refused || {}).map(([job, why]) => `${job} (${why})`);
-    const sent = `Sent to ${Object.keys(body.sent).length} job(s)`;
-    setText(note, `${sent}${refused.length ? `; not sent to ${refused.join(", ")}` : ""}. ` +
+    const sent = `Sent to ${Object.keys(body.sent).length.toLocaleString("en")} job(s)`;
+    const shown = refused.slice(0, 5).join(", ") + (refused.length > 5 ? ` and ${refused.length - 5} more` : "");
+    setText(note, `${sent}${refused.length ? `; not sent to ${shown}` : ""}. ` +
       "Rows update as the worker answers; a refusal shows in the job's timeline.");
     for (const box of table.querySelectorAll(".pick-job:checked")) box.checked = false;
     refresh();
@@ -340,7 +340,7 @@ function jobPage(section) {
   const fact = document.getElementById("job-scheduled");
   if (fact.dataset.at) showSchedule(fact.dataset.at, fact.dataset.by, fact.textContent);
 
-  connect((change) => {
+  connect(`job=${encodeURIComponent(jobId)}`, (change) => {
     if (change.type === "job" && change.job.job_id === jobId) renderJob(change.job);
     if (change.type === "event" && change.event.job_id === jobId) addEvent(change.event);
   });
@@ -368,5 +368,5 @@ document.addEventListener("DOMContentLoaded", () => {
   const job = document.getElementById("job");
   if (job) jobPage(job);
   // Other signed-in pages show the live state too; the login page has none to show.
-  if (!history && !job && liveState()) connect(() => {});
+  if (!history && !job && liveState()) connect("ids=", () => {});
 });
