@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from syncctl.contract import (
+    JobExpired,
     JobRecord,
     Mode,
     RejectionCode,
@@ -15,7 +16,7 @@ from syncctl.contract import (
     Status,
     StopExtended,
 )
-from syncctl.describe import drain, progress, when
+from syncctl.describe import drain, expiry, progress, when
 from syncctl.machine import allowed_commands, schedulable
 
 _STAGE_LABELS = {
@@ -207,6 +208,8 @@ def event_data_view(data: dict[str, Any]) -> dict[str, Any]:
         return {**line, "kind": "schedule", "text": what + by}
     if kind == "stop_extended":
         return {**line, "kind": "drain", "text": drain(StopExtended.model_validate(data))}
+    if kind == "job_expired":
+        return {**line, "kind": "expired", "text": expiry(JobExpired.model_validate(data))}
     if kind != "status_changed":
         raise ValueError(f"unknown event type {kind!r}")
     status = Status(data["status"])

@@ -24,3 +24,22 @@ def test_an_expired_job_says_what_it_ended_as_and_after_how_long_it_went() -> No
         "12:00:00  orders  record removed: ended Snapshot cancelled 30 days ago "
         "(the retention period)"
     )
+
+
+def test_the_console_timeline_says_the_same() -> None:
+    from syncctl.console.views import event_view
+
+    expired = JobExpired(
+        event_id="e",
+        job_id="orders",
+        occurred_at=NOW,
+        status=Status.CDC_COMPLETED,
+        status_label=Status.CDC_COMPLETED.label,
+        ended_at=NOW - timedelta(days=7),
+        retention_seconds=7 * 86_400,
+    )
+    shown = event_view(expired)
+    assert (shown["kind"], shown["text"]) == (
+        "expired",
+        "record removed: ended CDC Completed 7 days ago (the retention period)",
+    )
