@@ -76,7 +76,7 @@ def _selectors(
     for name in wanted:
         if name not in Status.__members__:
             raise typer.BadParameter(
-                f"{name or 'an empty name'!r} is not a status: use one or more of "
+                f"{name!r} is not a status: use one or more of "
                 f"{', '.join(Status)} (comma separated or repeated)",
                 param_hint="--status",
             )

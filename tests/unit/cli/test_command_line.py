@@ -53,7 +53,7 @@ def test_every_command_that_talks_to_kafka_takes_dash_b(command: str) -> None:
             "invalid value for --status: 'RUNNING' is not a status: use one or more of "
             "NOT_STARTED, SNAPSHOT_RUNNING,",
         ),
-        (["jobs", "--status", ""], "invalid value for --status: 'an empty name' is not a status"),
+        (["jobs", "--status", ""], "invalid value for --status: '' is not a status"),
         (["jobs", "--mode", "sideways"], "'sideways' is not one of 'snapshot', 'continuous'"),
         (
             ["jobs", "--limit", "0"],
