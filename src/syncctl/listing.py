@@ -58,9 +58,9 @@ _SEEK_GAP = 64
 # Small fetches when re-reading a few records: a fetch returns this much of a partition (or one
 # whole record batch, if larger) instead of librdkafka's 1 MiB.
 _REREAD_FETCH_BYTES = 65_536
-# librdkafka prefetches up to 64 MiB by default, which a reader slower than the fetches (this
-# one parses) fills: 16 MiB keeps the pass as fast and its peak RSS about 40 MiB lower.
-_PASS_QUEUE = {"queued.max.messages.kbytes": 16_384}
+# librdkafka's prefetch queue, kept at its default (64 MiB): measured at 100,000 jobs on an idle
+# machine, 16 MiB lowers peak RSS by 50 MiB but makes the pass 1.1 s slower (2.2 s -> 3.3 s).
+_PASS_QUEUE = {"queued.max.messages.kbytes": 65_536}
 _AWARE: TypeAdapter[datetime] = TypeAdapter(AwareDatetime)
 
 # (minus the change time's POSIX timestamp, key, partition, offset, value or None): ordered so
