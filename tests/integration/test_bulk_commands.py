@@ -69,4 +69,5 @@ def test_a_selector_sends_one_command_per_job_and_wait_reports_each_outcome(
     assert refused.stdout.splitlines()[-1] == "0 done, 1 rejected, 0 unfinished"
 
     nothing = syncctl("terminate", "--selector", "owner=alice")
-    assert nothing.returncode == 2 and "NAME one of status, mode, prefix, source" in nothing.stderr
+    assert nothing.returncode == 2
+    assert "NAME one of status, mode, stage, prefix, source, asked_by" in nothing.stderr

@@ -18,7 +18,7 @@ from tests.integration.harness import (
     wait_until,
 )
 
-from syncctl import SyncJobsClient
+from syncctl import Selector, SyncJobsClient
 from syncctl.contract import CommandRejected, JobRecord, RejectionCode, Status, StatusChanged
 from syncctl.errors import KafkaUnavailable
 from syncctl.local import free_port
@@ -167,6 +167,7 @@ def test_jobs_lists_every_job_as_a_table_and_as_json(
     as_json = syncctl("jobs", "--json")
 
     assert table.returncode == 0, table.stderr
+    # Newest change first: alpha was terminated after beta was created.
     header, *rows = table.stdout.splitlines()
     assert header.split() == [
         "JOB",
@@ -371,3 +372,53 @@ def test_hostile_text_from_the_topics_reaches_the_terminal_with_its_escapes_visi
         assert "mallory\\x1b[31m\\x1b]0;owned\\x07" in output
     row = next(line for line in listed.stdout.splitlines() if line.startswith("hostile-1"))
     assert row.split()[1:3] == ["continuous", "Not"]  # columns still line up
+
+
+def test_jobs_filters_limits_to_the_newest_changes_and_says_how_many_more_match(
+    start_worker: Callable[..., WorkerProcess], syncctl: Cli, client: SyncJobsClient
+) -> None:
+    start_worker()
+    for job_id, mode in (
+        ("orders-1", "snapshot"),
+        ("orders-2", "snapshot"),
+        ("orders-3", "snapshot"),
+        ("stream-1", "continuous"),
+    ):
+        client.wait_for_outcome(client.create(job_id, mode), timeout=30)
+    # Changed last, in this order: orders-3 is the newest change, then orders-1.
+    client.wait_for_outcome(client.terminate("orders-1"), timeout=30)
+    client.wait_for_outcome(client.terminate("orders-3"), timeout=30)
+
+    table = syncctl("jobs", "--status", "NOT_STARTED,snapshot_cancelled", "--limit", "2")
+    assert table.returncode == 0, table.stderr
+    header, *rows, more = table.stdout.splitlines()
+    assert header.startswith("JOB")
+    assert [row.split()[0] for row in rows] == ["orders-3", "orders-1"]
+    assert more == "… 2 more jobs match: use --limit or --all"
+
+    narrowed = syncctl(
+        "jobs", "--status", "NOT_STARTED", "--status", "PAUSED", "--selector", "mode=snapshot"
+    )
+    assert [r.split()[0] for r in narrowed.stdout.splitlines()[1:]] == ["orders-2"]
+
+    as_json = syncctl("jobs", "--mode", "snapshot", "--limit", "2", "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    records = [JobRecord.model_validate_json(line) for line in as_json.stdout.splitlines()]
+    assert [r.job_id for r in records] == ["orders-3", "orders-1"]
+    assert as_json.stderr.strip() == "… 1 more job matches: use --limit or --all"
+
+    every = syncctl("jobs", "--all", "--json", "--prefix", "orders-")
+    assert [json.loads(line)["job_id"] for line in every.stdout.splitlines()] == [
+        "orders-3",
+        "orders-1",
+        "orders-2",
+    ]
+    assert every.stderr == ""
+    page = client.list_jobs(limit=1)
+    assert [r.job_id for r in page.records] == ["orders-3"]
+    assert (page.total_matching, page.more) == (4, 3)
+    assert client.select_ids(Selector.parse(["status=NOT_STARTED"])) == ["orders-2", "stream-1"]
+
+    nothing = syncctl("jobs", "--status", "FAILED", "--prefix", "orders-")
+    assert nothing.returncode == 0
+    assert nothing.stdout.strip() == "no jobs match status=FAILED prefix=orders-"

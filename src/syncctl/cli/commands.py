@@ -260,7 +260,7 @@ def _act_on_selection(
     timeout: float,
     fields: dict[str, Any],
 ) -> None:
-    jobs = [record.job_id for record in client.select(selector)]
+    jobs = client.select_ids(selector)  # job id order; no record is built
     if dry_run or not jobs:
         verb = "would be sent to" if dry_run else "sent to"
         typer.echo(

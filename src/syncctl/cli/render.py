@@ -8,6 +8,7 @@ printed with such characters made visible (`\\x1b`), never raw.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from datetime import UTC
 
 from syncctl.contract import (
@@ -39,27 +40,30 @@ def visible(text: str) -> str:
     return text.translate(_VISIBLE)
 
 
-def jobs_table(records: list[JobRecord]) -> str:
+def jobs_table(records: Iterable[JobRecord]) -> str:
+    """A table of `records` in the order given, one row each; only the row's text is kept of
+    each record, so an iterator of records is never held as models."""
     header = ("JOB", "MODE", "STATUS", "STAGE", "PROGRESS", "LAST CHANGE", "ASKED BY", "NEXT")
-    rows = [
-        (
-            r.job_id,
-            r.mode.value,
-            r.status.label,
-            r.stage.value,
-            progress(r.stats),
-            when(r.status_changed_at or r.updated_at),
-            r.last_requested_by or r.created_by or "—",
-            next_commands(r),
-        )
-        for r in records
-    ]
-    rows = [tuple(visible(str(cell)) for cell in row) for row in rows]
+    rows = [_row(record) for record in records]
     widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
     return "\n".join(
         "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in (header, *rows)
     )
+
+
+def _row(r: JobRecord) -> tuple[str, ...]:
+    cells = (
+        r.job_id,
+        r.mode.value,
+        r.status.label,
+        r.stage.value,
+        progress(r.stats),
+        when(r.status_changed_at or r.updated_at),
+        r.last_requested_by or r.created_by or "—",
+        next_commands(r),
+    )
+    return tuple(visible(str(cell)) for cell in cells)
 
 
 def next_commands(record: JobRecord) -> str:

@@ -6,6 +6,7 @@ connection is tried (an unreachable broker address makes sure nothing is sent).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,12 @@ def syncctl(*arguments: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=60,
-        env={"PATH": "/usr/bin:/bin", "SYNCCTL_KAFKA__BOOTSTRAP_SERVERS": NO_BROKER},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "SYNCCTL_KAFKA__BOOTSTRAP_SERVERS": NO_BROKER,
+            # The sources under test (a worktree's), when they come first on the path.
+            **{name: os.environ[name] for name in ("PYTHONPATH",) if name in os.environ},
+        },
     )
 
 
@@ -38,10 +44,29 @@ def test_every_command_that_talks_to_kafka_takes_dash_b(command: str) -> None:
 @pytest.mark.parametrize(
     ("arguments", "says"),
     [
-        (["jobs", "--nope"], "syncctl jobs: no such option: --nope (see `syncctl jobs --help`)"),
+        (["jobs", "--nope"], "syncctl jobs: no such option: --nope"),
         (["create", "orders"], "syncctl create: missing option '--mode'"),
         (["complete-cdc", "orders", "--at", "soon"], "'soon' is not an ISO 8601 time"),
         (["terminate"], "name one job, or select jobs with --selector"),
+        (
+            ["jobs", "--status", "CDC_RUNNING,RUNNING"],
+            "invalid value for --status: 'RUNNING' is not a status: use one or more of "
+            "NOT_STARTED, SNAPSHOT_RUNNING,",
+        ),
+        (["jobs", "--status", ""], "invalid value for --status: '' is not a status"),
+        (["jobs", "--mode", "sideways"], "'sideways' is not one of 'snapshot', 'continuous'"),
+        (
+            ["jobs", "--limit", "0"],
+            "invalid value for '--limit': Input should be greater than or equal to 1",
+        ),
+        (
+            ["jobs", "--limit", "many"],
+            "invalid value for '--limit': Input should be a valid integer",
+        ),
+        (["jobs", "--limit", "5", "--all"], "choose one of --limit N and --all"),
+        (["jobs", "--prefix", ""], "invalid value for --prefix: give the start of a job id"),
+        (["jobs", "--selector", "owner=alice"], "selector 'owner=alice': use NAME=VALUE"),
+        (["jobs", "--selector", "status=DONE"], "selector: Input should be"),
     ],
 )
 def test_an_option_error_is_one_line_that_says_what_is_wrong(
@@ -61,3 +86,13 @@ def test_complete_cdc_at_a_past_time_is_refused_before_anything_is_sent() -> Non
     assert len(refused.stderr.strip().splitlines()) == 1
     assert f"{past} is in the past" in refused.stderr
     assert "leave out --at to complete CDC now" in refused.stderr
+
+
+def test_jobs_help_names_the_filters_the_limit_and_where_the_more_line_goes() -> None:
+    shown = syncctl("jobs", "--help")
+    assert shown.returncode == 0, shown.stderr
+    for option in ("--status", "--mode", "--prefix", "--selector", "--limit", "--all", "--json"):
+        assert option in shown.stdout
+    text = " ".join(shown.stdout.split())
+    assert "newest change first" in text and "[default: (50); x>=1]" in text
+    assert 'the "more" line goes to stderr' in text
