@@ -2,32 +2,66 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
+import click
 import typer
+from typer.core import TyperGroup
 
-from syncctl.cli.broker import broker_command
-from syncctl.cli.commands import (
-    cancel_schedule_command,
-    complete_cdc_command,
-    create_command,
-    pause_command,
-    resume_command,
-    terminate_command,
-)
-from syncctl.cli.connect import connect_command
-from syncctl.cli.console import console_app
-from syncctl.cli.demo import demo_command
-from syncctl.cli.relocate import relocate_command
-from syncctl.cli.runner import runner_command
-from syncctl.cli.schema import schema_command
-from syncctl.cli.views import jobs_command, watch_command
-from syncctl.cli.worker import worker_command
 from syncctl.errors import SyncctlError
 from syncctl.logging import configure_logging
 
+# Each command's module is imported only when that command runs (or help lists it): `syncctl
+# jobs` then starts without loading the Connect engine, the worker, the console and the local
+# stack, which cost it about half a second of every call. name -> (module, Typer app or function)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "create": ("syncctl.cli.commands", "create_command"),
+    "terminate": ("syncctl.cli.commands", "terminate_command"),
+    "complete-cdc": ("syncctl.cli.commands", "complete_cdc_command"),
+    "pause": ("syncctl.cli.commands", "pause_command"),
+    "resume": ("syncctl.cli.commands", "resume_command"),
+    "cancel-schedule": ("syncctl.cli.commands", "cancel_schedule_command"),
+    "jobs": ("syncctl.cli.views", "jobs_command"),
+    "watch": ("syncctl.cli.views", "watch_command"),
+    "runner": ("syncctl.cli.runner", "runner_command"),
+    "demo": ("syncctl.cli.demo", "demo_command"),
+    "broker": ("syncctl.cli.broker", "broker_command"),
+    "connect": ("syncctl.cli.connect", "connect_command"),
+    "worker": ("syncctl.cli.worker", "worker_command"),
+    "schema": ("syncctl.cli.schema", "schema_command"),
+    "console": ("syncctl.cli.console", "console_app"),
+    "relocate-state": ("syncctl.cli.relocate", "relocate_command"),
+}
+
+
+class _CommandsOnDemand(TyperGroup):
+    """The root group: a command is built from its module the first time it is asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[cmd_name]
+        target = getattr(importlib.import_module(module), attribute)
+        if not isinstance(target, typer.Typer):
+            target = _single(cmd_name, target)
+        command = typer.main.get_command(target)
+        command.name = cmd_name
+        return command
+
+
+def _single(name: str, function: object) -> typer.Typer:
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+    app.command(name)(function)  # type: ignore[arg-type]
+    return app
+
+
 app = typer.Typer(
     name="syncctl",
+    cls=_CommandsOnDemand,
     help="Stop long-running data-sync jobs over Apache Kafka, exactly once.",
     no_args_is_help=True,
     add_completion=False,
@@ -39,24 +73,6 @@ app = typer.Typer(
 @app.callback()
 def _root() -> None:
     """Stop long-running data-sync jobs over Apache Kafka, exactly once."""
-
-
-app.command("create")(create_command)
-app.command("terminate")(terminate_command)
-app.command("complete-cdc")(complete_cdc_command)
-app.command("pause")(pause_command)
-app.command("resume")(resume_command)
-app.command("cancel-schedule")(cancel_schedule_command)
-app.command("jobs")(jobs_command)
-app.command("watch")(watch_command)
-app.command("runner")(runner_command)
-app.command("demo")(demo_command)
-app.command("broker")(broker_command)
-app.command("connect")(connect_command)
-app.command("worker")(worker_command)
-app.command("schema")(schema_command)
-app.add_typer(console_app, name="console")
-app.command("relocate-state")(relocate_command)
 
 
 def main() -> None:

@@ -96,3 +96,28 @@ def test_jobs_help_names_the_filters_the_limit_and_where_the_more_line_goes() ->
     text = " ".join(shown.stdout.split())
     assert "newest change first" in text and "[default: (50); x>=1]" in text
     assert 'the "more" line goes to stderr' in text
+
+
+def test_a_command_loads_only_its_own_module() -> None:
+    """`syncctl jobs` is typed often: it must not pay for the engine, worker, console or local
+    stack at start-up (together about half a second on the reference machine)."""
+    probe = (
+        "import sys\n"
+        "sys.argv = ['syncctl', 'jobs', '--help']\n"
+        "from syncctl.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('syncctl.'))))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"}},
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    modules = set(loaded.stdout.split("\n")[-2].split())
+    assert "syncctl.cli.views" in modules
+    heavy = ("syncctl.connect", "syncctl.worker", "syncctl.console", "syncctl.local")
+    heavy += ("syncctl.runner",)
+    assert not {m for m in modules if m.startswith(heavy)}, sorted(modules)
