@@ -67,6 +67,9 @@ _WAIT_NOTICE_SECONDS = 10.0
 # A listing whose records changed (and were cleaned away) before it could read them is made again
 # at most this many times.
 _LISTING_ATTEMPTS = 3
+# A listing keeps the bytes of the newest 2 x limit matching versions it passes (at most this
+# many, about 1 KB each), so that it rarely has to read its records again by offset.
+_KEEP_NEWEST_MAX = 2_000
 
 
 class SyncJobsClient:
@@ -475,7 +478,11 @@ class SyncJobsClient:
         selectors = _selectors(selector)
         self.check_connection()
         for attempt in range(1, _LISTING_ATTEMPTS + 1):
-            index = FleetIndex(selectors, keep_values=limit is None)
+            index = FleetIndex(
+                selectors,
+                keep_values=limit is None,
+                keep_newest=min(2 * limit, _KEEP_NEWEST_MAX) if limit is not None else 0,
+            )
             index_topic(self._reader_config(), self.topics.state, index)
             chosen = index.ranked(limit)
             if limit is None:
@@ -483,7 +490,9 @@ class SyncJobsClient:
                     [entry[4] for entry in chosen], index.total_matching, index.unreadable
                 )
             positions = [(entry[2], entry[3]) for entry in chosen]
-            found = read_at(self._reader_config(), self.topics.state, positions)
+            found = {p: v for p in positions if (v := index.kept_value(*p)) is not None}
+            missing = [position for position in positions if position not in found]
+            found.update(read_at(self._reader_config(), self.topics.state, missing))
             # A record missing now was replaced (and cleaned away) since the pass: list again.
             if len(found) == len(positions) or attempt == _LISTING_ATTEMPTS:
                 values = [found.get(position) for position in positions]

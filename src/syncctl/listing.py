@@ -41,7 +41,7 @@ from pydantic_core import from_json
 from syncctl.contract import JobRecord, Mode, Stage, Status
 from syncctl.errors import KafkaUnavailable
 from syncctl.kafka.errors import check_consumer_error
-from syncctl.kafka.reading import read_to_end
+from syncctl.kafka.reading import look_up, read_to_end
 from syncctl.logging import get_logger
 from syncctl.selection import Selector
 
@@ -58,9 +58,12 @@ _SEEK_GAP = 64
 # Small fetches when re-reading a few records: a fetch returns this much of a partition (or one
 # whole record batch, if larger) instead of librdkafka's 1 MiB.
 _REREAD_FETCH_BYTES = 65_536
-# librdkafka's prefetch queue, kept at its default (64 MiB): measured at 100,000 jobs on an idle
-# machine, 16 MiB lowers peak RSS by 50 MiB but makes the pass 1.1 s slower (2.2 s -> 3.3 s).
-_PASS_QUEUE = {"queued.max.messages.kbytes": 65_536}
+# The pass's fetching. librdkafka postpones a partition's next fetch by fetch.queue.backoff.ms
+# (default 1 s) whenever its prefetch queue is over queued.max.messages.kbytes, which a pass
+# over a big fleet always is: at 100,000 jobs that made the pass wait about 0.5 s (1.4 s
+# against 0.9 s, measured side by side on a local broker), and a smaller queue wait longer.
+# With a 10 ms backoff the pass is bound by its own CPU, and a 16 MiB queue costs nothing.
+_PASS_QUEUE = {"fetch.queue.backoff.ms": 10, "queued.max.messages.kbytes": 16_384}
 _AWARE: TypeAdapter[datetime] = TypeAdapter(AwareDatetime)
 
 # (minus the change time's POSIX timestamp, key, partition, offset, value or None): ordered so
@@ -211,9 +214,20 @@ class FleetIndex:
 
     Keeps per matching job one `Entry` (about 250 bytes with its key), with the version's bytes
     only when `keep_values` is set; nothing for a job that does not match or was removed.
+
+    `keep_newest=N` also keeps the bytes of the N newest matching versions seen (by change
+    time, whether or not a later version replaced them): a listing of the newest N/2 jobs then
+    finds its records there, and reads again by offset only those it does not (`kept_value`),
+    which saves a second pass over the topic's partitions (0.3 s on a local broker).
     """
 
-    def __init__(self, selectors: Sequence[Selector] = (), *, keep_values: bool = False) -> None:
+    def __init__(
+        self,
+        selectors: Sequence[Selector] = (),
+        *,
+        keep_values: bool = False,
+        keep_newest: int = 0,
+    ) -> None:
         self._selectors = tuple(selectors)
         self._keep_values = keep_values
         # Filters on fields that `_Version` does not scan for read the whole record anyway.
@@ -223,6 +237,10 @@ class FleetIndex:
         )
         self._entries: dict[bytes, Entry] = {}
         self._unreadable: set[bytes] = set()
+        self._keep_newest = keep_newest
+        # The newest versions' (change timestamp, partition, offset), oldest on top, and bytes.
+        self._newest: list[tuple[float, int, int]] = []
+        self._newest_values: dict[tuple[int, int], bytes] = {}
 
     @property
     def total_matching(self) -> int:
@@ -253,9 +271,27 @@ class FleetIndex:
         self._unreadable.discard(key)
         if matches:
             kept = value if self._keep_values else None
-            entries[key] = (-when.timestamp(), key, partition, offset, kept)
+            stamp = when.timestamp()
+            entries[key] = (-stamp, key, partition, offset, kept)
+            if self._keep_newest:
+                self._keep_if_newest(stamp, partition, offset, value)
         else:
             entries.pop(key, None)
+
+    def _keep_if_newest(self, stamp: float, partition: int, offset: int, value: bytes) -> None:
+        newest = self._newest
+        if len(newest) < self._keep_newest:
+            heapq.heappush(newest, (stamp, partition, offset))
+        elif stamp >= newest[0][0]:  # a later version at the same instant is kept too
+            _, *dropped = heapq.heapreplace(newest, (stamp, partition, offset))
+            self._newest_values.pop((dropped[0], dropped[1]), None)
+        else:
+            return
+        self._newest_values[(partition, offset)] = value
+
+    def kept_value(self, partition: int, offset: int) -> bytes | None:
+        """The bytes of the version at (partition, offset) if `keep_newest` kept them."""
+        return self._newest_values.get((partition, offset))
 
     def add_messages(self, messages: Iterable[Message]) -> None:
         for message in messages:
@@ -311,6 +347,7 @@ def read_at(
         }
     )
     try:
+        look_up(consumer, topic)
         consumer.assign([TopicPartition(topic, p, offsets[0]) for p, offsets in wanted.items()])
         deadline = time.monotonic() + timeout
         while wanted:

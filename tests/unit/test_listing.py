@@ -216,7 +216,7 @@ def selectors(draw: st.DrawFn) -> Selector:
     return Selector.parse(terms)
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(records(), selectors())
 def test_a_job_is_listed_exactly_when_its_validated_record_matches(
     job: JobRecord, selector: Selector
@@ -255,3 +255,49 @@ def test_job_ids_come_in_job_id_order_whatever_the_ranking(keep: bool) -> None:
         topic.feed(index, job_id, record(job_id))
     assert index.job_ids() == ["a", "b", "c"]
     assert all((entry[4] is not None) is keep for entry in index.ranked(None))
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from("abcdefgh"), st.integers(0, 50), st.booleans()),
+        min_size=1,
+        max_size=60,
+    ),
+    st.integers(1, 4),
+)
+@settings(max_examples=200, deadline=None)
+def test_the_newest_versions_are_kept_and_are_the_bytes_at_their_position(
+    versions: list[tuple[str, int, bool]], limit: int
+) -> None:
+    """Whatever bytes the pass kept for a listed job are exactly what the topic holds at that
+    job's position, never another version of it (what is not kept is read again by offset)."""
+    index, topic = FleetIndex(keep_newest=2 * limit), Topic()
+    written: dict[int, bytes] = {}
+    for job_id, minutes, running in versions:
+        status = Status.SNAPSHOT_RUNNING if running else Status.PAUSED
+        value = record(job_id, status, status_changed_at=NOW + timedelta(minutes=minutes))
+        raw = value.model_dump_json().encode()
+        written[topic.feed(index, job_id, raw)] = raw
+    chosen = index.ranked(limit)
+    kept = [index.kept_value(entry[2], entry[3]) for entry in chosen]
+    for entry, value in zip(chosen, kept, strict=True):
+        assert value is None or value == written[entry[3]]
+
+
+def test_jobs_written_once_are_all_found_in_the_pass() -> None:
+    """The usual fleet: most jobs ended long ago and were not written since; the newest 50 need
+    no second read."""
+    index, topic = FleetIndex(keep_newest=100), Topic()
+    written = {}
+    for n in range(1_000):
+        when = NOW - timedelta(minutes=(n * 7919) % 1_000)  # not in the order written
+        raw = record(f"job-{n:04d}", status_changed_at=when).model_dump_json().encode()
+        written[topic.feed(index, f"job-{n:04d}", raw)] = raw
+    chosen = index.ranked(50)
+    assert [index.kept_value(0, entry[3]) for entry in chosen] == [written[e[3]] for e in chosen]
+
+
+def test_without_keep_newest_no_bytes_are_held() -> None:
+    index, topic = FleetIndex(), Topic()
+    at = topic.feed(index, "a", record("a"))
+    assert index.kept_value(0, at) is None

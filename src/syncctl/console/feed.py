@@ -30,7 +30,7 @@ from syncctl.console.views import event_data_view, job_view
 from syncctl.contract import JobRecord
 from syncctl.kafka import config
 from syncctl.kafka.errors import check_consumer_error
-from syncctl.kafka.reading import end_offsets, partitions_of, unread, watermark_reader
+from syncctl.kafka.reading import end_offsets, look_up, partitions_of, unread, watermark_reader
 from syncctl.logging import get_logger
 from syncctl.selection import Selector
 from syncctl.settings import KafkaSettings, TopicSettings
@@ -210,6 +210,8 @@ class JobFeed:
             watermarks = end_offsets(ends_reader, topic, partitions)
             ends[topic] = {p: high for p, (low, high) in watermarks.items() if high > low}
             assignment += [TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions]
+        for topic in found:
+            look_up(consumer, topic)
         consumer.assign(assignment)
         return ends
 

@@ -41,6 +41,17 @@ def partitions_of(client: Consumer, topic: str) -> list[int] | None:
     return sorted(described.partitions)
 
 
+def look_up(consumer: Consumer, topic: str, timeout: float = 10.0) -> None:
+    """Have `consumer` fetch `topic`'s metadata now, before it is assigned partitions of it.
+
+    A client that has not looked the topic up yet starts fetching about a second after
+    `assign` (measured with librdkafka 2.16 on a local broker: first record after 1.0-1.1 s,
+    against 40-70 ms once the metadata is there); a restore or a `syncctl jobs` would wait for
+    that every time.
+    """
+    consumer.list_topics(topic, timeout=timeout)
+
+
 def end_offsets(
     reader: Consumer, topic: str, partitions: Iterable[int], timeout: float = 30.0
 ) -> dict[int, tuple[int, int]]:
@@ -97,6 +108,8 @@ def read_to_end(
         }
         if not ends:
             return
+        if reader is not consumer:
+            look_up(consumer, topic)
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
         deadline = time.monotonic() + timeout
         while ends:

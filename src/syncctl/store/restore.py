@@ -12,7 +12,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from syncctl.errors import ConfigError
 from syncctl.kafka.errors import check_consumer_error
 from syncctl.kafka.partitioning import partition_for
-from syncctl.kafka.reading import end_offsets, unread, watermark_reader
+from syncctl.kafka.reading import end_offsets, look_up, unread, watermark_reader
 from syncctl.logging import get_logger
 from syncctl.store.partition import PartitionState
 
@@ -48,6 +48,7 @@ class Restorer:
         self._watermarks_reader = watermark_reader(consumer_config)
         self._topic = state_topic
         self._restoring: dict[int, _Restoring] = {}
+        self._looked_up = False
 
     @property
     def busy(self) -> bool:
@@ -67,6 +68,9 @@ class Restorer:
             self._restoring[state.partition] = _Restoring(state, high)
             assign.append(TopicPartition(self._topic, state.partition, OFFSET_BEGINNING))
         if assign:
+            if not self._looked_up:
+                look_up(self._consumer, self._topic)
+                self._looked_up = True
             self._consumer.incremental_assign(assign)
         return ready
 
