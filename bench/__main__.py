@@ -3,6 +3,7 @@
     python -m bench [--quick] [--out bench/results] [--profile DIR] [--bootstrap-servers HOST:PORT]
                     [--baseline REF]
     python -m bench --engine-stops-only     # only the real engine's stop times (about 4 minutes)
+    python -m bench --fleet-only [--quick]  # the console and `syncctl jobs` at 100k and 1M jobs
 
 --quick runs small sizes (a smoke run of 1.5-3 minutes on 2 cores) and writes
 <date>-quick.json/png so that it never overwrites a full run of the same day. See
@@ -30,7 +31,7 @@ from typing import Any
 
 import confluent_kafka
 
-from bench import chart, engine, latency, restore, retention, throughput
+from bench import chart, engine, fleet, latency, restore, retention, throughput
 from bench.baseline import Baseline, checked_out
 from bench.common import REPO
 from syncctl.local import LocalKafka
@@ -64,6 +65,8 @@ class Sizes:
     limit_seconds: float = 6
     # Retention: a state topic of this many records, 90 % of them jobs that ended 60 days ago.
     retention_records: tuple[int, ...] = (1_000_000,)
+    # Fleet: the console and `syncctl jobs` with this many jobs in the state topic.
+    fleet_jobs: tuple[int, ...] = (100_000, 1_000_000)
 
 
 FULL = Sizes(jobs=20_000, latency_seconds=10, restore_records=(100_000, 1_000_000), rounds=3)
@@ -76,6 +79,7 @@ QUICK = Sizes(
     limit_rates=(2_000, 4_000),
     limit_seconds=3,
     retention_records=(20_000,),
+    fleet_jobs=(10_000,),
 )
 
 
@@ -205,6 +209,9 @@ def run_all(
     expiries = [
         timed(f"{n:,} records", retention.measure, bootstrap, n) for n in sizes.retention_records
     ]
+    sizes_text = ", ".join(f"{n:,}" for n in sizes.fleet_jobs)
+    log(f"fleet: the console and syncctl jobs at {sizes_text} jobs")
+    fleets = [timed(f"{n:,} jobs", fleet.measure, bootstrap, n) for n in sizes.fleet_jobs]
     log("engine: stops on Kafka Connect with a backlog of 10,000 changes")
     stops = timed("engine stops", engine.measure, bootstrap, rounds=sizes.engine_rounds)
     cores = os.cpu_count() or 0
@@ -296,6 +303,7 @@ def run_all(
             "met": _restore_met(restores),
         },
         "retention": expiries,
+        "fleet": fleets,
         "engine_stops": stops,
     }
 
@@ -488,9 +496,34 @@ def summary(results: dict[str, Any]) -> str:
             f"{mark(met['seconds_from_assigned'])}, memory {mark(met['peak_rss'])}"
         )
     )
+    if results.get("fleet"):
+        lines += ["", *fleet_summary(results["fleet"])]
     if "engine_stops" in results:
         lines += ["", *engine_summary(results["engine_stops"])]
     return "\n".join(lines)
+
+
+def fleet_summary(runs: list[dict[str, Any]]) -> list[str]:
+    """Console pages, RSS and live stream, and `syncctl jobs`, per fleet size."""
+    lines = ["A fleet in the store (console and syncctl jobs, each its own process)"]
+    for run in runs:
+        console, cli = run["console"], run["cli"]
+        first = console["pages"]["first page"]
+        filtered = max(page["median_ms"] for name, page in console["pages"].items() if "=" in name)
+        lines.append(
+            f"  {run['jobs']:>9,} jobs: console ready in {console['seconds_to_ready']:.1f} s, "
+            f"RSS {console['rss_mib_at_ready']:,.0f} MiB (peak {console['peak_rss_mib']:,.0f}); "
+            f"first page {first['bytes'] / 1024:,.0f} KB in {first['median_ms']:.0f} ms, "
+            f"slowest filter {filtered:.0f} ms; live stream "
+            f"{console['live']['stream_bytes_per_second'] / 1024:,.1f} KB/s while "
+            f"{console['live']['changes_per_second']:,} jobs/s change"
+        )
+        for name, figures in cli.items():
+            lines.append(
+                f"    {name:<44} {figures['wall_s']:>6.2f} s wall  {figures['cpu_s']:>5.2f} s CPU  "
+                f"{figures['max_rss_mib']:>6,.0f} MiB"
+            )
+    return lines
 
 
 def _breakdown_lines(breakdown: dict[str, dict[str, float]]) -> list[str]:
@@ -544,9 +577,15 @@ def main() -> None:
     parser.add_argument(
         "--engine-stops-only", action="store_true", help="only the real engine's stop times"
     )
+    parser.add_argument(
+        "--fleet-only", action="store_true", help="only the fleet step (console, syncctl jobs)"
+    )
     args = parser.parse_args()
     if args.engine_stops_only:
         _engine_stops_only(args.bootstrap_servers, args.out)
+        return
+    if args.fleet_only:
+        _fleet_only(args.bootstrap_servers, args.out, QUICK if args.quick else FULL)
         return
     sizes = QUICK if args.quick else FULL
     mode = "quick" if args.quick else "full"
@@ -610,6 +649,30 @@ def _engine_stops_only(bootstrap_servers: str | None, out: Path) -> None:
     path = out / f"{results['date']}-engine-stops.json"
     path.write_text(json.dumps(results, indent=2) + "\n")
     print("\n".join(engine_summary(stops)))
+    print(f"\nwrote {path}")
+
+
+def _fleet_only(bootstrap_servers: str | None, out: Path, sizes: Sizes) -> None:
+    started_at = datetime.now(UTC)
+    load = os.getloadavg()[0]
+    with broker(bootstrap_servers) as (bootstrap, version):
+        log(f"fleet on Kafka {version} at {bootstrap}")
+        runs = [timed(f"{n:,} jobs", fleet.measure, bootstrap, n) for n in sizes.fleet_jobs]
+    results = {
+        "date": started_at.astimezone().date().isoformat(),
+        "started_at": started_at.isoformat(),
+        "kafka_version": version,
+        "machine": {
+            "cores": os.cpu_count(),
+            "load_average_start": round(load, 2),
+            "load_average_end": round(os.getloadavg()[0], 2),
+        },
+        "fleet": runs,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{results['date']}-fleet.json"
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print("\n".join(fleet_summary(runs)))
     print(f"\nwrote {path}")
 
 

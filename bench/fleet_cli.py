@@ -173,32 +173,45 @@ def fill(bootstrap: str, topic: str, jobs: int, seed: int = 24) -> dict[str, Any
     }
 
 
+# Runs the command as its own child and reports that child's figures on stderr's last line. A
+# process started straight from this one would inherit this process's peak RSS (Linux keeps
+# the high-water mark across fork and exec), so every row would show at least the bench's.
+_LAUNCHER = """
+import os, sys, time
+began = time.monotonic()
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+wall = time.monotonic() - began
+print(f"{usage.ru_maxrss} {usage.ru_utime + usage.ru_stime} {wall}", file=sys.stderr)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_once(source: Path, arguments: list[str], env: dict[str, str]) -> dict[str, Any]:
     """One `syncctl` process: wall seconds, CPU seconds, max RSS in MiB, lines printed."""
     with tempfile.TemporaryFile() as out:
-        began = time.monotonic()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "syncctl", *arguments],
+        process = subprocess.run(
+            [sys.executable, "-S", "-c", _LAUNCHER, sys.executable, "-m", "syncctl", *arguments],
             env={**os.environ, **env, "PYTHONPATH": str(source)},
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.PIPE,
+            check=False,
         )
-        assert process.stderr is not None
-        errors = process.stderr.read()
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.monotonic() - began
-        process.returncode = os.waitstatus_to_exitcode(status)
+        *errors, figures = process.stderr.decode().strip().splitlines() or [""]
         if process.returncode != 0:
-            raise RuntimeError(f"syncctl {' '.join(arguments)}: {errors.decode()}")
+            raise RuntimeError(f"syncctl {' '.join(arguments)}: {chr(10).join(errors)}")
+        max_rss_kib, cpu, wall = (float(figure) for figure in figures.split())
         out.seek(0)
         lines = sum(1 for _ in out)
     return {
         "wall_s": round(wall, 3),
-        "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
-        "max_rss_mib": round(usage.ru_maxrss / 1024, 1),
+        "cpu_s": round(cpu, 3),
+        "max_rss_mib": round(max_rss_kib / 1024, 1),
         "lines": lines,
-        "stderr": errors.decode().strip().splitlines()[-1:] or [],
+        "stderr": errors[-1:],
     }
 
 

@@ -41,7 +41,7 @@ from syncctl.contract.signing import signature_headers
 from syncctl.errors import InvalidCommand, KafkaUnavailable, OutcomeTimeout
 from syncctl.kafka import config
 from syncctl.kafka.connection import check_connection
-from syncctl.kafka.reading import read_to_end
+from syncctl.kafka.reading import read_to_end, take
 from syncctl.kafka.retry import retry_while_not_yet
 from syncctl.listing import DEFAULT_LIMIT, FleetIndex, JobPage, JobStream, index_topic, read_at
 from syncctl.selection import Selector
@@ -374,7 +374,7 @@ class SyncJobsClient:
             started = last_news = time.monotonic()
             stop_at = None if timeout is None else started + timeout
             while stop_at is None or time.monotonic() < stop_at:
-                messages = consumer.consume(500, 0.2)
+                messages = take(consumer, 500, 0.2)
                 if messages:
                     last_news = time.monotonic()
                 elif on_wait is not None and time.monotonic() - last_news >= _WAIT_NOTICE_SECONDS:

@@ -41,7 +41,7 @@ from pydantic_core import from_json
 from syncctl.contract import JobRecord, Mode, Stage, Status
 from syncctl.errors import KafkaUnavailable
 from syncctl.kafka.errors import check_consumer_error
-from syncctl.kafka.reading import look_up, read_to_end
+from syncctl.kafka.reading import look_up, read_to_end, take
 from syncctl.logging import get_logger
 from syncctl.selection import Selector
 
@@ -356,7 +356,7 @@ def read_at(
                     f"could not read {sum(map(len, wanted.values()))} records of {topic} again "
                     f"within {timeout:.0f} s"
                 )
-            for message in consumer.consume(500, 0.2):
+            for message in take(consumer, 500, 0.2):
                 error = message.error()
                 partition, offset = message.partition(), message.offset()
                 if error is not None and error.code() == KafkaError._PARTITION_EOF:

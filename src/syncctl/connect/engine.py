@@ -37,7 +37,7 @@ from syncctl.engine import Reporter, follow_events, status_change
 from syncctl.errors import ConfigError, SyncctlError
 from syncctl.kafka import config
 from syncctl.kafka.partitioning import partition_for
-from syncctl.kafka.reading import partitions_of
+from syncctl.kafka.reading import partitions_of, take
 from syncctl.logging import get_logger
 from syncctl.settings import Settings
 from syncctl.waiting import Patience, RetryPolicy, retry, wait_until
@@ -146,7 +146,7 @@ class ConnectEngine:
                 "connect engine started", connect_url=self._engine.connect_url, jobs=len(self._jobs)
             )
             while not self._stopping:
-                for message in events.consume(500, self._engine.poll_interval / 2):
+                for message in take(events, 500, self._engine.poll_interval / 2):
                     if not message.error() and message.value() is not None:
                         self._on_event(message.value())
                 for message in notifications.consume(500, 0):

@@ -30,7 +30,14 @@ from syncctl.console.views import event_data_view, job_view
 from syncctl.contract import JobRecord
 from syncctl.kafka import config
 from syncctl.kafka.errors import check_consumer_error
-from syncctl.kafka.reading import end_offsets, look_up, partitions_of, unread, watermark_reader
+from syncctl.kafka.reading import (
+    end_offsets,
+    look_up,
+    partitions_of,
+    take,
+    unread,
+    watermark_reader,
+)
 from syncctl.logging import get_logger
 from syncctl.selection import Selector
 from syncctl.settings import KafkaSettings, TopicSettings
@@ -168,7 +175,7 @@ class JobFeed:
                 self._staged.clear()
             catching_up = True
             while not self._stopping.is_set():
-                for message in consumer.consume(1000, 0.2):
+                for message in take(consumer, 1000, 0.2):
                     error = message.error()
                     if error is None:
                         self._take(message.topic(), message.key(), message.value(), catching_up)

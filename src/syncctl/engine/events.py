@@ -10,6 +10,7 @@ from confluent_kafka import Consumer, TopicPartition
 from pydantic import TypeAdapter, ValidationError
 
 from syncctl.contract import Event, StatusChanged
+from syncctl.kafka.reading import take
 from syncctl.kafka.retry import retry_while_not_yet
 
 _EVENT: TypeAdapter[Any] = TypeAdapter(Event)
@@ -61,6 +62,6 @@ def follow_events(
     consumer.subscribe([topic], on_assign=start_at_committed_or_end, on_revoke=revoked)
     deadline = time.monotonic() + 60
     while not assigned and not stopping() and time.monotonic() < deadline:
-        for message in consumer.consume(500, 0.2):
+        for message in take(consumer, 500, 0.2):
             if not message.error() and message.value() is not None:
                 on_event(message.value())

@@ -41,6 +41,19 @@ def partitions_of(client: Consumer, topic: str) -> list[int] | None:
     return sorted(described.partitions)
 
 
+def take(consumer: Consumer, max_messages: int, timeout: float) -> list[Message]:
+    """Up to `max_messages` records that are there now, waiting at most `timeout` for the first.
+
+    `Consumer.consume(n, timeout)` returns only once it has n records or the timeout has
+    passed, so a follower that asks for 500 with a 0.2 s timeout sees a lone record up to
+    0.2 s late (and a reader's last batch always costs the whole timeout).
+    """
+    first = consumer.consume(1, timeout)
+    if not first or max_messages == 1:
+        return first
+    return first + consumer.consume(max_messages - 1, 0)
+
+
 def look_up(consumer: Consumer, topic: str, timeout: float = 10.0) -> None:
     """Have `consumer` fetch `topic`'s metadata now, before it is assigned partitions of it.
 
@@ -113,7 +126,7 @@ def read_to_end(
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
         deadline = time.monotonic() + timeout
         while ends:
-            for message in consumer.consume(5000, 0.2):
+            for message in take(consumer, 5000, 0.2):
                 error = message.error()
                 if error is None:
                     yield message

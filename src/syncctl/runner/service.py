@@ -12,6 +12,7 @@ from syncctl.client import SyncJobsClient
 from syncctl.contract import Mode, Stage, Status
 from syncctl.engine import Reporter, follow_events, status_change
 from syncctl.kafka import config
+from syncctl.kafka.reading import take
 from syncctl.logging import get_logger
 from syncctl.runner.simulation import Phase, Report, SimulatedJob
 from syncctl.settings import Settings
@@ -53,7 +54,7 @@ class Runner:
         tick = min(0.2, self.settings.progress_interval)
         try:
             while not self._stopping:
-                for message in consumer.consume(500, tick):
+                for message in take(consumer, 500, tick):
                     if not message.error() and message.value() is not None:
                         self._on_event(message.value())
                 self._advance(time.monotonic())

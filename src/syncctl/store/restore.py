@@ -12,7 +12,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from syncctl.errors import ConfigError
 from syncctl.kafka.errors import check_consumer_error
 from syncctl.kafka.partitioning import partition_for
-from syncctl.kafka.reading import end_offsets, look_up, unread, watermark_reader
+from syncctl.kafka.reading import end_offsets, look_up, take, unread, watermark_reader
 from syncctl.logging import get_logger
 from syncctl.store.partition import PartitionState
 
@@ -83,7 +83,7 @@ class Restorer:
         """Read what is available; return the partitions whose restore finished."""
         if not self._restoring:
             return []
-        for message in self._consumer.consume(max_messages, timeout):
+        for message in take(self._consumer, max_messages, timeout):
             error = message.error()
             if error is not None:
                 check_consumer_error(error, log, "state topic", partition=message.partition())
