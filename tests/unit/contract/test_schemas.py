@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import pytest
 import yaml
 from pydantic import TypeAdapter
 
 from syncctl.contract.asyncapi import asyncapi_yaml
-from syncctl.contract.messages import MESSAGE_TYPES
+from syncctl.contract.messages import MESSAGE_TYPES, OPERATOR_COMMAND_TYPES
 from syncctl.contract.schema import schema_documents
 
-SCHEMAS = Path(__file__).resolve().parents[3] / "docs" / "schemas"
+REPO = Path(__file__).resolve().parents[3]
+SCHEMAS = REPO / "docs" / "schemas"
 
 
 def test_committed_schemas_match_the_models() -> None:
@@ -78,3 +81,14 @@ def test_the_asyncapi_document_describes_every_topic_and_message_and_every_refer
         for part in ref.removeprefix("#/").split("/"):
             assert isinstance(target, dict) and part in target, f"unresolved {ref}"
             target = target[part]
+
+
+@pytest.mark.parametrize("doc", ["docs/security.md", "docs/contract.md"])
+def test_the_docs_name_every_command_that_must_be_signed(doc: str) -> None:
+    """A reader deciding what to sign learns it from these sentences: they list what the worker
+    checks (OPERATOR_COMMAND_TYPES), no fewer."""
+    text = " ".join((REPO / doc).read_text().split())
+    sentence = re.search(r"operator commands? \(`create`[^)]*\)", text)
+    assert sentence, f"{doc} no longer lists the signed commands"
+    named = set(re.findall(r"`([a-z_]+)`", sentence.group(0)))
+    assert named >= OPERATOR_COMMAND_TYPES, sorted(OPERATOR_COMMAND_TYPES - named)
