@@ -243,3 +243,46 @@ def test_relocation_refuses_to_run_beside_a_live_worker(
     assert refused.returncode == 2
     assert "stop every worker" in refused.stderr
     assert worker.process is not None and worker.process.poll() is None, "the worker was disturbed"
+
+
+def test_relocate_state_with_partitions_grows_both_topics_and_moves_the_records(
+    kafka_bootstrap: str,
+    topics: Topics,
+    start_worker: Callable[..., WorkerProcess],
+    control: ControlProducer,
+    events: EventReader,
+    syncctl: Callable[..., Any],
+) -> None:
+    """The documented way to change the count needs nothing but syncctl (the local broker has
+    no kafka-topics script): a dry run first, then the change, then a worker that knows every
+    job where its commands now land."""
+    first = start_worker(env={"SYNCCTL_TOPICS__PARTITIONS": "3"})
+    jobs = [f"regrown-{n}" for n in range(20)]
+    created = {job: control.send(job, "create", mode="snapshot") for job in jobs}
+    control.flush()
+    for job in jobs:
+        events.wait_for_command(created[job])
+    group = first.env["SYNCCTL_WORKER__GROUP_ID"]
+    assert first.stop() == 0
+    expected_moves = sum(partition_for(j.encode(), 5) != partition_for(j.encode(), 3) for j in jobs)
+
+    too_few = syncctl("relocate-state", "--group-id", group, "--partitions", "2")
+    assert too_few.returncode == 2 and "cannot remove partitions" in too_few.stderr, too_few.stderr
+    dry = syncctl("relocate-state", "--group-id", group, "--partitions", "5", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert f"would move {expected_moves} job record(s) to their partition of 5" in dry.stdout
+    counts = AdminClient({"bootstrap.servers": kafka_bootstrap}).list_topics(timeout=10).topics
+    assert len(counts[topics.state].partitions) == 3, "a dry run grows nothing"
+
+    grown = syncctl("relocate-state", "--group-id", group, "--partitions", "5")
+    assert grown.returncode == 0, grown.stderr
+    assert f"moved {expected_moves} job record(s) to their partition of 5" in grown.stdout
+    counts = AdminClient({"bootstrap.servers": kafka_bootstrap}).list_topics(timeout=10).topics
+    assert len(counts[topics.control].partitions) == len(counts[topics.state].partitions) == 5
+
+    start_worker("after-growth")
+    terminates = {job: control.send(job, "terminate") for job in jobs}
+    control.flush()
+    for job in jobs:
+        (outcome,) = events.wait_for_command(terminates[job], timeout=60)
+        assert outcome["status"] == "SNAPSHOT_CANCELLED", outcome

@@ -24,14 +24,22 @@ def relocate_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Say what would move; write nothing.")
     ] = False,
+    partitions: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="First give the control and state topics this many partitions (only adds).",
+        ),
+    ] = None,
 ) -> None:
     """Move job records to the state partition their id belongs on, after the partition count of
-    the control and state topics changed (docs/operations.md). Stop every worker first: this
-    refuses to run while the worker group has members."""
+    the control and state topics changed, or (--partitions N) change it and then move them
+    (docs/operations.md). Stop every worker first: this refuses to run while the worker group
+    has members."""
     settings = load_settings(
         kafka={"bootstrap_servers": bootstrap_servers}, worker={"group_id": group_id}
     )
-    plan = relocate_state(settings, dry_run=dry_run)
+    plan = relocate_state(settings, dry_run=dry_run, partitions=partitions)
     for job_id, partitions in sorted(plan.duplicates.items()):
         typer.echo(
             f"job {job_id} had records on partitions {partitions}; keeping the one updated last"

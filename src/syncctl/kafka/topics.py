@@ -18,9 +18,10 @@ def ensure_topics(admin: AdminClient, topics: TopicSettings, timeout: float = 30
         raise ConfigError(
             f"topic {topics.control} has {control} partitions but {topics.state} has {state}: they "
             "must have the same count, since a job's state lives on the partition number of its "
-            "control messages. Add partitions to the smaller one (kafka-topics --alter "
-            "--partitions N), then run `syncctl relocate-state` (docs/operations.md, 'Changing the "
-            "partition count'), or point syncctl at a matching pair of topics."
+            "control messages. With every worker stopped, run `syncctl relocate-state "
+            f"--partitions {max(control, state)}` (it adds partitions to the smaller one and "
+            "moves the records; docs/operations.md, 'Changing the partition count'), or point "
+            "syncctl at a matching pair of topics."
         )
     partitions = control or state or topics.partitions
     wanted = {

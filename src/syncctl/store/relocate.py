@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from confluent_kafka import KafkaException, Producer
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import AdminClient, NewPartitions
 
 from syncctl.contract import JobRecord
 from syncctl.errors import ConfigError
@@ -25,6 +25,7 @@ from syncctl.kafka.producing import produce_with_room
 from syncctl.kafka.reading import read_to_end
 from syncctl.kafka.topics import partition_counts
 from syncctl.settings import Settings
+from syncctl.waiting import Patience, wait_until
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,15 @@ def plan_relocation(
     return plan
 
 
-def relocate_state(settings: Settings, dry_run: bool = False) -> Relocation:
-    """Read the state topic, and unless `dry_run`, write the relocation in one transaction."""
+def relocate_state(
+    settings: Settings, dry_run: bool = False, partitions: int | None = None
+) -> Relocation:
+    """Read the state topic, and unless `dry_run`, write the relocation in one transaction.
+
+    `partitions`: first give the control and state topics that many partitions (Kafka can only
+    add them), so that no other tool is needed; with `dry_run` nothing grows and the plan is
+    for that count.
+    """
     kafka, topics = settings.kafka, settings.topics
     admin = AdminClient(config.common(kafka))
     counts = partition_counts(admin)
@@ -82,16 +90,42 @@ def relocate_state(settings: Settings, dry_run: bool = False) -> Relocation:
         raise ConfigError(
             f"topics {topics.control} and {topics.state} must both exist; has a worker run?"
         )
-    if control != state:
+    if partitions is not None and partitions < max(control, state):
+        raise ConfigError(
+            f"{topics.control} has {control} partitions and {topics.state} {state}; Kafka cannot "
+            f"remove partitions, so {partitions} is too few: to go down, create new topics and "
+            "point syncctl at them (topics.*)"
+        )
+    if partitions is None and control != state:
         raise ConfigError(
             f"topic {topics.control} has {control} partitions but {topics.state} has {state}: give "
-            f"both the same count first (kafka-topics --alter --partitions {max(control, state)})"
+            f"both the same count first (syncctl relocate-state --partitions {max(control, state)})"
         )
     _require_no_workers(admin, settings.worker.group_id)
-    plan = plan_relocation(_latest(settings), control)
+    count = partitions if partitions is not None else control
+    if partitions is not None and not dry_run:
+        _grow(admin, {topics.control: control, topics.state: state}, partitions)
+    plan = plan_relocation(_latest(settings), count)
     if not dry_run and plan.writes:
         _write(settings, plan.writes)
     return plan
+
+
+def _grow(admin: AdminClient, counts: dict[str, int], partitions: int) -> None:
+    """Give each topic `partitions` partitions, and wait until the cluster's metadata says so."""
+    growing = [NewPartitions(topic, partitions) for topic, n in counts.items() if n < partitions]
+    if not growing:
+        return
+    for topic, future in admin.create_partitions(growing, request_timeout=30).items():
+        try:
+            future.result(30)
+        except KafkaException as error:
+            raise ConfigError(f"could not add partitions to {topic}: {error}") from error
+    if not wait_until(
+        lambda: all(partition_counts(admin).get(t) == partitions for t in counts),
+        Patience(timeout=30, interval=0.2),
+    ):
+        raise ConfigError(f"{' and '.join(counts)} do not show {partitions} partitions after 30 s")
 
 
 def _require_no_workers(admin: AdminClient, group_id: str) -> None:
