@@ -162,14 +162,12 @@ def test_terminate_a_snapshot_job_from_history_to_snapshot_cancelled(
     expect(row).to_contain_text("Snapshot running", timeout=30_000)
     expect(page.locator('tr[data-job="inventory-sync"]')).to_be_visible()
     expect(page.locator("#live-state")).to_have_text("Live")
-    _screenshot(page, "history.png")
 
     row.get_by_role("link", name="orders-2026").click()
     expect(page.get_by_role("heading", name="Job overview: orders-2026")).to_be_visible()
     expect(page.locator("#job-status")).to_have_text("Snapshot running")
     terminate = page.get_by_role("button", name="Terminate")
     expect(page.get_by_role("button", name="Complete CDC")).to_be_hidden()
-    _screenshot(page, "job-overview.png")
 
     # Keyboard: the dialog opens on Enter with focus on Cancel; Escape closes it and gives the
     # focus back to the button.
@@ -624,7 +622,6 @@ def test_history_and_job_overview_fit_a_phone(
     row = phone.locator('tr[data-job="warehouse-nightly-export-2026"]')
     expect(row).to_contain_text("Snapshot running", timeout=30_000)
     _assert_fits(phone, 390)
-    _screenshot(phone, "history-phone.png")
     row.get_by_role("link").click()
     expect(phone.locator("#job-status")).to_have_text("Snapshot running")
     expect(phone.get_by_role("button", name="Terminate")).to_be_visible()
@@ -665,3 +662,86 @@ def _serve_page(html: str) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+# Every run of letters and digits whose text lands on more than one line: a word or an id split
+# inside itself ("Snapsho|t", "shop_live_1519|23"). Breaks at spaces, hyphens and the <wbr>
+# after _ . / : are natural and not counted; a status badge must keep all of it on one line.
+_BROKEN_WORDS = """(selector) => {
+  const lines = (range) => new Set([...range.getClientRects()]
+    .filter((r) => r.width > 0).map((r) => Math.round(r.top))).size;
+  // Clipped to a pixel for screen readers only (.visually-hidden, a phone's table header).
+  const forScreenReaders = (element) => {
+    for (; element; element = element.parentElement) {
+      if (element.getBoundingClientRect().width <= 1) return true;
+    }
+    return false;
+  };
+  const broken = [];
+  const range = document.createRange();
+  for (const root of document.querySelectorAll(selector)) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (forScreenReaders(node.parentElement)) continue;
+      for (const word of node.textContent.matchAll(/[\\p{L}\\p{N}]+/gu)) {
+        range.setStart(node, word.index);
+        range.setEnd(node, word.index + word[0].length);
+        if (lines(range) > 1) broken.push(word[0]);
+      }
+    }
+  }
+  for (const badge of document.querySelectorAll(`${selector} .status`)) {
+    range.selectNodeContents(badge);
+    if (lines(range) > 1) broken.push(`badge: ${badge.textContent.trim()}`);
+  }
+  return broken;
+}"""
+
+
+def test_words_ids_and_badges_wrap_only_at_natural_break_points(
+    start_worker: Callable[..., WorkerProcess],
+    start_runner: Callable[..., SyncctlProcess],
+    console: Callable[[], ConsoleProcess],
+    client: SyncJobsClient,
+    open_page: Callable[..., Page],
+) -> None:
+    """History and the Job overview at 1366 px and on a phone (390 px), with the ids, database
+    names and progress texts of a real fleet: nothing is split inside a word, and these are
+    the screenshots the README shows."""
+    start_worker()
+    start_runner(**SLOW_SNAPSHOT)
+    spec = {
+        "source": "shop",
+        "tables": ["public.customers", "public.order_items", "public.products"],
+        "destination": "archive",
+        "database": "shop_live_151923",
+    }
+    jobs = [
+        ("shop-live-151923", "continuous"),
+        ("invoices-backfill-2026-q4", "snapshot"),
+        ("warehouse-nightly-export-2026", "continuous"),
+        ("orders-182901", "snapshot"),
+    ]
+    for job_id, mode in jobs:
+        client.create(job_id, mode, spec=spec, requested_by="migration-team-eu-west")
+    client.wait_for_outcome(
+        client.terminate("invoices-backfill-2026-q4", requested_by="operations-on-call"), 30
+    )
+    url = console().url
+    for width, height, name in ((1366, 800, "history.png"), (390, 844, "history-phone.png")):
+        page = open_page(viewport={"width": width, "height": height}, is_mobile=width < 640)
+        log_in(page, url)
+        for job_id, _ in jobs:
+            expect(page.locator(f'tr[data-job="{job_id}"]')).to_contain_text(
+                "Snapshot cancelled" if job_id.startswith("invoices") else "Snapshot running",
+                timeout=30_000,
+            )
+        expect(page.locator('tr[data-job="orders-182901"]')).to_contain_text("rows")
+        assert page.evaluate(_BROKEN_WORDS, "main") == [], f"History at {width} px"
+        _assert_fits(page, width)
+        _screenshot(page, name)
+        page.locator('tr[data-job="shop-live-151923"]').get_by_role("link").click()
+        expect(page.locator("#job-copies")).to_contain_text("shop_live_151923")
+        assert page.evaluate(_BROKEN_WORDS, "main") == [], f"Job overview at {width} px"
+        _assert_fits(page, width)
+        _screenshot(page, "job-overview.png" if width > 640 else "job-overview-phone.png")

@@ -52,6 +52,7 @@ from syncctl.console.views import (
     ACTIONS,
     SCHEDULE_TEXTS,
     STATUS_FILTERS,
+    breakable,
     job_view,
 )
 from syncctl.errors import InvalidCommand
@@ -95,6 +96,7 @@ def create_app(
     base = address.base_path
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
     templates.env.globals.update(actions=ACTIONS, schedule=SCHEDULE_TEXTS, base=base)
+    templates.env.filters["breakable"] = breakable
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
+
+from markupsafe import Markup, escape
 
 from syncctl.contract import (
     JobExpired,
@@ -233,3 +236,13 @@ def event_data_view(data: dict[str, Any]) -> dict[str, Any]:
 
 
 STATUS_FILTERS = [(status.value, status.label) for status in Status]
+
+
+_NATURAL_BREAK = re.compile(r"([_./:])")
+
+
+def breakable(text: object) -> Markup:
+    """`text` escaped, with a line-break opportunity after each `_`, `.`, `/` and `:`: ids and
+    database names such as `shop_live_151923` then wrap at those, never inside a word (a
+    browser breaks on its own only at spaces and hyphens)."""
+    return Markup(_NATURAL_BREAK.sub(r"\1<wbr>", str(escape(text))))
