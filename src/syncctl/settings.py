@@ -196,6 +196,12 @@ class RunnerSettings(BaseModel):
     rows_per_second: int = Field(5000, ge=1, description="Snapshot speed of each job.")
     tables_min: int = Field(3, ge=1)
     tables_max: int = Field(12, ge=1)
+    snapshot_job_tables_min: int | None = Field(
+        None, ge=1, description="Tables of a snapshot-mode job; unset: tables_min."
+    )
+    snapshot_job_tables_max: int | None = Field(
+        None, ge=1, description="Tables of a snapshot-mode job; unset: tables_max."
+    )
     rows_per_table_min: int = Field(2_000, ge=1)
     rows_per_table_max: int = Field(40_000, ge=1)
     cdc_events_per_second: int = Field(40, ge=0, description="Change events per second in CDC.")

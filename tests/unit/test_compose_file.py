@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from syncctl.cli.demo import DEMO_TABLES
 from syncctl.console.access import PublicAddress, check_exposure
 from syncctl.console.users import UserDirectory
 from syncctl.settings import ConsoleSettings
@@ -46,6 +47,8 @@ def test_compose_runs_the_same_demo_as_make_run() -> None:
     assert "127.0.0.1:8080:8080" in services["console"]["ports"]
     for name in ("worker", "runner", "console", "demo-jobs"):
         assert services[name]["environment"]["SYNCCTL_KAFKA__BOOTSTRAP_SERVERS"] == "kafka:9092"
+    runner_env = services["runner"]["environment"]
+    assert {k: v for k, v in runner_env.items() if k.startswith("SYNCCTL_RUNNER__")} == DEMO_TABLES
 
 
 def test_the_compose_console_listens_on_the_network_only_behind_its_login() -> None:

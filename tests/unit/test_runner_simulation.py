@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 
-from syncctl.contract import Mode
+from syncctl.contract import JobRecord, Mode, Stages, StageState, Stats, Status
 from syncctl.runner.simulation import Phase, SimulatedJob
 from syncctl.settings import RunnerSettings
 
@@ -87,3 +88,49 @@ def test_a_paused_job_can_still_be_stopped() -> None:
     run(job, until=2.5)
     job.request_stop(2.5)
     assert run(job, until=5.0)[-1] == "stopped" and job.phase is Phase.DONE
+
+
+def _record(status: str, **stats: int) -> JobRecord:
+    now = datetime(2026, 12, 7, tzinfo=UTC)
+    cdc = status == "CDC_RUNNING"
+    return JobRecord(
+        job_id="old",
+        mode=Mode.CONTINUOUS,
+        status=Status(status),
+        stages=Stages(
+            snapshot=StageState.COMPLETED if cdc else StageState.RUNNING,
+            cdc=StageState.RUNNING if cdc else StageState.NOT_STARTED,
+        ),
+        stats=Stats(**stats),
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def test_a_job_in_cdc_carries_on_after_a_restart_with_the_figures_it_had() -> None:
+    """A second `make run` once showed 'tables 3/7' for a job that had shown 'tables 4/4'."""
+    record = _record("CDC_RUNNING", tables_total=4, tables_done=4, rows_migrated=110_993)
+    for seed in range(20):
+        job = SimulatedJob.resumed(record, 0.0, FAST, random.Random(seed))
+        assert job.phase is Phase.CDC
+        assert (job.stats.tables_done, job.stats.tables_total) == (4, 4)
+        assert job.stats.rows_migrated == 110_993
+
+
+def test_a_job_mid_snapshot_carries_on_from_its_tables_and_rows() -> None:
+    record = _record("SNAPSHOT_RUNNING", tables_total=7, tables_done=3, rows_migrated=12_345)
+    job = SimulatedJob.resumed(record, 0.0, FAST, random.Random(3))
+    assert (job.stats.tables_done, job.stats.tables_total, job.stats.rows_migrated) == (
+        3,
+        7,
+        12_345,
+    )
+    run(job, until=60.0)
+    assert job.stats.tables_done == 7 and job.stats.rows_migrated > 12_345
+
+
+def test_snapshot_mode_jobs_can_be_given_more_tables_than_continuous_ones() -> None:
+    settings = FAST.model_copy(update={"snapshot_job_tables_min": 9, "snapshot_job_tables_max": 9})
+    snapshot = SimulatedJob.new("s", Mode.SNAPSHOT, 0.0, settings, random.Random(1))
+    continuous = SimulatedJob.new("c", Mode.CONTINUOUS, 0.0, settings, random.Random(1))
+    assert (len(snapshot.table_rows), len(continuous.table_rows)) == (9, 2)

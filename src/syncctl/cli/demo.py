@@ -38,12 +38,16 @@ DEMO_JOBS = (
     ("customers", "continuous"),
     ("inventory", "continuous"),
 )
-# 4-8 tables of 10,000-20,000 rows at 2,000 rows/s: a snapshot takes 30-65 s (5th-95th
-# percentile, 75 s at most), so the continuous jobs reach CDC within about a minute and the
-# snapshot jobs run long enough to be terminated. SYNCCTL_RUNNER__* variables override it.
+# Continuous jobs: 4-8 tables of 10,000-20,000 rows at 2,000 rows/s, a snapshot of 30-65 s
+# (5th-95th percentile, 75 s at most), so they reach CDC within about a minute. Snapshot jobs:
+# 60-80 such tables, 5 to 13 minutes, so that a person following the README can still terminate
+# one, or see Complete CDC refused for it, minutes after the start. SYNCCTL_RUNNER__* variables
+# override it.
 DEMO_TABLES = {
     "SYNCCTL_RUNNER__TABLES_MIN": "4",
     "SYNCCTL_RUNNER__TABLES_MAX": "8",
+    "SYNCCTL_RUNNER__SNAPSHOT_JOB_TABLES_MIN": "60",
+    "SYNCCTL_RUNNER__SNAPSHOT_JOB_TABLES_MAX": "80",
     "SYNCCTL_RUNNER__ROWS_PER_TABLE_MIN": "10000",
     "SYNCCTL_RUNNER__ROWS_PER_TABLE_MAX": "20000",
 }

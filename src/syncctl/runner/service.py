@@ -9,7 +9,7 @@ from typing import Any
 from confluent_kafka import Consumer
 
 from syncctl.client import SyncJobsClient
-from syncctl.contract import Mode, Stage, Status
+from syncctl.contract import Mode, Status
 from syncctl.engine import Reporter, follow_events, status_change
 from syncctl.kafka import config
 from syncctl.kafka.reading import take
@@ -69,11 +69,7 @@ class Runner:
         for record in self._client.jobs():
             if record.status.terminal:
                 continue
-            job = SimulatedJob.new(record.job_id, record.mode, now, self.settings, self._rng)
-            if record.status is not Status.NOT_STARTED:
-                job.phase = Phase.CDC if record.stage is Stage.CDC else Phase.SNAPSHOT
-                job.rows_done = float(record.stats.rows_migrated or 0)
-                job.events_seen = float(record.stats.events_seen or 0)
+            job = SimulatedJob.resumed(record, now, self.settings, self._rng)
             job.paused = record.status in (Status.PAUSED, Status.RESUMING)
             if record.status.stopping:
                 job.request_stop(now)

@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass, field
 from enum import Enum
 
-from syncctl.contract import Mode, Stats
+from syncctl.contract import JobRecord, Mode, Stage, Stats, Status
 from syncctl.settings import RunnerSettings
 
 
@@ -46,15 +46,36 @@ class SimulatedJob:
     def new(
         cls, job_id: str, mode: Mode, now: float, settings: RunnerSettings, rng: random.Random
     ) -> SimulatedJob:
-        tables = rng.randint(settings.tables_min, max(settings.tables_min, settings.tables_max))
-        rows = [
-            rng.randint(
-                settings.rows_per_table_min,
-                max(settings.rows_per_table_min, settings.rows_per_table_max),
-            )
-            for _ in range(tables)
-        ]
+        low, high = settings.tables_min, settings.tables_max
+        if mode is Mode.SNAPSHOT:
+            low = settings.snapshot_job_tables_min or low
+            high = settings.snapshot_job_tables_max or high
+        rows = _table_sizes(rng.randint(low, max(low, high)), settings, rng)
         return cls(job_id, mode, rows, started_at=now, settings=settings, last_tick=now)
+
+    @classmethod
+    def resumed(
+        cls, record: JobRecord, now: float, settings: RunnerSettings, rng: random.Random
+    ) -> SimulatedJob:
+        """A job this engine finds under way when it starts: it carries on from the figures the
+        job's record holds (tables done of tables in all, rows, CDC events), so that a restart
+        never shows less than was reported before it."""
+        job = cls.new(record.job_id, record.mode, now, settings, rng)
+        if record.status is Status.NOT_STARTED:
+            return job
+        stats = record.stats
+        rows_done = stats.rows_migrated or 0
+        total = stats.tables_total or len(job.table_rows)
+        done = min(stats.tables_done or 0, total)
+        if record.stage is Stage.CDC:
+            done = total  # the snapshot is over: every table was copied
+        # The tables already copied hold the rows reported; the rest get fresh sizes.
+        copied = [rows_done // done + (n < rows_done % done) for n in range(done)] if done else []
+        job.table_rows = copied + _table_sizes(total - done, settings, rng)
+        job.phase = Phase.CDC if record.stage is Stage.CDC else Phase.SNAPSHOT
+        job.rows_done = float(rows_done)
+        job.events_seen = float(stats.events_seen or 0)
+        return job
 
     @property
     def stats(self) -> Stats:
@@ -121,3 +142,8 @@ class SimulatedJob:
                 reports.append(Report("progress", {"stats": self.stats}))
                 self.last_progress = now
         return reports
+
+
+def _table_sizes(tables: int, settings: RunnerSettings, rng: random.Random) -> list[int]:
+    high = max(settings.rows_per_table_min, settings.rows_per_table_max)
+    return [rng.randint(settings.rows_per_table_min, high) for _ in range(tables)]
