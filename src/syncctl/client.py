@@ -503,8 +503,11 @@ class SyncJobsClient:
         return config.reader_consumer(self.kafka, f"syncctl-client-{uuid.uuid4()}")
 
     def close(self) -> None:
+        """Deliver what was sent, then let the producer go (its threads and connections end
+        now, not when the client is collected: no complaints about a broker that stopped)."""
         if self._producer is not None:
             self._producer.flush(15)
+            self._producer = None
 
     def __enter__(self) -> SyncJobsClient:
         return self

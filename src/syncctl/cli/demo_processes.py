@@ -111,7 +111,9 @@ def worker_ready(http_port: int) -> Callable[[], bool]:
 
 def consuming(bootstrap_servers: str, group_id: str) -> Callable[[], bool]:
     """A runner or engine is ready once it consumes: its group has a member with partitions."""
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    # Silent: this check lives as long as the demo, and its client's complaints once the broker
+    # has stopped would be librdkafka's raw lines among the demo's own shutdown messages.
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers, "log_level": 0})
 
     def ready() -> bool:
         try:
