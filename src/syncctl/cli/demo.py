@@ -152,7 +152,9 @@ def demo_command(
         wait_for(worker_ready(worker_http), children["worker"], logs / "worker.log")
         client = demo_client(settings, kafka.bootstrap_servers)
         names = _create_jobs(client)
-        _banner(kafka, names, logs, console_port, login)
+        earlier = client.list_jobs(limit=1).total_matching - len(names)
+        client.close()
+        _banner(kafka, names, logs, console_port, login, earlier)
         run_until_stopped(children, logs, stop)
     finally:
         typer.echo("Stopping the demo...", err=True)
@@ -184,6 +186,7 @@ def _banner(
     logs: Path,
     console_port: int,
     login: DemoLogin | None,
+    earlier: int = 0,
 ) -> None:
     snapshot = next(job for job, mode in jobs if mode == "snapshot")
     continuous = next(job for job, mode in jobs if mode == "continuous")
@@ -204,6 +207,14 @@ def _banner(
             "one worker, the reference runner."
         ),
         "Demo jobs: " + ", ".join(f"{job} ({mode})" for job, mode in jobs),
+        *(
+            [
+                f"History also lists {earlier:,} job(s) of earlier runs: the broker keeps its "
+                "data between runs (`.venv/bin/syncctl demo --fresh` starts afresh)."
+            ]
+            if earlier > 0
+            else []
+        ),
         "",
         *(
             [
