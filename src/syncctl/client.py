@@ -454,10 +454,10 @@ class SyncJobsClient:
         their record is not one this syncctl can read (written by a newer version).
 
         The state topic is read to its end once, keeping per matching job only its change time
-        and where its latest version is; only the records returned are read again and validated.
-        At 100,000 jobs (85 MiB of records) that costs about 0.9 s of CPU and 20 MiB (200 bytes
-        a job) besides the Kafka client's fetch buffers, where `jobs()` holds every record as a
-        model (about 800 MiB for `syncctl jobs`); see bench/fleet_cli.py.
+        and where its latest version is (about 280 bytes), and the bytes of the newest 2 x limit
+        versions it passes; only the records returned are validated (any not kept are read
+        again by offset). At 100,000 jobs (84 MiB of records) that is about 0.9 s of CPU, where
+        `jobs()` holds every record as a model; see bench/fleet.py and docs/performance.md.
         """
         return JobPage.of(self.stream_jobs(selector, limit=limit))
 
