@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
+import time
+from collections.abc import Callable
 from typing import Literal
 
 import structlog
@@ -37,9 +40,30 @@ def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
     return structlog.get_logger(name)  # type: ignore[no-any-return]
 
 
+# A message librdkafka repeats (a broker that went away: every reconnect attempt, many a second)
+# is logged once this often, with how many times it was repeated meanwhile.
+REPEAT_SECONDS = 30.0
+_TIMING = re.compile(r"\(after \d+ms[^)]*\)")  # differs from one attempt to the next
+
+
 class _ForwardToStructlog(logging.Handler):
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self._clock = clock
+        self._logged: dict[str, tuple[float, int]] = {}  # message -> (when logged, repeats)
+
     def emit(self, record: logging.LogRecord) -> None:
-        get_logger("librdkafka").log(record.levelno, record.getMessage(), client=record.name)
+        message = record.getMessage()
+        key, now = _TIMING.sub("", message), self._clock()
+        logged = self._logged.get(key)
+        if logged is not None and now - logged[0] < REPEAT_SECONDS:
+            self._logged[key] = (logged[0], logged[1] + 1)
+            return
+        if len(self._logged) > 1_000:
+            self._logged.clear()
+        self._logged[key] = (now, 0)
+        repeats = {"repeated": logged[1]} if logged is not None and logged[1] else {}
+        get_logger("librdkafka").log(record.levelno, message, client=record.name, **repeats)
 
 
 def kafka_client_logger() -> logging.Logger:

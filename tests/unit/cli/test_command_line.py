@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -121,3 +122,15 @@ def test_a_command_loads_only_its_own_module() -> None:
     heavy = ("syncctl.connect", "syncctl.worker", "syncctl.console", "syncctl.local")
     heavy += ("syncctl.runner",)
     assert not {m for m in modules if m.startswith(heavy)}, sorted(modules)
+
+
+def test_the_readme_shows_the_lines_the_cli_prints_while_waiting() -> None:
+    """The README's sample sessions are copied from a real run; a reworded message must be
+    copied again (a newcomer compares them line by line)."""
+    repo = Path(__file__).resolve().parents[3]
+    readme = (repo / "README.md").read_text()
+    shown = {line for line in readme.splitlines() if line.startswith("waiting for the engine")}
+    assert shown, "the README's walkthrough shows a --wait"
+    source = (repo / "src" / "syncctl" / "cli" / "commands.py").read_text()
+    for line in shown:
+        assert f'"{line}"' in source, f"the CLI no longer prints: {line}"
