@@ -337,7 +337,7 @@ class ConnectEngine:
         scan = self._scan(job_id)
         kind = payload.get("type")
         if kind == "TABLE_SCAN_COMPLETED":
-            scan.tables_done += 1
+            scan.table_scanned(payload.get("additional_data") or {})
         elif kind == "COMPLETED":
             scan.completed = True
         elif kind == "ABORTED":

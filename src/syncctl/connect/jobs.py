@@ -22,8 +22,23 @@ class SnapshotScan:
     """What Debezium's notifications said of a job's snapshot. Kept for every job, also those
     another engine owns, so that an engine taking a job over knows how far its snapshot got."""
 
-    tables_done: int = 0
     completed: bool = False  # Debezium said its snapshot COMPLETED
+    # Tables Debezium said it scanned whole. A set, because a notification can come twice (a
+    # task restarted, a stopped snapshot reporting its tables): counting them made a cancelled
+    # job of four tables report "tables 6/4".
+    tables_scanned: set[str] = field(default_factory=set)
+
+    @property
+    def tables_done(self) -> int:
+        return len(self.tables_scanned)
+
+    def table_scanned(self, additional_data: dict[str, object]) -> None:
+        """A TABLE_SCAN_COMPLETED notification: a table counts if its scan SUCCEEDED."""
+        if additional_data.get("status", "SUCCEEDED") != "SUCCEEDED":
+            return
+        table = additional_data.get("scanned_collection")
+        if isinstance(table, str):
+            self.tables_scanned.add(table)
 
 
 @dataclass
@@ -87,7 +102,9 @@ def figures(job: EngineJob, written: int) -> Stats:
     if job.in_cdc:
         return Stats(events_seen=max(0, written - job.rows_at_cdc_start))
     return Stats(
-        tables_total=len(job.spec.tables), tables_done=job.scan.tables_done, rows_migrated=written
+        tables_total=len(job.spec.tables),
+        tables_done=min(job.scan.tables_done, len(job.spec.tables)),
+        rows_migrated=written,
     )
 
 

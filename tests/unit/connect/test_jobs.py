@@ -20,7 +20,7 @@ def test_progress_is_reported_when_figures_change_and_at_most_every_two_seconds(
 
 
 def test_the_snapshot_ends_only_when_debezium_said_so_and_the_sink_wrote_every_record() -> None:
-    job = EngineJob("j", Mode.CONTINUOUS, SPEC, scan=SnapshotScan(tables_done=1))
+    job = EngineJob("j", Mode.CONTINUOUS, SPEC, scan=SnapshotScan(tables_scanned={"public.a"}))
     assert look_at(job, 400, 0, now=1.0).snapshot_done is None  # Debezium not done yet
     job.scan.completed = True
     assert look_at(job, 400, 20, now=2.0).snapshot_done is None  # 20 records still to write
@@ -30,3 +30,18 @@ def test_the_snapshot_ends_only_when_debezium_said_so_and_the_sink_wrote_every_r
     assert job.in_cdc and job.rows_at_cdc_start == 420
     assert look_at(job, 445, 0, now=10.0).progress == Stats(events_seen=25)
     assert look_at(job, 445, 0, now=20.0).snapshot_done is None  # it ends once
+
+
+def test_a_table_counts_once_and_only_when_its_scan_succeeded() -> None:
+    """make demo-connect's cancelled job of four tables once reported 'tables 6/4'."""
+    scan = SnapshotScan()
+    for _ in range(2):  # the same notification again, as after a task restart
+        scan.table_scanned({"scanned_collection": "public.a", "status": "SUCCEEDED"})
+    scan.table_scanned({"scanned_collection": "public.b", "status": "ABORTED"})
+    scan.table_scanned({"scanned_collection": "public.b"})  # older Debezium: no status
+    scan.table_scanned({"status": "SUCCEEDED"})  # no table named: nothing to count
+    assert scan.tables_done == 2
+    job = EngineJob("j", Mode.SNAPSHOT, SPEC, scan=scan)
+    scan.table_scanned({"scanned_collection": "public.other", "status": "SUCCEEDED"})
+    stats = look_at(job, 10, 5, now=10.0).progress
+    assert stats is not None and (stats.tables_done, stats.tables_total) == (2, 2)
