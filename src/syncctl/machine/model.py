@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeVar
+
+from pydantic import BaseModel
 
 from syncctl.contract import ControlMessage, Event, JobRecord
+
+_Model = TypeVar("_Model", bound=BaseModel)
+_set = object.__setattr__
+
+
+def replaced(model: _Model, changes: Mapping[str, Any]) -> _Model:
+    """`model.model_copy(update=changes)`: a new model that shares every unchanged field, as a
+    shallow copy does, and is not validated again (the machine only puts values of the fields'
+    types). Written out because model_copy's generic `copy.copy` of three dicts was a fifth of
+    the state machine's time per command; tests/unit/machine/test_replaced.py holds it equal.
+    """
+    copy = model.__class__.__new__(model.__class__)
+    values = dict(model.__dict__)
+    values.update(changes)
+    _set(copy, "__dict__", values)
+    _set(copy, "__pydantic_fields_set__", model.__pydantic_fields_set__ | changes.keys())
+    _set(copy, "__pydantic_extra__", None)
+    _set(copy, "__pydantic_private__", None)
+    return copy
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from syncctl.contract import (
     Stopped,
 )
 from syncctl.machine.changes import confirmed_pause, confirmed_resume
-from syncctl.machine.model import Outcome, Rules, Transition
+from syncctl.machine.model import Outcome, Rules, Transition, replaced
 from syncctl.machine.stages import current_stage_as, snapshot_done
 from syncctl.machine.stops import extend_stop, finish_stop
 from syncctl.machine.transitions import changed, next_record
@@ -57,7 +57,7 @@ def report(
         case SnapshotCompleted() if record.status is Status.CANCELLING and record.stop:
             # The snapshot finished before the engine saw the terminate: the stop still wins,
             # and the engine's `stopped` (or the deadline) ends the job as Snapshot cancelled.
-            stop = record.stop.model_copy(update={"snapshot_completed_meanwhile": True})
+            stop = replaced(record.stop, {"snapshot_completed_meanwhile": True})
             updated = next_record(record, message, now, rules, stop=stop)
             return Transition(updated, (), Outcome.RECORDED, "snapshot completed during a stop")
         case SnapshotCompleted() if (
@@ -86,8 +86,8 @@ def _progress(record: JobRecord, message: Progress, now: datetime) -> Transition
     # Progress is not remembered by command_id: replaying it sets the same stats again.
     changes: dict[str, Any] = {"stats": record.stats.merged(message.stats), "updated_at": now}
     if record.temp_data is not None:
-        changes["temp_data"] = record.temp_data.model_copy(update={"last_report_at": now})
-    updated = record.model_copy(update={**changes, "version": record.version + 1})
+        changes["temp_data"] = replaced(record.temp_data, {"last_report_at": now})
+    updated = replaced(record, {**changes, "version": record.version + 1})
     return Transition(updated, (), Outcome.RECORDED)
 
 

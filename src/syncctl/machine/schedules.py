@@ -15,7 +15,7 @@ from syncctl.contract import (
     Status,
 )
 from syncctl.machine import reasons
-from syncctl.machine.model import Outcome, Rules, Transition
+from syncctl.machine.model import Outcome, Rules, Transition, replaced
 from syncctl.machine.rejections import refusal, schedule_refusal
 from syncctl.machine.transitions import (
     answering,
@@ -72,8 +72,8 @@ def apply_due_schedule(record: JobRecord, now: datetime, rules: Rules) -> Transi
     rejection = refusal(record, "complete_cdc")
     if rejection is not None:
         code, reason = rejection
-        updated = record.model_copy(
-            update={"scheduled": None, "updated_at": now, "version": record.version + 1}
+        updated = replaced(
+            record, {"scheduled": None, "updated_at": now, "version": record.version + 1}
         )
         event = CommandRejected(
             event_id=event_id(record.job_id, scheduled.command_id, "scheduled"),

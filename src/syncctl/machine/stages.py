@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from syncctl.contract import JobRecord, Mode, Stages, StageState, Status, TempData
+from syncctl.machine.model import replaced
 
 
 def current_stage_as(record: JobRecord, state: StageState) -> Stages:
     """The record's stages with the one it is in now set to `state`."""
-    return record.stages.model_copy(update={record.stage.value: state})
+    return replaced(record.stages, {record.stage.value: state})
 
 
 def snapshot_done(record: JobRecord, now: datetime) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from syncctl.contract import (
     Terminate,
 )
 from syncctl.machine import reasons
-from syncctl.machine.model import Outcome, Rules, Transition
+from syncctl.machine.model import Outcome, Rules, Transition, replaced
 from syncctl.machine.rejections import refusal
 from syncctl.machine.transitions import (
     answering,
@@ -72,7 +72,7 @@ def finish_stop(
     if record.status is Status.CANCELLING:
         changes: dict[str, Any] = {
             "status": Status.SNAPSHOT_CANCELLED,
-            "stages": record.stages.model_copy(update={"snapshot": StageState.CANCELLED}),
+            "stages": replaced(record.stages, {"snapshot": StageState.CANCELLED}),
         }
     else:
         changes = {
@@ -101,12 +101,13 @@ def extend_stop(record: JobRecord, message: Draining, now: datetime, rules: Rule
     deadline = min(now + rules.stop_deadline, stop.requested_at + rules.stop_deadline_max)
     if deadline <= stop.deadline_at:
         return Transition(record, (), Outcome.IGNORED, "the stop's deadline cannot move further")
-    updated = record.model_copy(
-        update={
-            "stop": stop.model_copy(update={"deadline_at": deadline}),
+    updated = replaced(
+        record,
+        {
+            "stop": replaced(stop, {"deadline_at": deadline}),
             "updated_at": now,
             "version": record.version + 1,
-        }
+        },
     )
     event = StopExtended(
         **answering(record, message, now),

@@ -17,7 +17,7 @@ from syncctl.contract import (
     StatusChanged,
 )
 from syncctl.machine import reasons
-from syncctl.machine.model import Outcome, Rules, Transition
+from syncctl.machine.model import Outcome, Rules, Transition, replaced
 
 EVENT_NAMESPACE = uuid.UUID("6f1c1d1e-7d43-4a53-9a4e-2b7f3d0c5a11")
 _EVENT_NAMESPACE_BYTES = EVENT_NAMESPACE.bytes
@@ -30,13 +30,14 @@ def next_record(
     history = (*record.applied_command_ids, message.command_id)[-rules.history_limit :]
     if changes.get("status", record.status) is not record.status:
         changes["status_changed_at"] = now
-    return record.model_copy(
-        update={
+    return replaced(
+        record,
+        {
             **changes,
             "updated_at": now,
             "applied_command_ids": history,
             "version": record.version + 1,
-        }
+        },
     )
 
 
@@ -65,13 +66,14 @@ def by_the_timer(
     """A status change the timer makes for `command_id`: a deadline that forces a stop or undoes
     an unconfirmed pause or resume (the event is `forced` and completes the command), or a
     scheduled command that applies now (its own event, by whoever scheduled it)."""
-    updated = record.model_copy(
-        update={
+    updated = replaced(
+        record,
+        {
             **changes,
             "updated_at": now,
             "status_changed_at": now,
             "version": record.version + 1,
-        }
+        },
     )
     scheduled = outcome is Outcome.ACCEPTED
     event = status_changed(

@@ -24,6 +24,7 @@ from syncctl.settings import WorkerSettings
 # in the upper buckets.
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 _RESTORE_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+_GC_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 
 
 _DEFAULT_BATCH_MAX: int = WorkerSettings.model_fields["batch_max"].default
@@ -50,6 +51,7 @@ class StoreSnapshot:
     # Jobs with a deadline: pending stops, pauses and resumes, scheduled commands.
     pending_deadlines: int = 0
     lag_by_partition: Mapping[int, int] = field(default_factory=dict)
+    gc_frozen_objects: int = 0
 
 
 class _StoreCollector(Collector):
@@ -91,6 +93,12 @@ class _StoreCollector(Collector):
         for partition, messages in sorted(snapshot.lag_by_partition.items()):
             lag.add_metric([str(partition)], messages)
         yield lag
+        yield GaugeMetricFamily(
+            "syncctl_gc_frozen_objects",
+            "Objects moved out of the cyclic garbage collector's sight (gc.freeze): the store's "
+            "records; grows with the fleet, not with time.",
+            value=snapshot.gc_frozen_objects,
+        )
 
 
 class WorkerMetrics:
@@ -153,6 +161,13 @@ class WorkerMetrics:
             "syncctl_restore_duration_seconds",
             "Time to restore one partition's state on assignment.",
             buckets=_RESTORE_BUCKETS,
+            registry=registry,
+        )
+        self.gc_pause = Histogram(
+            "syncctl_gc_pause_seconds",
+            "Pauses of Python's cyclic garbage collector, by generation (2: a full collection).",
+            ["generation"],
+            buckets=_GC_BUCKETS,
             registry=registry,
         )
         self._store = _StoreCollector()

@@ -8,6 +8,7 @@ commit on revoke, abort on loss).
 
 from __future__ import annotations
 
+import gc
 import time
 from datetime import UTC, datetime
 
@@ -24,6 +25,7 @@ from syncctl.observability.http import Readiness
 from syncctl.settings import Settings
 from syncctl.store import Restorer, StateStore
 from syncctl.worker.checkpoint import Checkpoint
+from syncctl.worker.collector import Collector
 from syncctl.worker.handler import CommandHandler
 
 log = get_logger("syncctl.worker")
@@ -61,6 +63,7 @@ class Worker:
         self._restorer: Restorer | None = None
         self._checkpoint: Checkpoint | None = None
         self._handler: CommandHandler | None = None
+        self._collector = Collector(self.settings.worker.gc_freeze_interval_ms / 1000)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def stop(self) -> None:
@@ -91,6 +94,7 @@ class Worker:
             outcomes=self.metrics,
         )
         self._handler = CommandHandler(self.settings, self._store, self.metrics, partitions)
+        self._collector.install()
         try:
             # Fences any earlier incarnation with our transactional.id and aborts what it left open.
             self._producer.init_transactions(timeout * 3)
@@ -118,6 +122,7 @@ class Worker:
             log.error("worker stopping: this worker can no longer write to Kafka", error=str(error))
             raise
         finally:
+            self._collector.uninstall()
             self._consumer.close()
             self._restorer.close()
             self._producer.flush(5)
@@ -150,6 +155,7 @@ class Worker:
         interval = self.settings.worker.commit_interval_ms / 1000
         if self._checkpoint.due(batch_max, interval, input_ran_dry=len(batch) < batch_max):
             self._checkpoint.commit()
+            self._collector.committed()
 
     def _idle_wait(self) -> float:
         return self.settings.worker.deadline_check_interval_ms / 1000
@@ -216,6 +222,7 @@ class Worker:
         self._consumer.resume([TopicPartition(self._topics.control, n) for n in numbers])
         log.info("partitions ready", partitions=sorted(numbers))
         if self._restorer is not None and not self._restorer.busy:
+            self._collector.store_restored()
             log.info("all assigned partitions ready", partitions=sorted(self._ready))
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -272,5 +279,8 @@ class Worker:
                 jobs_by_status=self._store.statuses(),
                 pending_deadlines=self._store.pending_deadlines(),
                 lag_by_partition=lag,
+                gc_frozen_objects=gc.get_freeze_count(),
             )
         )
+        for generation, seconds in self._collector.pauses():
+            self.metrics.gc_pause.labels(str(generation)).observe(seconds)

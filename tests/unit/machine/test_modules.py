@@ -31,7 +31,7 @@ ALLOWED = {
     "create": _BASE,
     "rejections": {"reasons", "model"},
     "transitions": {"reasons", "model"},
-    "stages": set(),
+    "stages": {"model"},
     "reasons": set(),
     "model": set(),
 }
