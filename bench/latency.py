@@ -43,6 +43,7 @@ from bench.common import (
     unique,
     wait_for_group,
 )
+from bench.restore import write_records
 
 
 class _Reader(threading.Thread):
@@ -89,9 +90,15 @@ def measure(
     source: Path | None = None,
     workers: int = 1,
     warmup: float = 2.0,
+    preload: int = 0,
+    kill_after: float | None = None,
 ) -> dict[str, Any]:
     """`source`: run the worker from another commit's source (bench/baseline.py); `workers`:
-    that many in one group."""
+    that many in one group. `preload`: that many job records in the state topic before the
+    workers start (bench/restore.py's, the jobs of a fleet the workers restore). `kill_after`:
+    SIGKILL the first worker that many seconds into the scored window; the commands scheduled
+    in the 10 s from the kill are also scored alone (`after_kill`), from their scheduled time,
+    the takeover (session timeout, rebalance, restore) included."""
     prefix = unique(f"lat{rate}-{kind}")
     topics = Topics.named(prefix)
     if kind == "worker":
@@ -99,6 +106,8 @@ def measure(
             bootstrap,
             {topics.control: {}, topics.state: STATE_CONFIG, topics.events: {}, topics.dlq: {}},
         )
+        if preload:
+            write_records(bootstrap, topics.state, preload)
         processes = [
             start_worker(bootstrap, topics, prefix, f"w{n}", source=source)
             for n in range(1, workers + 1)
@@ -156,8 +165,13 @@ def measure(
         start = time.monotonic() + 0.05
         sent, max_lag = 0, 0.0
         give_up = start + warmup + seconds + drain_timeout
+        kill_at = None if kill_after is None else start + warmup + kill_after
+        killed_at: float | None = None
         while sent < count and time.monotonic() < give_up:
             now = time.monotonic()
+            if kill_at is not None and killed_at is None and now >= kill_at:
+                processes[0].process.kill()
+                killed_at = now
             due = min(count, int((now - start) * rate) + 1)
             if due > sent:
                 max_lag = max(max_lag, now - (start + sent / rate))
@@ -175,7 +189,7 @@ def measure(
             time.sleep(0.05)
         reader.stop_at = 0.0
         reader.join(10)
-        peak_rss = max(p.peak_rss() for p in processes)
+        peak_rss = max((p.peak_rss() for p in processes if p.process.poll() is None), default=0)
     finally:
         reader.stop_at = 0.0
         close_producer(producer)
@@ -189,6 +203,21 @@ def measure(
         number = index.get(json.loads(value).get("command_id"))
         if number is not None:
             by_number[number] = arrived - (start + number / rate)
+    after_kill: dict[str, Any] | None = None
+    if killed_at is not None:
+        window = [
+            by_number.get(n)
+            for n in range(count)
+            if killed_at <= start + n / rate < killed_at + 10.0
+        ]
+        answered = sorted(v for v in window if v is not None)
+        after_kill = {
+            "commands": len(window),
+            "missing": len(window) - len(answered),
+            "p50_ms": round(percentile(answered, 50) * 1000, 1) if answered else None,
+            "p99_ms": round(percentile(answered, 99) * 1000, 1) if answered else None,
+            "max_ms": round(answered[-1] * 1000, 1) if answered else None,
+        }
     warmup_latencies = sorted(v for n, v in by_number.items() if n < warm)
     by_number = {n - warm: v for n, v in by_number.items() if n >= warm}
     scored = count - warm
@@ -224,6 +253,8 @@ def measure(
         "workers": len(processes),
         "baseline": source is not None,
         "peak_rss_mib": round(peak_rss / 2**20, 1),
+        "preload": preload,
+        "after_kill": after_kill,
     }
 
 
