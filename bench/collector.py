@@ -8,7 +8,7 @@ checkpoint, a librdkafka producer that only queues). Before the commands, the st
 models, as jobs that were touched are), like a worker that has served its fleet for a while.
 Then the throughput stream (create, terminate, stopped per new job) runs through it, once with
 Python's collector as it comes ("default") and once with the worker's policy ("frozen":
-`gc.freeze()` once the store is restored and at most every 10 s after a commit, see
+`gc.freeze()` once the store is restored and at most every second after a commit, see
 syncctl/worker/collector.py), alternating, `--rounds` times each.
 
 Reported per run: CPU µs per command; every collection's pause (count, p99, max, by
@@ -38,7 +38,7 @@ from syncctl.worker.checkpoint import Checkpoint
 from syncctl.worker.collector import Collector
 from syncctl.worker.handler import CommandHandler
 
-FREEZE_EVERY = 10.0
+FREEZE_EVERY = 1.0  # the worker's default (worker.gc_freeze_interval_ms)
 
 
 def _fleet_store(fleet: int) -> StateStore:
@@ -56,11 +56,13 @@ def _fleet_store(fleet: int) -> StateStore:
     return store
 
 
-def run(fleet: int, commands: int, policy: str) -> dict[str, Any]:
+def run(
+    fleet: int, commands: int, policy: str, freeze_every: float = FREEZE_EVERY
+) -> dict[str, Any]:
     settings = Settings()
     store = _fleet_store(fleet)
     messages = _messages(commands // 3)
-    collector = Collector(FREEZE_EVERY if policy == "frozen" else 0.0)
+    collector = Collector(freeze_every if policy == "frozen" else 0.0)
     gc.collect()
     collector.install()
     collector.store_restored()
@@ -133,6 +135,7 @@ def main() -> None:
     parser.add_argument("--fleet", type=int, nargs="+", default=[0, 100_000, 1_000_000])
     parser.add_argument("--commands", type=int, default=150_000)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--freeze-every", type=float, default=FREEZE_EVERY, help="seconds")
     options = parser.parse_args()
     configure_logging("WARNING", "json")
     runs = []
@@ -140,7 +143,7 @@ def main() -> None:
         for n in range(options.rounds):
             order = ("default", "frozen") if n % 2 == 0 else ("frozen", "default")
             for policy in order:
-                runs.append(run(fleet, options.commands, policy))
+                runs.append(run(fleet, options.commands, policy, options.freeze_every))
                 print(json.dumps(runs[-1]), flush=True)
     summary = {}
     for fleet in options.fleet:

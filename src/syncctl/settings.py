@@ -129,7 +129,7 @@ class WorkerSettings(BaseModel):
     session_timeout_ms: int = Field(10_000, ge=6000)
     deadline_check_interval_ms: int = Field(250, ge=10)
     gc_freeze_interval_ms: int = Field(
-        10_000,
+        1_000,
         ge=0,
         description="Move long-lived objects (the store's records) out of the cyclic garbage "
         "collector's sight at most this often; 0: leave the collector as Python sets it up "

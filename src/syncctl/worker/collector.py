@@ -7,8 +7,9 @@ cycles, so they are freed by reference counting alone and the collector has noth
 among them. `gc.freeze()` moves every object alive now out of the collector's sight:
 
 - once the assigned partitions are restored (the store is full);
-- then at most every `freeze_every` seconds after a commit, so that the records written since
-  (and the store's own growth) leave the younger generations too.
+- then at most every `freeze_every` seconds (1 s by default) after a commit, so that the
+  records written since (and the store's own growth) leave the younger generations too.
+  `gc.freeze()` costs next to nothing: it splices the generations' lists.
 
 What the collector still sees is what the last few seconds allocated: collections stay short
 whatever the fleet. The cost is that a reference cycle alive at a freeze and dropped later is
