@@ -28,7 +28,8 @@ def has_no_deadline(value: bytes) -> bool:
 
 
 def _status_of(record: JobRecord | bytes) -> str:
-    if isinstance(record, JobRecord):
+    # bytes first: isinstance against a pydantic model runs its metaclass's Python check.
+    if not isinstance(record, bytes):
         return record.status.value
     start = record.find(_STATUS_FIELD) + len(_STATUS_FIELD)
     return record[start : record.find(b'"', start)].decode()
@@ -37,7 +38,7 @@ def _status_of(record: JobRecord | bytes) -> str:
 def _ended_at_of(record: JobRecord | bytes) -> float | None:
     """JobRecord.ended_at as a POSIX time, read from the JSON without parsing it (restore calls
     this for every changelog record)."""
-    if isinstance(record, JobRecord):
+    if not isinstance(record, bytes):
         ended = record.ended_at
         return None if ended is None else ended.timestamp()
     if _status_of(record) not in _TERMINAL:

@@ -142,7 +142,8 @@ class CommandHandler:
             writes.write_state(partition, job_id, transition.record)
         for event in transition.events:
             writes.write_event(job_id, to_json(event))
-            if isinstance(event, CommandRejected):
+            # `type(...) is`: isinstance against a pydantic model runs its metaclass in Python.
+            if type(event) is CommandRejected:
                 self._metrics.rejected(event.code.value)
         self._metrics.command(message.type, transition.outcome.value)
         self._log(partition, message, transition)
