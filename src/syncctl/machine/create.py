@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from syncctl.contract import Create, JobRecord, RejectionCode, Status
+from syncctl.contract import Create, JobRecord, Mode, RejectionCode, Status
 from syncctl.machine import reasons
-from syncctl.machine.model import Outcome, Rules, Transition
+from syncctl.machine.model import Outcome, Rules, Transition, replaced
 from syncctl.machine.transitions import reject, status_changed
 
 
@@ -15,17 +15,31 @@ def create(record: JobRecord | None, message: Create, now: datetime, rules: Rule
         return reject(
             record, message, now, rules, RejectionCode.JOB_EXISTS, reasons.job_exists(record)
         )
-    created = JobRecord(
-        job_id=message.job_id,
-        mode=message.mode,
-        drop_destination=message.drop_destination,
-        spec=message.spec,
-        status=Status.NOT_STARTED,
-        created_at=now,
-        created_by=message.requested_by,
-        updated_at=now,
-        status_changed_at=now,
-        last_requested_by=message.requested_by,
-        applied_command_ids=(message.command_id,),
+    # The new record is the template's defaults with the create's values, all from the
+    # validated message: not validated again (3 µs a job; the fuzz test round-trips records).
+    created = replaced(
+        _NEW_JOB,
+        {
+            "job_id": message.job_id,
+            "mode": message.mode,
+            "drop_destination": message.drop_destination,
+            "spec": message.spec,
+            "created_at": now,
+            "created_by": message.requested_by,
+            "updated_at": now,
+            "status_changed_at": now,
+            "last_requested_by": message.requested_by,
+            "applied_command_ids": (message.command_id,),
+        },
     )
     return Transition(created, (status_changed(None, created, message, now),), Outcome.ACCEPTED)
+
+
+# A job not started, with every field at its default (frozen defaults, safe to share).
+_NEW_JOB = JobRecord(
+    job_id="template",
+    mode=Mode.SNAPSHOT,
+    status=Status.NOT_STARTED,
+    created_at=datetime(2000, 1, 1, tzinfo=UTC),
+    updated_at=datetime(2000, 1, 1, tzinfo=UTC),
+)
