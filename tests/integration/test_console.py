@@ -29,7 +29,15 @@ from syncctl.console.users import add_user
 from syncctl.settings import KafkaSettings
 
 pytest.importorskip("playwright")
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import (
+    APIResponse,
+    Browser,
+    BrowserContext,
+    Page,
+    Route,
+    expect,
+    sync_playwright,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "docs" / "screenshots"
@@ -311,7 +319,15 @@ def test_a_stop_that_the_worker_rejects_shows_its_reason(
     # While the operator reads the dialog, somebody else terminates the job.
     client.wait_for_outcome(client.terminate("billing"), timeout=30)
     expect(page.locator("#job-status")).to_have_text("Cancelling", timeout=30_000)
+    # The worker can answer before the POST returns the command's id: hold the POST's answer
+    # until the rejection has come through the stream (a race CI once lost).
+    held: list[tuple[Route, APIResponse]] = []
+    page.route("**/jobs/billing/terminate", lambda route: held.append((route, route.fetch())))
     dialog.get_by_role("button", name="Terminate").click()
+    timeline = page.locator("#timeline")
+    expect(timeline).to_contain_text("terminate rejected (stop_in_progress)", timeout=30_000)
+    assert len(held) == 1, "the POST was held while its answer came through the stream"
+    held[0][0].fulfill(response=held[0][1])
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("Not stopped", timeout=30_000)
     expect(alert).to_contain_text("is already stopping")

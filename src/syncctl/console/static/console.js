@@ -196,6 +196,10 @@ function jobPage(section) {
   const timeline = document.getElementById("timeline");
   let opener = null;
   let pending = null; // command_id of the command this page sent, until it is answered
+  // Answers seen on the stream, by command_id: the stream can bring a command's answer before
+  // the POST that sent it has returned its command_id (the worker is that quick).
+  const answered = new Map();
+  let lastJob = null; // the job as last rendered
 
   function showError(text) {
     error.textContent = text;
@@ -203,6 +207,7 @@ function jobPage(section) {
   }
 
   function renderJob(job) {
+    lastJob = job;
     const status = document.getElementById("job-status");
     status.className = `status status-${job.status.toLowerCase()}`;
     setText(status, job.status_label);
@@ -258,11 +263,21 @@ function jobPage(section) {
     time.textContent = event.time;
     item.append(time, ` ${event.text}`);
     timeline.append(item);
-    if (pending && event.command_id === pending && event.kind === "schedule") {
+    if (event.command_id && event.kind !== "drain") {
+      answered.set(event.command_id, event);
+      if (answered.size > 100) answered.delete(answered.keys().next().value);
+    }
+    if (pending && event.command_id === pending) settle(event);
+  }
+
+  function settle(event) {
+    if (event.kind === "status") {
+      pending = null; // accepted, and already shown: the note follows the job again
+      if (lastJob) renderJob(lastJob);
+    } else if (event.kind === "schedule") {
       pending = null; // accepted: the Scheduled fact shows the time
       setText(note, `Done: ${event.text}.`);
-    }
-    if (pending && event.command_id === pending && event.kind === "rejected") {
+    } else if (event.kind === "rejected") {
       pending = null;
       setText(note, "");
       showError(`Not stopped: ${event.reason}`);
@@ -335,6 +350,7 @@ function jobPage(section) {
     }
     pending = body.command_id;
     setText(note, "Requested; waiting for the worker…");
+    if (answered.has(pending)) settle(answered.get(pending));
   });
 
   const fact = document.getElementById("job-scheduled");
