@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
-from confluent_kafka import OFFSET_BEGINNING, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from bench.children import Child, attach_profiler, start_worker
 from bench.common import (
@@ -92,13 +92,16 @@ def measure(
     warmup: float = 2.0,
     preload: int = 0,
     kill_after: float | None = None,
+    touch: bool = False,
 ) -> dict[str, Any]:
     """`source`: run the worker from another commit's source (bench/baseline.py); `workers`:
     that many in one group. `preload`: that many job records in the state topic before the
     workers start (bench/restore.py's, the jobs of a fleet the workers restore). `kill_after`:
     SIGKILL the first worker that many seconds into the scored window; the commands scheduled
     in the 10 s from the kill are also scored alone (`after_kill`), from their scheduled time,
-    the takeover (session timeout, rebalance, restore) included."""
+    the takeover (session timeout, rebalance, restore) included. `touch`: before the window,
+    send each preloaded job a progress report and wait until the workers have processed them
+    all, so that every record in their store is parsed (a served fleet), not restored bytes."""
     prefix = unique(f"lat{rate}-{kind}")
     topics = Topics.named(prefix)
     if kind == "worker":
@@ -148,6 +151,8 @@ def measure(
                 attach_profiler(p, profile_dir / f"{prefix}-{p.name.replace(' ', '-')}.txt")
                 for p in processes
             ]
+        if touch and preload:
+            touched_in = _touch(bootstrap, topics.control, prefix, preload, producer)
         reader.start()
         if not reader.live.wait(30):
             raise TimeoutError("the latency reader did not see the probes' events")
@@ -254,8 +259,38 @@ def measure(
         "baseline": source is not None,
         "peak_rss_mib": round(peak_rss / 2**20, 1),
         "preload": preload,
+        "touched_seconds": round(touched_in, 1) if touch and preload else None,
         "after_kill": after_kill,
     }
+
+
+def _touch(bootstrap: str, control: str, group: str, jobs: int, producer: Producer) -> float:
+    """A progress report to each preloaded job, then wait until the group has committed past
+    them all; seconds it took."""
+    began = time.monotonic()
+    stats = {"tables_total": 3, "tables_done": 1, "rows_migrated": 1_000}
+    for n in range(jobs):
+        job = f"job-{n:07d}"
+        produce(producer, control, job.encode(), command(job, "progress", stats=stats))
+        if n % 10_000 == 0:
+            producer.poll(0)
+    producer.flush(120)
+    watcher = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    try:
+        partitions = [TopicPartition(control, p) for p in range(PARTITIONS)]
+        ends = {
+            p: watcher.get_watermark_offsets(TopicPartition(control, p), timeout=10)[1]
+            for p in range(PARTITIONS)
+        }
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            committed = watcher.committed(partitions, timeout=10)
+            if all(tp.offset >= ends[tp.partition] for tp in committed):
+                return time.monotonic() - began
+            time.sleep(0.5)
+        raise TimeoutError(f"the workers did not process {jobs:,} progress reports in 600 s")
+    finally:
+        watcher.close()
 
 
 def _tenths(by_number: dict[int, float], count: int) -> tuple[list[float], list[float]]:
