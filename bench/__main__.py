@@ -645,11 +645,7 @@ def _engine_stops_only(bootstrap_servers: str | None, out: Path) -> None:
         "machine": {"cores": os.cpu_count(), "load_average_end": round(os.getloadavg()[0], 2)},
         "engine_stops": stops,
     }
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{results['date']}-engine-stops.json"
-    path.write_text(json.dumps(results, indent=2) + "\n")
-    print("\n".join(engine_summary(stops)))
-    print(f"\nwrote {path}")
+    _write_one_step(out, results, "engine-stops", engine_summary(stops))
 
 
 def _fleet_only(bootstrap_servers: str | None, out: Path, sizes: Sizes) -> None:
@@ -669,10 +665,15 @@ def _fleet_only(bootstrap_servers: str | None, out: Path, sizes: Sizes) -> None:
         },
         "fleet": runs,
     }
+    _write_one_step(out, results, "fleet", fleet_summary(runs))
+
+
+def _write_one_step(out: Path, results: dict[str, Any], step: str, summary: list[str]) -> None:
+    """A run of one step: `<date>-<step>.json` beside the full runs', and its summary."""
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{results['date']}-fleet.json"
+    path = out / f"{results['date']}-{step}.json"
     path.write_text(json.dumps(results, indent=2) + "\n")
-    print("\n".join(fleet_summary(runs)))
+    print("\n".join(summary))
     print(f"\nwrote {path}")
 
 

@@ -76,6 +76,24 @@ class _NoConsumer:
     def seek(self, partition: TopicPartition) -> None: ...
 
 
+def worker_parts(
+    settings: Settings, store: StateStore, producer: _QueueOnlyProducer
+) -> tuple[CommandHandler, Checkpoint]:
+    """The worker's handler and checkpoint over `store`, producing into `producer`, with every
+    partition ready."""
+    metrics = WorkerMetrics(settings.worker.batch_max)
+    checkpoint = Checkpoint(
+        producer,  # type: ignore[arg-type]
+        _NoConsumer(),  # type: ignore[arg-type]
+        store,
+        settings.topics,
+        10.0,
+        ready_partitions=lambda: range(PARTITIONS),
+        outcomes=metrics,
+    )
+    return CommandHandler(settings, store, metrics, PARTITIONS), checkpoint
+
+
 def _messages(jobs: int) -> list[Message]:
     messages, offsets = [], [0] * PARTITIONS
     now_ms = int(time.time() * 1000)
@@ -132,17 +150,7 @@ def measure(jobs: int) -> dict[str, float]:
         store = StateStore(count_statuses=True)
         for partition in range(PARTITIONS):
             store.add_partition(partition)
-        metrics = WorkerMetrics(settings.worker.batch_max)
-        checkpoint = Checkpoint(
-            producer,  # type: ignore[arg-type]
-            _NoConsumer(),  # type: ignore[arg-type]
-            store,
-            settings.topics,
-            10.0,
-            ready_partitions=lambda: range(PARTITIONS),
-            outcomes=metrics,
-        )
-        handler = CommandHandler(settings, store, metrics, PARTITIONS)
+        handler, checkpoint = worker_parts(settings, store, producer)
         batch_max = settings.worker.batch_max
         for start in range(0, count, batch_max):
             for message in messages[start : start + batch_max]:

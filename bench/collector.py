@@ -27,16 +27,13 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.breakdown import PARTITIONS, _messages, _NoConsumer, _QueueOnlyProducer
+from bench.breakdown import PARTITIONS, _messages, _QueueOnlyProducer, worker_parts
 from bench.restore import _PLACEHOLDER, record_templates
 from syncctl.kafka.partitioning import partition_for
 from syncctl.logging import configure_logging
-from syncctl.observability import WorkerMetrics
 from syncctl.settings import Settings
 from syncctl.store import StateStore
-from syncctl.worker.checkpoint import Checkpoint
 from syncctl.worker.collector import Collector
-from syncctl.worker.handler import CommandHandler
 
 FREEZE_EVERY = 1.0  # the worker's default (worker.gc_freeze_interval_ms)
 
@@ -67,17 +64,7 @@ def run(
     collector.install()
     collector.store_restored()
     producer = _QueueOnlyProducer()
-    metrics = WorkerMetrics(settings.worker.batch_max)
-    checkpoint = Checkpoint(
-        producer,  # type: ignore[arg-type]
-        _NoConsumer(),  # type: ignore[arg-type]
-        store,
-        settings.topics,
-        10.0,
-        ready_partitions=lambda: range(PARTITIONS),
-        outcomes=metrics,
-    )
-    handler = CommandHandler(settings, store, metrics, PARTITIONS)
+    handler, checkpoint = worker_parts(settings, store, producer)
     now = datetime.now(UTC)
     batch = 200  # transactions of a busy worker
     began = time.process_time()

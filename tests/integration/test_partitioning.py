@@ -176,6 +176,29 @@ def test_a_job_created_with_syncctl_is_stopped_by_a_java_producer_on_the_same_pa
         )
 
 
+def _created(control: ControlProducer, events: EventReader, jobs: list[str]) -> list[str]:
+    """`jobs` created as snapshot jobs, each answered."""
+    created = {job: control.send(job, "create", mode="snapshot") for job in jobs}
+    control.flush()
+    for job in jobs:
+        events.wait_for_command(created[job])
+    return jobs
+
+
+def _each_terminated_once(control: ControlProducer, events: EventReader, jobs: list[str]) -> None:
+    """A terminate to each job: one outcome each, Snapshot cancelled (the job was found)."""
+    terminates = {job: control.send(job, "terminate") for job in jobs}
+    control.flush()
+    for job in jobs:
+        (outcome,) = events.wait_for_command(terminates[job], timeout=60)
+        assert outcome["status"] == "SNAPSHOT_CANCELLED", outcome
+
+
+def _moving(jobs: list[str], before: int, after: int) -> int:
+    """How many of `jobs` live on another partition under `after` partitions than `before`."""
+    return sum(partition_for(j.encode(), after) != partition_for(j.encode(), before) for j in jobs)
+
+
 def _grow(bootstrap: str, topics: list[str], partitions: int) -> None:
     admin = AdminClient({"bootstrap.servers": bootstrap})
     for future in admin.create_partitions(
@@ -193,11 +216,7 @@ def test_state_written_under_another_partition_count_is_refused_until_relocated(
     syncctl: Callable[..., Any],
 ) -> None:
     first = start_worker(env={"SYNCCTL_TOPICS__PARTITIONS": "3"})
-    jobs = [f"grown-{n}" for n in range(30)]
-    created = {job: control.send(job, "create", mode="snapshot") for job in jobs}
-    control.flush()
-    for job in jobs:
-        events.wait_for_command(created[job])
+    jobs = _created(control, events, [f"grown-{n}" for n in range(30)])
     assert first.stop() == 0
 
     # An operator grows both topics (as the docs once only hinted) and starts a worker.
@@ -213,16 +232,12 @@ def test_state_written_under_another_partition_count_is_refused_until_relocated(
     relocated = syncctl("relocate-state", "--group-id", refused.env["SYNCCTL_WORKER__GROUP_ID"])
     assert relocated.returncode == 0, relocated.stderr
     moved = int(relocated.stdout.split("moved ")[1].split(" ")[0])
-    expected_moves = sum(partition_for(j.encode(), 5) != partition_for(j.encode(), 3) for j in jobs)
+    expected_moves = _moving(jobs, 3, 5)
     assert moved == expected_moves > 0, relocated.stdout
 
     # Now a worker starts, knows every job, and each command gets its one outcome.
     start_worker("w3")
-    terminates = {job: control.send(job, "terminate") for job in jobs}
-    control.flush()
-    for job in jobs:
-        (outcome,) = events.wait_for_command(terminates[job], timeout=60)
-        assert outcome["status"] == "SNAPSHOT_CANCELLED", outcome
+    _each_terminated_once(control, events, jobs)
 
 
 def test_a_worker_stops_when_the_control_topic_grows_under_it(
@@ -257,14 +272,10 @@ def test_relocate_state_with_partitions_grows_both_topics_and_moves_the_records(
     no kafka-topics script): a dry run first, then the change, then a worker that knows every
     job where its commands now land."""
     first = start_worker(env={"SYNCCTL_TOPICS__PARTITIONS": "3"})
-    jobs = [f"regrown-{n}" for n in range(20)]
-    created = {job: control.send(job, "create", mode="snapshot") for job in jobs}
-    control.flush()
-    for job in jobs:
-        events.wait_for_command(created[job])
+    jobs = _created(control, events, [f"regrown-{n}" for n in range(20)])
     group = first.env["SYNCCTL_WORKER__GROUP_ID"]
     assert first.stop() == 0
-    expected_moves = sum(partition_for(j.encode(), 5) != partition_for(j.encode(), 3) for j in jobs)
+    expected_moves = _moving(jobs, 3, 5)
 
     too_few = syncctl("relocate-state", "--group-id", group, "--partitions", "2")
     assert too_few.returncode == 2 and "cannot remove partitions" in too_few.stderr, too_few.stderr
@@ -281,8 +292,4 @@ def test_relocate_state_with_partitions_grows_both_topics_and_moves_the_records(
     assert len(counts[topics.control].partitions) == len(counts[topics.state].partitions) == 5
 
     start_worker("after-growth")
-    terminates = {job: control.send(job, "terminate") for job in jobs}
-    control.flush()
-    for job in jobs:
-        (outcome,) = events.wait_for_command(terminates[job], timeout=60)
-        assert outcome["status"] == "SNAPSHOT_CANCELLED", outcome
+    _each_terminated_once(control, events, jobs)
