@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import operator
 from enum import StrEnum
 from typing import NamedTuple
 
 
-class Mode(StrEnum):
+class WireEnum(StrEnum):
+    """A StrEnum whose `.value` is a plain attribute read.
+
+    Python's own `Enum.value` is an `enum.property` that runs two Python functions (about 200 ns
+    a read); pydantic reads `.value` of every enum field it serializes, seven times per command
+    in the worker. A C-level getter of the same `_value_` costs a third of that.
+    """
+
+    value = property(operator.attrgetter("_value_"))  # type: ignore[assignment]
+
+
+class Mode(WireEnum):
     SNAPSHOT = "snapshot"
     CONTINUOUS = "continuous"
 
 
-class Stage(StrEnum):
+class Stage(WireEnum):
     SNAPSHOT = "snapshot"
     CDC = "cdc"
 
 
-class StageState(StrEnum):
+class StageState(WireEnum):
     NOT_STARTED = "NOT_STARTED"
     RUNNING = "RUNNING"
     PAUSED = "PAUSED"
@@ -25,7 +37,7 @@ class StageState(StrEnum):
     FAILED = "FAILED"
 
 
-class Status(StrEnum):
+class Status(WireEnum):
     NOT_STARTED = "NOT_STARTED"
     SNAPSHOT_RUNNING = "SNAPSHOT_RUNNING"
     CANCELLING = "CANCELLING"
@@ -79,7 +91,7 @@ _INFO = {
 }
 
 
-class RejectionCode(StrEnum):
+class RejectionCode(WireEnum):
     """Why an operator command was not applied; where several apply, the first listed wins."""
 
     UNKNOWN_JOB = "unknown_job"
@@ -94,7 +106,7 @@ class RejectionCode(StrEnum):
     NO_SCHEDULE = "no_schedule"
 
 
-class InvalidCode(StrEnum):
+class InvalidCode(WireEnum):
     """Why a control message went to the dead-letter topic (header `syncctl.error.code`)."""
 
     TOO_LARGE = "too_large"

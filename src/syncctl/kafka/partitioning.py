@@ -9,42 +9,22 @@ producers set it, and the worker recomputes it to catch messages that other clie
 
 from __future__ import annotations
 
-from functools import lru_cache
+from murmurhash2 import murmurhash2
 
 # librdkafka's name for the Java-compatible partitioner (keys by murmur2, no key: random).
 JAVA_COMPATIBLE_PARTITIONER = "murmur2_random"
 
-_SEED = 0x9747B28C
-_M = 0x5BD1E995
-_MASK = 0xFFFFFFFF
+# Kafka's Utils.murmur2 is MurmurHash2 (32-bit) with this seed. The worker hashes every control
+# message's key to catch misplaced ones: in C it costs ~0.1 µs, in Python it cost 1-3 µs (a
+# tenth of a command's CPU for a uuid-sized id).
+_KAFKA_SEED = 0x9747B28C
 
 
 def murmur2(key: bytes) -> int:
     """Kafka's `Utils.murmur2`, as an unsigned 32-bit value."""
-    length = len(key)
-    h = (_SEED ^ length) & _MASK
-    whole = length & ~3
-    for i in range(0, whole, 4):
-        k = int.from_bytes(key[i : i + 4], "little")
-        k = (k * _M) & _MASK
-        k ^= k >> 24
-        k = (k * _M) & _MASK
-        h = ((h * _M) & _MASK) ^ k
-    tail = length & 3
-    if tail:
-        if tail == 3:
-            h ^= key[whole + 2] << 16
-        if tail >= 2:
-            h ^= key[whole + 1] << 8
-        h ^= key[whole]
-        h = (h * _M) & _MASK
-    h ^= h >> 13
-    h = (h * _M) & _MASK
-    h ^= h >> 15
-    return h
+    return murmurhash2(key, _KAFKA_SEED)
 
 
-@lru_cache(maxsize=65_536)
 def partition_for(key: bytes, partitions: int) -> int:
     """The partition Kafka's Java producer (and librdkafka's murmur2_random) picks for `key`."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
+    return (murmurhash2(key, _KAFKA_SEED) & 0x7FFFFFFF) % partitions

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from enum import StrEnum
 from typing import Any, Literal, NamedTuple, TypeVar
 
 from pydantic import BaseModel
 
 from syncctl.contract import ControlMessage, Event, JobRecord
+from syncctl.contract.statuses import WireEnum
 
 _Model = TypeVar("_Model", bound=BaseModel)
 _set = object.__setattr__
@@ -68,7 +68,7 @@ class Rules:
 DEFAULT_RULES = Rules()
 
 
-class Outcome(StrEnum):
+class Outcome(WireEnum):
     """What an input did; events say it to users, this says it to logs and metrics."""
 
     ACCEPTED = "accepted"  # an operator command changed the status

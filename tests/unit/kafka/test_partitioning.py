@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from syncctl.kafka.partitioning import murmur2, partition_for
 
@@ -31,3 +33,35 @@ def test_partition_is_the_java_producers_choice() -> None:
     for key, hashed in JAVA_MURMUR2.items():
         for partitions in (1, 3, 12, 100):
             assert partition_for(key, partitions) == (hashed & 0x7FFFFFFF) % partitions
+
+
+def _java_murmur2(key: bytes) -> int:
+    """Utils.murmur2 transcribed from Kafka's Java source, unsigned: the reference for keys the
+    vectors above do not cover (every length modulo 4, any byte)."""
+    seed, m, mask = 0x9747B28C, 0x5BD1E995, 0xFFFFFFFF
+    length = len(key)
+    h = (seed ^ length) & mask
+    whole = length & ~3
+    for i in range(0, whole, 4):
+        k = int.from_bytes(key[i : i + 4], "little")
+        k = (k * m) & mask
+        k ^= k >> 24
+        k = (k * m) & mask
+        h = ((h * m) & mask) ^ k
+    tail = length & 3
+    if tail:
+        if tail == 3:
+            h ^= key[whole + 2] << 16
+        if tail >= 2:
+            h ^= key[whole + 1] << 8
+        h ^= key[whole]
+        h = (h * m) & mask
+    h ^= h >> 13
+    h = (h * m) & mask
+    return h ^ (h >> 15)
+
+
+@given(st.binary(max_size=200))
+def test_murmur2_equals_the_java_transcription_for_any_key(key: bytes) -> None:
+    assert murmur2(key) == _java_murmur2(key)
+    assert partition_for(key, 12) == (_java_murmur2(key) & 0x7FFFFFFF) % 12
