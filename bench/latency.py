@@ -146,13 +146,13 @@ def measure(
     try:
         wait_for_group(bootstrap, prefix, len(processes))
         probe_partitions(bootstrap, topics.control, topics.events, producer)
-        if profile_dir is not None:
+        if touch and preload:
+            touched_in = _touch(bootstrap, topics.control, prefix, preload, producer)
+        if profile_dir is not None:  # the scored window, not the touch before it
             spies = [
                 attach_profiler(p, profile_dir / f"{prefix}-{p.name.replace(' ', '-')}.txt")
                 for p in processes
             ]
-        if touch and preload:
-            touched_in = _touch(bootstrap, topics.control, prefix, preload, producer)
         reader.start()
         if not reader.live.wait(30):
             raise TimeoutError("the latency reader did not see the probes' events")

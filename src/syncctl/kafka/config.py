@@ -89,7 +89,7 @@ def worker_consumer(kafka: KafkaSettings, worker: WorkerSettings) -> dict[str, A
         "auto.offset.reset": "earliest",
         "partition.assignment.strategy": "cooperative-sticky",
         "session.timeout.ms": worker.session_timeout_ms,
-        "heartbeat.interval.ms": max(1000, worker.session_timeout_ms // 5),
+        "heartbeat.interval.ms": max(100, worker.session_timeout_ms // 5),
         "fetch.wait.max.ms": 50,
     }
 

@@ -14,6 +14,7 @@ from syncctl.contract.statuses import WireEnum
 
 _Model = TypeVar("_Model", bound=BaseModel)
 _set = object.__setattr__
+_new = object.__new__
 
 
 def replaced(model: _Model, changes: Mapping[str, Any]) -> _Model:
@@ -22,11 +23,15 @@ def replaced(model: _Model, changes: Mapping[str, Any]) -> _Model:
     types). Written out because model_copy's generic `copy.copy` of three dicts was a fifth of
     the state machine's time per command; tests/unit/machine/test_replaced.py holds it equal.
     """
-    copy = model.__class__.__new__(model.__class__)
-    values = dict(model.__dict__)
+    copy = _new(model.__class__)
+    values = model.__dict__.copy()
     values.update(changes)
+    fields_set = model.__pydantic_fields_set__
+    if not changes.keys() <= fields_set:
+        fields_set = fields_set | changes.keys()
+    # Shared when nothing new is set (the models are frozen: pydantic never adds to it).
     _set(copy, "__dict__", values)
-    _set(copy, "__pydantic_fields_set__", model.__pydantic_fields_set__ | changes.keys())
+    _set(copy, "__pydantic_fields_set__", fields_set)
     _set(copy, "__pydantic_extra__", None)
     _set(copy, "__pydantic_private__", None)
     return copy
