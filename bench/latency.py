@@ -93,6 +93,7 @@ def measure(
     preload: int = 0,
     kill_after: float | None = None,
     touch: bool = False,
+    worker_settings: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """`source`: run the worker from another commit's source (bench/baseline.py); `workers`:
     that many in one group. `preload`: that many job records in the state topic before the
@@ -101,7 +102,8 @@ def measure(
     in the 10 s from the kill are also scored alone (`after_kill`), from their scheduled time,
     the takeover (session timeout, rebalance, restore) included. `touch`: before the window,
     send each preloaded job a progress report and wait until the workers have processed them
-    all, so that every record in their store is parsed (a served fleet), not restored bytes."""
+    all, so that every record in their store is parsed (a served fleet), not restored bytes.
+    `worker_settings`: SYNCCTL_* variables for the workers."""
     prefix = unique(f"lat{rate}-{kind}")
     topics = Topics.named(prefix)
     if kind == "worker":
@@ -112,7 +114,9 @@ def measure(
         if preload:
             write_records(bootstrap, topics.state, preload)
         processes = [
-            start_worker(bootstrap, topics, prefix, f"w{n}", source=source)
+            start_worker(
+                bootstrap, topics, prefix, f"w{n}", source=source, settings=worker_settings
+            )
             for n in range(1, workers + 1)
         ]
     else:

@@ -51,7 +51,6 @@ class StoreSnapshot:
     # Jobs with a deadline: pending stops, pauses and resumes, scheduled commands.
     pending_deadlines: int = 0
     lag_by_partition: Mapping[int, int] = field(default_factory=dict)
-    gc_frozen_objects: int = 0
 
 
 class _StoreCollector(Collector):
@@ -93,12 +92,6 @@ class _StoreCollector(Collector):
         for partition, messages in sorted(snapshot.lag_by_partition.items()):
             lag.add_metric([str(partition)], messages)
         yield lag
-        yield GaugeMetricFamily(
-            "syncctl_gc_frozen_objects",
-            "Objects moved out of the cyclic garbage collector's sight (gc.freeze): the store's "
-            "records; grows with the fleet, not with time.",
-            value=snapshot.gc_frozen_objects,
-        )
 
 
 class WorkerMetrics:

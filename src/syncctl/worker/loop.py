@@ -8,7 +8,6 @@ commit on revoke, abort on loss).
 
 from __future__ import annotations
 
-import gc
 import time
 from datetime import UTC, datetime
 
@@ -279,7 +278,6 @@ class Worker:
                 jobs_by_status=self._store.statuses(),
                 pending_deadlines=self._store.pending_deadlines(),
                 lag_by_partition=lag,
-                gc_frozen_objects=gc.get_freeze_count(),
             )
         )
         for generation, seconds in self._collector.pauses():

@@ -98,3 +98,42 @@ def test_jobs_by_status_always_match_the_records_the_store_holds(
         held = [store.get(0, job) for job in ("job-1", "job-2", "job-3")]
         expected = Counter(record.status.value for record in held if record is not None)
         assert store.statuses() == dict(expected)
+
+
+_KEYS = st.sampled_from([f"job-{n}" for n in range(4)])
+_STEPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("put"), _KEYS, st.none() | st.integers(0, 6)),
+        st.tuples(st.just("delete"), _KEYS, st.none()),
+        st.tuples(st.just("due"), st.none(), st.integers(0, 7)),
+    ),
+    max_size=40,
+)
+
+
+@given(_STEPS)
+def test_due_answers_every_job_whose_deadline_has_passed_whatever_came_before(steps: list) -> None:
+    """The timer's order of deadlines stays true to the records as they change, are removed,
+    and are found due again while nothing acted on them."""
+    store = StateStore()
+    store.add_partition(0)
+    cancelling = record_in(Status.CANCELLING, Mode.SNAPSHOT)
+    running = record_in(Status.SNAPSHOT_RUNNING, Mode.SNAPSHOT)
+    assert cancelling.stop is not None and running.deadline_at is None
+    deadlines: dict[str, int | None] = {}
+    for action, job_id, minutes in steps:
+        if action == "put":
+            stop = cancelling.stop.model_copy(
+                update={"deadline_at": T0 + timedelta(minutes=minutes or 0)}
+            )
+            record = running if minutes is None else cancelling.model_copy(update={"stop": stop})
+            store.put(0, job_id, record.model_copy(update={"job_id": job_id}))
+            deadlines[job_id] = minutes
+        elif action == "delete":
+            store.put(0, job_id, None)
+            deadlines.pop(job_id, None)
+        else:
+            due = store.due(T0 + timedelta(minutes=minutes), {0})
+            expected = {j for j, m in deadlines.items() if m is not None and m <= minutes}
+            assert sorted(j for _, j in due) == sorted(expected)
+            assert len(due) == len(expected), "each job once"
