@@ -135,7 +135,7 @@ class WorkerSettings(BaseModel):
     )
     deadline_check_interval_ms: int = Field(250, ge=10)
     gc_freeze_interval_ms: int = Field(
-        1_000,
+        100,
         ge=0,
         description="Move long-lived objects (the store's records) out of the cyclic garbage "
         "collector's sight at most this often; 0: leave the collector as Python sets it up "

@@ -115,6 +115,7 @@ class Worker:
         try:
             while not self._stopping:
                 self._iterate()
+                self._collector.turn_ended()
             self._checkpoint.commit()
         except FatalKafkaError as error:
             self._fatal = True
@@ -154,7 +155,6 @@ class Worker:
         interval = self.settings.worker.commit_interval_ms / 1000
         if self._checkpoint.due(batch_max, interval, input_ran_dry=len(batch) < batch_max):
             self._checkpoint.commit()
-            self._collector.committed()
 
     def _idle_wait(self) -> float:
         return self.settings.worker.deadline_check_interval_ms / 1000

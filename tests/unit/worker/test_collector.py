@@ -36,17 +36,17 @@ def test_the_store_is_frozen_once_restored_then_at_most_every_interval() -> None
 
     more = [[n] for n in range(1_000)]
     clock.now += 5
-    collector.committed()
+    collector.turn_ended()
     assert gc.get_freeze_count() == frozen, "not again within the interval"
     clock.now += 5
-    collector.committed()
+    collector.turn_ended()
     assert gc.get_freeze_count() >= frozen + len(more)
 
 
 def test_freeze_every_zero_leaves_the_collector_as_python_sets_it_up() -> None:
     collector = Collector(0.0, clock=Clock())
     collector.store_restored()
-    collector.committed()
+    collector.turn_ended()
     assert gc.get_freeze_count() == 0
 
 
