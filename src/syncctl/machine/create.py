@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from syncctl.contract import Create, JobRecord, Mode, RejectionCode, Status
 from syncctl.machine import reasons
-from syncctl.machine.model import Outcome, Rules, Transition, replaced
+from syncctl.machine.model import Outcome, Rules, Transition, replaced, template
 from syncctl.machine.transitions import reject, status_changed
 
 
@@ -36,10 +36,12 @@ def create(record: JobRecord | None, message: Create, now: datetime, rules: Rule
 
 
 # A job not started, with every field at its default (frozen defaults, safe to share).
-_NEW_JOB = JobRecord(
-    job_id="template",
-    mode=Mode.SNAPSHOT,
-    status=Status.NOT_STARTED,
-    created_at=datetime(2000, 1, 1, tzinfo=UTC),
-    updated_at=datetime(2000, 1, 1, tzinfo=UTC),
+_NEW_JOB = template(
+    JobRecord(
+        job_id="template",
+        mode=Mode.SNAPSHOT,
+        status=Status.NOT_STARTED,
+        created_at=datetime(2000, 1, 1, tzinfo=UTC),
+        updated_at=datetime(2000, 1, 1, tzinfo=UTC),
+    )
 )

@@ -27,14 +27,22 @@ def replaced(model: _Model, changes: Mapping[str, Any]) -> _Model:
     values = model.__dict__.copy()
     values.update(changes)
     fields_set = model.__pydantic_fields_set__
-    if not changes.keys() <= fields_set:
+    # Shared when nothing new is set (the models are frozen: pydantic never adds to it); a
+    # record read from the changelog or made from a template has every field set already.
+    if len(fields_set) != len(values) and not changes.keys() <= fields_set:
         fields_set = fields_set | changes.keys()
-    # Shared when nothing new is set (the models are frozen: pydantic never adds to it).
     _set(copy, "__dict__", values)
     _set(copy, "__pydantic_fields_set__", fields_set)
     _set(copy, "__pydantic_extra__", None)
     _set(copy, "__pydantic_private__", None)
     return copy
+
+
+def template(model: _Model) -> _Model:
+    """`model`, validated once, as the starting point of `replaced`: every field counts as set
+    (as in a model read from JSON that has them all), so its copies share that set."""
+    _set(model, "__pydantic_fields_set__", set(model.__dict__))
+    return model
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from syncctl.contract import (
     StatusChanged,
 )
 from syncctl.machine import reasons
-from syncctl.machine.model import Outcome, Rules, Transition, replaced
+from syncctl.machine.model import Outcome, Rules, Transition, replaced, template
 
 EVENT_NAMESPACE = uuid.UUID("6f1c1d1e-7d43-4a53-9a4e-2b7f3d0c5a11")
 _EVENT_NAMESPACE_BYTES = EVENT_NAMESPACE.bytes
@@ -184,16 +184,18 @@ def status_changed(
 
 
 # Validated once; `status_changed` replaces every field but `type`.
-_STATUS_CHANGED = StatusChanged(
-    event_id="-",
-    job_id="-",
-    occurred_at=datetime(2000, 1, 1, tzinfo=UTC),
-    status=Status.NOT_STARTED,
-    status_label=Status.NOT_STARTED.label,
-    previous_status=None,
-    stage=Stage.SNAPSHOT,
-    stages=Stages(),
-    stats=Stats(),
+_STATUS_CHANGED = template(
+    StatusChanged(
+        event_id="-",
+        job_id="-",
+        occurred_at=datetime(2000, 1, 1, tzinfo=UTC),
+        status=Status.NOT_STARTED,
+        status_label=Status.NOT_STARTED.label,
+        previous_status=None,
+        stage=Stage.SNAPSHOT,
+        stages=Stages(),
+        stats=Stats(),
+    )
 )
 
 
