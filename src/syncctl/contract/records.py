@@ -115,8 +115,10 @@ class JobRecord(BaseModel):
     def deadline_at(self) -> AwareDatetime | None:
         """The next time the timer has something to do: the engine's confirmation of a pending
         stop, pause or resume is due, or a scheduled command applies."""
-        times = [pending.due_at for pending in _deadline_carriers(self) if pending is not None]
-        return min(times) if times else None
+        carriers = _deadline_carriers(self)
+        if not any(carriers):  # most records: no list, no min (this runs on every write)
+            return None
+        return min(pending.due_at for pending in carriers if pending is not None)
 
     @property
     def ended_at(self) -> AwareDatetime | None:
@@ -128,8 +130,12 @@ class JobRecord(BaseModel):
     @property
     def stage(self) -> Stage:
         """The stage the job is in, or ended in."""
-        return Stage.CDC if self.stages.cdc != StageState.NOT_STARTED else Stage.SNAPSHOT
+        return _CDC if self.stages.cdc != _NOT_STARTED else _SNAPSHOT
 
+
+# Enum members read through their class cost about 50 ns each; `stage` runs several times per
+# command.
+_CDC, _SNAPSHOT, _NOT_STARTED = Stage.CDC, Stage.SNAPSHOT, StageState.NOT_STARTED
 
 # The values of JobRecord.DEADLINE_FIELDS, fetched in one call: `deadline_at` runs on every write
 # to the store.

@@ -62,12 +62,18 @@ class Status(WireEnum):
     @property
     def stopping(self) -> bool:
         """A stop was requested and the engine has not confirmed it yet."""
-        return self in (Status.CANCELLING, Status.CDC_COMPLETING)
+        return self in _STOPPING
 
     @property
     def changing(self) -> bool:
         """A pause or resume was requested and the engine has not confirmed it yet."""
-        return self in (Status.PAUSING, Status.RESUMING)
+        return self in _CHANGING
+
+
+# Sets made once: an enum member read through its class costs about 50 ns (Python 3.11's
+# EnumType.__getattr__), and the state machine asks these for every command.
+_STOPPING = frozenset({Status.CANCELLING, Status.CDC_COMPLETING})
+_CHANGING = frozenset({Status.PAUSING, Status.RESUMING})
 
 
 class _StatusInfo(NamedTuple):

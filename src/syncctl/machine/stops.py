@@ -31,6 +31,9 @@ from syncctl.machine.transitions import (
     status_changed,
 )
 
+# Frozen, so shared by every job cancelled before it started (validated once, not per command).
+_CANCELLED_BEFORE_START = Stages(snapshot=StageState.CANCELLED)
+
 
 def request_stop(
     record: JobRecord | None, message: Terminate | CompleteCdc, now: datetime, rules: Rules
@@ -44,9 +47,7 @@ def request_stop(
     changes: dict[str, Any] = {"last_requested_by": message.requested_by, "scheduled": None}
     if record.status is Status.NOT_STARTED:
         # Nothing runs yet, so nothing needs to confirm: the job is cancelled at once.
-        changes.update(
-            status=Status.SNAPSHOT_CANCELLED, stages=Stages(snapshot=StageState.CANCELLED)
-        )
+        changes.update(status=Status.SNAPSHOT_CANCELLED, stages=_CANCELLED_BEFORE_START)
     else:
         changes.update(
             status=Status.CANCELLING if isinstance(message, Terminate) else Status.CDC_COMPLETING,
