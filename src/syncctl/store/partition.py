@@ -82,6 +82,20 @@ class PartitionState:
     def __len__(self) -> int:
         return len(self._records)
 
+    def release(self, limit: int) -> int:
+        """Forget up to `limit` records, newest first (for a partition that is gone)."""
+        records = self._records
+        count = min(limit, len(records))
+        for _ in range(count):
+            records.popitem()
+        if not records:
+            self._deadlines.clear()
+            self._deadline_order.clear()
+            self._ending_order.clear()
+            if self._endings is not None:
+                self._endings.clear()
+        return count
+
     def get(self, job_id: str) -> JobRecord | None:
         key = job_id.encode()
         record = self._records.get(key)

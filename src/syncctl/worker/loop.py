@@ -115,6 +115,7 @@ class Worker:
         try:
             while not self._stopping:
                 self._iterate()
+                self._store.release()
                 self._collector.turn_ended()
             self._checkpoint.commit()
         except FatalKafkaError as error:

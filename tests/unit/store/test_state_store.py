@@ -137,3 +137,21 @@ def test_due_answers_every_job_whose_deadline_has_passed_whatever_came_before(st
             expected = {j for j, m in deadlines.items() if m is not None and m <= minutes}
             assert sorted(j for _, j in due) == sorted(expected)
             assert len(due) == len(expected), "each job once"
+
+
+def test_a_dropped_partition_is_gone_at_once_and_its_records_are_freed_a_slice_at_a_time() -> None:
+    store = StateStore()
+    state = store.add_partition(0)
+    store.add_partition(1)
+    running = record_in(Status.SNAPSHOT_RUNNING, Mode.SNAPSHOT)
+    cancelling = record_in(Status.CANCELLING, Mode.SNAPSHOT)
+    for n in range(25):
+        store.put(0, f"job-{n}", cancelling if n % 5 == 0 else running)
+    store.put(1, "kept", running)
+
+    store.drop_partition(0)
+    assert store.partitions() == [1]
+    assert store.due(T0 + timedelta(days=1), {0, 1}) == []
+    assert [store.release(limit=10) for _ in range(4)] == [10, 10, 5, 0]
+    assert len(state) == 0 and state.pending_deadlines() == 0
+    assert store.get(1, "kept") == running, "other partitions keep theirs"
