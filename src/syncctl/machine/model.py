@@ -38,6 +38,30 @@ def replaced(model: _Model, changes: Mapping[str, Any]) -> _Model:
     return copy
 
 
+def built(cls: type[_Model], values: dict[str, Any]) -> _Model:
+    """A `cls` holding `values`, which name every one of its fields, not validated (the machine
+    only puts values of the fields' types): what `replaced` makes from a template whose every
+    field it replaces, without copying the template's values first.
+    tests/unit/machine/test_replaced.py holds it equal to validating `values`."""
+    model = _new(cls)
+    _set(model, "__dict__", values)
+    _set(model, "__pydantic_fields_set__", _every_field(cls))
+    _set(model, "__pydantic_extra__", None)
+    _set(model, "__pydantic_private__", None)
+    return model
+
+
+def _every_field(cls: type[BaseModel]) -> set[str]:
+    # One set per class, shared by all its built models: frozen models never add to it.
+    every = _EVERY_FIELD.get(cls)
+    if every is None:
+        every = _EVERY_FIELD[cls] = set(cls.model_fields)
+    return every
+
+
+_EVERY_FIELD: dict[type[BaseModel], set[str]] = {}
+
+
 def template(model: _Model) -> _Model:
     """`model`, validated once, as the starting point of `replaced`: every field counts as set
     (as in a model read from JSON that has them all), so its copies share that set."""
