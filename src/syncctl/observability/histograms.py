@@ -9,7 +9,7 @@ one counts a batch into local buckets and adds them under one lock; it is expose
 from __future__ import annotations
 
 import threading
-from bisect import bisect_left
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 
 from prometheus_client.core import HistogramMetricFamily
@@ -27,10 +27,15 @@ class BatchHistogram(Collector):
         self._sum = 0.0
 
     def observe_many(self, values: Iterable[float]) -> None:
-        bounds, counts, total = self._bounds, [0] * len(self._counts), 0.0
-        for value in values:
-            counts[bisect_left(bounds, value)] += 1  # le: a value equal to a bound is in it
-            total += value
+        # Sorted once (in C), then counted per bucket by bisection: a bisect per bound instead of
+        # a turn of a Python loop per value (two values per command).
+        ordered = sorted(values)
+        below, counts = 0, [0] * len(self._counts)
+        for bucket, bound in enumerate(self._bounds):
+            upto = bisect_right(ordered, bound, below)  # le: a value equal to a bound is in it
+            counts[bucket], below = upto - below, upto
+        counts[-1] = len(ordered) - below
+        total = sum(ordered)
         with self._lock:
             self._counts = [mine + new for mine, new in zip(self._counts, counts, strict=True)]
             self._sum += total

@@ -96,8 +96,9 @@ class Checkpoint:
         self._offsets: dict[int, int] = {}
         # Each job the transaction changed: (its record before the transaction, its record now).
         self._changes: dict[tuple[int, str], tuple[JobRecord | None, JobRecord | None]] = {}
-        # (produced at, read at) of each applied control message, epoch seconds.
-        self._input_times: list[tuple[float, float]] = []
+        # When each applied control message was produced, and read, in epoch seconds.
+        self._produced_at: list[float] = []
+        self._read_at: list[float] = []
 
     # -- what a transaction holds --------------------------------------------------------------
     def write_state(self, partition: int, job_id: str, record: JobRecord | None) -> None:
@@ -146,7 +147,8 @@ class Checkpoint:
         self._offsets[partition] = offset + 1
         self.inputs += 1
         if produced_at is not None:
-            self._input_times.append((produced_at, time.time()))
+            self._produced_at.append(produced_at)
+            self._read_at.append(time.time())
 
     def due(self, batch_max: int, commit_interval: float, input_ran_dry: bool) -> bool:
         """Commit now: the batch is full, nothing more waits, or it has been open long enough."""
@@ -182,12 +184,13 @@ class Checkpoint:
             return False
         self.aborts_in_a_row = 0
         committed_at = time.time()
-        times, self._input_times = self._input_times, []
+        produced, read = self._produced_at, self._read_at
+        self._produced_at, self._read_at = [], []
         self._reset()
         self._outcomes.transaction("committed", inputs)
         self._outcomes.latencies(
-            (committed_at - produced for produced, _ in times),
-            (committed_at - read for _, read in times),
+            [committed_at - moment for moment in produced],
+            [committed_at - moment for moment in read],
         )
         return True
 
@@ -242,7 +245,8 @@ class Checkpoint:
                 raise FatalKafkaError(
                     f"could not abort the transaction: {error.args[0].str()}"
                 ) from error
-        self._input_times.clear()  # none of them will be committed
+        self._produced_at.clear()  # none of them will be committed
+        self._read_at.clear()
         for (partition, job_id), (before, _) in self._changes.items():
             self._store.put_back(partition, job_id, before)
         self._reset()
