@@ -104,12 +104,20 @@ class PartitionState:
             self._records[key] = record
         return record
 
-    def put(self, job_id: str, record: JobRecord | None) -> None:
-        self._put(job_id.encode(), record)
+    def put(self, job_id: str, record: JobRecord | None) -> JobRecord | None:
+        """Set the job's record (None deletes it); what it was before."""
+        key = job_id.encode()
+        previous = self._records.get(key)
+        if isinstance(previous, bytes):  # not read since it was restored (the worker reads first)
+            previous = JobRecord.model_validate_json(previous)
+        self._put(key, record, previous)
+        return previous
 
-    def _put(self, key: bytes, record: JobRecord | None) -> None:
+    def _put(
+        self, key: bytes, record: JobRecord | None, previous: JobRecord | bytes | None
+    ) -> None:
         if self._statuses is not None:
-            self._count(self._records.get(key), record)
+            self._count(previous, record)
         if self._endings is not None:
             self._index_ending(key, record)
         if record is None:
@@ -127,7 +135,7 @@ class PartitionState:
     def restore(self, key: bytes, value: bytes | None) -> None:
         """Apply one changelog record (None is a tombstone)."""
         if value is None:
-            self._put(key, None)
+            self._put(key, None, self._records.get(key))
         elif has_no_deadline(value):
             if self._statuses is not None:
                 self._count(self._records.get(key), value)
@@ -137,7 +145,7 @@ class PartitionState:
             if self._deadlines:
                 self._deadlines.pop(key, None)
         else:
-            self._put(key, JobRecord.model_validate_json(value))
+            self._put(key, JobRecord.model_validate_json(value), self._records.get(key))
 
     def _index_ending(self, key: bytes, record: JobRecord | bytes | None) -> None:
         assert self._endings is not None

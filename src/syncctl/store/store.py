@@ -52,10 +52,7 @@ class StateStore:
 
     def put(self, partition: int, job_id: str, record: JobRecord | None) -> JobRecord | None:
         """Set the job's record (None deletes it); what it was before."""
-        state = self._partitions[partition]
-        previous = state.get(job_id)
-        state.put(job_id, record)
-        return previous
+        return self._partitions[partition].put(job_id, record)
 
     def put_back(self, partition: int, job_id: str, record: JobRecord | None) -> None:
         """Undo a `put` of an aborted transaction; a partition dropped meanwhile keeps none."""
