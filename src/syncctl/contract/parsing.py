@@ -5,12 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from syncctl.contract.messages import MAX_MESSAGE_BYTES, ControlMessage
 from syncctl.contract.statuses import InvalidCode
 
-_CONTROL_MESSAGE: TypeAdapter[Any] = TypeAdapter(ControlMessage)
+# Only keys go through pydantic's string cache: a command's values (ids, times) are new each
+# time, so caching them evicts and inserts for nothing (validation took 15-20 % longer with
+# them cached, measured in bench-sized batches of unique commands).
+_CONTROL_MESSAGE: TypeAdapter[Any] = TypeAdapter(
+    ControlMessage, config=ConfigDict(cache_strings="keys")
+)
 _ERROR_CODES = {
     "missing": InvalidCode.MISSING_FIELD,
     "extra_forbidden": InvalidCode.UNKNOWN_FIELD,

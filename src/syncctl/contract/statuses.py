@@ -51,29 +51,14 @@ class Status(WireEnum):
     PAUSED = "PAUSED"
     RESUMING = "RESUMING"
 
-    @property
-    def label(self) -> str:
-        return _INFO[self].label
-
-    @property
-    def terminal(self) -> bool:
-        return _INFO[self].terminal
-
-    @property
-    def stopping(self) -> bool:
-        """A stop was requested and the engine has not confirmed it yet."""
-        return self in _STOPPING
-
-    @property
-    def changing(self) -> bool:
-        """A pause or resume was requested and the engine has not confirmed it yet."""
-        return self in _CHANGING
-
-
-# Sets made once: an enum member read through its class costs about 50 ns (Python 3.11's
-# EnumType.__getattr__), and the state machine asks these for every command.
-_STOPPING = frozenset({Status.CANCELLING, Status.CDC_COMPLETING})
-_CHANGING = frozenset({Status.PAUSING, Status.RESUMING})
+    # Plain attributes of each member, set below: the state machine and the store read them
+    # several times per command, and a property (a Python call, then a lookup) cost more.
+    label: str
+    terminal: bool
+    # A stop was requested and the engine has not confirmed it yet.
+    stopping: bool
+    # A pause or resume was requested and the engine has not confirmed it yet.
+    changing: bool
 
 
 class _StatusInfo(NamedTuple):
@@ -95,6 +80,10 @@ _INFO = {
     Status.PAUSED: _StatusInfo("Paused", False),
     Status.RESUMING: _StatusInfo("Resuming", False),
 }
+for _status, _info in _INFO.items():
+    _status.label, _status.terminal = _info
+    _status.stopping = _status in (Status.CANCELLING, Status.CDC_COMPLETING)
+    _status.changing = _status in (Status.PAUSING, Status.RESUMING)
 
 
 class RejectionCode(WireEnum):
