@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from operator import attrgetter
+from operator import itemgetter
 from typing import ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
@@ -115,7 +115,7 @@ class JobRecord(BaseModel):
     def deadline_at(self) -> AwareDatetime | None:
         """The next time the timer has something to do: the engine's confirmation of a pending
         stop, pause or resume is due, or a scheduled command applies."""
-        carriers = _deadline_carriers(self)
+        carriers = _deadline_carriers(self.__dict__)
         if not any(carriers):  # most records: no list, no min (this runs on every write)
             return None
         return min(pending.due_at for pending in carriers if pending is not None)
@@ -137,6 +137,7 @@ class JobRecord(BaseModel):
 # command.
 _CDC, _SNAPSHOT, _NOT_STARTED = Stage.CDC, Stage.SNAPSHOT, StageState.NOT_STARTED
 
-# The values of JobRecord.DEADLINE_FIELDS, fetched in one call: `deadline_at` runs on every write
-# to the store.
-_deadline_carriers = attrgetter(*JobRecord.DEADLINE_FIELDS)
+# The values of JobRecord.DEADLINE_FIELDS, fetched in one call from the record's __dict__
+# (`deadline_at` runs on every write to the store; a pydantic model's attribute read goes through
+# BaseModel.__getattr__'s slot, ~4x a dict read).
+_deadline_carriers = itemgetter(*JobRecord.DEADLINE_FIELDS)

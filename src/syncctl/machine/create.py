@@ -17,19 +17,20 @@ def create(record: JobRecord | None, message: Create, now: datetime, rules: Rule
         )
     # The new record is the template's defaults with the create's values, all from the
     # validated message: not validated again (3 µs a job; the fuzz test round-trips records).
+    asked = message.__dict__  # read as in `status_changed`: a model's attribute costs ~4x
     created = replaced(
         _NEW_JOB,
         {
-            "job_id": message.job_id,
-            "mode": message.mode,
-            "drop_destination": message.drop_destination,
-            "spec": message.spec,
+            "job_id": asked["job_id"],
+            "mode": asked["mode"],
+            "drop_destination": asked["drop_destination"],
+            "spec": asked["spec"],
             "created_at": now,
-            "created_by": message.requested_by,
+            "created_by": asked["requested_by"],
             "updated_at": now,
             "status_changed_at": now,
-            "last_requested_by": message.requested_by,
-            "applied_command_ids": (message.command_id,),
+            "last_requested_by": asked["requested_by"],
+            "applied_command_ids": (asked["command_id"],),
         },
     )
     return Transition(created, (status_changed(None, created, message, now),), Outcome.ACCEPTED)
