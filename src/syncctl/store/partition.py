@@ -35,6 +35,10 @@ def _status_of(record: JobRecord | bytes) -> str:
     return record[start : record.find(b'"', start)].decode()
 
 
+def _status_or_none(record: JobRecord | bytes | None) -> str | None:
+    return None if record is None else _status_of(record)
+
+
 def _ended_at_of(record: JobRecord | bytes) -> float | None:
     """JobRecord.ended_at as a POSIX time, read from the JSON without parsing it (restore calls
     this for every changelog record)."""
@@ -116,10 +120,14 @@ class PartitionState:
     def _put(
         self, key: bytes, record: JobRecord | None, previous: JobRecord | bytes | None
     ) -> None:
-        if self._statuses is not None:
-            self._count(previous, record)
-        if self._endings is not None:
-            self._index_ending(key, record)
+        if self._statuses is not None or self._endings is not None:
+            before, after = _status_or_none(previous), _status_or_none(record)
+            if self._statuses is not None and before != after:
+                self._count(before, after)
+            # Only ended jobs are indexed: a write that neither ends a job nor changes or removes
+            # an ended one leaves the index as it is (most writes; ended_at costs a conversion).
+            if self._endings is not None and (after in _TERMINAL or before in _TERMINAL):
+                self._index_ending(key, record)
         if record is None:
             self._records.pop(key, None)
             self._deadlines.pop(key, None)
@@ -138,7 +146,7 @@ class PartitionState:
             self._put(key, None, self._records.get(key))
         elif has_no_deadline(value):
             if self._statuses is not None:
-                self._count(self._records.get(key), value)
+                self._count(_status_or_none(self._records.get(key)), _status_of(value))
             if self._endings is not None:
                 self._index_ending(key, value)
             self._records[key] = value
@@ -172,16 +180,15 @@ class PartitionState:
         """Jobs that have ended (0 unless the state was made with `index_endings`)."""
         return len(self._endings or {})
 
-    def _count(self, before: JobRecord | bytes | None, after: JobRecord | bytes | None) -> None:
+    def _count(self, before: str | None, after: str | None) -> None:
+        """A job's status went from `before` to `after` (None: no record)."""
         assert self._statuses is not None
         if before is not None:
-            status = _status_of(before)
-            self._statuses[status] -= 1
-            if not self._statuses[status]:
-                del self._statuses[status]
+            self._statuses[before] -= 1
+            if not self._statuses[before]:
+                del self._statuses[before]
         if after is not None:
-            status = _status_of(after)
-            self._statuses[status] = self._statuses.get(status, 0) + 1
+            self._statuses[after] = self._statuses.get(after, 0) + 1
 
     def statuses(self) -> dict[str, int]:
         """Jobs by status (empty unless the state was made with `count_statuses`)."""

@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from syncctl.contract import JobRecord, Mode, Status
 from syncctl.contract.serialization import to_json
@@ -88,3 +90,41 @@ def test_without_retention_nothing_is_indexed() -> None:
     state = PartitionState(0)
     state.put("done", record("done", Status.COMPLETED, T0))
     assert state.ended_before(T0 + timedelta(days=900), limit=10) == []
+
+
+_STATUSES = st.sampled_from(list(Status))
+_DAYS = st.integers(0, 3)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["restore", "put", "delete"]),
+            st.sampled_from(["job-1", "job-2", "job-3"]),
+            _STATUSES,
+            _DAYS,
+        ),
+        max_size=40,
+    )
+)
+def test_the_ended_jobs_found_are_those_the_store_holds_ended_whatever_came_before(
+    steps: list[tuple[str, str, Status, int]],
+) -> None:
+    """Writes that neither end a job nor change an ended one skip the index: whatever the order
+    of writes (an aborted transaction's undoing is one), restores and deletes, retention finds exactly the ended jobs held,
+    by the end each holds now."""
+    state = PartitionState(0, count_statuses=True, index_endings=True)
+    for action, job_id, status, days in steps:
+        job = record(job_id, status, T0 + timedelta(days=days))
+        if action == "restore":
+            state.restore(job_id.encode(), to_json(job))
+        elif action == "put":
+            state.put(job_id, job)
+        else:
+            state.put(job_id, None)
+    held = {job: state.get(job) for job in ("job-1", "job-2", "job-3")}
+    ended = {job: r.ended_at for job, r in held.items() if r is not None and r.ended_at}
+    assert state.ended_jobs() == len(ended)
+    found = state.ended_before(T0 + timedelta(days=9), limit=10)
+    assert sorted(found) == sorted(ended)
+    assert [ended[job] for job in found] == sorted(ended[job] for job in found)
