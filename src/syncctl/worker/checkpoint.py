@@ -108,7 +108,8 @@ class Checkpoint:
         needs no intermediate values, and a job's commands often share a transaction, so
         serializing and producing its record once, at commit, saves both.
         """
-        self._begin()
+        if not self.open:  # a call less per command
+            self._begin()
         previous = self._store.put(partition, job_id, record)
         key = (partition, job_id)
         before = self._changes[key][0] if key in self._changes else previous
@@ -151,7 +152,8 @@ class Checkpoint:
 
     def consumed(self, partition: int, offset: int, produced_at: float | None = None) -> None:
         """Mark a control message as processed; `produced_at` (epoch s) times its latency."""
-        self._begin()
+        if not self.open:  # a call less per command
+            self._begin()
         self._offsets[partition] = offset + 1
         self.inputs += 1
         if produced_at is not None:

@@ -111,8 +111,8 @@ def test_the_ended_jobs_found_are_those_the_store_holds_ended_whatever_came_befo
     steps: list[tuple[str, str, Status, int]],
 ) -> None:
     """Writes that neither end a job nor change an ended one skip the index: whatever the order
-    of writes (an aborted transaction's undoing is one), restores and deletes, retention finds exactly the ended jobs held,
-    by the end each holds now."""
+    of writes (an aborted transaction's undoing is one), restores and deletes, retention finds
+    exactly the ended jobs held, by the end each holds now."""
     state = PartitionState(0, count_statuses=True, index_endings=True)
     for action, job_id, status, days in steps:
         job = record(job_id, status, T0 + timedelta(days=days))
